@@ -1,0 +1,2 @@
+// Placeholder: the foundation fills this with the Postgres template set-up.
+export default async function setup(): Promise<void> {}
