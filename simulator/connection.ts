@@ -1,0 +1,322 @@
+/**
+ * One client WebSocket on the simulator.
+ *
+ * States: `noise-hello` → `noise-finish` → then, by the ClientPayload,
+ *   `registering` (refs sent, QR shown; a scan or pairing code sends <pair-success>, the client
+ *   signs, we send 515 and close) or
+ *   `live` (login accepted with <success>; iqs answered, messages relayed) or refused (<failure 401>)
+ *   → `closed`.
+ * A fault moves a live connection to `closed` the way WhatsApp would (stream error, abrupt close),
+ * or makes it `silent` (nothing is sent any more, so the client's pings go unanswered).
+ */
+import { randomBytes } from 'node:crypto';
+import {
+  type BinaryNode,
+  decodeBinaryNode,
+  encodeBinaryNode,
+  getBinaryNodeChild,
+  getBinaryNodeChildBuffer,
+  proto,
+} from '@whiskeysockets/baileys';
+import type { WebSocket } from 'ws';
+import type { SimulatorCertificates } from './cert-chain.ts';
+import { type Account, type CompanionDevice, type Directory, lidJid, pnJid } from './directory.ts';
+import { answerKeyFetch, answerUsync, isKeyUpload, storeUploadedKeys } from './iq-answers.ts';
+import { FrameReader, frameForWire, NoiseServerSession } from './noise-server.ts';
+import { PairingCodeExchange, pairSuccessStanza } from './pairing.ts';
+
+export type FaultKind = 'conflict' | 'device_removed' | 'close' | 'silence_pings' | 'nack_next_463' | 'refuse_login_401';
+
+type State = 'noise-hello' | 'noise-finish' | 'registering' | 'live' | 'closing' | 'closed';
+
+/** What a connection needs from the server around it. */
+export interface ConnectionHost {
+  directory: Directory;
+  certificates: SimulatorCertificates;
+  registerRefs(connection: Connection, refs: string[]): void;
+  registerPairingCode(phone: string, connection: Connection, exchange: PairingCodeExchange): void;
+  pairingCodeFinished(phone: string, outcome: CompanionDevice | Error): void;
+  onMessageFromClient(connection: Connection, node: BinaryNode): Promise<void>;
+  onAckOrReceipt(connection: Connection, node: BinaryNode): void;
+  closeGraceMs: number;
+}
+
+const REF_COUNT = 6;
+const SERVER = 's.whatsapp.net';
+export const unixNow = () => String(Math.floor(Date.now() / 1000));
+
+export class Connection {
+  state: State = 'noise-hello';
+  account: Account | undefined;
+  companion: CompanionDevice | undefined;
+  /** Registration only: the identity key the client announced (eIdent). */
+  registrationIdentityKey: Uint8Array | undefined;
+  clientNoiseKey: Uint8Array | undefined;
+  private silent = false;
+  private readonly noise: NoiseServerSession;
+  private readonly reader = new FrameReader();
+  private inbound: Promise<void> = Promise.resolve();
+  private readonly awaitedReplies = new Map<string, (node: BinaryNode) => void>();
+  private sentOffline = false;
+  private iqCounter = 0;
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly host: ConnectionHost,
+  ) {
+    this.noise = new NoiseServerSession(host.certificates.staticKeyPair, host.certificates.certChain);
+    ws.on('message', (data: Buffer) => {
+      this.inbound = this.inbound.then(() => this.onBytes(data)).catch((err) => this.onProtocolError(err));
+    });
+    ws.on('close', () => this.onClosed());
+    ws.on('error', () => this.onClosed());
+  }
+
+  get isLive(): boolean {
+    return this.state === 'live';
+  }
+
+  nextId(): string {
+    return `sim-${randomBytes(4).toString('hex')}-${this.iqCounter++}`;
+  }
+
+  send(node: BinaryNode): void {
+    if (this.silent || this.state === 'closed' || this.ws.readyState !== this.ws.OPEN) return;
+    this.account?.log('out', node);
+    this.ws.send(frameForWire(this.noise.encryptFrame(encodeBinaryNode(node))));
+  }
+
+  /** Sends an iq and resolves with the client's reply (same id). */
+  request(node: BinaryNode): Promise<BinaryNode> {
+    const id = node.attrs.id ?? this.nextId();
+    node.attrs.id = id;
+    return new Promise((resolve, reject) => {
+      this.awaitedReplies.set(id, resolve);
+      this.ws.once('close', () => reject(new Error('client closed before replying')));
+      this.send(node);
+    });
+  }
+
+  /** Ends the stream the way WhatsApp does: a stream error, then close if the client does not. */
+  endWithStreamError(attrs: Record<string, string>, reason?: BinaryNode): void {
+    this.send({ tag: 'stream:error', attrs, content: reason ? [reason] : undefined });
+    this.closeAfterGrace();
+  }
+
+  fault(kind: FaultKind): void {
+    switch (kind) {
+      case 'conflict':
+        return this.endWithStreamError({}, { tag: 'conflict', attrs: { type: 'replaced' } });
+      case 'device_removed':
+        if (this.account && this.companion) this.account.companions.delete(this.companion.id);
+        return this.endWithStreamError({ code: '401' }, { tag: 'conflict', attrs: { type: 'device_removed' } });
+      case 'close':
+        this.ws.terminate();
+        return;
+      case 'silence_pings':
+        this.silent = true;
+        return;
+      default:
+        throw new Error(`fault ${kind} is not per connection`);
+    }
+  }
+
+  /** The phone approved this companion (scan or pairing code): send pair-success, await the signature, restart. */
+  async completePairing(account: Account, companionIdentityKey: Uint8Array, advSecret: Uint8Array): Promise<CompanionDevice> {
+    if (this.state !== 'registering') throw new Error('connection is not waiting to be paired');
+    const companion = account.addCompanion(companionIdentityKey);
+    this.account = account;
+    const reply = await this.request(
+      pairSuccessStanza({
+        id: this.nextId(),
+        phoneIdentity: account.phoneDevice.identityKeyPair,
+        companionIdentityKey,
+        advSecret,
+        deviceJid: pnJid(account.phone, companion.id),
+        deviceLid: lidJid(account.lid, companion.id),
+        deviceId: companion.id,
+      }),
+    );
+    if (!getBinaryNodeChild(reply, 'pair-device-sign')) {
+      account.companions.delete(companion.id);
+      throw new Error('client refused pair-success');
+    }
+    this.endWithStreamError({ code: '515' });
+    return companion;
+  }
+
+  private closeAfterGrace(): void {
+    this.state = 'closing';
+    // Give the client time to read the stream error; it usually closes first.
+    setTimeout(() => this.ws.close(), this.host.closeGraceMs).unref();
+  }
+
+  private onProtocolError(_err: unknown): void {
+    this.ws.terminate();
+  }
+
+  private onClosed(): void {
+    this.state = 'closed';
+    this.account?.live.delete(this);
+  }
+
+  private async onBytes(data: Buffer): Promise<void> {
+    for (const frame of this.reader.push(data)) {
+      if (this.state === 'noise-hello') {
+        this.ws.send(frameForWire(this.noise.acceptClientHello(frame)));
+        this.state = 'noise-finish';
+      } else if (this.state === 'noise-finish') {
+        const { clientNoiseKey, payload } = this.noise.acceptClientFinish(frame);
+        this.clientNoiseKey = clientNoiseKey;
+        this.onClientPayload(payload);
+      } else if (this.state !== 'closed') {
+        const node = await decodeBinaryNode(this.noise.decryptFrame(frame));
+        this.account?.log('in', node);
+        await this.onNode(node);
+      }
+    }
+  }
+
+  private onClientPayload(payload: proto.ClientPayload): void {
+    if (payload.devicePairingData) {
+      this.state = 'registering';
+      this.registrationIdentityKey = payload.devicePairingData.eIdent ?? undefined;
+      const refs = Array.from({ length: REF_COUNT }, () => `sim-ref-${randomBytes(12).toString('base64url')}`);
+      this.host.registerRefs(this, refs);
+      const refNodes = refs.map((ref): BinaryNode => ({ tag: 'ref', attrs: {}, content: Buffer.from(ref) }));
+      this.send({
+        tag: 'iq',
+        attrs: { id: this.nextId(), type: 'set', xmlns: 'md', from: SERVER },
+        content: [{ tag: 'pair-device', attrs: {}, content: refNodes }],
+      });
+      return;
+    }
+    this.login(String(payload.username ?? ''), payload.device ?? 0);
+  }
+
+  private login(phone: string, deviceId: number): void {
+    const account = this.host.directory.account(phone);
+    const companion = account?.companions.get(deviceId);
+    if (!account || !companion || account.refuseNextLogin) {
+      if (account) account.refuseNextLogin = false;
+      this.state = 'closing';
+      this.account = account;
+      this.send({ tag: 'failure', attrs: { reason: '401', location: 'sim' } });
+      this.closeAfterGrace();
+      return;
+    }
+    this.account = account;
+    this.companion = companion;
+    this.state = 'live';
+    account.live.add(this);
+    account.maxLiveConnections = Math.max(account.maxLiveConnections, account.live.size);
+    this.send({
+      tag: 'success',
+      attrs: { t: unixNow(), lid: lidJid(account.lid, companion.id), location: 'sim', props: '1', abprops: '1' },
+    });
+  }
+
+  private async onNode(node: BinaryNode): Promise<void> {
+    switch (node.tag) {
+      case 'iq':
+        return this.onIq(node);
+      case 'message':
+        if (this.isLive) await this.host.onMessageFromClient(this, node);
+        return;
+      case 'ack':
+      case 'receipt':
+        this.host.onAckOrReceipt(this, node);
+        return;
+      default:
+        // presence, ib (unified_session) and the like need no answer.
+        return;
+    }
+  }
+
+  private result(iq: BinaryNode, content?: BinaryNode[]): void {
+    this.send({ tag: 'iq', attrs: { id: iq.attrs.id ?? '', type: 'result', from: SERVER }, content });
+  }
+
+  private async onIq(iq: BinaryNode): Promise<void> {
+    const { type, xmlns, id } = iq.attrs;
+    if (type === 'result' || type === 'error') {
+      const awaited = id ? this.awaitedReplies.get(id) : undefined;
+      if (awaited && id) {
+        this.awaitedReplies.delete(id);
+        awaited(iq);
+      }
+      return;
+    }
+    if (xmlns === 'md') return this.onMdIq(iq);
+    if (!this.isLive || !this.account || !this.companion) return this.result(iq);
+    if (xmlns === 'w:p') return this.result(iq);
+    if (xmlns === 'usync') return this.result(iq, answerUsync(this.host.directory, iq));
+    if (xmlns === 'encrypt') {
+      if (getBinaryNodeChild(iq, 'count')) {
+        const count = this.companion.bundle?.preKeys.size ?? 0;
+        return this.result(iq, [{ tag: 'count', attrs: { value: String(count) } }]);
+      }
+      if (isKeyUpload(iq)) {
+        storeUploadedKeys(this.account, this.companion.id, iq);
+        return this.result(iq);
+      }
+      if (getBinaryNodeChild(iq, 'digest')) return this.result(iq, [{ tag: 'digest', attrs: {} }]);
+      if (getBinaryNodeChild(iq, 'key')) return this.result(iq, await answerKeyFetch(this.host.directory, iq));
+      return this.result(iq);
+    }
+    if (xmlns === 'passive' && getBinaryNodeChild(iq, 'active')) {
+      this.result(iq);
+      this.sendOfflineBatch();
+      return;
+    }
+    return this.result(iq);
+  }
+
+  /** Queued stanzas for this device, then the end-of-offline marker the client waits for. */
+  private sendOfflineBatch(): void {
+    if (this.sentOffline || !this.account || !this.companion) return;
+    this.sentOffline = true;
+    const queued = this.account.takeOffline(this.companion.id);
+    for (const node of queued) this.send(node);
+    this.send({ tag: 'ib', attrs: { from: SERVER }, content: [{ tag: 'offline', attrs: { count: String(queued.length) } }] });
+  }
+
+  private async onMdIq(iq: BinaryNode): Promise<void> {
+    const linkCode = getBinaryNodeChild(iq, 'link_code_companion_reg');
+    if (linkCode?.attrs.stage === 'companion_hello') {
+      const phone = (linkCode.attrs.jid ?? '').split('@')[0] ?? '';
+      const wrapped = getBinaryNodeChildBuffer(linkCode, 'link_code_pairing_wrapped_companion_ephemeral_pub');
+      this.result(iq);
+      if (wrapped && this.state === 'registering') {
+        const account = this.host.directory.getOrCreateAccount(phone);
+        this.host.registerPairingCode(phone, this, new PairingCodeExchange(wrapped, account.phoneDevice.identityKeyPair));
+      }
+      return;
+    }
+    if (linkCode?.attrs.stage === 'companion_finish') {
+      this.result(iq);
+      await this.onPairingCodeFinish(linkCode);
+      return;
+    }
+    if (getBinaryNodeChild(iq, 'remove-companion-device') && this.account && this.companion) {
+      this.account.companions.delete(this.companion.id);
+    }
+    return this.result(iq);
+  }
+
+  pairingCodeExchange: PairingCodeExchange | undefined;
+
+  private async onPairingCodeFinish(linkCode: BinaryNode): Promise<void> {
+    const exchange = this.pairingCodeExchange;
+    const phone = (linkCode.attrs.jid ?? '').split('@')[0] ?? '';
+    const bundle = getBinaryNodeChildBuffer(linkCode, 'link_code_pairing_wrapped_key_bundle');
+    if (!exchange || !bundle) return;
+    try {
+      const { advSecret, companionIdentityKey } = exchange.finish(bundle);
+      const account = this.host.directory.getOrCreateAccount(phone);
+      this.host.pairingCodeFinished(phone, await this.completePairing(account, companionIdentityKey, advSecret));
+    } catch (err) {
+      this.host.pairingCodeFinished(phone, err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+}

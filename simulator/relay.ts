@@ -1,0 +1,142 @@
+// Message traffic: a client's outbound <message> is acked (or nacked on request), decrypted as
+// each recipient device, recorded per contact, and answered with delivered and read receipts after
+// configurable delays; an injected inbound message is encrypted by the contact's phone to every
+// linked companion of the account.
+import { randomBytes } from 'node:crypto';
+import { type BinaryNode, getBinaryNodeChild, getBinaryNodeChildren, type proto } from '@whiskeysockets/baileys';
+import { type Connection, unixNow } from './connection.ts';
+import { type Contact, type Directory, lidJid } from './directory.ts';
+
+export interface ReceiptTiming {
+  deliveredAfterMs: number;
+  readAfterMs: number;
+}
+
+export type InboundContent =
+  | { from: string; text: string; id?: string }
+  | { from: string; image: Partial<proto.Message.IImageMessage> & { mimetype: string }; id?: string };
+
+export interface InboundState {
+  acked: boolean;
+  /** Receipt types the client sent for it ('delivery' when untyped). */
+  receipts: string[];
+}
+
+export class Relay {
+  private readonly timers = new Set<NodeJS.Timeout>();
+  readonly inbound = new Map<string, InboundState>();
+
+  constructor(
+    private readonly directory: Directory,
+    private readonly timing: ReceiptTiming,
+  ) {}
+
+  stop(): void {
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+  }
+
+  private later(ms: number, run: () => void): void {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      run();
+    }, ms);
+    this.timers.add(timer);
+  }
+
+  async fromClient(connection: Connection, node: BinaryNode): Promise<void> {
+    const account = connection.account;
+    const companion = connection.companion;
+    const { id, to } = node.attrs;
+    if (!account || !companion || !id || !to) return;
+    const nackCode = account.nackNextMessageWith;
+    if (nackCode !== undefined) {
+      account.nackNextMessageWith = undefined;
+      connection.send({ tag: 'ack', attrs: { class: 'message', id, from: to, t: unixNow(), error: String(nackCode) } });
+      return;
+    }
+    connection.send({ tag: 'ack', attrs: { class: 'message', id, from: to, t: unixNow() } });
+    const senderAddress = lidJid(account.lid, companion.id);
+    const recipients = new Set<Contact>();
+    for (const target of getBinaryNodeChildren(getBinaryNodeChild(node, 'participants'), 'to')) {
+      const enc = getBinaryNodeChild(target, 'enc');
+      const resolved = target.attrs.jid ? this.directory.resolve(target.attrs.jid) : undefined;
+      if (resolved?.kind !== 'contact' || !enc || !(enc.content instanceof Uint8Array)) continue;
+      const device = resolved.contact.devices.get(resolved.device);
+      const type = enc.attrs.type;
+      if (!device || (type !== 'pkmsg' && type !== 'msg')) continue;
+      try {
+        const content = await device.decrypt(senderAddress, type, enc.content);
+        if (!recipients.has(resolved.contact)) {
+          recipients.add(resolved.contact);
+          resolved.contact.received.push({ id, content, from: account.jid, at: Date.now() });
+        }
+      } catch (err) {
+        account.log('in', { tag: 'sim-decrypt-failed', attrs: { id, jid: target.attrs.jid ?? '', error: String(err) } });
+      }
+    }
+    if (recipients.size === 0) return;
+    const receipt = (extra: Record<string, string>): BinaryNode => ({
+      tag: 'receipt',
+      attrs: { id, from: to, t: unixNow(), ...extra },
+    });
+    this.later(this.timing.deliveredAfterMs, () => account.deliver(companion.id, receipt({}), connection));
+    this.later(Math.max(this.timing.readAfterMs, this.timing.deliveredAfterMs), () =>
+      account.deliver(companion.id, receipt({ type: 'read' }), connection),
+    );
+  }
+
+  /** The client acked or receipted something; remember it if it is one of our injected messages. */
+  onClientAck(node: BinaryNode): void {
+    const state = node.attrs.id ? this.inbound.get(node.attrs.id) : undefined;
+    if (!state) return;
+    if (node.tag === 'ack' && node.attrs.class === 'message') state.acked = true;
+    if (node.tag === 'receipt') state.receipts.push(node.attrs.type ?? 'delivery');
+  }
+
+  async inject(accountRef: string, message: InboundContent): Promise<{ id: string }> {
+    const account = this.directory.account(accountRef);
+    if (!account) throw new Error(`no account ${accountRef}`);
+    const contact = this.directory.contact(message.from) ?? this.directory.addContact(message.from);
+    const sender = contact.devices.get(0) ?? [...contact.devices.values()][0];
+    if (!sender) throw new Error(`contact ${contact.phone} has no devices`);
+    const id = message.id ?? `3EB0${randomBytes(8).toString('hex').toUpperCase()}`;
+    const content = 'text' in message ? { conversation: message.text } : { imageMessage: imageMetadata(message.image) };
+    this.inbound.set(id, { acked: false, receipts: [] });
+    const companions = [...account.companions.values()].filter((c) => c.bundle);
+    if (companions.length === 0) throw new Error(`account ${account.phone} has no device with uploaded keys`);
+    for (const companion of companions) {
+      const enc = await sender.encrypt(lidJid(account.lid, companion.id), () => companion.bundle, content);
+      account.deliver(companion.id, {
+        tag: 'message',
+        attrs: {
+          id,
+          from: lidJid(contact.lid),
+          sender_pn: contact.jid,
+          addressing_mode: 'lid',
+          t: unixNow(),
+          type: 'text' in message ? 'text' : 'media',
+          notify: contact.pushName,
+        },
+        content: [{ tag: 'enc', attrs: { v: '2', type: enc.type }, content: enc.ciphertext }],
+      });
+    }
+    return { id };
+  }
+}
+
+function imageMetadata(image: Partial<proto.Message.IImageMessage> & { mimetype: string }): proto.Message.IImageMessage {
+  const path = `/v/t62.7118-24/sim-${randomBytes(6).toString('hex')}.enc`;
+  return {
+    url: `https://mmg.whatsapp.net${path}`,
+    directPath: path,
+    fileSha256: randomBytes(32),
+    fileEncSha256: randomBytes(32),
+    mediaKey: randomBytes(32),
+    fileLength: 1024,
+    height: 640,
+    width: 480,
+    mediaKeyTimestamp: Math.floor(Date.now() / 1000),
+    ...image,
+  };
+}

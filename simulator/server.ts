@@ -1,0 +1,173 @@
+// The simulator's public API: a loopback WebSocket server speaking enough of WhatsApp Web for an
+// unmodified Baileys socket, plus the handles a test uses to play the phone and the contacts.
+import type { AddressInfo } from 'node:net';
+import type { BinaryNode } from '@whiskeysockets/baileys';
+import { WebSocketServer } from 'ws';
+import { createCertificates } from './cert-chain.ts';
+import { Connection, type ConnectionHost, type FaultKind } from './connection.ts';
+import { type Contact, type ContactOptions, Directory, lidJid, type ReceivedMessage, type StanzaLogEntry } from './directory.ts';
+import { parseQr } from './pairing.ts';
+import { type InboundContent, type InboundState, Relay } from './relay.ts';
+
+export type { FaultKind } from './connection.ts';
+export type { Contact, ContactOptions, ReceivedMessage, StanzaLogEntry } from './directory.ts';
+export type { InboundContent, InboundState } from './relay.ts';
+
+export interface SimulatorOptions {
+  /** 0 (default) picks a free port. */
+  port?: number;
+  host?: string;
+  /** Delay before the delivered receipt for an outbound message (default 50 ms). */
+  deliveredAfterMs?: number;
+  /** Delay before the read receipt, from the message (default 100 ms). */
+  readAfterMs?: number;
+  /** Sign the certificate chain with a key other than `rootPublicKey`: a verifying client must refuse it. */
+  untrustedRoot?: boolean;
+  /** How long to wait for the client to close after a stream error before closing ourselves. */
+  closeGraceMs?: number;
+}
+
+export interface LinkedAccount {
+  phone: string;
+  /** Phone-number jid without device, e.g. `15550000001@s.whatsapp.net`. */
+  jid: string;
+  lid: string;
+  deviceId: number;
+}
+
+export interface Simulator {
+  url: string;
+  port: number;
+  rootPublicKey: Uint8Array;
+  stop(): Promise<void>;
+  addContact(phoneE164Digits: string, opts?: ContactOptions): Contact;
+  scan(qrText: string, opts?: { phone?: string }): Promise<LinkedAccount>;
+  completePairingCode(phone: string, code: string): Promise<LinkedAccount>;
+  inject(account: string, message: InboundContent): Promise<{ id: string }>;
+  inboundState(messageId: string): InboundState | undefined;
+  fault(account: string, kind: FaultKind): void;
+  received(contactPhone: string): ReceivedMessage[];
+  /** live/maxLive: logged-in connections now / ever at once; preKeys: one-time pre-keys the server holds for the account's companions. */
+  observe(account: string): { live: number; maxLive: number; preKeys: number };
+  stanzaLog(account?: string): StanzaLogEntry[];
+}
+
+type PendingCode = { connection: Connection; settle?: { resolve: (a: LinkedAccount) => void; reject: (e: Error) => void } };
+
+export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
+  const certificates = createCertificates({ untrustedRoot: options.untrustedRoot });
+  const directory = new Directory();
+  const relay = new Relay(directory, {
+    deliveredAfterMs: options.deliveredAfterMs ?? 50,
+    readAfterMs: options.readAfterMs ?? 100,
+  });
+  const refs = new Map<string, Connection>();
+  const pendingCodes = new Map<string, PendingCode>();
+  const connections = new Set<Connection>();
+
+  const linked = (phone: string, deviceId: number): LinkedAccount => {
+    const account = directory.getOrCreateAccount(phone);
+    return { phone, jid: account.jid, lid: lidJid(account.lid), deviceId };
+  };
+
+  const host: ConnectionHost = {
+    directory,
+    certificates,
+    closeGraceMs: options.closeGraceMs ?? 500,
+    registerRefs: (connection, newRefs) => {
+      for (const ref of newRefs) refs.set(ref, connection);
+    },
+    registerPairingCode: (phone, connection, exchange) => {
+      connection.pairingCodeExchange = exchange;
+      pendingCodes.set(phone, { connection });
+    },
+    pairingCodeFinished: (phone, outcome) => {
+      const pending = pendingCodes.get(phone);
+      pendingCodes.delete(phone);
+      if (!pending?.settle) return;
+      if (outcome instanceof Error) pending.settle.reject(outcome);
+      else pending.settle.resolve(linked(phone, outcome.id));
+    },
+    onMessageFromClient: (connection, node) => relay.fromClient(connection, node),
+    onAckOrReceipt: (_connection, node: BinaryNode) => relay.onClientAck(node),
+  };
+
+  const wss = new WebSocketServer({ host: options.host ?? '127.0.0.1', port: options.port ?? 0, perMessageDeflate: false });
+  wss.on('connection', (ws) => {
+    const connection = new Connection(ws, host);
+    connections.add(connection);
+    ws.on('close', () => {
+      connections.delete(connection);
+      for (const [ref, owner] of refs) if (owner === connection) refs.delete(ref);
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    wss.once('listening', resolve);
+    wss.once('error', reject);
+  });
+  const { port, address } = wss.address() as AddressInfo;
+
+  const requireAccount = (ref: string) => {
+    const account = directory.account(ref);
+    if (!account) throw new Error(`simulator: no account ${ref}`);
+    return account;
+  };
+
+  return {
+    url: `ws://${address}:${port}`,
+    port,
+    rootPublicKey: certificates.rootPublicKey,
+
+    async stop() {
+      relay.stop();
+      for (const client of wss.clients) client.terminate();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    },
+
+    addContact: (phone, opts) => directory.addContact(phone, opts),
+
+    async scan(qrText, opts = {}) {
+      const qr = parseQr(qrText);
+      const connection = refs.get(qr.ref);
+      if (!connection || connection.state !== 'registering') throw new Error('simulator: no client is showing this QR');
+      const phone = opts.phone?.replace(/\D/g, '') ?? directory.newPhone();
+      const companion = await connection.completePairing(directory.getOrCreateAccount(phone), qr.identityKey, qr.advSecret);
+      return linked(phone, companion.id);
+    },
+
+    async completePairingCode(phone, code) {
+      const digits = phone.replace(/\D/g, '');
+      const pending = pendingCodes.get(digits);
+      const exchange = pending?.connection.pairingCodeExchange;
+      if (!pending || !exchange) throw new Error(`simulator: no pairing-code request for ${digits}`);
+      const done = new Promise<LinkedAccount>((resolve, reject) => {
+        pending.settle = { resolve, reject };
+      });
+      pending.connection.send(await exchange.primaryHello(code.replace(/-/g, ''), pending.connection.nextId()));
+      return done;
+    },
+
+    inject: (account, message) => relay.inject(account, message),
+    inboundState: (id) => relay.inbound.get(id),
+
+    fault(accountRef, kind) {
+      const account = requireAccount(accountRef);
+      if (kind === 'nack_next_463') account.nackNextMessageWith = 463;
+      else if (kind === 'refuse_login_401') account.refuseNextLogin = true;
+      else for (const connection of [...account.live]) connection.fault(kind);
+    },
+
+    received: (phone) => directory.contact(phone)?.received ?? [],
+
+    observe(accountRef) {
+      const account = directory.account(accountRef);
+      const preKeys = [...(account?.companions.values() ?? [])].reduce((n, c) => n + (c.bundle?.preKeys.size ?? 0), 0);
+      return { live: account?.live.size ?? 0, maxLive: account?.maxLiveConnections ?? 0, preKeys };
+    },
+
+    stanzaLog(accountRef) {
+      if (accountRef) return requireAccount(accountRef).stanzaLog;
+      return [...directory.accountsByPhone.values()].flatMap((a) => a.stanzaLog).sort((a, b) => a.at - b.at);
+    },
+  };
+}
