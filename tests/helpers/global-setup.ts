@@ -1,2 +1,90 @@
-// Placeholder: the foundation fills this with the Postgres template set-up.
-export default async function setup(): Promise<void> {}
+/**
+ * Once per vitest run: find a PostgreSQL server (TEST_DATABASE_URL, else the local one on
+ * 127.0.0.1:5432, else a throwaway cluster), and build a migrated template database named after
+ * a hash of the bootstrap and migrations. Test files clone it (tests/helpers/db.ts), so each
+ * file gets a fresh database in a few tens of milliseconds and files never share state.
+ */
+import { createHash } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import postgres from 'postgres';
+import type { TestProject } from 'vitest/node';
+import { migrate, repoRoot } from '../../scripts/db/migrate.ts';
+import { type Cluster, startThrowawayCluster } from '../../scripts/db/throwaway-cluster.ts';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    pgAdminUrl: string;
+    templateDatabase: string;
+  }
+}
+
+async function reachable(url: string): Promise<boolean> {
+  const sql = postgres(url, { max: 1, connect_timeout: 2, onnotice: () => {} });
+  try {
+    await sql`select 1`;
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await sql.end({ timeout: 1 });
+  }
+}
+
+export async function schemaHash(): Promise<string> {
+  const hash = createHash('sha256');
+  hash.update(await readFile(path.join(repoRoot, 'supabase/bootstrap/plain-postgres.sql')));
+  const dir = path.join(repoRoot, 'supabase/migrations');
+  for (const file of (await readdir(dir)).sort()) {
+    hash.update(file);
+    hash.update(await readFile(path.join(dir, file)));
+  }
+  return hash.digest('hex').slice(0, 12);
+}
+
+export function withDatabase(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = `/${database}`;
+  return u.toString();
+}
+
+export async function ensureTemplate(adminUrl: string): Promise<string> {
+  const name = `wg_tpl_${await schemaHash()}`;
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  try {
+    const [existing] = await admin`select datistemplate from pg_database where datname = ${name}`;
+    if (existing?.datistemplate) return name;
+    if (existing) await admin.unsafe(`drop database "${name}" with (force)`);
+    // Templates of older schemas are dead weight.
+    const stale = await admin`select datname from pg_database where datname like 'wg_tpl_%' and datname <> ${name}`;
+    for (const row of stale) {
+      await admin.unsafe(`alter database "${row.datname}" is_template false`);
+      await admin.unsafe(`drop database "${row.datname}" with (force)`);
+    }
+    await admin.unsafe(`create database "${name}"`);
+    await migrate(withDatabase(adminUrl, name));
+    await admin.unsafe(`alter database "${name}" is_template true allow_connections false`);
+    return name;
+  } finally {
+    await admin.end();
+  }
+}
+
+let cluster: Cluster | undefined;
+
+export default async function setup(project: TestProject): Promise<() => void> {
+  let adminUrl = process.env.TEST_DATABASE_URL;
+  if (!adminUrl) {
+    const local = 'postgresql://postgres@127.0.0.1:5432/postgres';
+    if (await reachable(local)) adminUrl = local;
+    else {
+      cluster = await startThrowawayCluster();
+      adminUrl = cluster.url;
+    }
+  }
+  const template = await ensureTemplate(adminUrl);
+  project.provide('pgAdminUrl', adminUrl);
+  project.provide('templateDatabase', template);
+  process.env.TEST_DATABASE_URL = adminUrl;
+  return () => cluster?.stop();
+}

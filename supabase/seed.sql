@@ -1,0 +1,2 @@
+-- Local development seed: nothing required; plans are created by the migrations.
+select 1;
