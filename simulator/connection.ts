@@ -16,7 +16,7 @@ import {
   encodeBinaryNode,
   getBinaryNodeChild,
   getBinaryNodeChildBuffer,
-  proto,
+  type proto,
 } from '@whiskeysockets/baileys';
 import type { WebSocket } from 'ws';
 import type { SimulatorCertificates } from './cert-chain.ts';
@@ -106,10 +106,13 @@ export class Connection {
   fault(kind: FaultKind): void {
     switch (kind) {
       case 'conflict':
-        return this.endWithStreamError({}, { tag: 'conflict', attrs: { type: 'replaced' } });
+        this.endWithStreamError({}, { tag: 'conflict', attrs: { type: 'replaced' } });
+        return;
       case 'device_removed':
+        // The phone unlinked this device: its next login is refused too.
         if (this.account && this.companion) this.account.companions.delete(this.companion.id);
-        return this.endWithStreamError({ code: '401' }, { tag: 'conflict', attrs: { type: 'device_removed' } });
+        this.endWithStreamError({ code: '401' }, { tag: 'conflict', attrs: { type: 'device_removed' } });
+        return;
       case 'close':
         this.ws.terminate();
         return;

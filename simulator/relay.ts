@@ -17,6 +17,7 @@ export type InboundContent =
   | { from: string; image: Partial<proto.Message.IImageMessage> & { mimetype: string }; id?: string };
 
 export interface InboundState {
+  /** The client acknowledged it as processed (a non-retry receipt, or a plain ack). */
   acked: boolean;
   /** Receipt types the client sent for it ('delivery' when untyped). */
   receipts: string[];
@@ -90,8 +91,14 @@ export class Relay {
   onClientAck(node: BinaryNode): void {
     const state = node.attrs.id ? this.inbound.get(node.attrs.id) : undefined;
     if (!state) return;
-    if (node.tag === 'ack' && node.attrs.class === 'message') state.acked = true;
-    if (node.tag === 'receipt') state.receipts.push(node.attrs.type ?? 'delivery');
+    // Baileys acknowledges a decrypted message with a receipt (untyped, or 'inactive' when not
+    // online) and a failed one with a nack or a 'retry' receipt.
+    if (node.tag === 'ack' && node.attrs.class === 'message' && !node.attrs.error) state.acked = true;
+    if (node.tag === 'receipt') {
+      const type = node.attrs.type ?? 'delivery';
+      state.receipts.push(type);
+      if (type !== 'retry') state.acked = true;
+    }
   }
 
   async inject(accountRef: string, message: InboundContent): Promise<{ id: string }> {

@@ -87,3 +87,27 @@ export async function linkAccount(
   await waitForOpen(sock);
   return { sock, auth, account };
 }
+
+/**
+ * Tracks the status of own messages as the monotonic maximum over messages.upsert and
+ * messages.update (Baileys merges early updates into the upsert). ERROR (0) is kept apart.
+ */
+export function trackStatuses(sock: WASocket) {
+  const best = new Map<string, number>();
+  const errors = new Map<string, unknown[]>();
+  const note = (id: string | null | undefined, status: number | null | undefined, params?: unknown[] | null) => {
+    if (!id || status === null || status === undefined) return;
+    if (status === 0) errors.set(id, params ?? []);
+    else best.set(id, Math.max(best.get(id) ?? 0, status));
+  };
+  sock.ev.on('messages.upsert', ({ messages }) => {
+    for (const m of messages) if (m.key.fromMe) note(m.key.id, m.status as number | undefined, m.messageStubParameters);
+  });
+  sock.ev.on('messages.update', (updates) => {
+    for (const u of updates) note(u.key.id, u.update.status as number | undefined, u.update.messageStubParameters);
+  });
+  return {
+    status: (id: string) => best.get(id) ?? 0,
+    error: (id: string) => errors.get(id),
+  };
+}

@@ -1,0 +1,93 @@
+// Contacts, sends and inbound messages through real Baileys and the simulator.
+import { proto, type WAMessage, type WASocket } from '@whiskeysockets/baileys';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Simulator, startSimulator } from '../../simulator/server.ts';
+import { trustSimulatorRoot } from '../../simulator/trust.ts';
+import { endAllClients, linkAccount, trackStatuses } from '../helpers/simulator-client.ts';
+
+const ACCOUNT = '15550003333';
+const CONTACT = '447700900123';
+const TWO_DEVICE_CONTACT = '447700900456';
+const READ = proto.WebMessageInfo.Status.READ;
+
+let sim: Simulator;
+let untrust: () => void;
+let sock: WASocket;
+let statuses: ReturnType<typeof trackStatuses>;
+const inbound: WAMessage[] = [];
+
+beforeAll(async () => {
+  sim = await startSimulator({ deliveredAfterMs: 30, readAfterMs: 80 });
+  untrust = trustSimulatorRoot(sim);
+  sim.addContact(CONTACT, { pushName: 'Alice' });
+  sim.addContact(TWO_DEVICE_CONTACT, { devices: [0, 3] });
+  ({ sock } = await linkAccount(sim, ACCOUNT));
+  statuses = trackStatuses(sock);
+  sock.ev.on('messages.upsert', ({ messages }) => {
+    for (const m of messages) if (!m.key.fromMe) inbound.push(m);
+  });
+});
+afterAll(async () => {
+  endAllClients();
+  untrust();
+  await sim.stop();
+});
+
+describe('simulator: contacts and messages', () => {
+  it('answers onWhatsApp: present for a known number, absent for an unknown one', async () => {
+    const result = await sock.onWhatsApp(CONTACT, '15559999999');
+    expect(result).toEqual([{ jid: `${CONTACT}@s.whatsapp.net`, exists: true }]);
+  });
+
+  it('delivers a text with a caller-chosen id to the contact, exactly once, and its status reaches read', async () => {
+    const id = 'SIMTEST0000000000000001';
+    await sock.sendMessage(`${CONTACT}@s.whatsapp.net`, { text: 'hello from the gateway' }, { messageId: id });
+    await expect.poll(() => statuses.status(id), { timeout: 10_000 }).toBe(READ);
+    const received = sim.received(CONTACT).filter((m) => m.id === id);
+    expect(received).toHaveLength(1);
+    expect(received[0]?.content.conversation ?? received[0]?.content.extendedTextMessage?.text).toBe('hello from the gateway');
+    expect(received[0]?.from).toBe(`${ACCOUNT}@s.whatsapp.net`);
+  });
+
+  it('keeps the session: a second message to the same contact is decrypted too', async () => {
+    const sent = await sock.sendMessage(`${CONTACT}@s.whatsapp.net`, { text: 'second' });
+    await expect.poll(() => sim.received(CONTACT).map((m) => m.id)).toContain(sent?.key.id);
+    expect(sim.received(CONTACT)).toHaveLength(2);
+  });
+
+  it('records a message once per contact even when the contact has two devices', async () => {
+    const sent = await sock.sendMessage(`${TWO_DEVICE_CONTACT}@s.whatsapp.net`, { text: 'to both devices' });
+    const id = sent?.key.id ?? '';
+    await expect.poll(() => statuses.status(id), { timeout: 10_000 }).toBe(READ);
+    expect(sim.received(TWO_DEVICE_CONTACT).filter((m) => m.id === id)).toHaveLength(1);
+    expect(sim.stanzaLog(ACCOUNT).some((e) => e.summary.includes('sim-decrypt-failed'))).toBe(false);
+  });
+
+  it('injects an inbound text that the client decrypts and acknowledges', async () => {
+    const { id } = await sim.inject(ACCOUNT, { from: CONTACT, text: 'hi gateway' });
+    await expect.poll(() => inbound.find((m) => m.key.id === id)?.message?.conversation, { timeout: 10_000 }).toBe('hi gateway');
+    await expect.poll(() => sim.inboundState(id)?.acked).toBe(true);
+    const receipts = sim.inboundState(id)?.receipts ?? [];
+    expect(receipts.length).toBeGreaterThan(0);
+    expect(receipts).not.toContain('retry');
+    const msg = inbound.find((m) => m.key.id === id);
+    expect(msg?.pushName).toBe('Alice');
+  });
+
+  it('injects an inbound image as metadata', async () => {
+    const { id } = await sim.inject(ACCOUNT, { from: CONTACT, image: { mimetype: 'image/jpeg', caption: 'a cat' } });
+    await expect.poll(() => inbound.find((m) => m.key.id === id)?.message?.imageMessage?.caption, { timeout: 10_000 }).toBe('a cat');
+    expect(inbound.find((m) => m.key.id === id)?.message?.imageMessage?.mimetype).toBe('image/jpeg');
+  });
+
+  it('nacks the next message with 463 on request, and the client marks it failed', async () => {
+    sim.fault(ACCOUNT, 'nack_next_463');
+    const sent = await sock.sendMessage(`${CONTACT}@s.whatsapp.net`, { text: 'restricted' });
+    const id = sent?.key.id ?? '';
+    await expect.poll(() => statuses.error(id), { timeout: 10_000 }).toEqual(['463']);
+    expect(sim.received(CONTACT).some((m) => m.id === id)).toBe(false);
+    // Only the next message: the one after goes through.
+    const after = await sock.sendMessage(`${CONTACT}@s.whatsapp.net`, { text: 'after' });
+    await expect.poll(() => statuses.status(after?.key.id ?? ''), { timeout: 10_000 }).toBe(READ);
+  });
+});
