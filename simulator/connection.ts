@@ -298,7 +298,8 @@ export class Connection {
     }
     if (linkCode?.attrs.stage === 'companion_finish') {
       this.result(iq);
-      await this.onPairingCodeFinish(linkCode);
+      // Not awaited: pairing waits for the client's next frame, which this inbound chain must be free to read.
+      void this.onPairingCodeFinish(linkCode);
       return;
     }
     if (getBinaryNodeChild(iq, 'remove-companion-device') && this.account && this.companion) {

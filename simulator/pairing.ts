@@ -143,7 +143,12 @@ export class PairingCodeExchange {
       salt: bundle.subarray(0, 32),
       info: 'link_code_pairing_key_bundle_encryption_key',
     });
-    const plain = aesDecryptGCM(bundle.subarray(44), key, bundle.subarray(32, 44), Buffer.alloc(0));
+    let plain: Buffer;
+    try {
+      plain = aesDecryptGCM(bundle.subarray(44), key, bundle.subarray(32, 44), Buffer.alloc(0));
+    } catch {
+      throw new Error('pairing code mismatch: the companion key bundle does not open');
+    }
     const companionIdentityKey = plain.subarray(0, 32);
     const random = plain.subarray(64, 96);
     const identityShared = Curve.sharedKey(this.phoneIdentity.private, companionIdentityKey);

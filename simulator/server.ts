@@ -52,6 +52,16 @@ export interface Simulator {
   stanzaLog(account?: string): StanzaLogEntry[];
 }
 
+const PAIRING_WAIT_MS = 10_000;
+
+async function waitUntil<T>(probe: () => T | undefined, timeoutMs: number): Promise<T | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  for (let value = probe(); ; value = probe()) {
+    if (value !== undefined || Date.now() > deadline) return value;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 type PendingCode = { connection: Connection; settle?: { resolve: (a: LinkedAccount) => void; reject: (e: Error) => void } };
 
 export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
@@ -137,11 +147,13 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
 
     async completePairingCode(phone, code) {
       const digits = phone.replace(/\D/g, '');
-      const pending = pendingCodes.get(digits);
+      // requestPairingCode resolves once its frame is written, so the request may still be in flight.
+      const pending = await waitUntil(() => pendingCodes.get(digits), PAIRING_WAIT_MS);
       const exchange = pending?.connection.pairingCodeExchange;
       if (!pending || !exchange) throw new Error(`simulator: no pairing-code request for ${digits}`);
       const done = new Promise<LinkedAccount>((resolve, reject) => {
         pending.settle = { resolve, reject };
+        setTimeout(() => reject(new Error(`simulator: pairing code for ${digits} was not completed`)), PAIRING_WAIT_MS).unref();
       });
       pending.connection.send(await exchange.primaryHello(code.replace(/-/g, ''), pending.connection.nextId()));
       return done;
