@@ -395,7 +395,7 @@ begin
            coalesce(x -> 'content', '{}'::jsonb), x ->> 'quoted_wa_message_id', (x ->> 'sent_at')::timestamptz
     from jsonb_array_elements(p_messages) x
     where x ->> 'wa_message_id' is not null and x ->> 'chat_jid' is not null
-    on conflict (agent_id, wa_message_id) do nothing
+    on conflict on constraint inbound_messages_agent_id_wa_message_id_key do nothing
     returning im.id, im.wa_message_id, im.from_me, im.type, im.chat_jid, im.sender_phone, im.sender_lid, im.content,
               im.quoted_wa_message_id, im.sent_at
   loop

@@ -50,19 +50,30 @@ export function withDatabase(url: string, database: string): string {
 
 export async function ensureTemplate(adminUrl: string): Promise<string> {
   const name = `wg_tpl_${await schemaHash()}`;
+  const building = `${name}_building`;
   const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
   try {
-    const [existing] = await admin`select datistemplate from pg_database where datname = ${name}`;
-    if (existing?.datistemplate) return name;
-    if (existing) await admin.unsafe(`drop database "${name}" with (force)`);
-    // Templates of older schemas are dead weight.
+    // Several test runs may start at once: one builds, the others wait for the finished template.
+    for (let waited = 0; ; waited += 250) {
+      const [row] = await admin`select datistemplate from pg_database where datname = ${name}`;
+      if (row?.datistemplate) return name;
+      const [lock] = await admin`select pg_try_advisory_lock(hashtext(${name})) as got`;
+      if (lock?.got) break;
+      if (waited > 180_000) throw new Error(`timed out waiting for template ${name}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const [ready] = await admin`select datistemplate from pg_database where datname = ${name}`;
+    if (ready?.datistemplate) return name;
+    // Templates of older schemas are dead weight (clones already made from them are unaffected).
     const stale = await admin`select datname from pg_database where datname like 'wg_tpl_%' and datname <> ${name}`;
     for (const row of stale) {
       await admin.unsafe(`alter database "${row.datname}" is_template false`);
-      await admin.unsafe(`drop database "${row.datname}" with (force)`);
+      await admin.unsafe(`drop database if exists "${row.datname}" with (force)`);
     }
-    await admin.unsafe(`create database "${name}"`);
-    await migrate(withDatabase(adminUrl, name));
+    await admin.unsafe(`drop database if exists "${building}" with (force)`);
+    await admin.unsafe(`create database "${building}"`);
+    await migrate(withDatabase(adminUrl, building));
+    await admin.unsafe(`alter database "${building}" rename to "${name}"`);
     await admin.unsafe(`alter database "${name}" is_template true allow_connections false`);
     return name;
   } finally {
