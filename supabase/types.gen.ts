@@ -1,0 +1,545 @@
+
+export type Json = string | number | boolean | null | { [key: string]: Json | undefined } | Json[]
+
+export type Database = {
+  
+  "gateway": {
+          Tables: {
+            [_ in never]: never
+          }
+          Views: {
+            [_ in never]: never
+          }
+          Functions: {
+            "advance_message_status":
+{ Args: { "p_agent": string,"p_connector": string,"p_epoch": number,"p_updates": Json }; Returns: number
+                           },
+"assert_lease":
+{ Args: { "p_agent": string,"p_connector": string,"p_epoch": number }; Returns: Database["public"]['Tables']["whatsapp_sessions"]['Row']
+                          SetofOptions: {
+        from: "*"
+        to: "whatsapp_sessions"
+        isOneToOne: true
+        isSetofReturn: false
+      } },
+"claim_deliveries":
+{ Args: { "p_connector": string,"p_limit"?: number,"p_visibility_seconds"?: number }; Returns: {
+              "agent_id": string,"attempts": number,"delivery_id": string,"endpoint_id": string,"event_created_at": string,"event_id": string,"event_type": string,"max_attempts": number,"payload": Json,"secret_ciphertext": string,"secret_key_version": number,"url": string
+            }[]
+                           },
+"claim_messages":
+{ Args: { "p_agents"?: (string)[],"p_connector": string,"p_limit"?: number,"p_visibility_seconds"?: number }; Returns: {
+              "agent_id": string,"attempts": number,"content": Json,"created_at": string,"id": string,"lease_epoch": number,"max_attempts": number,"recipient": string,"type": string,"wa_message_id": string
+            }[]
+                           },
+"claim_session":
+{ Args: { "p_agent": string,"p_connector": string,"p_lease_seconds"?: number }; Returns: {
+              "agent_id": string,"lease_epoch": number,"taken_over_from": string
+            }[]
+                           },
+"claim_sessions":
+{ Args: { "p_connector": string,"p_lease_seconds"?: number,"p_limit": number }; Returns: {
+              "agent_id": string,"lease_epoch": number,"taken_over_from": string
+            }[]
+                           },
+"complete_deliveries":
+{ Args: { "p_connector": string,"p_results": Json }; Returns: number
+                           },
+"complete_messages":
+{ Args: { "p_connector": string,"p_results": Json }; Returns: {
+              "id": string,"status": string
+            }[]
+                           },
+"count_api_call":
+{ Args: { "p_agent": string,"p_owner": string }; Returns: undefined
+                           },
+"create_agent":
+{ Args: { "p_name": string,"p_owner": string }; Returns: Database["public"]['Tables']["agents"]['Row']
+                          SetofOptions: {
+        from: "*"
+        to: "agents"
+        isOneToOne: true
+        isSetofReturn: false
+      } },
+"delete_agent":
+{ Args: { "p_agent": string,"p_owner": string }; Returns: undefined
+                           },
+"emit_event":
+{ Args: { "p_agent": string,"p_owner": string,"p_payload"?: Json,"p_severity"?: string,"p_type": string }; Returns: string
+                           },
+"enqueue_message":
+{ Args: { "p_agent": string,"p_content": Json,"p_idempotency_key"?: string,"p_owner": string,"p_recipient": string,"p_request_hash"?: string,"p_type": string }; Returns: {
+              "created_at": string,"id": string,"rate_limit": number,"rate_remaining": number,"rate_reset_seconds": number,"replayed": boolean,"status": string,"wa_message_id": string
+            }[]
+                           },
+"ensure_account":
+{ Args: { "p_user_id": string }; Returns: Database["public"]['Tables']["accounts"]['Row']
+                          SetofOptions: {
+        from: "*"
+        to: "accounts"
+        isOneToOne: true
+        isSetofReturn: false
+      } },
+"fail":
+{ Args: { "p_code": string,"p_detail"?: string,"p_message": string }; Returns: undefined
+                           },
+"get_signal_keys":
+{ Args: { "p_agent": string,"p_connector": string,"p_epoch": number,"p_key_ids": (string)[],"p_key_type": string }; Returns: {
+              "ciphertext": string,"key_id": string,"key_version": number
+            }[]
+                           },
+"load_creds":
+{ Args: { "p_agent": string,"p_connector": string,"p_epoch": number }; Returns: {
+              "ciphertext": string,"key_version": number
+            }[]
+                           },
+"owned_agent":
+{ Args: { "p_agent": string,"p_owner": string }; Returns: Database["public"]['Tables']["agents"]['Row']
+                          SetofOptions: {
+        from: "*"
+        to: "agents"
+        isOneToOne: true
+        isSetofReturn: false
+      } },
+"prune_rate_limit_buckets":
+{ Args: { "p_older_than"?: string }; Returns: number
+                           },
+"prune_signal_keys":
+{ Args: { "p_agent": string,"p_keep_pre_keys"?: number,"p_min_age"?: string }; Returns: number
+                           },
+"raise_session_alert":
+{ Args: { "p_agent": string,"p_connector": string,"p_epoch": number,"p_payload": Json,"p_severity": string,"p_type": string }; Returns: string
+                           },
+"record_inbound":
+{ Args: { "p_agent": string,"p_connector": string,"p_epoch": number,"p_messages": Json }; Returns: {
+              "id": string,"wa_message_id": string
+            }[]
+                           },
+"redeliver":
+{ Args: { "p_delivery": string,"p_owner": string }; Returns: Database["public"]['Tables']["webhook_deliveries"]['Row']
+                          SetofOptions: {
+        from: "*"
+        to: "webhook_deliveries"
+        isOneToOne: true
+        isSetofReturn: false
+      } },
+"register_connector":
+{ Args: { "p_capacity"?: number,"p_hostname": string,"p_id": string,"p_pid": number,"p_version": string }; Returns: unknown
+                          SetofOptions: {
+        from: "*"
+        to: "connectors"
+        isOneToOne: true
+        isSetofReturn: false
+      } },
+"release_sessions":
+{ Args: { "p_agents"?: (string)[],"p_connector": string }; Returns: number
+                           },
+"renew_leases":
+{ Args: { "p_agents": (string)[],"p_connector": string,"p_epochs": (number)[],"p_lease_seconds"?: number }; Returns: {
+              "agent_id": string,"command_force": boolean,"desired_state": string,"lease_epoch": number,"pending_command": string,"renewed": boolean
+            }[]
+                           },
+"request_link":
+{ Args: { "p_agent": string,"p_method": string,"p_owner": string,"p_phone"?: string }; Returns: Database["public"]['Tables']["whatsapp_sessions"]['Row']
+                          SetofOptions: {
+        from: "*"
+        to: "whatsapp_sessions"
+        isOneToOne: true
+        isSetofReturn: false
+      } },
+"request_session_command":
+{ Args: { "p_agent": string,"p_command": string,"p_force"?: boolean,"p_owner": string }; Returns: Database["public"]['Tables']["whatsapp_sessions"]['Row']
+                          SetofOptions: {
+        from: "*"
+        to: "whatsapp_sessions"
+        isOneToOne: true
+        isSetofReturn: false
+      } },
+"save_creds":
+{ Args: { "p_agent": string,"p_ciphertext": string,"p_connector": string,"p_epoch": number,"p_key_version": number }; Returns: undefined
+                           },
+"session_sending_status":
+{ Args: { "p_agent": string,"p_owner": string }; Returns: {
+              "in_flight": number,"oldest_queued_at": string,"queued": number
+            }[]
+                           },
+"signal_key_counts":
+{ Args: { "p_agent"?: string }; Returns: {
+              "agent_id": string,"key_count": number,"key_type": string
+            }[]
+                           },
+"take_token":
+{ Args: { "p_capacity": number,"p_cost"?: number,"p_key": string,"p_refill_per_second": number }; Returns: {
+              "allowed": boolean,"remaining": number,"reset_seconds": number,"retry_after_seconds": number
+            }[]
+                           },
+"update_session":
+{ Args: { "p_agent": string,"p_connector": string,"p_epoch": number,"p_patch": Json }; Returns: Database["public"]['Tables']["whatsapp_sessions"]['Row']
+                          SetofOptions: {
+        from: "*"
+        to: "whatsapp_sessions"
+        isOneToOne: true
+        isSetofReturn: false
+      } },
+"wipe_auth_state":
+{ Args: { "p_agent": string,"p_connector": string,"p_epoch": number }; Returns: undefined
+                           },
+"write_signal_keys":
+{ Args: { "p_agent": string,"p_ciphertexts": (string)[],"p_connector": string,"p_epoch": number,"p_key_ids": (string)[],"p_key_types": (string)[],"p_key_versions": (number)[] }; Returns: number
+                           }
+          }
+          Enums: {
+            [_ in never]: never
+          }
+          CompositeTypes: {
+            [_ in never]: never
+          }
+        },"public": {
+          Tables: {
+            "accounts": {
+                  Row: {
+                    "created_at": string,"plan_id": string,"updated_at": string,"user_id": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "created_at"?: string,"plan_id"?: string,"updated_at"?: string,"user_id": string
+                  }
+                  Update: {
+                    "created_at"?: string,"plan_id"?: string,"updated_at"?: string,"user_id"?: string
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "accounts_plan_id_fkey"
+      columns: ["plan_id"]
+isOneToOne: false
+      referencedRelation: "plans"
+      referencedColumns: ["id"]
+    }
+                  ]
+                },"agents": {
+                  Row: {
+                    "created_at": string,"disabled_at": string | null,"disabled_reason": string | null,"id": string,"name": string,"owner_id": string,"updated_at": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "created_at"?: string,"disabled_at"?: string | null,"disabled_reason"?: string | null,"id"?: string,"name": string,"owner_id": string,"updated_at"?: string
+                  }
+                  Update: {
+                    "created_at"?: string,"disabled_at"?: string | null,"disabled_reason"?: string | null,"id"?: string,"name"?: string,"owner_id"?: string,"updated_at"?: string
+                  }
+                  Relationships: [
+                    
+                  ]
+                },"daily_stats": {
+                  Row: {
+                    "agent_id": string,"api_calls": number,"day": string,"delivered": number,"failed": number,"owner_id": string,"queued": number,"read": number,"received": number,"sent": number
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "agent_id": string,"api_calls"?: number,"day": string,"delivered"?: number,"failed"?: number,"owner_id": string,"queued"?: number,"read"?: number,"received"?: number,"sent"?: number
+                  }
+                  Update: {
+                    "agent_id"?: string,"api_calls"?: number,"day"?: string,"delivered"?: number,"failed"?: number,"owner_id"?: string,"queued"?: number,"read"?: number,"received"?: number,"sent"?: number
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "daily_stats_agent_id_fkey"
+      columns: ["agent_id"]
+isOneToOne: false
+      referencedRelation: "agents"
+      referencedColumns: ["id"]
+    }
+                  ]
+                },"events": {
+                  Row: {
+                    "agent_id": string | null,"created_at": string,"id": string,"owner_id": string,"payload": NonNullable<Json>,"severity": string,"type": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "agent_id"?: string | null,"created_at"?: string,"id"?: string,"owner_id": string,"payload"?: NonNullable<Json>,"severity"?: string,"type": string
+                  }
+                  Update: {
+                    "agent_id"?: string | null,"created_at"?: string,"id"?: string,"owner_id"?: string,"payload"?: NonNullable<Json>,"severity"?: string,"type"?: string
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "events_agent_id_fkey"
+      columns: ["agent_id"]
+isOneToOne: false
+      referencedRelation: "agents"
+      referencedColumns: ["id"]
+    }
+                  ]
+                },"inbound_messages": {
+                  Row: {
+                    "agent_id": string,"chat_jid": string,"content": NonNullable<Json>,"created_at": string,"from_me": boolean,"id": string,"owner_id": string,"quoted_wa_message_id": string | null,"sender_lid": string | null,"sender_phone": string | null,"sent_at": string | null,"type": string,"wa_message_id": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "agent_id": string,"chat_jid": string,"content"?: NonNullable<Json>,"created_at"?: string,"from_me"?: boolean,"id"?: string,"owner_id": string,"quoted_wa_message_id"?: string | null,"sender_lid"?: string | null,"sender_phone"?: string | null,"sent_at"?: string | null,"type": string,"wa_message_id": string
+                  }
+                  Update: {
+                    "agent_id"?: string,"chat_jid"?: string,"content"?: NonNullable<Json>,"created_at"?: string,"from_me"?: boolean,"id"?: string,"owner_id"?: string,"quoted_wa_message_id"?: string | null,"sender_lid"?: string | null,"sender_phone"?: string | null,"sent_at"?: string | null,"type"?: string,"wa_message_id"?: string
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "inbound_messages_agent_id_fkey"
+      columns: ["agent_id"]
+isOneToOne: false
+      referencedRelation: "agents"
+      referencedColumns: ["id"]
+    }
+                  ]
+                },"messages": {
+                  Row: {
+                    "agent_id": string,"attempts": number,"content": NonNullable<Json>,"created_at": string,"delivered_at": string | null,"error_code": string | null,"error_message": string | null,"failed_at": string | null,"id": string,"idempotency_key": string | null,"locked_by": string | null,"locked_until": string | null,"max_attempts": number,"next_attempt_at": string,"owner_id": string,"read_at": string | null,"recipient": string,"request_hash": string | null,"sending_at": string | null,"sent_at": string | null,"status": string,"type": string,"updated_at": string,"wa_message_id": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "agent_id": string,"attempts"?: number,"content": NonNullable<Json>,"created_at"?: string,"delivered_at"?: string | null,"error_code"?: string | null,"error_message"?: string | null,"failed_at"?: string | null,"id"?: string,"idempotency_key"?: string | null,"locked_by"?: string | null,"locked_until"?: string | null,"max_attempts"?: number,"next_attempt_at"?: string,"owner_id": string,"read_at"?: string | null,"recipient": string,"request_hash"?: string | null,"sending_at"?: string | null,"sent_at"?: string | null,"status"?: string,"type": string,"updated_at"?: string,"wa_message_id": string
+                  }
+                  Update: {
+                    "agent_id"?: string,"attempts"?: number,"content"?: NonNullable<Json>,"created_at"?: string,"delivered_at"?: string | null,"error_code"?: string | null,"error_message"?: string | null,"failed_at"?: string | null,"id"?: string,"idempotency_key"?: string | null,"locked_by"?: string | null,"locked_until"?: string | null,"max_attempts"?: number,"next_attempt_at"?: string,"owner_id"?: string,"read_at"?: string | null,"recipient"?: string,"request_hash"?: string | null,"sending_at"?: string | null,"sent_at"?: string | null,"status"?: string,"type"?: string,"updated_at"?: string,"wa_message_id"?: string
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "messages_agent_id_fkey"
+      columns: ["agent_id"]
+isOneToOne: false
+      referencedRelation: "agents"
+      referencedColumns: ["id"]
+    }
+                  ]
+                },"number_checks": {
+                  Row: {
+                    "agent_id": string,"completed_at": string | null,"created_at": string,"error": string | null,"id": string,"locked_by": string | null,"locked_until": string | null,"numbers": (string)[],"owner_id": string,"result": Json | null,"status": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "agent_id": string,"completed_at"?: string | null,"created_at"?: string,"error"?: string | null,"id"?: string,"locked_by"?: string | null,"locked_until"?: string | null,"numbers": (string)[],"owner_id": string,"result"?: Json | null,"status"?: string
+                  }
+                  Update: {
+                    "agent_id"?: string,"completed_at"?: string | null,"created_at"?: string,"error"?: string | null,"id"?: string,"locked_by"?: string | null,"locked_until"?: string | null,"numbers"?: (string)[],"owner_id"?: string,"result"?: Json | null,"status"?: string
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "number_checks_agent_id_fkey"
+      columns: ["agent_id"]
+isOneToOne: false
+      referencedRelation: "agents"
+      referencedColumns: ["id"]
+    }
+                  ]
+                },"plans": {
+                  Row: {
+                    "created_at": string,"id": string,"max_agents": number,"messages_per_minute": number,"name": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "created_at"?: string,"id": string,"max_agents": number,"messages_per_minute": number,"name": string
+                  }
+                  Update: {
+                    "created_at"?: string,"id"?: string,"max_agents"?: number,"messages_per_minute"?: number,"name"?: string
+                  }
+                  Relationships: [
+                    
+                  ]
+                },"webhook_deliveries": {
+                  Row: {
+                    "attempts": number,"created_at": string,"delivered_at": string | null,"endpoint_id": string,"event_id": string,"id": string,"last_attempt_at": string | null,"last_error": string | null,"last_status_code": number | null,"locked_by": string | null,"locked_until": string | null,"max_attempts": number,"next_attempt_at": string,"owner_id": string,"status": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "attempts"?: number,"created_at"?: string,"delivered_at"?: string | null,"endpoint_id": string,"event_id": string,"id"?: string,"last_attempt_at"?: string | null,"last_error"?: string | null,"last_status_code"?: number | null,"locked_by"?: string | null,"locked_until"?: string | null,"max_attempts"?: number,"next_attempt_at"?: string,"owner_id": string,"status"?: string
+                  }
+                  Update: {
+                    "attempts"?: number,"created_at"?: string,"delivered_at"?: string | null,"endpoint_id"?: string,"event_id"?: string,"id"?: string,"last_attempt_at"?: string | null,"last_error"?: string | null,"last_status_code"?: number | null,"locked_by"?: string | null,"locked_until"?: string | null,"max_attempts"?: number,"next_attempt_at"?: string,"owner_id"?: string,"status"?: string
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "webhook_deliveries_endpoint_id_fkey"
+      columns: ["endpoint_id"]
+isOneToOne: false
+      referencedRelation: "webhook_endpoints"
+      referencedColumns: ["id"]
+    },{
+      foreignKeyName: "webhook_deliveries_event_id_fkey"
+      columns: ["event_id"]
+isOneToOne: false
+      referencedRelation: "events"
+      referencedColumns: ["id"]
+    }
+                  ]
+                },"webhook_endpoints": {
+                  Row: {
+                    "agent_id": string | null,"created_at": string,"description": string | null,"enabled": boolean,"event_types": (string)[],"id": string,"owner_id": string,"updated_at": string,"url": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "agent_id"?: string | null,"created_at"?: string,"description"?: string | null,"enabled"?: boolean,"event_types"?: (string)[],"id"?: string,"owner_id": string,"updated_at"?: string,"url": string
+                  }
+                  Update: {
+                    "agent_id"?: string | null,"created_at"?: string,"description"?: string | null,"enabled"?: boolean,"event_types"?: (string)[],"id"?: string,"owner_id"?: string,"updated_at"?: string,"url"?: string
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "webhook_endpoints_agent_id_fkey"
+      columns: ["agent_id"]
+isOneToOne: false
+      referencedRelation: "agents"
+      referencedColumns: ["id"]
+    }
+                  ]
+                },"whatsapp_sessions": {
+                  Row: {
+                    "agent_id": string,"command_force": boolean,"command_requested_at": string | null,"created_at": string,"desired_state": string,"last_connected_at": string | null,"last_disconnect_code": number | null,"last_disconnect_reason": string | null,"last_disconnected_at": string | null,"last_heartbeat_at": string | null,"lease_epoch": number,"lease_until": string | null,"link_method": string | null,"link_phone": string | null,"link_requested_at": string | null,"linked_jid": string | null,"owner_connector_id": string | null,"owner_hostname": string | null,"owner_id": string,"owner_pid": number | null,"pairing_code": string | null,"pending_command": string | null,"phone_number": string | null,"qr_attempts": number,"qr_code": string | null,"qr_expires_at": string | null,"reconnect_attempts": number,"status": string,"status_changed_at": string,"status_reason": string | null,"updated_at": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "agent_id": string,"command_force"?: boolean,"command_requested_at"?: string | null,"created_at"?: string,"desired_state"?: string,"last_connected_at"?: string | null,"last_disconnect_code"?: number | null,"last_disconnect_reason"?: string | null,"last_disconnected_at"?: string | null,"last_heartbeat_at"?: string | null,"lease_epoch"?: number,"lease_until"?: string | null,"link_method"?: string | null,"link_phone"?: string | null,"link_requested_at"?: string | null,"linked_jid"?: string | null,"owner_connector_id"?: string | null,"owner_hostname"?: string | null,"owner_id": string,"owner_pid"?: number | null,"pairing_code"?: string | null,"pending_command"?: string | null,"phone_number"?: string | null,"qr_attempts"?: number,"qr_code"?: string | null,"qr_expires_at"?: string | null,"reconnect_attempts"?: number,"status"?: string,"status_changed_at"?: string,"status_reason"?: string | null,"updated_at"?: string
+                  }
+                  Update: {
+                    "agent_id"?: string,"command_force"?: boolean,"command_requested_at"?: string | null,"created_at"?: string,"desired_state"?: string,"last_connected_at"?: string | null,"last_disconnect_code"?: number | null,"last_disconnect_reason"?: string | null,"last_disconnected_at"?: string | null,"last_heartbeat_at"?: string | null,"lease_epoch"?: number,"lease_until"?: string | null,"link_method"?: string | null,"link_phone"?: string | null,"link_requested_at"?: string | null,"linked_jid"?: string | null,"owner_connector_id"?: string | null,"owner_hostname"?: string | null,"owner_id"?: string,"owner_pid"?: number | null,"pairing_code"?: string | null,"pending_command"?: string | null,"phone_number"?: string | null,"qr_attempts"?: number,"qr_code"?: string | null,"qr_expires_at"?: string | null,"reconnect_attempts"?: number,"status"?: string,"status_changed_at"?: string,"status_reason"?: string | null,"updated_at"?: string
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "whatsapp_sessions_agent_id_fkey"
+      columns: ["agent_id"]
+isOneToOne: true
+      referencedRelation: "agents"
+      referencedColumns: ["id"]
+    }
+                  ]
+                }
+          }
+          Views: {
+            [_ in never]: never
+          }
+          Functions: {
+            [_ in never]: never
+          }
+          Enums: {
+            [_ in never]: never
+          }
+          CompositeTypes: {
+            [_ in never]: never
+          }
+        }
+}
+
+type DatabaseWithoutInternals = Omit<Database, '__InternalSupabase'>
+
+type DefaultSchema = DatabaseWithoutInternals[Extract<keyof Database, "public">]
+
+export type Tables<
+  DefaultSchemaTableNameOrOptions extends
+    | keyof (DefaultSchema["Tables"] & DefaultSchema["Views"])
+    | { schema: keyof DatabaseWithoutInternals },
+  TableName extends DefaultSchemaTableNameOrOptions extends {
+    schema: keyof DatabaseWithoutInternals
+  }
+    ? keyof (DatabaseWithoutInternals[DefaultSchemaTableNameOrOptions["schema"]]["Tables"] &
+        DatabaseWithoutInternals[DefaultSchemaTableNameOrOptions["schema"]]["Views"])
+    : never = never
+> = DefaultSchemaTableNameOrOptions extends { schema: keyof DatabaseWithoutInternals }
+  ? (DatabaseWithoutInternals[DefaultSchemaTableNameOrOptions["schema"]]["Tables"] &
+      DatabaseWithoutInternals[DefaultSchemaTableNameOrOptions["schema"]]["Views"])[TableName] extends {
+      Row: infer R
+    }
+    ? R
+    : never
+  : DefaultSchemaTableNameOrOptions extends keyof (DefaultSchema["Tables"] & DefaultSchema["Views"])
+  ? (DefaultSchema["Tables"] & DefaultSchema["Views"])[DefaultSchemaTableNameOrOptions] extends {
+      Row: infer R
+    }
+    ? R
+    : never
+  : never
+
+export type TablesInsert<
+  DefaultSchemaTableNameOrOptions extends
+    | keyof DefaultSchema["Tables"]
+    | { schema: keyof DatabaseWithoutInternals },
+  TableName extends DefaultSchemaTableNameOrOptions extends {
+    schema: keyof DatabaseWithoutInternals
+  }
+    ? keyof DatabaseWithoutInternals[DefaultSchemaTableNameOrOptions["schema"]]["Tables"]
+    : never = never
+> = DefaultSchemaTableNameOrOptions extends { schema: keyof DatabaseWithoutInternals }
+  ? DatabaseWithoutInternals[DefaultSchemaTableNameOrOptions["schema"]]["Tables"][TableName] extends {
+      Insert: infer I
+    }
+    ? I
+    : never
+  : DefaultSchemaTableNameOrOptions extends keyof DefaultSchema["Tables"]
+  ? DefaultSchema["Tables"][DefaultSchemaTableNameOrOptions] extends {
+      Insert: infer I
+    }
+    ? I
+    : never
+  : never
+
+export type TablesUpdate<
+  DefaultSchemaTableNameOrOptions extends
+    | keyof DefaultSchema["Tables"]
+    | { schema: keyof DatabaseWithoutInternals },
+  TableName extends DefaultSchemaTableNameOrOptions extends {
+    schema: keyof DatabaseWithoutInternals
+  }
+    ? keyof DatabaseWithoutInternals[DefaultSchemaTableNameOrOptions["schema"]]["Tables"]
+    : never = never
+> = DefaultSchemaTableNameOrOptions extends { schema: keyof DatabaseWithoutInternals }
+  ? DatabaseWithoutInternals[DefaultSchemaTableNameOrOptions["schema"]]["Tables"][TableName] extends {
+      Update: infer U
+    }
+    ? U
+    : never
+  : DefaultSchemaTableNameOrOptions extends keyof DefaultSchema["Tables"]
+  ? DefaultSchema["Tables"][DefaultSchemaTableNameOrOptions] extends {
+      Update: infer U
+    }
+    ? U
+    : never
+  : never
+
+export type Enums<
+  DefaultSchemaEnumNameOrOptions extends
+    | keyof DefaultSchema["Enums"]
+    | { schema: keyof DatabaseWithoutInternals },
+  EnumName extends DefaultSchemaEnumNameOrOptions extends {
+    schema: keyof DatabaseWithoutInternals
+  }
+    ? keyof DatabaseWithoutInternals[DefaultSchemaEnumNameOrOptions["schema"]]["Enums"]
+    : never = never
+> = DefaultSchemaEnumNameOrOptions extends { schema: keyof DatabaseWithoutInternals }
+  ? DatabaseWithoutInternals[DefaultSchemaEnumNameOrOptions["schema"]]["Enums"][EnumName]
+  : DefaultSchemaEnumNameOrOptions extends keyof DefaultSchema["Enums"]
+  ? DefaultSchema["Enums"][DefaultSchemaEnumNameOrOptions]
+  : never
+
+export type CompositeTypes<
+  PublicCompositeTypeNameOrOptions extends
+    | keyof DefaultSchema["CompositeTypes"]
+    | { schema: keyof DatabaseWithoutInternals },
+  CompositeTypeName extends PublicCompositeTypeNameOrOptions extends {
+    schema: keyof DatabaseWithoutInternals
+  }
+    ? keyof DatabaseWithoutInternals[PublicCompositeTypeNameOrOptions["schema"]]["CompositeTypes"]
+    : never = never
+> = PublicCompositeTypeNameOrOptions extends { schema: keyof DatabaseWithoutInternals }
+  ? DatabaseWithoutInternals[PublicCompositeTypeNameOrOptions["schema"]]["CompositeTypes"][CompositeTypeName]
+  : PublicCompositeTypeNameOrOptions extends keyof DefaultSchema["CompositeTypes"]
+  ? DefaultSchema["CompositeTypes"][PublicCompositeTypeNameOrOptions]
+  : never
+
+export const Constants = {
+  "gateway": {
+          Enums: {
+            
+          }
+        },"public": {
+          Enums: {
+            
+          }
+        }
+} as const
