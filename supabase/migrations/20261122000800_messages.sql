@@ -100,10 +100,17 @@ begin
   if p_column not in ('queued', 'sent', 'delivered', 'read', 'failed', 'received', 'api_calls') then
     raise exception 'unknown statistic %', p_column;
   end if;
-  execute format(
-    'insert into public.daily_stats as d (agent_id, day, owner_id, %1$I) values ($1, (now() at time zone ''utc'')::date, $2, $3)
-     on conflict (agent_id, day) do update set %1$I = d.%1$I + excluded.%1$I', p_column)
-  using p_agent, p_owner, p_by;
+  -- Static SQL (one cached plan) rather than a dynamic statement per call: this runs on every send.
+  insert into public.daily_stats as d (agent_id, day, owner_id, queued, sent, delivered, read, failed, received, api_calls)
+  values (p_agent, (now() at time zone 'utc')::date, p_owner,
+          case when p_column = 'queued' then p_by else 0 end, case when p_column = 'sent' then p_by else 0 end,
+          case when p_column = 'delivered' then p_by else 0 end, case when p_column = 'read' then p_by else 0 end,
+          case when p_column = 'failed' then p_by else 0 end, case when p_column = 'received' then p_by else 0 end,
+          case when p_column = 'api_calls' then p_by else 0 end)
+  on conflict (agent_id, day) do update set
+    queued = d.queued + excluded.queued, sent = d.sent + excluded.sent, delivered = d.delivered + excluded.delivered,
+    read = d.read + excluded.read, failed = d.failed + excluded.failed, received = d.received + excluded.received,
+    api_calls = d.api_calls + excluded.api_calls;
 end;
 $$;
 comment on function private.bump_stats(uuid, uuid, text, integer) is 'Adds to one counter of an agent''s statistics for today (UTC).';
@@ -257,6 +264,9 @@ set search_path = ''
 as $$
 declare
   r record;
+  v_agents uuid[] := '{}';
+  v_owners uuid[] := '{}';
+  v_statuses text[] := '{}';
 begin
   if jsonb_typeof(p_results) is distinct from 'array' then
     perform gateway.fail('invalid_argument', 'results must be a JSON array');
@@ -292,7 +302,9 @@ begin
     returning m.id, m.agent_id, m.owner_id, m.wa_message_id, m.status, m.error_code, m.error_message
   loop
     if r.status in ('sent', 'failed') then
-      perform private.bump_stats(r.agent_id, r.owner_id, r.status, 1);
+      v_agents := v_agents || r.agent_id;
+      v_owners := v_owners || r.owner_id;
+      v_statuses := v_statuses || r.status;
       perform gateway.emit_event(r.owner_id, r.agent_id, 'message.status',
         case when r.status = 'failed' then 'warning' else 'info' end,
         jsonb_build_object('message_id', r.id, 'wa_message_id', r.wa_message_id, 'status', r.status,
@@ -301,6 +313,15 @@ begin
     id := r.id; status := r.status;
     return next;
   end loop;
+  -- One statement in agent order: concurrent completions whose batches span the same agents
+  -- then lock daily_stats rows in the same order instead of deadlocking.
+  insert into public.daily_stats as d (agent_id, day, owner_id, sent, failed)
+  select x.agent_id, (now() at time zone 'utc')::date, x.owner_id,
+         count(*) filter (where x.status = 'sent'), count(*) filter (where x.status = 'failed')
+  from unnest(v_agents, v_owners, v_statuses) as x(agent_id, owner_id, status)
+  group by x.agent_id, x.owner_id
+  order by x.agent_id
+  on conflict (agent_id, day) do update set sent = d.sent + excluded.sent, failed = d.failed + excluded.failed;
 end;
 $$;
 comment on function gateway.complete_messages(uuid, jsonb) is 'Batched outcome of claimed sends (sent, retry with backoff, failed); only rows the caller still holds; raises message.status events.';

@@ -33,17 +33,26 @@ describe('outbound queue', () => {
     const connector = await registerConnector(sql);
     const agents = [];
     for (let i = 0; i < 10; i++) agents.push((await ownedConnectedAgent(connector)).agent);
-    for (const agent of agents) await enqueue(agent, 200, `bulk-${agent}-`);
+    // One enqueue per statement from parallel connections, as the API does, so claimed batches
+    // span many agents in varying order (this once deadlocked on daily_stats).
+    const writers = Array.from({ length: 4 }, () => db.connect({ max: 1 }));
+    await Promise.all(
+      writers.map(async (w, k) => {
+        for (let i = k; i < 2000; i += 4) {
+          await w`select gateway.enqueue_message(${owner}, ${agents[(i * 7) % 10]!}, '15550001111', 'text', '{"text":"hi"}'::jsonb, ${`bulk-${i}`}, 'h')`;
+        }
+      }),
+    );
 
     const workers = Array.from({ length: 4 }, () => db.connect({ max: 1 }));
     const seen: string[] = [];
     await Promise.all(
       workers.map(async (w) => {
         for (;;) {
-          const rows = await w`select id from gateway.claim_messages(${connector}, 25, 60)`;
+          const rows = await w`select id from gateway.claim_messages(${connector}, 50, 60)`;
           if (rows.length === 0) return;
           seen.push(...rows.map((r) => r.id as string));
-          const results = rows.map((r) => ({ id: r.id, outcome: 'sent' }));
+          const results = rows.map((r) => ({ id: r.id, outcome: 'sent' })).reverse();
           const done = await w`select * from gateway.complete_messages(${connector}, ${w.json(results)})`;
           expect(done).toHaveLength(rows.length);
         }
