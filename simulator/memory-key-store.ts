@@ -12,8 +12,13 @@ import { pino } from 'pino';
 
 const silentLogger = pino({ level: 'silent' });
 
-export function makeMemoryKeyStore(): SignalKeyStoreWithTransaction {
-  const data = new Map<string, Map<string, unknown>>();
+export type KeyStoreDump = Record<string, Record<string, unknown>>;
+
+/** @param initial a previous `dump()`, to carry a linked session into another process. */
+export function makeMemoryKeyStore(initial: KeyStoreDump = {}): SignalKeyStoreWithTransaction & { dump(): KeyStoreDump } {
+  const data = new Map<string, Map<string, unknown>>(
+    Object.entries(initial).map(([type, values]) => [type, new Map(Object.entries(values))]),
+  );
   const store: SignalKeyStore = {
     get<T extends keyof SignalDataTypeMap>(type: T, ids: string[]) {
       const bucket = data.get(type);
@@ -41,5 +46,8 @@ export function makeMemoryKeyStore(): SignalKeyStoreWithTransaction {
       data.clear();
     },
   };
-  return addTransactionCapability(store, silentLogger, { maxCommitRetries: 3, delayBetweenTriesMs: 10 });
+  const withTransactions = addTransactionCapability(store, silentLogger, { maxCommitRetries: 3, delayBetweenTriesMs: 10 });
+  const dump = (): KeyStoreDump =>
+    Object.fromEntries([...data].map(([type, values]) => [type, Object.fromEntries(values)]));
+  return Object.assign(withTransactions, { dump });
 }
