@@ -114,16 +114,16 @@ describe('row level security', () => {
     expect(await sqlState(asRole(sql, 'authenticated', alice, call))).toBe('42501');
     expect(await sqlState(asRole(sql, 'anon', null, call))).toBe('42501');
     const fns = await sql`select p.proname from pg_proc p join pg_namespace n on n.oid = p.pronamespace
-      where n.nspname in ('gateway', 'private') and (has_function_privilege('anon', p.oid, 'execute') or has_function_privilege('authenticated', p.oid, 'execute'))`;
+      where n.nspname in ('gateway', 'private', 'ops') and (has_function_privilege('anon', p.oid, 'execute') or has_function_privilege('authenticated', p.oid, 'execute'))`;
     expect(fns.map((f) => f.proname)).toEqual([]);
   });
 
   it('every gateway and private function pins its search_path and has a comment', async () => {
     const loose = await sql`select n.nspname || '.' || p.proname as fn from pg_proc p join pg_namespace n on n.oid = p.pronamespace
-      where n.nspname in ('gateway', 'private', 'public') and not coalesce(p.proconfig, '{}') @> array['search_path=""']`;
+      where n.nspname in ('gateway', 'private', 'public', 'ops') and not coalesce(p.proconfig, '{}') @> array['search_path=""']`;
     expect(loose.map((r) => r.fn)).toEqual([]);
     const silent = await sql`select n.nspname || '.' || p.proname as fn from pg_proc p join pg_namespace n on n.oid = p.pronamespace
-      where n.nspname in ('gateway', 'private') and obj_description(p.oid, 'pg_proc') is null`;
+      where n.nspname in ('gateway', 'private', 'ops') and obj_description(p.oid, 'pg_proc') is null`;
     expect(silent.map((r) => r.fn)).toEqual([]);
     const tables = await sql`select n.nspname || '.' || c.relname as t from pg_class c join pg_namespace n on n.oid = c.relnamespace
       where n.nspname in ('public', 'private') and c.relkind = 'r' and obj_description(c.oid, 'pg_class') is null`;
