@@ -38,12 +38,23 @@ export interface ConnectionHost {
   pairingCodeFinished(phone: string, outcome: CompanionDevice | Error): void;
   onMessageFromClient(connection: Connection, node: BinaryNode): Promise<void>;
   onAckOrReceipt(connection: Connection, node: BinaryNode): void;
+  /** After a new device's first offline batch: the phone sends it the initial history sync. */
+  onInitialSyncDue(connection: Connection): Promise<void>;
   closeGraceMs: number;
 }
 
 const REF_COUNT = 6;
 const SERVER = 's.whatsapp.net';
 export const unixNow = () => String(Math.floor(Date.now() / 1000));
+
+/** Every requested app-state collection, unchanged and complete (else Baileys asks again forever). */
+function emptyAppStateSync(iq: BinaryNode): BinaryNode {
+  const requested = getBinaryNodeChild(iq, 'sync')?.content;
+  const collections = (Array.isArray(requested) ? requested : [])
+    .filter((node) => node.tag === 'collection')
+    .map((node): BinaryNode => ({ tag: 'collection', attrs: { name: node.attrs.name ?? '', version: node.attrs.version ?? '0' } }));
+  return { tag: 'sync', attrs: {}, content: collections };
+}
 
 export class Connection {
   state: State = 'noise-hello';
@@ -267,6 +278,7 @@ export class Connection {
       if (getBinaryNodeChild(iq, 'key')) return this.result(iq, await answerKeyFetch(this.host.directory, iq));
       return this.result(iq);
     }
+    if (xmlns === 'w:sync:app:state') return this.result(iq, [emptyAppStateSync(iq)]);
     if (xmlns === 'passive' && getBinaryNodeChild(iq, 'active')) {
       this.result(iq);
       this.sendOfflineBatch();
@@ -282,6 +294,13 @@ export class Connection {
     const queued = this.account.takeOffline(this.companion.id);
     for (const node of queued) this.send(node);
     this.send({ tag: 'ib', attrs: { from: SERVER }, content: [{ tag: 'offline', attrs: { count: String(queued.length) } }] });
+    if (this.companion.awaitingInitialSync) {
+      this.companion.awaitingInitialSync = false;
+      // Without it a new device buffers every event for 20 s, waiting for history (Baileys' AwaitingInitialSync).
+      void this.host.onInitialSyncDue(this).catch((err) =>
+        this.account?.log('out', { tag: 'sim-history-sync-failed', attrs: { error: String(err) } }),
+      );
+    }
   }
 
   private async onMdIq(iq: BinaryNode): Promise<void> {

@@ -46,6 +46,8 @@ export interface CompanionDevice {
   bundle?: UploadedBundle;
   /** Public identity key announced at registration (eIdent). */
   identityKey: Uint8Array;
+  /** True until the phone has sent this device its initial history sync. */
+  awaitingInitialSync: boolean;
 }
 
 export interface StanzaLogEntry {
@@ -80,7 +82,7 @@ export class Account {
   }
 
   addCompanion(identityKey: Uint8Array): CompanionDevice {
-    const device: CompanionDevice = { id: this.nextDeviceId++, identityKey };
+    const device: CompanionDevice = { id: this.nextDeviceId++, identityKey, awaitingInitialSync: true };
     this.companions.set(device.id, device);
     return device;
   }

@@ -49,7 +49,7 @@ export class NoiseServerSession {
   acceptClientHello(frame: Uint8Array): Uint8Array {
     this.expectState('awaiting-client-hello');
     const clientEphemeral = proto.HandshakeMessage.decode(frame).clientHello?.ephemeral;
-    if (!clientEphemeral || clientEphemeral.length !== 32) throw new Error('client hello without ephemeral key');
+    if (clientEphemeral?.length !== 32) throw new Error('client hello without ephemeral key');
     this.authenticate(clientEphemeral);
     this.authenticate(this.ephemeral.public);
     this.mixIntoKey(Curve.sharedKey(this.ephemeral.private, clientEphemeral));

@@ -3,7 +3,8 @@
 // configurable delays; an injected inbound message is encrypted by the contact's phone to every
 // linked companion of the account.
 import { randomBytes } from 'node:crypto';
-import { type BinaryNode, getBinaryNodeChild, getBinaryNodeChildren, type proto } from '@whiskeysockets/baileys';
+import { deflateSync } from 'node:zlib';
+import { type BinaryNode, getBinaryNodeChild, getBinaryNodeChildren, proto } from '@whiskeysockets/baileys';
 import { type Connection, unixNow } from './connection.ts';
 import { type Contact, type Directory, lidJid } from './directory.ts';
 
@@ -130,6 +131,31 @@ export class Relay {
     }
     return { id };
   }
+}
+
+/** The phone's initial history sync for a new device: empty, inline, complete. */
+export async function sendInitialHistory(connection: Connection): Promise<void> {
+  const account = connection.account;
+  const companion = connection.companion;
+  if (!account || !companion?.bundle) return;
+  const bootstrap = proto.HistorySync.HistorySyncType.INITIAL_BOOTSTRAP;
+  const payload = deflateSync(proto.HistorySync.encode({ syncType: bootstrap, conversations: [], progress: 100 }).finish());
+  const content: proto.IMessage = {
+    protocolMessage: {
+      type: proto.Message.ProtocolMessage.Type.HISTORY_SYNC_NOTIFICATION,
+      historySyncNotification: { syncType: bootstrap, chunkOrder: 0, progress: 100, initialHistBootstrapInlinePayload: payload },
+    },
+  };
+  const enc = await account.phoneDevice.encrypt(lidJid(account.lid, companion.id), () => companion.bundle, content);
+  account.deliver(
+    companion.id,
+    {
+      tag: 'message',
+      attrs: { id: `3EB0${randomBytes(8).toString('hex').toUpperCase()}`, from: account.jid, t: unixNow(), type: 'text', category: 'peer' },
+      content: [{ tag: 'enc', attrs: { v: '2', type: enc.type }, content: enc.ciphertext }],
+    },
+    connection,
+  );
 }
 
 function imageMetadata(image: Partial<proto.Message.IImageMessage> & { mimetype: string }): proto.Message.IImageMessage {

@@ -7,7 +7,7 @@ import { createCertificates } from './cert-chain.ts';
 import { Connection, type ConnectionHost, type FaultKind } from './connection.ts';
 import { type Contact, type ContactOptions, Directory, lidJid, type ReceivedMessage, type StanzaLogEntry } from './directory.ts';
 import { parseQr } from './pairing.ts';
-import { type InboundContent, type InboundState, Relay } from './relay.ts';
+import { type InboundContent, type InboundState, Relay, sendInitialHistory } from './relay.ts';
 
 export type { FaultKind } from './connection.ts';
 export type { Contact, ContactOptions, ReceivedMessage, StanzaLogEntry } from './directory.ts';
@@ -100,6 +100,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     },
     onMessageFromClient: (connection, node) => relay.fromClient(connection, node),
     onAckOrReceipt: (_connection, node: BinaryNode) => relay.onClientAck(node),
+    onInitialSyncDue: (connection) => sendInitialHistory(connection),
   };
 
   const wss = new WebSocketServer({ host: options.host ?? '127.0.0.1', port: options.port ?? 0, perMessageDeflate: false });
@@ -139,7 +140,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     async scan(qrText, opts = {}) {
       const qr = parseQr(qrText);
       const connection = refs.get(qr.ref);
-      if (!connection || connection.state !== 'registering') throw new Error('simulator: no client is showing this QR');
+      if (connection?.state !== 'registering') throw new Error('simulator: no client is showing this QR');
       const phone = opts.phone?.replace(/\D/g, '') ?? directory.newPhone();
       const companion = await connection.completePairing(directory.getOrCreateAccount(phone), qr.identityKey, qr.advSecret);
       return linked(phone, companion.id);

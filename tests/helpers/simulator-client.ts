@@ -15,6 +15,8 @@ export function makeTestAuthState(): AuthenticationState {
 }
 
 export interface ClientOptions {
+  /** Leave Baileys' default history-sync policy on (tests default to shouldSyncHistoryMessage: () => false). */
+  syncHistory?: boolean;
   keepAliveIntervalMs?: number;
   connectTimeoutMs?: number;
 }
@@ -26,7 +28,7 @@ export function connectClient(sim: Pick<Simulator, 'url'>, auth: AuthenticationS
     waWebSocketUrl: sim.url,
     auth,
     logger: pino({ level: 'silent' }),
-    shouldSyncHistoryMessage: () => false,
+    ...(opts.syncHistory ? {} : { shouldSyncHistoryMessage: () => false }),
     markOnlineOnConnect: false,
     keepAliveIntervalMs: opts.keepAliveIntervalMs ?? 20_000,
     connectTimeoutMs: opts.connectTimeoutMs ?? 20_000,
