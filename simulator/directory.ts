@@ -46,6 +46,8 @@ export interface CompanionDevice {
   bundle?: UploadedBundle;
   /** Public identity key announced at registration (eIdent). */
   identityKey: Uint8Array;
+  /** One-time pre-keys received in this device's uploads, in total. */
+  uploadedPreKeys: number;
   /** True until the phone has sent this device its initial history sync. */
   awaitingInitialSync: boolean;
 }
@@ -82,7 +84,7 @@ export class Account {
   }
 
   addCompanion(identityKey: Uint8Array): CompanionDevice {
-    const device: CompanionDevice = { id: this.nextDeviceId++, identityKey, awaitingInitialSync: true };
+    const device: CompanionDevice = { id: this.nextDeviceId++, identityKey, uploadedPreKeys: 0, awaitingInitialSync: true };
     this.companions.set(device.id, device);
     return device;
   }

@@ -117,6 +117,7 @@ export function storeUploadedKeys(account: Account, deviceId: number, iq: Binary
   for (const key of getBinaryNodeChildren(child(iq, 'list'), 'key')) {
     const value = getBinaryNodeChildBuffer(key, 'value');
     if (value) preKeys.set(readUint(getBinaryNodeChildBuffer(key, 'id')), value);
+    companion.uploadedPreKeys++;
   }
   companion.bundle = {
     registrationId: readUint(getBinaryNodeChildBuffer(iq, 'registration')),

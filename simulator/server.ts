@@ -47,8 +47,12 @@ export interface Simulator {
   inboundState(messageId: string): InboundState | undefined;
   fault(account: string, kind: FaultKind): void;
   received(contactPhone: string): ReceivedMessage[];
-  /** live/maxLive: logged-in connections now / ever at once; preKeys: one-time pre-keys the server holds for the account's companions. */
-  observe(account: string): { live: number; maxLive: number; preKeys: number };
+  /**
+   * live/maxLive: logged-in connections now / most ever at once. preKeys: one-time pre-keys the
+   * server still holds for the account's devices (peers consume them); uploadedPreKeys: how many
+   * the devices uploaded in total (812 after a first login, unchanged by a reconnect).
+   */
+  observe(account: string): { live: number; maxLive: number; preKeys: number; uploadedPreKeys: number };
   stanzaLog(account?: string): StanzaLogEntry[];
 }
 
@@ -174,8 +178,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
 
     observe(accountRef) {
       const account = directory.account(accountRef);
-      const preKeys = [...(account?.companions.values() ?? [])].reduce((n, c) => n + (c.bundle?.preKeys.size ?? 0), 0);
-      return { live: account?.live.size ?? 0, maxLive: account?.maxLiveConnections ?? 0, preKeys };
+      const companions = [...(account?.companions.values() ?? [])];
+      const preKeys = companions.reduce((n, c) => n + (c.bundle?.preKeys.size ?? 0), 0);
+      const uploadedPreKeys = companions.reduce((n, c) => n + c.uploadedPreKeys, 0);
+      return { live: account?.live.size ?? 0, maxLive: account?.maxLiveConnections ?? 0, preKeys, uploadedPreKeys };
     },
 
     stanzaLog(accountRef) {

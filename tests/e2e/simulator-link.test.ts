@@ -40,7 +40,7 @@ describe('simulator: linking by QR', () => {
 
     const sock = connectClient(sim, auth);
     await waitForOpen(sock);
-    expect(sim.observe('15550001111')).toMatchObject({ live: 1, maxLive: 1, preKeys: 812 });
+    expect(sim.observe('15550001111')).toMatchObject({ live: 1, maxLive: 1, uploadedPreKeys: 812 });
     expect(auth.creds.me?.lid).toMatch(/@lid$/);
 
     sock.end(undefined);
@@ -48,7 +48,7 @@ describe('simulator: linking by QR', () => {
     // Reconnect with the linked creds: no second upload, the server still holds the keys.
     const again = connectClient(sim, auth);
     await waitForOpen(again);
-    expect(sim.observe('15550001111')).toMatchObject({ live: 1, maxLive: 1, preKeys: 812 });
+    expect(sim.observe('15550001111')).toMatchObject({ live: 1, maxLive: 1, uploadedPreKeys: 812 });
   });
 
   it('counts a session connected twice as two live connections', async () => {

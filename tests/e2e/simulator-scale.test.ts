@@ -23,7 +23,7 @@ describe('simulator: scale', () => {
     const phones = Array.from({ length: ACCOUNTS }, (_, i) => String(15551000000 + i));
     const linked = await Promise.all(phones.map((phone) => linkAccount(sim, phone, { connectTimeoutMs: 60_000 })));
     expect(new Set(linked.map((l) => l.account.jid)).size).toBe(ACCOUNTS);
-    for (const phone of phones) expect(sim.observe(phone)).toMatchObject({ live: 1, maxLive: 1, preKeys: 812 });
+    for (const phone of phones) expect(sim.observe(phone)).toMatchObject({ live: 1, maxLive: 1, uploadedPreKeys: 812 });
     // Every one of them is really usable: each pings the directory.
     sim.addContact('447700900999');
     const answers = await Promise.all(linked.map(({ sock }) => sock.onWhatsApp('447700900999')));
