@@ -112,7 +112,7 @@ export async function open(keyring: Keyring, ciphertext: Uint8Array, keyVersion:
   if (ciphertext.length < NONCE_BYTES + TAG_BYTES) throw new DecryptionError('ciphertext is too short');
   try {
     const plain = await crypto.subtle.decrypt(
-      { name: 'AES-GCM', iv: ciphertext.subarray(0, NONCE_BYTES), additionalData: encoder.encode(associatedData), tagLength: 128 },
+      { name: 'AES-GCM', iv: ciphertext.subarray(0, NONCE_BYTES) as BufferSource, additionalData: encoder.encode(associatedData), tagLength: 128 },
       key,
       ciphertext.subarray(NONCE_BYTES) as BufferSource,
     );

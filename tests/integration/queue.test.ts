@@ -31,7 +31,7 @@ async function enqueue(agent: string, n: number, prefix = 'k'): Promise<void> {
 describe('outbound queue', () => {
   it('4 concurrent workers claim 2,000 rows: every row exactly once', async () => {
     const connector = await registerConnector(sql);
-    const agents = [];
+    const agents: string[] = [];
     for (let i = 0; i < 10; i++) agents.push((await ownedConnectedAgent(connector)).agent);
     // One enqueue per statement from parallel connections, as the API does, so claimed batches
     // span many agents in varying order (this once deadlocked on daily_stats).
