@@ -48,8 +48,7 @@ async function route(sim: Simulator, req: IncomingMessage): Promise<unknown> {
     case 'POST /inject':
       return sim.inject(required(body, 'account'), body as InboundContent);
     case 'POST /fault':
-      sim.fault(required(body, 'account'), required(body, 'kind') as FaultKind);
-      return { ok: true };
+      return { affected: sim.fault(required(body, 'account'), required(body, 'kind') as FaultKind) };
   }
   throw Object.assign(new Error(`no route ${key}`), { status: 404 });
 }

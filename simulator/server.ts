@@ -45,7 +45,12 @@ export interface Simulator {
   completePairingCode(phone: string, code: string): Promise<LinkedAccount>;
   inject(account: string, message: InboundContent): Promise<{ id: string }>;
   inboundState(messageId: string): InboundState | undefined;
-  fault(account: string, kind: FaultKind): void;
+  /**
+   * conflict/device_removed/close/silence_pings act on the account's live connections now and
+   * return how many; nack_next_463 (next outbound message) and refuse_login_401 (next login) are
+   * armed on the account and return 0.
+   */
+  fault(account: string, kind: FaultKind): number;
   received(contactPhone: string): ReceivedMessage[];
   /**
    * live/maxLive: logged-in connections now / most ever at once. preKeys: one-time pre-keys the
@@ -171,7 +176,12 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       const account = requireAccount(accountRef);
       if (kind === 'nack_next_463') account.nackNextMessageWith = 463;
       else if (kind === 'refuse_login_401') account.refuseNextLogin = true;
-      else for (const connection of [...account.live]) connection.fault(kind);
+      else {
+        const live = [...account.live];
+        for (const connection of live) connection.fault(kind);
+        return live.length;
+      }
+      return 0;
     },
 
     received: (phone) => directory.contact(phone)?.received ?? [],

@@ -23,7 +23,7 @@ describe('simulator: faults', () => {
   it('conflict (replaced) closes with 440', async () => {
     const { sock, account } = await linkAccount(sim, phone());
     const closed = waitForClose(sock);
-    sim.fault(account.phone, 'conflict');
+    expect(sim.fault(account.phone, 'conflict')).toBe(1);
     expect((await closed).statusCode).toBe(440);
     await expect.poll(() => sim.observe(account.phone).live).toBe(0);
   });
