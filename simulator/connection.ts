@@ -63,6 +63,8 @@ export class Connection {
   /** Registration only: the identity key the client announced (eIdent). */
   registrationIdentityKey: Uint8Array | undefined;
   clientNoiseKey: Uint8Array | undefined;
+  /** Pairing-code flow only: the phone's side of the exchange, set when the companion says hello. */
+  pairingCodeExchange: PairingCodeExchange | undefined;
   private silent = false;
   private readonly noise: NoiseServerSession;
   private readonly reader = new FrameReader();
@@ -326,8 +328,6 @@ export class Connection {
     }
     return this.result(iq);
   }
-
-  pairingCodeExchange: PairingCodeExchange | undefined;
 
   private async onPairingCodeFinish(linkCode: BinaryNode): Promise<void> {
     const exchange = this.pairingCodeExchange;

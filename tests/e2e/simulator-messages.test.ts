@@ -63,6 +63,14 @@ describe('simulator: contacts and messages', () => {
     expect(textOf(sim.received(CONTACT).find((m) => m.id === sent?.key.id)?.content)).toBe('second');
   });
 
+  it('delivers to a contact addressed by LID, with receipts from that LID', async () => {
+    const lidContact = sim.addContact('447700900789');
+    const sent = await sock.sendMessage(`${lidContact.lid}@lid`, { text: 'by lid' });
+    const id = sent?.key.id ?? '';
+    await expect.poll(() => statuses.status(id), { timeout: 10_000 }).toBe(READ);
+    expect(textOf(sim.received('447700900789').find((m) => m.id === id)?.content)).toBe('by lid');
+  });
+
   it('records a message once per contact even when the contact has two devices', async () => {
     const sent = await sock.sendMessage(`${TWO_DEVICE_CONTACT}@s.whatsapp.net`, { text: 'to both devices' });
     const id = sent?.key.id ?? '';
