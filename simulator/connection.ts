@@ -38,6 +38,8 @@ export interface ConnectionHost {
   pairingCodeFinished(phone: string, outcome: CompanionDevice | Error): void;
   onMessageFromClient(connection: Connection, node: BinaryNode): Promise<void>;
   onAckOrReceipt(connection: Connection, node: BinaryNode): void;
+  /** Something the client sent made no sense to us; the connection is dropped. */
+  onProtocolError(connection: Connection, error: unknown): void;
   /** After a new device's first offline batch: the phone sends it the initial history sync. */
   onInitialSyncDue(connection: Connection): Promise<void>;
   closeGraceMs: number;
@@ -167,7 +169,8 @@ export class Connection {
     setTimeout(() => this.ws.close(), this.host.closeGraceMs).unref();
   }
 
-  private onProtocolError(_err: unknown): void {
+  private onProtocolError(err: unknown): void {
+    this.host.onProtocolError(this, err);
     this.ws.terminate();
   }
 

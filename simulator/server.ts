@@ -58,6 +58,7 @@ export interface Simulator {
    * the devices uploaded in total (812 after a first login, unchanged by a reconnect).
    */
   observe(account: string): { live: number; maxLive: number; preKeys: number; uploadedPreKeys: number };
+  /** One account's stanzas (summarised), or every account's plus protocol errors, oldest first. */
   stanzaLog(account?: string): StanzaLogEntry[];
 }
 
@@ -83,6 +84,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const refs = new Map<string, Connection>();
   const pendingCodes = new Map<string, PendingCode>();
   const connections = new Set<Connection>();
+  const serverLog: StanzaLogEntry[] = [];
 
   const linked = (phone: string, deviceId: number): LinkedAccount => {
     const account = directory.getOrCreateAccount(phone);
@@ -110,6 +112,16 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     onMessageFromClient: (connection, node) => relay.fromClient(connection, node),
     onAckOrReceipt: (_connection, node: BinaryNode) => relay.onClientAck(node),
     onInitialSyncDue: (connection) => sendInitialHistory(connection),
+    onProtocolError: (connection, error) => {
+      const entry: StanzaLogEntry = {
+        at: Date.now(),
+        direction: 'in',
+        summary: `<sim-protocol-error state="${connection.state}">${String(error)}</sim-protocol-error>`,
+      };
+      if (connection.account) connection.account.stanzaLog.push(entry);
+      serverLog.push(entry);
+      if (serverLog.length > 100) serverLog.shift();
+    },
   };
 
   const wss = new WebSocketServer({ host: options.host ?? '127.0.0.1', port: options.port ?? 0, perMessageDeflate: false });
@@ -196,7 +208,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
 
     stanzaLog(accountRef) {
       if (accountRef) return requireAccount(accountRef).stanzaLog;
-      return [...directory.accountsByPhone.values()].flatMap((a) => a.stanzaLog).sort((a, b) => a.at - b.at);
+      const all = [...serverLog, ...[...directory.accountsByPhone.values()].flatMap((a) => a.stanzaLog)];
+      return [...new Set(all)].sort((a, b) => a.at - b.at);
     },
   };
 }
