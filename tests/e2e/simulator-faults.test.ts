@@ -2,7 +2,14 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type Simulator, startSimulator } from '../../simulator/server.ts';
 import { trustSimulatorRoot } from '../../simulator/trust.ts';
-import { connectClient, endAllClients, linkAccount, waitForClose, waitForOpen } from '../helpers/simulator-client.ts';
+import {
+  connectClient,
+  endAllClients,
+  linkAccount,
+  trackStatuses,
+  waitForClose,
+  waitForOpen,
+} from '../helpers/simulator-client.ts';
 
 let sim: Simulator;
 let untrust: () => void;
@@ -44,6 +51,30 @@ describe('simulator: faults', () => {
     expect((await closed).statusCode).toBe(428);
     await waitForOpen(connectClient(sim, auth));
     expect(sim.observe(account.phone).live).toBe(1);
+  });
+
+  it('keeps receipts for a device that dropped and delivers them when it logs in again', async () => {
+    const slow = await startSimulator({ deliveredAfterMs: 400, readAfterMs: 500 });
+    const untrustSlow = trustSimulatorRoot(slow);
+    try {
+      slow.addContact('447700900555');
+      const { sock, auth, account } = await linkAccount(slow, phone());
+      const sent = await sock.sendMessage('447700900555@s.whatsapp.net', { text: 'then I dropped' });
+      const id = sent?.key.id ?? '';
+      await expect.poll(() => slow.received('447700900555').some((m) => m.id === id)).toBe(true);
+      const closed = waitForClose(sock);
+      slow.fault(account.phone, 'close'); // before the receipts are due
+      expect((await closed).statusCode).toBe(428);
+      await new Promise((resolve) => setTimeout(resolve, 600)); // both receipts are now due, and queued
+      const again = connectClient(slow, auth);
+      const statuses = trackStatuses(again);
+      await waitForOpen(again);
+      await expect.poll(() => statuses.status(id), { timeout: 10_000 }).toBe(4); // READ
+    } finally {
+      endAllClients();
+      untrustSlow();
+      await slow.stop();
+    }
   });
 
   it('unanswered pings give 408 after keepalive + 5 s', async () => {
