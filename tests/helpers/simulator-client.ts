@@ -1,5 +1,6 @@
 // Test-side Baileys sockets pointed at the simulator: in-memory auth state, silent logger, no
-// history sync, and small helpers to wait for connection updates and message status.
+// history sync, real certificate verification, and helpers to wait for connection updates and
+// message status.
 import makeWASocket, {
   type AuthenticationState,
   type ConnectionState,
@@ -7,6 +8,7 @@ import makeWASocket, {
   type WASocket,
 } from '@whiskeysockets/baileys';
 import { pino } from 'pino';
+import { installCertificateVerification } from '../../connector/whatsapp/verified-certificates.ts';
 import { makeMemoryKeyStore } from '../../simulator/memory-key-store.ts';
 import type { LinkedAccount, Simulator } from '../../simulator/server.ts';
 
@@ -20,6 +22,9 @@ export interface ClientOptions {
   keepAliveIntervalMs?: number;
   connectTimeoutMs?: number;
 }
+
+// Test sockets verify signatures as the connector's do, so a test trusting the wrong root fails.
+installCertificateVerification();
 
 const openSockets = new Set<WASocket>();
 
