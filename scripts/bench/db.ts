@@ -12,6 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
 import { migrate } from '../db/migrate.ts';
+import { withDatabase } from '../db/server.ts';
 
 const ROWS = Number(process.env.ROWS ?? 10_000);
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 8);
@@ -22,10 +23,8 @@ const name = `wg_bench_db_${process.pid}`;
 const adminSql = postgres(admin, { max: 1, onnotice: () => {} });
 await adminSql.unsafe(`drop database if exists "${name}" with (force)`);
 await adminSql.unsafe(`create database "${name}"`);
-const url = new URL(admin);
-url.pathname = `/${name}`;
-await migrate(url.toString());
-const sql = postgres(url.toString(), { max: CONCURRENCY, prepare: true, onnotice: () => {} });
+await migrate(withDatabase(admin, name));
+const sql = postgres(withDatabase(admin, name), { max: CONCURRENCY, prepare: true, onnotice: () => {} });
 
 async function parallel(total: number, work: (i: number) => Promise<unknown>): Promise<number> {
   let next = 0;

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import postgres from 'postgres';
 import { migrate, repoRoot } from './migrate.ts';
+import { withDatabase } from './server.ts';
 
 const run = promisify(execFile);
 
@@ -32,9 +33,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.a
     const sql = postgres(admin, { max: 1, onnotice: () => {} });
     await sql.unsafe(`drop database if exists "${name}" with (force)`);
     await sql.unsafe(`create database "${name}"`);
-    const u = new URL(admin);
-    u.pathname = `/${name}`;
-    url = u.toString();
+    url = withDatabase(admin, name);
     await migrate(url);
     cleanup = async () => {
       await sql.unsafe(`drop database if exists "${name}" with (force)`);

@@ -10,9 +10,9 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import postgres from 'postgres';
 import { repoRoot } from '../db/migrate.ts';
-import { type Cluster, startThrowawayCluster } from '../db/throwaway-cluster.ts';
+import { resolveTestServer } from '../db/server.ts';
+import type { Cluster } from '../db/throwaway-cluster.ts';
 import { ensureTemplate } from '../../tests/helpers/global-setup.ts';
 
 const results = path.join(repoRoot, 'test-results');
@@ -35,18 +35,6 @@ async function step(name: string, command: string, args: string[]): Promise<void
   else {
     tally.failed++;
     console.log(`== ${name} FAILED (exit ${code})`);
-  }
-}
-
-async function reachable(url: string): Promise<boolean> {
-  const sql = postgres(url, { max: 1, connect_timeout: 2, onnotice: () => {} });
-  try {
-    await sql`select 1`;
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await sql.end({ timeout: 1 });
   }
 }
 
@@ -108,15 +96,9 @@ async function deno(adminUrl: string): Promise<void> {
 
 let cluster: Cluster | undefined;
 try {
-  let adminUrl = process.env.TEST_DATABASE_URL;
-  if (!adminUrl) {
-    const local = 'postgresql://postgres@127.0.0.1:5432/postgres';
-    if (await reachable(local)) adminUrl = local;
-    else {
-      cluster = await startThrowawayCluster();
-      adminUrl = cluster.url;
-    }
-  }
+  const server = await resolveTestServer();
+  cluster = server.cluster;
+  const adminUrl = server.adminUrl;
   process.env.TEST_DATABASE_URL = adminUrl;
 
   await step('typecheck', bin('tsc'), ['--noEmit', '-p', 'tsconfig.json']);

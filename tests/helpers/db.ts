@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
 import { inject } from 'vitest';
+import { withDatabase } from '../../scripts/db/server.ts';
 
 export type Sql = postgres.Sql;
 
@@ -18,12 +19,6 @@ export interface TestDatabase {
   /** A new connection pool to the same database (for concurrency tests). */
   connect(options?: postgres.Options<Record<string, postgres.PostgresType>>): Sql;
   drop(): Promise<void>;
-}
-
-export function databaseUrl(base: string, database: string): string {
-  const u = new URL(base);
-  u.pathname = `/${database}`;
-  return u.toString();
 }
 
 export async function createTestDatabase(): Promise<TestDatabase> {
@@ -38,7 +33,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   } finally {
     await admin.end();
   }
-  const url = databaseUrl(adminUrl, name);
+  const url = withDatabase(adminUrl, name);
   const pools: Sql[] = [];
   const connect = (options = {}) => {
     const pool = postgres(url, { max: 4, onnotice: () => {}, ...options });

@@ -10,24 +10,13 @@ import path from 'node:path';
 import postgres from 'postgres';
 import type { TestProject } from 'vitest/node';
 import { migrate, repoRoot } from '../../scripts/db/migrate.ts';
-import { type Cluster, startThrowawayCluster } from '../../scripts/db/throwaway-cluster.ts';
+import { resolveTestServer, withDatabase } from '../../scripts/db/server.ts';
+import type { Cluster } from '../../scripts/db/throwaway-cluster.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     pgAdminUrl: string;
     templateDatabase: string;
-  }
-}
-
-async function reachable(url: string): Promise<boolean> {
-  const sql = postgres(url, { max: 1, connect_timeout: 2, onnotice: () => {} });
-  try {
-    await sql`select 1`;
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await sql.end({ timeout: 1 });
   }
 }
 
@@ -40,12 +29,6 @@ export async function schemaHash(): Promise<string> {
     hash.update(await readFile(path.join(dir, file)));
   }
   return hash.digest('hex').slice(0, 12);
-}
-
-export function withDatabase(url: string, database: string): string {
-  const u = new URL(url);
-  u.pathname = `/${database}`;
-  return u.toString();
 }
 
 export async function ensureTemplate(adminUrl: string): Promise<string> {
@@ -84,15 +67,9 @@ export async function ensureTemplate(adminUrl: string): Promise<string> {
 let cluster: Cluster | undefined;
 
 export default async function setup(project: TestProject): Promise<() => void> {
-  let adminUrl = process.env.TEST_DATABASE_URL;
-  if (!adminUrl) {
-    const local = 'postgresql://postgres@127.0.0.1:5432/postgres';
-    if (await reachable(local)) adminUrl = local;
-    else {
-      cluster = await startThrowawayCluster();
-      adminUrl = cluster.url;
-    }
-  }
+  const server = await resolveTestServer();
+  cluster = server.cluster;
+  const adminUrl = server.adminUrl;
   const template = await ensureTemplate(adminUrl);
   project.provide('pgAdminUrl', adminUrl);
   project.provide('templateDatabase', template);
