@@ -1,0 +1,133 @@
+// A Baileys auth state kept in Postgres (DESIGN invariant 2): creds in
+// private.session_credentials and every Signal key type in private.signal_keys, encrypted by the
+// connector, each call fenced by the session's lease epoch in SQL.
+//
+// - keys.set is one call of gateway.write_signal_keys: Baileys' transaction capability (added by
+//   makeWASocket) batches a transaction's writes into one set, so a Baileys key transaction is one
+//   database statement, applied whole or refused whole. Null values delete.
+// - A stale_lease error (WG004) is reported through onStale and rethrown; the session manager then
+//   ends the socket. Undecryptable or malformed rows are reported through onCorrupt.
+import type { AuthenticationCreds, SignalDataSet, SignalDataTypeMap, SignalKeyStore } from '@whiskeysockets/baileys';
+import { initAuthCreds } from '@whiskeysockets/baileys';
+import type { Sql } from 'postgres';
+import { DecryptionError, type Keyring } from '../../edge-functions/_shared/secret-box.ts';
+import type { Metrics } from '../metrics.ts';
+import { isStaleLease } from '../sessions/context.ts';
+import { credsAd, decodeValue, encodeValue, keyAd, reviveKey } from './codec.ts';
+import { CorruptAuthState, validateCreds } from './validate-creds.ts';
+
+const BYTEA_ARRAY = 1001;
+
+export interface AuthStateDeps {
+  sql: Sql;
+  keyring: Keyring;
+  agentId: string;
+  connectorId: string;
+  epoch(): bigint;
+  metrics?: Metrics;
+  onStale?(error: unknown): void;
+  onCorrupt?(error: CorruptAuthState): void;
+}
+
+export interface PostgresAuthState {
+  /** Stored creds (validated), or fresh ones when the session was never linked or was wiped. */
+  loadCreds(): Promise<{ creds: AuthenticationCreds; stored: boolean }>;
+  saveCreds(creds: AuthenticationCreds): Promise<void>;
+  keys: SignalKeyStore;
+  wipe(): Promise<void>;
+}
+
+export function createPostgresAuthState(deps: AuthStateDeps): PostgresAuthState {
+  const { sql, keyring, agentId, connectorId } = deps;
+
+  async function run<T>(op: string, work: () => Promise<T>): Promise<T> {
+    try {
+      const result = await work();
+      deps.metrics?.keyStoreOps.inc({ op, outcome: 'ok' });
+      return result;
+    } catch (error) {
+      const stale = isStaleLease(error);
+      deps.metrics?.keyStoreOps.inc({ op, outcome: stale ? 'stale_lease' : error instanceof CorruptAuthState ? 'corrupt' : 'error' });
+      if (stale) deps.onStale?.(error);
+      if (error instanceof CorruptAuthState) deps.onCorrupt?.(error);
+      throw error;
+    }
+  }
+
+  const corrupt = (what: string, error: unknown) =>
+    new CorruptAuthState(`${what} cannot be opened: ${error instanceof DecryptionError ? error.message : String((error as Error)?.message ?? error)}`);
+
+  return {
+    loadCreds: () =>
+      run('load_creds', async () => {
+        const rows = await sql`select ciphertext, key_version from gateway.load_creds(${agentId}, ${connectorId}, ${deps.epoch().toString()})`;
+        const row = rows[0];
+        if (!row) return { creds: initAuthCreds(), stored: false };
+        let value: unknown;
+        try {
+          value = await decodeValue(keyring, row.ciphertext as Buffer, row.key_version as number, credsAd(agentId));
+        } catch (error) {
+          throw corrupt('stored creds', error);
+        }
+        return { creds: validateCreds(value), stored: true };
+      }),
+
+    saveCreds: (creds) =>
+      run('save_creds', async () => {
+        const { ciphertext, keyVersion } = await encodeValue(keyring, creds, credsAd(agentId));
+        await sql`select gateway.save_creds(${agentId}, ${connectorId}, ${deps.epoch().toString()}, ${ciphertext}, ${keyVersion})`;
+      }),
+
+    wipe: () =>
+      run('wipe', async () => {
+        await sql`select gateway.wipe_auth_state(${agentId}, ${connectorId}, ${deps.epoch().toString()})`;
+      }),
+
+    keys: {
+      get: <T extends keyof SignalDataTypeMap>(type: T, ids: string[]) =>
+        run('get', async () => {
+          const out: { [id: string]: SignalDataTypeMap[T] } = {};
+          if (ids.length === 0) return out;
+          const rows = await sql`
+            select key_id, ciphertext, key_version
+            from gateway.get_signal_keys(${agentId}, ${connectorId}, ${deps.epoch().toString()}, ${type}, ${ids})`;
+          for (const row of rows) {
+            const id = row.key_id as string;
+            try {
+              const value = await decodeValue(keyring, row.ciphertext as Buffer, row.key_version as number, keyAd(agentId, type, id));
+              out[id] = reviveKey(type, value) as SignalDataTypeMap[T];
+            } catch (error) {
+              throw corrupt(`signal key ${type}`, error);
+            }
+          }
+          return out;
+        }),
+
+      set: (data: SignalDataSet) =>
+        run('set', async () => {
+          const types: string[] = [];
+          const ids: string[] = [];
+          const ciphertexts: Buffer[] = [];
+          const versions: number[] = [];
+          for (const [type, entries] of Object.entries(data)) {
+            for (const [id, value] of Object.entries(entries ?? {})) {
+              types.push(type);
+              ids.push(id);
+              if (value === null || value === undefined) {
+                ciphertexts.push(Buffer.alloc(0)); // empty means delete
+                versions.push(keyring.currentVersion);
+              } else {
+                const sealed = await encodeValue(keyring, value, keyAd(agentId, type, id));
+                ciphertexts.push(sealed.ciphertext);
+                versions.push(sealed.keyVersion);
+              }
+            }
+          }
+          if (types.length === 0) return;
+          await sql`
+            select gateway.write_signal_keys(${agentId}, ${connectorId}, ${deps.epoch().toString()},
+              ${types}, ${ids}, ${sql.array(ciphertexts, BYTEA_ARRAY)}, ${versions})`;
+        }),
+    },
+  };
+}

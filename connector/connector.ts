@@ -1,0 +1,173 @@
+// The connector process, built by a factory that receives its dependencies, so tests run real
+// ones (Postgres, Baileys against the simulator) in-process and main.ts wires production ones.
+//
+// Lifecycle: start() registers the connector (id, hostname, pid, version, capacity), starts the
+// reconciler (claim / renew / self-fence loops), the wake-up source, the jobs and the key-count
+// metrics. stop() is the graceful shutdown: stop claiming, let extensions drain in-flight work
+// (bounded by shutdownGraceMs), end every socket, release every lease in one statement.
+import type { Logger } from 'pino';
+import type { Sql } from 'postgres';
+import { type Clock, systemClock } from './clock.ts';
+import type { ConnectorConfig } from './config.ts';
+import { runJob, scheduleJobs, type JobName } from './jobs/jobs.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
+import type { LiveSession, SessionDirectory } from './sessions/context.ts';
+import { SessionManager } from './sessions/manager.ts';
+import {
+  createListenWakeups,
+  createRealtimeWakeups,
+  createSupabaseRealtimeClient,
+  type RealtimeClientLike,
+  type Wake,
+  type WakeupSource,
+} from './wakeups/wakeups.ts';
+import { createSocketFactory, type MakeSocket } from './whatsapp/make-socket.ts';
+
+/** What connector/messages and connector/webhooks plug in with. */
+export interface ConnectorExtension {
+  /** A session's socket just opened (status already `connected`): start working its queue. */
+  onSocketOpen?(session: LiveSession): void | Promise<void>;
+  /** A session's open socket closed or was ended. */
+  onSocketClose?(session: LiveSession): void;
+  /** A wake-up arrived (kind `message` for a new outbound message of `agentId`). */
+  onWake?(wake: Wake): void;
+  /** Graceful shutdown: finish in-flight sends; bounded by shutdownGraceMs. */
+  drain?(): Promise<void>;
+  /** Called last, after sockets ended and leases were released. */
+  stop?(): Promise<void>;
+}
+
+export interface ExtensionContext {
+  sql: Sql;
+  config: ConnectorConfig;
+  logger: Logger;
+  metrics: Metrics;
+  clock: Clock;
+  directory: SessionDirectory;
+}
+
+export type ExtensionFactory = (context: ExtensionContext) => ConnectorExtension;
+
+export interface ConnectorDeps {
+  sql: Sql;
+  config: ConnectorConfig;
+  logger: Logger;
+  /** Baileys' logger; defaults to a child of `logger` at config.baileysLogLevel. */
+  baileysLogger?: Logger;
+  clock?: Clock;
+  makeSocket?: MakeSocket;
+  metrics?: Metrics;
+  extensions?: ExtensionFactory[];
+  /** Injected Realtime client (tests); otherwise built from config.realtime when set. */
+  realtimeClient?: RealtimeClientLike;
+}
+
+export interface Connector {
+  readonly id: string;
+  readonly metrics: Metrics;
+  readonly directory: SessionDirectory;
+  readonly manager: SessionManager;
+  start(): Promise<void>;
+  /** Graceful shutdown; returns how many leases were released. */
+  stop(): Promise<number>;
+  ready(): boolean;
+  /** Runs one scheduled job now (operators, tests). */
+  runJob(name: JobName): Promise<{ ran: boolean; result?: unknown }>;
+}
+
+export function createConnector(deps: ConnectorDeps): Connector {
+  const { sql, config, logger } = deps;
+  const clock = deps.clock ?? systemClock;
+  const metrics = deps.metrics ?? createMetrics();
+  const baileysLogger = deps.baileysLogger ?? logger.child({ module: 'baileys' }, { level: config.baileysLogLevel });
+  const extensions: ConnectorExtension[] = [];
+  const manager = new SessionManager({
+    sql,
+    config,
+    logger,
+    baileysLogger,
+    metrics,
+    clock,
+    makeSocket: deps.makeSocket ?? createSocketFactory(config.whatsapp),
+    hooks: {
+      onSocketOpen: async (session) => {
+        for (const ext of extensions) await ext.onSocketOpen?.(session);
+      },
+      onSocketClose: (session) => {
+        for (const ext of extensions) ext.onSocketClose?.(session);
+      },
+    },
+  });
+  for (const factory of deps.extensions ?? []) extensions.push(factory({ sql, config, logger, metrics, clock, directory: manager }));
+
+  let wakeups: WakeupSource | undefined;
+  let jobs: { stop(): void } | undefined;
+  let keyMetricsTimer: NodeJS.Timeout | undefined;
+  let stopping = false;
+  let started = false;
+
+  const onWake = (wake: Wake) => {
+    if (stopping) return;
+    if (wake.kind === 'resubscribed') manager.sweep();
+    else if (wake.kind === 'session') {
+      // Ours: renew now (brings desired state and commands); not ours: maybe claimable.
+      if (wake.agentId && manager.get(wake.agentId)) void manager.renew();
+      else manager.sweep();
+    }
+    for (const ext of extensions) ext.onWake?.(wake);
+  };
+
+  async function refreshGauges(): Promise<void> {
+    const held = manager.holdings().map((h) => h.agentId);
+    try {
+      const counts = await sql`
+        select key_type, sum(key_count)::int as n from gateway.signal_key_counts()
+        where agent_id = any(${held}::uuid[]) group by key_type`;
+      metrics.signalKeys.reset();
+      for (const row of counts) metrics.signalKeys.set({ key_type: row.key_type as string }, row.n as number);
+      const [queue] = await sql`
+        select count(*)::int as depth, coalesce(extract(epoch from now() - min(created_at)), 0)::float8 as age
+        from public.messages where status = 'queued' and agent_id = any(${held}::uuid[])`;
+      metrics.queueDepth.set(queue?.depth ?? 0);
+      metrics.queueAgeSeconds.set(queue?.age ?? 0);
+    } catch (error) {
+      logger.warn({ err: error }, 'refreshing key and queue gauges failed');
+    }
+  }
+
+  return {
+    id: config.connectorId,
+    metrics,
+    directory: manager,
+    manager,
+    ready: () => started && !stopping && manager.healthy,
+    runJob: (name) => runJob(name, { sql, config, logger, metrics }),
+
+    async start() {
+      await sql`select 1 from gateway.register_connector(${config.connectorId}, ${config.hostname}, ${process.pid}, ${config.version}, ${config.capacity})`;
+      logger.info({ connectorId: config.connectorId, capacity: config.capacity, leaseSeconds: config.leaseSeconds }, 'connector registered');
+      manager.start();
+      const realtime = deps.realtimeClient ?? (config.realtime ? await createSupabaseRealtimeClient(config.realtime.url, config.realtime.key) : undefined);
+      wakeups = realtime ? createRealtimeWakeups(realtime, logger, onWake) : createListenWakeups(sql, logger, onWake);
+      await wakeups.start().catch((error) => logger.error({ err: error }, 'wake-ups unavailable; relying on the periodic sweep'));
+      if (config.jobs.enabled) jobs = scheduleJobs({ sql, config, logger, metrics });
+      keyMetricsTimer = setInterval(() => void refreshGauges(), 60_000);
+      started = true;
+    },
+
+    async stop() {
+      if (stopping) return 0;
+      stopping = true;
+      manager.stopClaiming();
+      jobs?.stop();
+      if (keyMetricsTimer) clearInterval(keyMetricsTimer);
+      await wakeups?.stop();
+      const grace = new Promise<void>((resolve) => setTimeout(resolve, config.shutdownGraceMs).unref());
+      await Promise.race([Promise.all(extensions.map((e) => e.drain?.().catch(() => {}))), grace]);
+      const released = await manager.stop();
+      for (const ext of extensions) await ext.stop?.().catch(() => {});
+      logger.info({ released }, 'connector stopped; leases released');
+      return released;
+    },
+  };
+}

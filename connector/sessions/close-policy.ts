@@ -1,0 +1,63 @@
+// What a socket close means, exactly as DESIGN.md's session lifecycle says. Pure functions, so
+// the policy is unit-tested apart from sockets.
+//
+//   515                     restart now (after pairing, WhatsApp asks for a fresh login)
+//   408 428 500 503, none   transient: reconnect with exponential backoff and full jitter
+//   440                     replaced: re-check the lease; after conflictMaxTries, status conflict
+//   401, device_removed     logged out: wipe creds and keys, status logged_out, wait for a link
+//   403 411                 stop with an alert (forbidden / multi-device mismatch)
+//   408 while showing QR    the QR codes ran out: qr_timeout (never loop on QR)
+//   anything else           treated as transient (a code we do not know is not a reason to give up)
+
+export type CloseAction = 'restart' | 'backoff' | 'conflict' | 'logout' | 'stop' | 'qr_timeout';
+
+export interface CloseInfo {
+  code: number | undefined;
+  message?: string;
+  /** The stream error's content tag, when Baileys passed it (e.g. device_removed). */
+  data?: unknown;
+  /** True while a link attempt is showing QR or pairing codes. */
+  linking: boolean;
+}
+
+export function closeCodeOf(error: unknown): number | undefined {
+  const code = (error as { output?: { statusCode?: unknown } } | undefined)?.output?.statusCode;
+  return typeof code === 'number' ? code : undefined;
+}
+
+export function classifyClose(info: CloseInfo): CloseAction {
+  const text = `${info.message ?? ''} ${safeJson(info.data)}`;
+  if (info.code === 401 || /device_removed/.test(text)) return 'logout';
+  if (info.code === 515) return 'restart';
+  if (info.code === 440) return 'conflict';
+  if (info.code === 403 || info.code === 411) return 'stop';
+  if (info.linking && info.code === 408) return 'qr_timeout';
+  return 'backoff';
+}
+
+function safeJson(value: unknown): string {
+  try {
+    return value === undefined ? '' : JSON.stringify(value);
+  } catch {
+    return '';
+  }
+}
+
+export interface BackoffPolicy {
+  baseMs: number;
+  maxMs: number;
+}
+
+/** Full jitter: uniform in [0, min(max, base * 2^attempt)]. attempt starts at 0. */
+export function backoffDelay(policy: BackoffPolicy, attempt: number, random: () => number = Math.random): number {
+  const ceiling = Math.min(policy.maxMs, policy.baseMs * 2 ** Math.min(attempt, 30));
+  return Math.floor(random() * ceiling);
+}
+
+/**
+ * The attempt index to use for the reconnect after a close: back to 0 when the connection had been
+ * open for the stable period, else the running count (the caller increments it after use).
+ */
+export function attemptAfterClose(previous: number, openForMs: number | undefined, stableMs: number): number {
+  return openForMs !== undefined && openForMs >= stableMs ? 0 : previous;
+}

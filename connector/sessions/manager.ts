@@ -1,0 +1,272 @@
+// The reconciler: which sessions this connector owns (DESIGN invariant 1), and the
+// SessionDirectory the message and webhook code reads.
+//
+// Loops, in plain words:
+//   claim   every sweepIntervalMs (and at once on a wake-up): if below capacity, one statement
+//           (gateway.claim_sessions) takes sessions that want a socket and whose lease is free
+//           or expired, and starts a ManagedSession for each at the returned epoch.
+//   renew   every renewIntervalMs: one statement (gateway.renew_leases) renews every lease at
+//           its epoch. A row not renewed is lost: its socket ends at once. A renewed row brings
+//           the desired state and any pending command, which the session applies.
+//   fence   every 200 ms, by our own monotonic clock: a session whose last successful renewal
+//           (time the request was *sent*) is older than the lease minus a safety margin ends its
+//           socket, without asking the database, which may be the thing we cannot reach. A
+//           process woken from SIGSTOP therefore ends its sockets before anything else is done
+//           for them; socket events also check the same clock before acting.
+// Stopping: stop claiming, end every socket, then release every lease in one statement.
+import type { Logger } from 'pino';
+import type { Sql } from 'postgres';
+import type { Clock } from '../clock.ts';
+import type { ConnectorConfig } from '../config.ts';
+import type { Metrics } from '../metrics.ts';
+import type { MakeSocket } from '../whatsapp/make-socket.ts';
+import type { LiveSession, SessionDirectory } from './context.ts';
+import { Semaphore } from './semaphore.ts';
+import { type EndReason, ManagedSession, type SessionHooks } from './session.ts';
+
+const FENCE_CHECK_MS = 200;
+
+export interface SessionManagerDeps {
+  sql: Sql;
+  config: ConnectorConfig;
+  logger: Logger;
+  baileysLogger: Logger;
+  metrics: Metrics;
+  clock: Clock;
+  makeSocket: MakeSocket;
+  hooks?: SessionHooks;
+}
+
+interface Held {
+  session: ManagedSession;
+  /** Monotonic time at which the last successful claim/renewal covering this session was sent. */
+  renewedAt: number;
+}
+
+export class SessionManager implements SessionDirectory {
+  private held = new Map<string, Held>();
+  private timers: NodeJS.Timeout[] = [];
+  private claiming = false;
+  private claimAgain = false;
+  private renewing: Promise<void> | undefined;
+  private stopped = false;
+  private readonly slots: Semaphore;
+  private heartbeatFailingSince: number | undefined;
+  /** True once the first renewal or claim round trip has succeeded (readiness). */
+  healthy = false;
+
+  constructor(private readonly deps: SessionManagerDeps) {
+    this.slots = new Semaphore(deps.config.connectConcurrency);
+  }
+
+  get leaseMs(): number {
+    return this.deps.config.leaseSeconds * 1000;
+  }
+
+  /** Self-fencing limit: the lease minus a margin for clock rate and the renewal's own latency. */
+  private get freshForMs(): number {
+    return this.leaseMs - Math.min(2_000, this.leaseMs / 5);
+  }
+
+  start(): void {
+    const { sweepIntervalMs, renewIntervalMs } = this.deps.config;
+    this.timers.push(setInterval(() => this.fence(), FENCE_CHECK_MS));
+    this.timers.push(setInterval(() => void this.renew(), renewIntervalMs));
+    this.timers.push(setInterval(() => this.sweep(), sweepIntervalMs));
+    this.timers.push(setInterval(() => void this.syncCreds(), this.deps.config.credsSyncIntervalMs));
+    this.sweep();
+  }
+
+  // --- SessionDirectory -------------------------------------------------------------------
+
+  open(): LiveSession[] {
+    return [...this.held.values()].map((h) => h.session).filter((s) => s.isOpen());
+  }
+
+  get(agentId: string): LiveSession | undefined {
+    return this.held.get(agentId)?.session;
+  }
+
+  /** Held sessions with their epochs (for tests and metrics). */
+  holdings(): Array<{ agentId: string; epoch: bigint; state: string; status: string }> {
+    return [...this.held.values()].map(({ session }) => ({ agentId: session.agentId, epoch: session.epoch(), state: session.state, status: session.status }));
+  }
+
+  // --- claim ------------------------------------------------------------------------------
+
+  /** Asks for a claim round soon (wake-ups call this; several calls coalesce). */
+  sweep(): void {
+    if (this.stopped) return;
+    if (this.claiming) {
+      this.claimAgain = true;
+      return;
+    }
+    this.claiming = true;
+    void this.claim()
+      .catch((error) => this.deps.logger.error({ err: error }, 'claim failed'))
+      .finally(() => {
+        this.claiming = false;
+        if (this.claimAgain && !this.stopped) {
+          this.claimAgain = false;
+          this.sweep();
+        }
+      });
+  }
+
+  private async claim(): Promise<void> {
+    const free = this.deps.config.capacity - this.held.size;
+    if (free <= 0) return;
+    const { sql, config, clock } = this.deps;
+    const sentAt = clock.monotonic();
+    const rows = await sql`
+      select agent_id, lease_epoch, taken_over_from
+      from gateway.claim_sessions(${config.connectorId}, ${free}, ${config.leaseSeconds})`;
+    this.healthy = true;
+    for (const row of rows) {
+      const agentId = row.agent_id as string;
+      const epoch = BigInt(row.lease_epoch as string);
+      this.deps.metrics.leaseClaims.inc();
+      if (row.taken_over_from) {
+        this.deps.metrics.leaseTakeovers.inc();
+        this.deps.logger.info({ agentId, from: row.taken_over_from }, 'took over an expired lease');
+      }
+      // Our own lease had expired and was claimed again by us: the old session was fenced off.
+      this.held.get(agentId)?.session.lose('reclaimed');
+      if (this.stopped) continue; // released below with everything else
+      this.startSession(agentId, epoch, sentAt);
+    }
+  }
+
+  private startSession(agentId: string, epoch: bigint, renewedAt: number): void {
+    const { config, metrics, clock, sql, makeSocket, logger, baileysLogger } = this.deps;
+    const session = new ManagedSession({
+      agentId,
+      epoch,
+      connectorId: config.connectorId,
+      sql,
+      logger,
+      baileysLogger,
+      config,
+      keyring: config.keyring,
+      metrics,
+      clock,
+      makeSocket,
+      connectSlots: this.slots,
+      hooks: this.deps.hooks ?? {},
+      leaseFresh: () => this.isFresh(agentId),
+      renewNow: () => this.renew(),
+      onEnded: (s, reason) => this.onEnded(s, reason),
+    });
+    this.held.set(agentId, { session, renewedAt });
+    void session.start();
+  }
+
+  private isFresh(agentId: string): boolean {
+    const held = this.held.get(agentId);
+    return held !== undefined && this.deps.clock.monotonic() - held.renewedAt < this.freshForMs;
+  }
+
+  private onEnded(session: ManagedSession, reason: EndReason): void {
+    const held = this.held.get(session.agentId);
+    if (held?.session !== session) return;
+    this.held.delete(session.agentId);
+    if (reason === 'terminal' || reason === 'disconnected') {
+      // Hand the session back at once (a new link request may be waiting for any connector).
+      void this.deps.sql`select gateway.release_sessions(${this.deps.config.connectorId}, ${[session.agentId]}::uuid[])`.catch(
+        (error) => this.deps.logger.warn({ err: error, agentId: session.agentId }, 'release failed; the lease will expire'),
+      );
+    }
+    if (reason !== 'shutdown') this.sweep();
+  }
+
+  // --- renew ------------------------------------------------------------------------------
+
+  /** One renewal round; concurrent callers share the one in flight. */
+  renew(): Promise<void> {
+    this.renewing ??= this.renewOnce().finally(() => {
+      this.renewing = undefined;
+    });
+    return this.renewing;
+  }
+
+  private async renewOnce(): Promise<void> {
+    const { sql, config, clock, metrics, logger } = this.deps;
+    const entries = [...this.held.values()].filter((h) => !h.session.ended);
+    const agents = entries.map((h) => h.session.agentId);
+    const epochs = entries.map((h) => h.session.epoch().toString());
+    const sentAt = clock.monotonic();
+    let rows: Awaited<ReturnType<Sql['unsafe']>>;
+    try {
+      rows = await sql`
+        select agent_id, lease_epoch, renewed, desired_state, pending_command
+        from gateway.renew_leases(${config.connectorId}, ${agents}::uuid[], ${epochs}::bigint[], ${config.leaseSeconds})`;
+    } catch (error) {
+      metrics.heartbeatFailures.inc();
+      this.heartbeatFailingSince ??= sentAt;
+      logger.error({ err: error, failingForMs: Math.round(clock.monotonic() - this.heartbeatFailingSince) }, 'lease renewal failed');
+      return;
+    }
+    this.heartbeatFailingSince = undefined;
+    this.healthy = true;
+    for (const row of rows) {
+      const held = this.held.get(row.agent_id as string);
+      if (!held || held.session.epoch().toString() !== String(row.lease_epoch)) continue;
+      if (!row.renewed) {
+        held.session.lose('renewal_refused');
+        continue;
+      }
+      held.renewedAt = sentAt;
+      if (row.desired_state !== 'connected' || row.pending_command) {
+        void held.session.apply(row.desired_state as string | null, row.pending_command as string | null);
+      }
+    }
+    this.updateStatusGauge();
+  }
+
+  /** Self-fencing by our own clock (see the top of this file). */
+  private fence(): void {
+    const now = this.deps.clock.monotonic();
+    for (const held of [...this.held.values()]) {
+      if (now - held.renewedAt >= this.freshForMs) held.session.lose('self_fenced');
+    }
+  }
+
+  private async syncCreds(): Promise<void> {
+    await Promise.all([...this.held.values()].map((h) => h.session.syncCreds()));
+  }
+
+  private updateStatusGauge(): void {
+    const counts = new Map<string, number>();
+    for (const { session } of this.held.values()) counts.set(session.status, (counts.get(session.status) ?? 0) + 1);
+    this.deps.metrics.sessionsByStatus.reset();
+    for (const [status, n] of counts) this.deps.metrics.sessionsByStatus.set({ status }, n);
+  }
+
+  // --- stop -------------------------------------------------------------------------------
+
+  /** Stop claiming (shutdown begins; in-flight work may still finish). */
+  stopClaiming(): void {
+    this.stopped = true;
+  }
+
+  /** End every socket, then release every lease in one statement so others take over at once. */
+  async stop(): Promise<number> {
+    this.stopped = true;
+    for (const timer of this.timers) clearInterval(timer);
+    this.timers = [];
+    await this.renewing?.catch(() => {});
+    for (const { session } of [...this.held.values()]) session.shutdown();
+    this.held.clear();
+    const [row] = await this.deps.sql`select gateway.release_sessions(${this.deps.config.connectorId}) as released`;
+    return Number(row?.released ?? 0);
+  }
+
+  /** Crash-like stop for tests of takeover: timers and sockets end, nothing is released. */
+  abandon(): void {
+    this.stopped = true;
+    for (const timer of this.timers) clearInterval(timer);
+    this.timers = [];
+    for (const { session } of [...this.held.values()]) session.lose('abandoned');
+    this.held.clear();
+  }
+}

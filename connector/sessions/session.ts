@@ -1,0 +1,486 @@
+// One owned session: drives its Baileys socket toward the desired state (DESIGN "Session
+// lifecycle"). The session manager creates it on a claim and forgets it when it ends.
+//
+// States, in plain words:
+//   starting    load and validate creds (fenced). Corrupt or undecryptable → terminal `failed`.
+//   connecting  a socket exists and is handshaking. Not linked yet → it shows QR codes (status
+//               `qr`, at most qrMax of them, then terminal `qr_timeout`) or one pairing code.
+//   open        the socket is open (status `connected`); a health check looks at the real
+//               WebSocket state (60 s when open, 30 s otherwise) and treats a dead one as a close.
+//   waiting     after a transient close: a timer with full-jitter backoff, then connecting again.
+//   ended       terminal. Reached by: a terminal close (logout, conflict, stop, qr_timeout,
+//               failed) → report status, desired_state=disconnected, release the lease; a
+//               disconnect request → status `disconnected`, release; losing the lease (renewal
+//               refused, a stale_lease write, or our own clock saying the lease ran out) → end the
+//               socket at once and write nothing; shutdown → end the socket (the manager
+//               releases every lease afterwards).
+// Every database write carries the lease epoch; a stale_lease answer means "lost".
+import { type AuthenticationCreds, type AuthenticationState, type ConnectionState, jidNormalizedUser, type WASocket } from '@whiskeysockets/baileys';
+import type { Logger } from 'pino';
+import type { Sql } from 'postgres';
+import type { Keyring } from '../../edge-functions/_shared/secret-box.ts';
+import { createPostgresAuthState, type PostgresAuthState } from '../auth-state/postgres-auth-state.ts';
+import { CorruptAuthState, isLinked } from '../auth-state/validate-creds.ts';
+import type { Clock } from '../clock.ts';
+import type { ConnectorConfig } from '../config.ts';
+import { maskPhones } from '../logging/logger.ts';
+import { closeCodeLabel, type Metrics } from '../metrics.ts';
+import type { MakeSocket } from '../whatsapp/make-socket.ts';
+import { attemptAfterClose, backoffDelay, type CloseAction, classifyClose, closeCodeOf } from './close-policy.ts';
+import { isStaleLease, type LiveSession } from './context.ts';
+import type { Semaphore } from './semaphore.ts';
+
+export type SessionState = 'starting' | 'connecting' | 'open' | 'waiting' | 'ended';
+export type EndReason = 'terminal' | 'disconnected' | 'lost' | 'shutdown';
+
+export interface SessionHooks {
+  /** Called each time the socket opens (after the status is reported). Errors are logged. */
+  onSocketOpen?(session: LiveSession): void | Promise<void>;
+  /** Called when an open socket closes or is ended. */
+  onSocketClose?(session: LiveSession): void;
+}
+
+export interface SessionDeps {
+  agentId: string;
+  epoch: bigint;
+  connectorId: string;
+  sql: Sql;
+  logger: Logger;
+  baileysLogger: Logger;
+  config: ConnectorConfig;
+  keyring: Keyring;
+  metrics: Metrics;
+  clock: Clock;
+  makeSocket: MakeSocket;
+  connectSlots: Semaphore;
+  hooks: SessionHooks;
+  /** False once our own clock says the lease may have run out (self-fencing). */
+  leaseFresh(): boolean;
+  /** Renews every lease now (used to re-check ownership after a 440). */
+  renewNow(): Promise<void>;
+  /** The session ended: the manager forgets it and, for terminal/disconnected, releases the lease. */
+  onEnded(session: ManagedSession, reason: EndReason): void;
+}
+
+type Patch = Record<string, unknown>;
+
+export class ManagedSession implements LiveSession {
+  readonly agentId: string;
+  readonly connectorId: string;
+  readonly sql: Sql;
+  readonly logger: Logger;
+  state: SessionState = 'starting';
+  /** The status last reported to the database (for metrics). */
+  status = 'connecting';
+
+  private epochValue: bigint;
+  private sock: WASocket | undefined;
+  private auth: AuthenticationState | undefined;
+  private store: PostgresAuthState;
+  private attempt = 0;
+  private conflicts = 0;
+  private qrShown = 0;
+  private linking = false;
+  private linkMethod: 'qr' | 'pairing_code' = 'qr';
+  private linkPhone: string | undefined;
+  private pairingRequested = false;
+  private openedAt: number | undefined;
+  private closedAt: number;
+  private releaseSlot: (() => void) | undefined;
+  private timers = new Set<NodeJS.Timeout>();
+  private credsWrite: Promise<void> = Promise.resolve();
+
+  constructor(private readonly deps: SessionDeps) {
+    this.agentId = deps.agentId;
+    this.connectorId = deps.connectorId;
+    this.sql = deps.sql;
+    this.epochValue = deps.epoch;
+    this.logger = deps.logger.child({ agentId: deps.agentId });
+    this.closedAt = deps.clock.monotonic();
+    this.store = createPostgresAuthState({
+      sql: deps.sql,
+      keyring: deps.keyring,
+      agentId: deps.agentId,
+      connectorId: deps.connectorId,
+      epoch: () => this.epochValue,
+      metrics: deps.metrics,
+      onStale: () => this.lose('stale_write'),
+      onCorrupt: (error) => void this.fail(error),
+    });
+  }
+
+  epoch(): bigint {
+    return this.epochValue;
+  }
+  socket(): WASocket | undefined {
+    return this.state === 'open' ? this.sock : undefined;
+  }
+  isOpen(): boolean {
+    return this.state === 'open' && this.sock?.ws.isOpen === true;
+  }
+  get ended(): boolean {
+    return this.state === 'ended';
+  }
+
+  async start(): Promise<void> {
+    try {
+      const [row] = await this.sql`
+        select link_method, link_phone, status from public.whatsapp_sessions where agent_id = ${this.agentId}`;
+      this.linkMethod = row?.link_method === 'pairing_code' ? 'pairing_code' : 'qr';
+      this.linkPhone = (row?.link_phone as string | null) ?? undefined;
+      const { creds } = await this.store.loadCreds();
+      if (this.ended) return;
+      this.auth = { creds, keys: this.store.keys };
+      await this.connect(row?.status === 'connected' ? 'reconnecting' : 'connecting');
+    } catch (error) {
+      if (error instanceof CorruptAuthState || isStaleLease(error)) return; // handled by the store's callbacks
+      this.logger.error({ err: error }, 'session start failed');
+      this.scheduleReconnect(undefined, 'start failed');
+    }
+  }
+
+  /** The renewal's view of what the owner wants. */
+  async apply(desiredState: string | null, pendingCommand: string | null): Promise<void> {
+    if (this.ended) return;
+    if (desiredState === 'disconnected') return this.disconnect('disconnect requested');
+    if (pendingCommand === 'logout') return this.logout('logout requested', false);
+    if (pendingCommand === 'restart') {
+      if (!(await this.report({ clear_command: true }))) return;
+      this.logger.info('restart requested');
+      this.endSocket();
+      await this.connect('reconnecting');
+    }
+  }
+
+  /** Lease gone: end the socket now and write nothing. */
+  lose(reason: string): void {
+    if (this.ended) return;
+    this.logger.warn({ reason }, 'lease lost; ending socket');
+    this.deps.metrics.leaseLosses.inc({ reason });
+    this.finish('lost');
+  }
+
+  /** Graceful shutdown: end the socket; the manager releases the lease afterwards. */
+  shutdown(): void {
+    if (!this.ended) this.finish('shutdown');
+  }
+
+  // --- connecting -------------------------------------------------------------------------
+
+  private async connect(status: 'connecting' | 'reconnecting'): Promise<void> {
+    if (this.ended || !this.auth) return;
+    this.linking = !isLinked(this.auth.creds);
+    this.qrShown = 0;
+    this.pairingRequested = false;
+    this.state = 'connecting';
+    if (!(await this.report({ status, reconnect_attempts: this.attempt }))) return;
+    this.releaseSlot = await this.deps.connectSlots.acquire();
+    if (this.ended || this.state !== 'connecting') return this.freeSlot();
+    const sock = this.deps.makeSocket({ auth: this.auth, logger: this.deps.baileysLogger });
+    this.sock = sock;
+    sock.ev.on('creds.update', () => {
+      if (this.sock === sock && this.guard()) this.persistCreds();
+    });
+    sock.ev.on('connection.update', (update) => {
+      if (this.sock !== sock || !this.guard()) return;
+      void this.onUpdate(sock, update).catch((error) => this.logger.error({ err: error }, 'connection update handling failed'));
+    });
+    this.armHealthCheck();
+  }
+
+  private async onUpdate(sock: WASocket, update: Partial<ConnectionState>): Promise<void> {
+    if (update.qr) await this.onQr(sock, update.qr);
+    if (update.connection === 'open') await this.onOpen();
+    if (update.connection === 'close') {
+      const error = update.lastDisconnect?.error as (Error & { data?: unknown }) | undefined;
+      await this.onClose(closeCodeOf(error), error?.message, error?.data);
+    }
+  }
+
+  private async onQr(sock: WASocket, qr: string): Promise<void> {
+    this.freeSlot();
+    this.qrShown++;
+    if (this.qrShown > this.deps.config.whatsapp.qrMax) return this.terminal('qr_timeout', 'no scan after the allowed QR codes', undefined, { wipe: true });
+    if (this.linkMethod === 'pairing_code' && this.linkPhone) {
+      if (this.pairingRequested) return;
+      this.pairingRequested = true;
+      const code = await sock.requestPairingCode(this.linkPhone);
+      if (this.sock !== sock) return;
+      this.status = 'pairing_code';
+      await this.report({ status: 'pairing_code', pairing_code: code, qr_code: null });
+      return;
+    }
+    this.status = 'qr';
+    const expires = new Date(this.deps.clock.wall() + (this.qrShown === 1 ? 60_000 : 20_000)).toISOString();
+    await this.report({ status: 'qr', qr_code: qr, qr_expires_at: expires, qr_attempts: this.qrShown });
+  }
+
+  private async onOpen(): Promise<void> {
+    this.freeSlot();
+    const now = this.deps.clock.monotonic();
+    this.deps.metrics.connects.inc();
+    this.deps.metrics.reconnectSeconds.observe((now - this.closedAt) / 1000);
+    this.openedAt = now;
+    this.state = 'open';
+    this.status = 'connected';
+    this.armHealthCheck();
+    const me = this.auth?.creds.me?.id;
+    const ok = await this.report({
+      status: 'connected',
+      phone_number: me ? me.split(/[:@]/)[0] : null,
+      linked_jid: me ? jidNormalizedUser(me) : null,
+      last_connected_at: new Date(this.deps.clock.wall()).toISOString(),
+      reconnect_attempts: 0,
+      qr_attempts: 0,
+      qr_code: null,
+      qr_expires_at: null,
+      pairing_code: null,
+      clear_link_request: true,
+    });
+    if (!ok) return;
+    this.logger.info({ jid: me ? maskPhones(me) : undefined }, 'connected');
+    this.persistCreds();
+    try {
+      await this.deps.hooks.onSocketOpen?.(this);
+    } catch (error) {
+      this.logger.error({ err: error }, 'onSocketOpen hook failed');
+    }
+  }
+
+  private async onClose(code: number | undefined, message: string | undefined, data: unknown): Promise<void> {
+    this.freeSlot();
+    const wasOpen = this.state === 'open';
+    const now = this.deps.clock.monotonic();
+    const openFor = this.openedAt !== undefined && wasOpen ? now - this.openedAt : undefined;
+    this.sock = undefined;
+    this.state = 'waiting';
+    this.closedAt = now;
+    if (wasOpen) this.deps.hooks.onSocketClose?.(this);
+    const action: CloseAction = classifyClose({ code, message, data, linking: this.linking && this.qrShown > 0 });
+    this.deps.metrics.disconnects.inc({ code: closeCodeLabel(code), action });
+    this.logger.info({ code, action, reason: message ? maskPhones(message) : undefined }, 'socket closed');
+    if (openFor !== undefined && openFor >= this.deps.config.backoff.stableMs) this.conflicts = 0;
+    this.attempt = attemptAfterClose(this.attempt, openFor, this.deps.config.backoff.stableMs);
+    switch (action) {
+      case 'restart':
+        return this.connect('connecting');
+      case 'backoff':
+        return this.scheduleReconnect(code, message);
+      case 'conflict':
+        return this.onConflict(code, message);
+      case 'logout':
+        return this.logout(message?.includes('device_removed') ? 'device removed' : 'logged out by WhatsApp (401)', true, code);
+      case 'stop':
+        return this.terminal('failed', `stopped by WhatsApp (${code})`, code, { alert: 'alert.session_stopped' });
+      case 'qr_timeout':
+        return this.terminal('qr_timeout', 'no scan after the allowed QR codes', code, { wipe: true });
+    }
+  }
+
+  private async onConflict(code: number | undefined, message: string | undefined): Promise<void> {
+    this.conflicts++;
+    // Replaced: first make sure we still own the session (a takeover we have not noticed).
+    await this.deps.renewNow().catch(() => {});
+    if (this.ended) return;
+    if (this.conflicts >= this.deps.config.conflictMaxTries) {
+      return this.terminal('conflict', 'replaced by another connection (440) repeatedly', code, { alert: 'alert.conflict' });
+    }
+    this.scheduleReconnect(code, message);
+  }
+
+  private scheduleReconnect(code: number | undefined, message: string | undefined): void {
+    if (this.ended) return;
+    const delay = backoffDelay(this.deps.config.backoff, this.attempt);
+    this.attempt++;
+    this.state = 'waiting';
+    this.status = 'reconnecting';
+    void this.report({
+      status: 'reconnecting',
+      status_reason: `reconnecting in ${Math.round(delay / 100) / 10} s`,
+      last_disconnect_code: code ?? null,
+      last_disconnect_reason: message ? maskPhones(message) : null,
+      reconnect_attempts: this.attempt,
+    });
+    this.later(delay, () => void this.connect('reconnecting'));
+  }
+
+  // --- terminal transitions ---------------------------------------------------------------
+
+  private async logout(reason: string, byWhatsApp: boolean, code?: number): Promise<void> {
+    const sock = this.sock;
+    if (!byWhatsApp && sock && this.state === 'open') await sock.logout().catch(() => {});
+    await this.terminal('logged_out', reason, code, { wipe: true, alert: byWhatsApp ? 'alert.logged_out' : undefined });
+    if (byWhatsApp && !this.lostDuringEnd) await this.checkRepeatedLogouts();
+  }
+
+  private lostDuringEnd = false;
+
+  private async checkRepeatedLogouts(): Promise<void> {
+    try {
+      const [row] = await this.sql`
+        select count(*)::int as n from public.events
+        where agent_id = ${this.agentId} and type = 'alert.logged_out' and created_at > now() - interval '24 hours'`;
+      if ((row?.n ?? 0) >= 2) {
+        await this.sql`
+          select gateway.emit_event(owner_id, agent_id, 'alert.repeated_logouts', 'critical',
+            jsonb_build_object('logouts_24h', ${row!.n as number}::int))
+          from public.whatsapp_sessions where agent_id = ${this.agentId}`;
+      }
+    } catch (error) {
+      this.logger.warn({ err: error }, 'repeated-logout check failed');
+    }
+  }
+
+  private async fail(error: CorruptAuthState): Promise<void> {
+    this.logger.error({ reason: error.message }, 'auth state is corrupt; marking the session failed');
+    await this.terminal('failed', error.message, undefined, { alert: 'alert.auth_state_corrupt' });
+  }
+
+  private async terminal(
+    status: 'logged_out' | 'conflict' | 'failed' | 'qr_timeout',
+    reason: string,
+    code: number | undefined,
+    opts: { wipe?: boolean; alert?: string } = {},
+  ): Promise<void> {
+    if (this.ended) return;
+    this.state = 'ended'; // no reconnect may start while we write
+    this.endSocket();
+    this.status = status;
+    try {
+      if (opts.wipe) await this.store.wipe();
+      await this.writeSession({
+        status,
+        status_reason: reason,
+        desired_state: 'disconnected',
+        qr_code: null,
+        qr_expires_at: null,
+        pairing_code: null,
+        clear_command: true,
+        clear_link_request: true,
+        ...(code !== undefined ? { last_disconnect_code: code, last_disconnect_reason: reason } : {}),
+        ...(status === 'logged_out' ? { phone_number: null, linked_jid: null } : {}),
+      });
+      if (opts.alert) {
+        const severity = status === 'qr_timeout' ? 'warning' : 'critical';
+        await this.sql`
+          select gateway.raise_session_alert(${this.agentId}, ${this.connectorId}, ${this.epochValue.toString()},
+            ${opts.alert}, ${severity}, ${this.sql.json({ status, reason, code: code ?? null })})`;
+      }
+      this.logger.warn({ status, reason }, 'session stopped');
+      this.deps.onEnded(this, 'terminal');
+    } catch (error) {
+      this.lostDuringEnd = true;
+      if (!isStaleLease(error)) this.logger.error({ err: error }, 'terminal status write failed');
+      this.deps.metrics.leaseLosses.inc({ reason: 'stale_write' });
+      this.deps.onEnded(this, 'lost');
+    }
+  }
+
+  private async disconnect(reason: string): Promise<void> {
+    if (this.ended) return;
+    this.state = 'ended';
+    this.endSocket();
+    this.status = 'disconnected';
+    try {
+      await this.writeSession({ status: 'disconnected', status_reason: reason, qr_code: null, pairing_code: null, clear_command: true });
+      this.deps.onEnded(this, 'disconnected');
+    } catch (error) {
+      if (!isStaleLease(error)) this.logger.error({ err: error }, 'disconnect status write failed');
+      this.deps.onEnded(this, 'lost');
+    }
+  }
+
+  private finish(reason: EndReason): void {
+    this.state = 'ended';
+    this.endSocket();
+    this.deps.onEnded(this, reason);
+  }
+
+  // --- plumbing -------------------------------------------------------------------------------
+
+  /** Self-fencing in the event path: a socket event after our lease ran out ends everything. */
+  private guard(): boolean {
+    if (this.ended) return false;
+    if (this.deps.leaseFresh()) return true;
+    this.lose('self_fenced');
+    return false;
+  }
+
+  private endSocket(): void {
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    this.freeSlot();
+    const sock = this.sock;
+    this.sock = undefined;
+    if (sock) {
+      if (this.openedAt !== undefined && this.status === 'connected') this.deps.hooks.onSocketClose?.(this);
+      sock.end(undefined);
+    }
+  }
+
+  private freeSlot(): void {
+    this.releaseSlot?.();
+    this.releaseSlot = undefined;
+  }
+
+  private later(ms: number, fn: () => void): void {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      if (!this.ended) fn();
+    }, ms);
+    this.timers.add(timer);
+  }
+
+  private armHealthCheck(): void {
+    const { connectedMs, connectingMs } = this.deps.config.health;
+    this.later(this.state === 'open' ? connectedMs : connectingMs, () => this.healthCheck());
+  }
+
+  /** Looks at the socket's real state, not a flag; a dead open socket is handled as a close. */
+  private healthCheck(): void {
+    if (this.ended) return;
+    if (this.state === 'open' && this.sock && !this.sock.ws.isOpen) {
+      this.logger.warn('health check: socket is not open; reconnecting');
+      const sock = this.sock;
+      this.sock = undefined;
+      sock.end(undefined);
+      void this.onClose(undefined, 'health check: socket not open', undefined);
+      return;
+    }
+    if (this.state === 'open' || this.state === 'connecting') this.armHealthCheck();
+  }
+
+  private persistCreds(): void {
+    const auth = this.auth;
+    if (!auth) return;
+    this.credsWrite = this.credsWrite
+      .then(() => (this.ended ? undefined : this.store.saveCreds(auth.creds as AuthenticationCreds)))
+      .catch((error) => {
+        if (!isStaleLease(error)) this.logger.error({ err: error }, 'saving creds failed');
+      });
+  }
+
+  /** Periodic creds sync (the seeds ask for it besides every update). */
+  syncCreds(): Promise<void> {
+    if (this.state === 'open') this.persistCreds();
+    return this.credsWrite;
+  }
+
+  /** A fenced status write; false (and the session lost) when the lease is stale. */
+  private async report(patch: Patch): Promise<boolean> {
+    if (this.ended) return false;
+    try {
+      await this.writeSession(patch);
+      return true;
+    } catch (error) {
+      if (isStaleLease(error)) this.lose('stale_write');
+      else this.logger.error({ err: error }, 'session status write failed');
+      return !isStaleLease(error);
+    }
+  }
+
+  private async writeSession(patch: Patch): Promise<void> {
+    await this.sql`
+      select 1 from gateway.update_session(${this.agentId}, ${this.connectorId}, ${this.epochValue.toString()}, ${this.sql.json(patch as never)})`;
+  }
+}
