@@ -26,7 +26,7 @@ function deepMask(value: unknown, depth = 0): unknown {
   if (depth > 6 || value === null || typeof value !== 'object') return value;
   if (Array.isArray(value)) return value.map((v) => deepMask(v, depth + 1));
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) out[k] = deepMask(v, depth + 1);
+  for (const [k, v] of Object.entries(value)) out[maskPhones(k)] = deepMask(v, depth + 1);
   return out;
 }
 
