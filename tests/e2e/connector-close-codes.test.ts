@@ -1,0 +1,140 @@
+// Close codes handled as DESIGN.md specifies, with real Baileys sockets driven by the simulator's
+// faults: 428 and 408 reconnect with backoff, 440 never loops (conflict after the allowed tries),
+// 401 / device_removed wipes the state and marks logged_out with an alert, a refused login is a
+// 401 too, repeated 401s raise their own alert; owner commands restart and logout.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { installCertificateVerification } from '../../connector/whatsapp/verified-certificates.ts';
+import { type Simulator, startSimulator } from '../../simulator/server.ts';
+import { trustSimulatorRoot } from '../../simulator/trust.ts';
+import { startTestConnector, type TestConnector, testEnv, waitFor } from '../helpers/connector.ts';
+import { scanPublishedQr, waitForStatus } from '../helpers/connector-sim.ts';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import { createRunningAgent, createUser, setPlan } from '../helpers/fixtures.ts';
+
+let db: TestDatabase;
+let sim: Simulator;
+let untrust: () => void;
+let owner: string;
+let c: TestConnector;
+let n = 0;
+
+beforeAll(async () => {
+  installCertificateVerification();
+  db = await createTestDatabase();
+  sim = await startSimulator();
+  untrust = trustSimulatorRoot(sim);
+  owner = await createUser(db.sql);
+  await setPlan(db.sql, owner, 'max');
+  c = await startTestConnector(testEnv(db.url, sim.url, { WA_KEEPALIVE_MS: '1000', CONFLICT_MAX_TRIES: '3' }));
+});
+afterAll(async () => {
+  await c.stop();
+  untrust();
+  await sim.stop();
+  await db.drop();
+});
+
+async function linked(): Promise<{ agentId: string; phone: string }> {
+  const phone = `1555200${String(++n).padStart(4, '0')}`;
+  const agentId = await createRunningAgent(db.sql, owner, phone);
+  await scanPublishedQr(db.sql, sim, agentId, phone);
+  await waitForStatus(db.sql, agentId, 'connected');
+  await waitFor(() => c.connector.directory.get(agentId)?.isOpen(), 10_000, 'open');
+  return { agentId, phone };
+}
+
+const keyRows = async (agentId: string) =>
+  (await db.sql`select (select count(*) from private.signal_keys where agent_id = ${agentId})::int
+    + (select count(*) from private.session_credentials where agent_id = ${agentId})::int as n`)[0]!.n as number;
+const events = async (agentId: string, type: string) =>
+  (await db.sql`select count(*)::int as n from public.events where agent_id = ${agentId} and type = ${type}`)[0]!.n as number;
+const disconnects = async (code: string) =>
+  (await c.connector.metrics.disconnects.get()).values.filter((v) => v.labels.code === code).reduce((a, v) => a + v.value, 0);
+
+describe('connector: close codes', () => {
+  it('428 (connection dropped) reconnects with backoff and keeps the state', async () => {
+    const { agentId, phone } = await linked();
+    const before = await disconnects('428');
+    expect(sim.fault(phone, 'close')).toBe(1);
+    await waitFor(async () => (await disconnects('428')) > before, 5_000, '428 counted');
+    await waitFor(() => c.connector.directory.get(agentId)?.isOpen() && sim.observe(phone).live === 1, 10_000, 'reconnected');
+    const [row] = await db.sql`select status, last_disconnect_code from public.whatsapp_sessions where agent_id = ${agentId}`;
+    expect(row).toMatchObject({ status: 'connected', last_disconnect_code: 428 });
+    expect(sim.observe(phone).maxLive).toBe(1);
+    expect(await keyRows(agentId)).toBeGreaterThan(0);
+  });
+
+  it('408 (pings unanswered) reconnects', async () => {
+    const { agentId, phone } = await linked();
+    const before = await disconnects('408');
+    sim.fault(phone, 'silence_pings');
+    await waitFor(async () => (await disconnects('408')) > before, 15_000, '408 counted');
+    await waitFor(() => c.connector.directory.get(agentId)?.isOpen(), 10_000, 'reconnected');
+  });
+
+  it('440 (replaced) re-checks the lease, retries, and after the allowed tries marks conflict without looping', async () => {
+    const { agentId, phone } = await linked();
+    const connects = async () => (await c.connector.metrics.connects.get()).values[0]!.value;
+    for (let i = 0; i < 3; i++) {
+      const opened = await connects();
+      expect(sim.fault(phone, 'conflict')).toBe(1);
+      // Wait for the reconnect (a fresh open) before replacing it again.
+      if (i < 2) await waitFor(async () => (await connects()) > opened && sim.observe(phone).live === 1, 10_000, `reopened after conflict ${i + 1}`);
+    }
+    const row = await waitForStatus(db.sql, agentId, 'conflict', 10_000);
+    expect(row.desired_state).toBe('disconnected');
+    expect(row.last_disconnect_code).toBe(440);
+    expect(await events(agentId, 'alert.conflict')).toBe(1);
+    await waitFor(async () => (await db.sql`select owner_connector_id from public.whatsapp_sessions where agent_id = ${agentId}`)[0]!.owner_connector_id === null, 3_000, 'released');
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(sim.observe(phone).live).toBe(0);
+    expect(c.connector.directory.get(agentId)).toBeUndefined();
+    expect(await keyRows(agentId)).toBeGreaterThan(0); // conflict keeps the creds
+  });
+
+  it('401 device_removed wipes creds and keys, marks logged_out, raises an alert, waits for a new link', async () => {
+    const { agentId, phone } = await linked();
+    expect(await keyRows(agentId)).toBeGreaterThan(0);
+    sim.fault(phone, 'device_removed');
+    const row = await waitForStatus(db.sql, agentId, 'logged_out', 10_000);
+    expect(row).toMatchObject({ desired_state: 'disconnected', phone_number: null, linked_jid: null, owner_connector_id: null });
+    expect(await keyRows(agentId)).toBe(0);
+    expect(await events(agentId, 'alert.logged_out')).toBe(1);
+    await new Promise((r) => setTimeout(r, 800));
+    expect(c.connector.directory.get(agentId)).toBeUndefined();
+    expect(sim.observe(phone).live).toBe(0);
+  });
+
+  it('a login refused with 401 is a logout too; two in 24 h raise alert.repeated_logouts', async () => {
+    const { agentId, phone } = await linked();
+    sim.fault(phone, 'refuse_login_401');
+    await db.sql`select gateway.request_session_command(${owner}, ${agentId}, 'restart')`;
+    await waitForStatus(db.sql, agentId, 'logged_out', 10_000);
+    expect(await keyRows(agentId)).toBe(0);
+    expect(await events(agentId, 'alert.logged_out')).toBe(1);
+    // Link again, and get removed again: the second 401 within 24 h.
+    await db.sql`select gateway.request_link(${owner}, ${agentId}, 'qr')`;
+    await scanPublishedQr(db.sql, sim, agentId, phone);
+    await waitForStatus(db.sql, agentId, 'connected');
+    await waitFor(() => c.connector.directory.get(agentId)?.isOpen(), 10_000, 'open');
+    sim.fault(phone, 'device_removed');
+    await waitForStatus(db.sql, agentId, 'logged_out', 10_000);
+    await waitFor(async () => (await events(agentId, 'alert.repeated_logouts')) === 1, 3_000, 'repeated alert');
+  });
+
+  it('owner commands: restart reconnects; logout logs out and wipes', async () => {
+    const { agentId, phone } = await linked();
+    const connects = (await c.connector.metrics.connects.get()).values[0]!.value;
+    await db.sql`select gateway.request_session_command(${owner}, ${agentId}, 'restart')`;
+    await waitFor(async () => (await c.connector.metrics.connects.get()).values[0]!.value > connects, 10_000, 'reconnected after restart');
+    const [r1] = await db.sql`select pending_command, status from public.whatsapp_sessions where agent_id = ${agentId}`;
+    expect(r1!.pending_command).toBeNull();
+    await waitFor(() => c.connector.directory.get(agentId)?.isOpen(), 10_000, 'open');
+    expect(sim.observe(phone).live).toBe(1);
+    await db.sql`select gateway.request_session_command(${owner}, ${agentId}, 'logout')`;
+    const row = await waitForStatus(db.sql, agentId, 'logged_out', 10_000);
+    expect(row.pending_command).toBeNull();
+    expect(await keyRows(agentId)).toBe(0);
+    expect(await events(agentId, 'alert.logged_out')).toBe(0); // asked for, not an alert
+  });
+});
