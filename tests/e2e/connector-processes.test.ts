@@ -1,0 +1,133 @@
+// Connector processes as deployed (npm run connector, configuration from the environment) against
+// real PostgreSQL and the simulator: two processes and 20 sessions, kill -9 one, the other owns
+// and reconnects all and no account is ever logged in twice; SIGSTOP past the lease, SIGCONT:
+// the woken process ends its sockets and its stale writes are refused; SIGTERM releases leases
+// and exits 0; a missing key stops the process with the variable's name.
+import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { installCertificateVerification } from '../../connector/whatsapp/verified-certificates.ts';
+import { type Simulator, startSimulator } from '../../simulator/server.ts';
+import { trustSimulatorRoot } from '../../simulator/trust.ts';
+import { startTestConnector, testEnv, waitFor } from '../helpers/connector.ts';
+import { type ConnectorProcess, metricValue, spawnConnector } from '../helpers/connector-process.ts';
+import { scanPublishedQr, waitForStatus } from '../helpers/connector-sim.ts';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import { createRunningAgent, createUser, setPlan, sqlState } from '../helpers/fixtures.ts';
+
+let db: TestDatabase;
+let sim: Simulator;
+let untrust: () => void;
+const procs: ConnectorProcess[] = [];
+const sessions: Array<{ agentId: string; phone: string }> = [];
+
+const childEnv = (overrides: Record<string, string> = {}) =>
+  testEnv(db.url, sim.url, { LOG_LEVEL: 'info', CONNECTOR_DB_POOL: '6', CONNECTOR_LEASE_SECONDS: '4', CONNECTOR_RENEW_INTERVAL_MS: '1000', ...overrides });
+
+function spawnChild(overrides: Record<string, string> = {}) {
+  const env = childEnv(overrides);
+  const p = spawnConnector(env, sim.rootPublicKey);
+  procs.push(p);
+  return { proc: p, id: env.CONNECTOR_ID! };
+}
+
+beforeAll(async () => {
+  installCertificateVerification();
+  db = await createTestDatabase();
+  sim = await startSimulator();
+  untrust = trustSimulatorRoot(sim);
+  const owner = await createUser(db.sql);
+  await setPlan(db.sql, owner, 'max');
+  // Link 20 accounts with an in-process connector, then stop it gracefully.
+  const linker = await startTestConnector(testEnv(db.url, sim.url, { CONNECTOR_LEASE_SECONDS: '10', CONNECTOR_RENEW_INTERVAL_MS: '2000' }));
+  for (let i = 0; i < 20; i++) {
+    const phone = `155530000${String(i).padStart(2, '0')}`;
+    const agentId = await createRunningAgent(db.sql, owner, phone);
+    await scanPublishedQr(db.sql, sim, agentId, phone);
+    sessions.push({ agentId, phone });
+  }
+  for (const s of sessions) await waitForStatus(db.sql, s.agentId, 'connected');
+  await linker.stop();
+  await waitFor(() => sessions.every((s) => sim.observe(s.phone).live === 0), 5_000, 'linker sockets closed');
+}, 120_000);
+
+afterAll(async () => {
+  for (const p of procs) p.signal('SIGKILL');
+  await Promise.all(procs.map((p) => p.exited));
+  untrust();
+  await sim.stop();
+  await db.drop();
+});
+
+const ids = () => sessions.map((s) => s.agentId);
+const rows = async () =>
+  db.sql`select agent_id, owner_connector_id, lease_epoch, status from public.whatsapp_sessions where agent_id = any(${ids()}::uuid[])`;
+const allLive = () => sessions.every((s) => sim.observe(s.phone).live === 1);
+
+describe('connector processes', () => {
+  it('kill -9 one of two connectors: the other owns and reconnects all 20; never logged in twice', async () => {
+    const a = spawnChild({ CONNECTOR_CAPACITY: '10' });
+    await waitFor(async () => (await rows()).filter((r) => r.owner_connector_id === a.id && r.status === 'connected').length === 10, 40_000, 'a holds 10');
+    const b = spawnChild({ CONNECTOR_CAPACITY: '20' });
+    await waitFor(async () => (await rows()).every((r) => r.status === 'connected' && r.owner_connector_id !== null) && allLive(), 40_000, 'all 20 connected');
+    const owners = new Set((await rows()).map((r) => r.owner_connector_id));
+    expect(owners).toEqual(new Set([a.id, b.id]));
+
+    const killedAt = Date.now();
+    a.proc.signal('SIGKILL');
+    await a.proc.exited;
+    await waitFor(async () => (await rows()).every((r) => r.owner_connector_id === b.id && r.status === 'connected') && allLive(), 30_000, 'b owns all');
+    const seconds = (Date.now() - killedAt) / 1000;
+    expect(seconds).toBeLessThan(4 + 6);
+    for (const s of sessions) expect(sim.observe(s.phone).maxLive).toBe(1);
+    // Graceful stop of b: SIGTERM releases every lease and exits 0.
+    b.proc.signal('SIGTERM');
+    expect(await b.proc.exited).toBe(0);
+    expect((await rows()).every((r) => r.owner_connector_id === null)).toBe(true);
+    await waitFor(() => sessions.every((s) => sim.observe(s.phone).live === 0), 5_000, 'sockets ended');
+  }, 120_000);
+
+  it('SIGSTOP past the lease, SIGCONT: the woken connector ends its sockets first and its stale writes are refused', async () => {
+    const a = spawnChild({ CONNECTOR_CAPACITY: '20' });
+    await waitFor(async () => (await rows()).every((r) => r.owner_connector_id === a.id && r.status === 'connected') && allLive(), 40_000, 'a holds all');
+    const epochsA = new Map((await rows()).map((r) => [r.agent_id as string, BigInt(r.lease_epoch)]));
+    a.proc.signal('SIGSTOP');
+    const b = spawnChild({ CONNECTOR_CAPACITY: '20' });
+    await waitFor(async () => (await rows()).every((r) => r.owner_connector_id === b.id && r.status === 'connected'), 40_000, 'b took over');
+    // The simulator does not kick a second login, so a's stopped sockets still count as live here.
+    await waitFor(() => sessions.every((s) => sim.observe(s.phone).live === 2), 20_000, 'b logged in beside the frozen a');
+    const linesBefore = a.proc.lines.length;
+    a.proc.signal('SIGCONT');
+    await waitFor(() => sessions.every((s) => sim.observe(s.phone).live === 1), 3_000, 'a ended its sockets');
+    const metrics = await a.proc.metrics();
+    expect(metricValue(metrics, 'wa_lease_losses_total', 'reason="self_fenced"')).toBe(20);
+    // a wrote nothing for those sessions: b's ownership and status stand.
+    await new Promise((r) => setTimeout(r, 1_500));
+    for (const r of await rows()) {
+      expect(r.owner_connector_id).toBe(b.id);
+      expect(r.status).toBe('connected');
+      expect(BigInt(r.lease_epoch)).toBe(epochsA.get(r.agent_id)! + 1n);
+    }
+    // And had it tried, SQL refuses its epoch.
+    const { agentId } = sessions[0]!;
+    expect(await sqlState(db.sql`select gateway.update_session(${agentId}, ${a.id}, ${epochsA.get(agentId)!.toString()}, ${db.sql.json({ status: 'failed' })})`)).toBe('WG004');
+    expect(await sqlState(db.sql`select gateway.save_creds(${agentId}, ${a.id}, ${epochsA.get(agentId)!.toString()}, ${Buffer.alloc(40)}, 1)`)).toBe('WG004');
+    const woke = a.proc.lines.slice(linesBefore).map((l) => JSON.parse(l) as { msg: string; reason?: string; agentId?: string });
+    const fenced = woke.map((l, i) => (l.msg === 'lease lost; ending socket' && l.reason === 'self_fenced' ? i : -1)).filter((i) => i >= 0);
+    expect(fenced.length).toBe(20);
+    // Nothing else was done for a session before all of them were fenced.
+    const firstOther = woke.findIndex((l) => l.agentId && l.msg !== 'lease lost; ending socket');
+    expect(firstOther === -1 || firstOther > Math.max(...fenced)).toBe(true);
+    a.proc.signal('SIGTERM');
+    b.proc.signal('SIGTERM');
+    expect(await a.proc.exited).toBe(0);
+    expect(await b.proc.exited).toBe(0);
+  }, 120_000);
+
+  it('refuses to start without CREDENTIALS_ENCRYPTION_KEY, naming it', () => {
+    const env = { ...process.env, ...childEnv(), CREDENTIALS_ENCRYPTION_KEY: '', CONNECTOR_ID: randomUUID() };
+    const result = spawnSync(process.execPath, ['--import', 'tsx', 'connector/main.ts'], { env, encoding: 'utf8', timeout: 30_000 });
+    expect(result.status).toBe(78);
+    expect(result.stdout + result.stderr).toMatch(/CREDENTIALS_ENCRYPTION_KEY: is required/);
+  });
+});

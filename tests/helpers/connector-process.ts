@@ -1,0 +1,61 @@
+// A connector in its own process, exactly as `npm run connector` starts it, plus the simulator's
+// trust preload (the root key comes from the env). For kill -9 and SIGSTOP tests and benches.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const repo = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface ConnectorProcess {
+  child: ChildProcess;
+  pid: number;
+  lines: string[];
+  /** Resolves with the metrics URL once the HTTP endpoints listen. */
+  httpUrl: Promise<string>;
+  exited: Promise<number | null>;
+  signal(sig: NodeJS.Signals): void;
+  metrics(): Promise<string>;
+}
+
+export function spawnConnector(env: Record<string, string>, rootPublicKey: Uint8Array): ConnectorProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', '--import', './simulator/trust-preload.mjs', 'connector/main.ts'], {
+    cwd: repo,
+    env: { ...process.env, ...env, WA_SIM_ROOT_PUBLIC_KEY: Buffer.from(rootPublicKey).toString('base64'), NODE_OPTIONS: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: string[] = [];
+  let resolveUrl: (url: string) => void = () => {};
+  const httpUrl = new Promise<string>((resolve) => {
+    resolveUrl = resolve;
+  });
+  let buffer = '';
+  const onData = (chunk: Buffer) => {
+    buffer += chunk.toString('utf8');
+    const parts = buffer.split('\n');
+    buffer = parts.pop() ?? '';
+    for (const line of parts) {
+      if (!line) continue;
+      lines.push(line);
+      if (line.includes('health and metrics endpoints listening')) resolveUrl(JSON.parse(line).url);
+    }
+  };
+  child.stdout!.on('data', onData);
+  child.stderr!.on('data', onData);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return {
+    child,
+    pid: child.pid!,
+    lines,
+    httpUrl,
+    exited,
+    signal: (sig) => {
+      if (child.exitCode === null && child.signalCode === null) process.kill(child.pid!, sig);
+    },
+    metrics: async () => (await fetch(`${await httpUrl}/metrics`)).text(),
+  };
+}
+
+/** The value of one Prometheus sample line (0 when absent). */
+export function metricValue(text: string, name: string, labels = ''): number {
+  const line = text.split('\n').find((l) => l.startsWith(`${name}${labels ? `{${labels}}` : ''} `));
+  return line ? Number(line.split(' ').pop()) : 0;
+}
