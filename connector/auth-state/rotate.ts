@@ -1,0 +1,78 @@
+// Re-encrypts every stored secret (creds, Signal keys, webhook signing secrets) under the
+// keyring's current key. Safe while connectors run: each row is rewritten only if it still holds
+// the ciphertext that was read (compare-and-set), so a concurrent write — which already used the
+// current key — is never overwritten with older content. Rows that cannot be opened are counted
+// and left alone (they would be reported by the connector as corrupt).
+import type { Sql } from 'postgres';
+import { associatedData, type Keyring, open, seal } from '../../edge-functions/_shared/secret-box.ts';
+
+export interface RotationReport {
+  creds: number;
+  signalKeys: number;
+  webhookSecrets: number;
+  failed: number;
+  skippedConcurrent: number;
+}
+
+export async function rotateKeys(sql: Sql, keyring: Keyring, options: { batchSize?: number } = {}): Promise<RotationReport> {
+  const batch = options.batchSize ?? 500;
+  const current = keyring.currentVersion;
+  const report: RotationReport = { creds: 0, signalKeys: 0, webhookSecrets: 0, failed: 0, skippedConcurrent: 0 };
+
+  async function reseal(ciphertext: Uint8Array, version: number, ad: string): Promise<Buffer | undefined> {
+    try {
+      const plain = await open(keyring, ciphertext, version, ad);
+      return Buffer.from((await seal(keyring, plain, ad)).ciphertext);
+    } catch {
+      report.failed++;
+      return undefined;
+    }
+  }
+
+  // Creds.
+  for (let after = '00000000-0000-0000-0000-000000000000'; ; ) {
+    const rows = await sql`select agent_id, ciphertext, key_version from private.session_credentials
+      where key_version <> ${current} and agent_id > ${after} order by agent_id limit ${batch}`;
+    if (rows.length === 0) break;
+    for (const r of rows) {
+      const next = await reseal(r.ciphertext, r.key_version, associatedData.creds(r.agent_id));
+      if (!next) continue;
+      const done = await sql`update private.session_credentials set ciphertext = ${next}, key_version = ${current}
+        where agent_id = ${r.agent_id} and ciphertext = ${r.ciphertext}`;
+      if (done.count) report.creds++;
+      else report.skippedConcurrent++;
+    }
+    after = rows[rows.length - 1]!.agent_id;
+  }
+
+  // Signal keys, keyset pagination on the primary key.
+  let cursor: [string, string, string] = ['00000000-0000-0000-0000-000000000000', '', ''];
+  for (;;) {
+    const rows = await sql`select agent_id, key_type, key_id, ciphertext, key_version from private.signal_keys
+      where key_version <> ${current} and (agent_id, key_type, key_id) > (${cursor[0]}::uuid, ${cursor[1]}, ${cursor[2]})
+      order by agent_id, key_type, key_id limit ${batch}`;
+    if (rows.length === 0) break;
+    for (const r of rows) {
+      const next = await reseal(r.ciphertext, r.key_version, associatedData.signalKey(r.agent_id, r.key_type, r.key_id));
+      if (!next) continue;
+      const done = await sql`update private.signal_keys set ciphertext = ${next}, key_version = ${current}
+        where agent_id = ${r.agent_id} and key_type = ${r.key_type} and key_id = ${r.key_id} and ciphertext = ${r.ciphertext}`;
+      if (done.count) report.signalKeys++;
+      else report.skippedConcurrent++;
+    }
+    const last = rows[rows.length - 1]!;
+    cursor = [last.agent_id, last.key_type, last.key_id];
+  }
+
+  // Webhook signing secrets (same secret-box, bound to the endpoint).
+  const secrets = await sql`select endpoint_id, ciphertext, key_version from private.webhook_secrets where key_version <> ${current}`;
+  for (const r of secrets) {
+    const next = await reseal(r.ciphertext, r.key_version, associatedData.webhookSecret(r.endpoint_id));
+    if (!next) continue;
+    const done = await sql`update private.webhook_secrets set ciphertext = ${next}, key_version = ${current}
+      where endpoint_id = ${r.endpoint_id} and ciphertext = ${r.ciphertext}`;
+    if (done.count) report.webhookSecrets++;
+    else report.skippedConcurrent++;
+  }
+  return report;
+}

@@ -1,0 +1,31 @@
+// npm run keys:rotate — re-encrypts creds, Signal keys and webhook secrets under the newest key.
+//
+//   1. Add the new key: CREDENTIALS_ENCRYPTION_KEY=<new>, CREDENTIALS_ENCRYPTION_KEY_VERSION=<n+1>,
+//      CREDENTIALS_ENCRYPTION_OLD_KEYS=<n>:<old>[,...]; restart the connectors (they read every
+//      version and write the newest).
+//   2. Run this script with the same environment (DATABASE_URL or SUPABASE_DB_URL).
+//   3. When it reports failed 0 and a second run rewrites 0 rows, drop the old key from OLD_KEYS.
+import postgres from 'postgres';
+import { rotateKeys } from '../connector/auth-state/rotate.ts';
+import { ConfigError, keyringFromEnv } from '../edge-functions/_shared/secret-box.ts';
+
+const url = process.env.DATABASE_URL || process.env.SUPABASE_DB_URL;
+if (!url) {
+  console.error('DATABASE_URL: is required (the direct Postgres connection)');
+  process.exit(78);
+}
+let keyring: Awaited<ReturnType<typeof keyringFromEnv>>;
+try {
+  keyring = await keyringFromEnv(process.env);
+} catch (error) {
+  console.error(error instanceof ConfigError ? error.message : String(error));
+  process.exit(78);
+}
+const sql = postgres(url, { max: 2, onnotice: () => {} });
+try {
+  const report = await rotateKeys(sql, keyring);
+  console.log(JSON.stringify({ currentVersion: keyring.currentVersion, ...report }));
+  process.exitCode = report.failed > 0 ? 1 : 0;
+} finally {
+  await sql.end();
+}
