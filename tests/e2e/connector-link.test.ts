@@ -99,6 +99,27 @@ describe('connector: linking', () => {
     await c.stop();
   }, 120_000);
 
+  it('undecryptable creds mark the session failed with an event, never a crash loop', async () => {
+    const agentId = await createRunningAgent(db.sql, owner, 'corrupt');
+    const c1 = await connector();
+    await scanPublishedQr(db.sql, sim, agentId, '15551000003');
+    await waitForStatus(db.sql, agentId, 'connected');
+    await c1.stop();
+    await db.sql`update private.session_credentials set ciphertext = set_byte(ciphertext, 30, get_byte(ciphertext, 30) # 255) where agent_id = ${agentId}`;
+    const c2 = await connector();
+    const row = await waitForStatus(db.sql, agentId, 'failed', 10_000);
+    expect(row.status_reason).toMatch(/stored creds cannot be opened: ciphertext failed authentication/);
+    expect(row.desired_state).toBe('disconnected');
+    const [ev] = await db.sql`select count(*)::int as n from public.events where agent_id = ${agentId} and type = 'alert.auth_state_corrupt'`;
+    expect(ev!.n).toBe(1);
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(c2.connector.manager.holdings().filter((h) => h.agentId === agentId)).toEqual([]);
+    const [again] = await db.sql`select count(*)::int as n from public.events where agent_id = ${agentId} and type = 'alert.auth_state_corrupt'`;
+    expect(again!.n).toBe(1);
+    expect(sim.observe('15551000003').live).toBe(0);
+    await c2.stop();
+  });
+
   it('leaves no key material and no full phone number in the logs of the run', async () => {
     const secrets: string[] = [];
     const rows = await db.sql`select agent_id from private.session_credentials`;
@@ -108,7 +129,8 @@ describe('connector: linking', () => {
     const { decodeValue, credsAd } = await import('../../connector/auth-state/codec.ts');
     const config = await loadConfig(testEnv(db.url));
     for (const r of await db.sql`select agent_id, ciphertext, key_version from private.session_credentials`) {
-      const creds = (await decodeValue(config.keyring, r.ciphertext, r.key_version, credsAd(r.agent_id))) as Record<string, any>;
+      const creds = (await decodeValue(config.keyring, r.ciphertext, r.key_version, credsAd(r.agent_id)).catch(() => undefined)) as Record<string, any> | undefined;
+      if (!creds) continue; // the row tampered with above
       for (const pair of [creds.noiseKey, creds.signedIdentityKey, creds.signedPreKey.keyPair, creds.pairingEphemeralKeyPair]) {
         secrets.push(Buffer.from(pair.private).toString('base64'), Buffer.from(pair.private).toString('hex'));
       }
@@ -117,6 +139,6 @@ describe('connector: linking', () => {
     const text = logs.text();
     expect(text.length).toBeGreaterThan(1000); // trace logging of Baileys was on
     for (const s of secrets) expect(text).not.toContain(s);
-    for (const phone of ['15551000001', '15551000002']) expect(text).not.toContain(phone);
+    for (const phone of ['15551000001', '15551000002', '15551000003']) expect(text).not.toContain(phone);
   });
 });
