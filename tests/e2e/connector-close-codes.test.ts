@@ -58,8 +58,8 @@ describe('connector: close codes', () => {
     expect(sim.fault(phone, 'close')).toBe(1);
     await waitFor(async () => (await disconnects('428')) > before, 5_000, '428 counted');
     await waitFor(() => c.connector.directory.get(agentId)?.isOpen() && sim.observe(phone).live === 1, 10_000, 'reconnected');
-    const [row] = await db.sql`select status, last_disconnect_code from public.whatsapp_sessions where agent_id = ${agentId}`;
-    expect(row).toMatchObject({ status: 'connected', last_disconnect_code: 428 });
+    const row = await waitForStatus(db.sql, agentId, 'connected', 5_000);
+    expect(row.last_disconnect_code).toBe(428);
     expect(sim.observe(phone).maxLive).toBe(1);
     expect(await keyRows(agentId)).toBeGreaterThan(0);
   });

@@ -1,11 +1,11 @@
 // The connector end to end: real PostgreSQL, real Baileys sockets, the WhatsApp simulator.
 // Linking by QR (published on the session row) and by pairing code, restart without a new QR,
 // and no key material in the logs of the whole run.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { installCertificateVerification } from '../../connector/whatsapp/verified-certificates.ts';
 import { type Simulator, startSimulator } from '../../simulator/server.ts';
 import { trustSimulatorRoot } from '../../simulator/trust.ts';
-import { LogCapture, sessionRow, startTestConnector, type TestConnector, testEnv, waitFor } from '../helpers/connector.ts';
+import { LogCapture, startTestConnector, type TestConnector, testEnv, waitFor } from '../helpers/connector.ts';
 import { scanPublishedQr, waitForStatus } from '../helpers/connector-sim.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { createAgent, createRunningAgent, createUser, setPlan } from '../helpers/fixtures.ts';
@@ -25,8 +25,11 @@ beforeAll(async () => {
   owner = await createUser(db.sql);
   await setPlan(db.sql, owner, 'max');
 });
+// A failed test must not leave its connector claiming the next test's sessions.
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((c) => c.stop().catch(() => {})));
+});
 afterAll(async () => {
-  await Promise.all(running.map((c) => c.stop().catch(() => {})));
   untrust();
   await sim.stop();
   await db.drop();
@@ -66,7 +69,7 @@ describe('connector: linking', () => {
     await waitFor(() => second.connector.directory.get(agentId)?.isOpen(), 20_000, 'resumed');
     expect(await qrEvents(agentId)).toBe(qrsBefore);
     expect(sim.observe('15551000001')).toMatchObject({ live: 1, maxLive: 1, uploadedPreKeys: 812 });
-    expect((await sessionRow(db.sql, agentId)).status).toBe('connected');
+    await waitForStatus(db.sql, agentId, 'connected', 5_000);
     await second.stop();
   });
 

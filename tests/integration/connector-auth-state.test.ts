@@ -152,8 +152,8 @@ describe('Postgres auth state', () => {
     expect(await claim(db.sql, other, agentId)).toBe(epoch + 1n);
     expect(await sqlState(s.saveCreds(initAuthCreds()))).toBe('WG004');
     expect(await sqlState(s.loadCreds())).toBe('WG004');
-    expect(await sqlState(s.keys.set({ 'pre-key': { '9': { public: Buffer.alloc(32), private: Buffer.alloc(32) } } }))).toBe('WG004');
-    expect(await sqlState(s.keys.get('pre-key', ['9']))).toBe('WG004');
+    expect(await sqlState(Promise.resolve(s.keys.set({ 'pre-key': { '9': { public: Buffer.alloc(32), private: Buffer.alloc(32) } } })))).toBe('WG004');
+    expect(await sqlState(Promise.resolve(s.keys.get('pre-key', ['9'])))).toBe('WG004');
     expect(await sqlState(s.wipe())).toBe('WG004');
     expect(stale.length).toBe(5);
     const [row] = await db.sql`select count(*)::int as n from private.signal_keys where agent_id = ${agentId}`;

@@ -63,7 +63,7 @@ describe('connector wake-ups', () => {
   });
 
   it('Realtime (fake client: hosted Supabase Realtime cannot run here): SUBSCRIBED sweeps, a session change wakes', async () => {
-    let handlers: Array<(p: { new?: Record<string, unknown> }) => void> = [];
+    const handlers: Array<(p: { new?: Record<string, unknown> }) => void> = [];
     let status: (s: string) => void = () => {};
     const channel: RealtimeChannelLike = {
       on(_type, _filter, cb) {
