@@ -1,0 +1,127 @@
+/**
+ * The README's configuration reference, generated from the connector's zod schema
+ * (connector/config.ts `envSchema`) so it cannot drift: names, required or default, and the
+ * constraint come from the schema; this file adds one sentence per variable, and a test fails
+ * when a variable has none or the README section is out of date.
+ *
+ *   npm run docs:config     rewrites the section between the config-reference markers
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { envSchema } from '../../connector/config.ts';
+import { repoRoot } from '../db/migrate.ts';
+
+export const DESCRIPTIONS: Record<string, string> = {
+  DATABASE_URL: 'Direct Postgres connection (not the transaction pooler: the connector uses transactions and LISTEN). `SUPABASE_DB_URL` is used when unset.',
+  CONNECTOR_ID: 'Stable identity of this process; a new random id per start when unset.',
+  CONNECTOR_HOSTNAME: 'Host name recorded with the leases it holds.',
+  CONNECTOR_CAPACITY: 'Most sessions this connector holds at once.',
+  CONNECTOR_LEASE_SECONDS: 'Lease length; a dead connector\'s sessions are taken over within it.',
+  CONNECTOR_RENEW_INTERVAL_MS: 'How often all leases are renewed in one statement (default: a quarter of the lease).',
+  CONNECTOR_SWEEP_INTERVAL_MS: 'Polling sweep for new work; wake-ups only shorten it.',
+  CONNECTOR_CONNECT_CONCURRENCY: 'Sockets opened at once (limits the burst after a takeover).',
+  CONNECTOR_SHUTDOWN_GRACE_MS: 'On SIGTERM/SIGINT, how long in-flight sends may finish before sockets end.',
+  CONNECTOR_DB_POOL: 'Postgres connections of this process.',
+  HTTP_PORT: '`/healthz`, `/readyz` and `/metrics` (Prometheus); 0 picks a free port.',
+  HTTP_HOST: 'Interface for the health and metrics server.',
+  LOG_LEVEL: 'pino level of the connector.',
+  BAILEYS_LOG_LEVEL: 'pino level of Baileys itself.',
+  WA_WEBSOCKET_URL: 'WhatsApp Web endpoint; only set it to use the simulator.',
+  WA_VERSION: 'WhatsApp Web version announced at login, pinned (a stale one gets 405: update it deliberately).',
+  WA_KEEPALIVE_MS: 'Keepalive ping interval (seeds: 20 s).',
+  WA_CONNECT_TIMEOUT_MS: 'Connect timeout (seeds: 120 s); a timeout is retried with backoff.',
+  WA_QUERY_TIMEOUT_MS: 'Timeout of WhatsApp queries.',
+  WA_SEND_TIMEOUT_MS: 'Timeout of one send (seeds: 30 s).',
+  WA_QR_MAX: 'QR codes shown per link attempt before `qr_timeout`.',
+  WA_QR_TIMEOUT_MS: 'Optional overall deadline of a QR link attempt.',
+  WA_SYNC_HISTORY: 'Ask the phone for chat history on linking.',
+  BACKOFF_BASE_MS: 'First reconnect delay; doubles with full jitter.',
+  BACKOFF_MAX_MS: 'Reconnect delay cap.',
+  BACKOFF_STABLE_MS: 'A connection open this long resets the backoff.',
+  CONFLICT_MAX_TRIES: 'Reconnects after 440 (replaced) before the session is marked `conflict`.',
+  HEALTH_CONNECTED_MS: 'Health check interval of a connected socket (seeds: 60 s).',
+  HEALTH_CONNECTING_MS: 'Health check interval while connecting (seeds: 30 s).',
+  CREDS_SYNC_INTERVAL_MS: 'Periodic creds save, besides the save on every update (seeds: 5 min).',
+  ALERT_DISCONNECTED_MS: 'Alert when a wanted session stays disconnected this long.',
+  SUPABASE_URL: 'Use Supabase Realtime for wake-ups (otherwise LISTEN/NOTIFY on DATABASE_URL).',
+  SUPABASE_SECRET_KEY: 'Secret key for Realtime; required with SUPABASE_URL.',
+  SUPABASE_SERVICE_ROLE_KEY: 'Legacy alternative to SUPABASE_SECRET_KEY.',
+  JOBS_ENABLED: 'Run the scheduled jobs (each runs on one connector at a time).',
+  JOB_INACTIVE_CRON: 'Inactive-session check (cron).',
+  JOB_KEY_HYGIENE_CRON: 'Signal key hygiene (cron).',
+  JOB_LEASE_SWEEP_CRON: 'Expired-lease sweep (cron).',
+  JOB_RETENTION_CRON: 'Retention of old events and finished messages (cron).',
+  INACTIVE_DAYS: 'A session unused this long is flagged inactive (seeds: 7 days).',
+  RETENTION_EVENTS_DAYS: 'Events older than this are deleted.',
+  RETENTION_MESSAGES_DAYS: 'Finished messages older than this are deleted.',
+  KEY_WARN_ROWS: 'Signal key rows of one session that raise a warning (seed: 120).',
+  KEY_PRUNE_ROWS: 'Rows at which hygiene prunes, only while disconnected (seed: 150).',
+  KEY_CRITICAL_ROWS: 'Rows that raise a critical alert (seed: 180).',
+};
+
+/** Read by the shared secret box (edge-functions/_shared/secret-box.ts), not by the zod schema. */
+const KEYRING_ROWS = [
+  ['CREDENTIALS_ENCRYPTION_KEY', 'required', '32 bytes, hex or base64', 'AES-256-GCM key for creds, Signal keys and webhook secrets. No fallback: the process refuses to start without it.'],
+  ['CREDENTIALS_ENCRYPTION_KEY_VERSION', '`1`', 'positive integer', 'Version stored beside every ciphertext made with the current key.'],
+  ['CREDENTIALS_ENCRYPTION_OLD_KEYS', '—', '`version:key,…`', 'Older keys, for reading during a rotation (`npm run keys:rotate`).'],
+];
+
+interface JsonProp {
+  type?: string;
+  default?: unknown;
+  enum?: unknown[];
+  pattern?: string;
+  format?: string;
+  minimum?: number;
+  minLength?: number;
+}
+
+function constraint(p: JsonProp): string {
+  if (p.enum) return p.enum.map((v) => `\`${v}\``).join(', ');
+  if (p.format === 'uuid') return 'UUID';
+  if (p.format === 'uri') return 'URL';
+  if (p.type === 'integer') return p.minimum !== undefined ? `integer ≥ ${p.minimum}` : 'integer';
+  if (p.type === 'boolean') return 'boolean';
+  if (p.pattern?.startsWith('^postgres')) return 'postgres:// URL';
+  if (p.pattern?.startsWith('^wss?')) return 'ws:// or wss:// URL';
+  if (p.pattern?.includes('\\d+\\.\\d+')) return 'x.y.z';
+  if (p.pattern?.includes('\\S+( \\S+)')) return 'cron expression';
+  return p.type ?? 'string';
+}
+
+export function renderConfigReference(): string {
+  const schema = z.toJSONSchema(envSchema, { io: 'input', unrepresentable: 'any' }) as {
+    properties: Record<string, JsonProp>;
+    required?: string[];
+  };
+  const required = new Set(schema.required ?? []);
+  const rows = Object.entries(schema.properties).map(([name, p]) => {
+    const value = required.has(name) ? 'required' : p.default !== undefined ? `\`${p.default}\`` : '—';
+    const text = DESCRIPTIONS[name];
+    if (!text) throw new Error(`config reference: ${name} has no description in scripts/docs/config-reference.ts`);
+    return `| \`${name}\` | ${value} | ${constraint(p)} | ${text} |`;
+  });
+  for (const [name, value, kind, text] of KEYRING_ROWS) rows.push(`| \`${name}\` | ${value} | ${kind} | ${text} |`);
+  return ['| variable | default | accepts | meaning |', '| --- | --- | --- | --- |', ...rows].join('\n');
+}
+
+export const START = '<!-- config-reference:start (generated by npm run docs:config) -->';
+export const END = '<!-- config-reference:end -->';
+
+export function readmeSection(readme: string): string | undefined {
+  const a = readme.indexOf(START);
+  const b = readme.indexOf(END);
+  return a >= 0 && b > a ? readme.slice(a + START.length, b).trim() : undefined;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
+  const file = path.join(repoRoot, 'README.md');
+  const readme = readFileSync(file, 'utf8');
+  const a = readme.indexOf(START);
+  const b = readme.indexOf(END);
+  if (a < 0 || b < a) throw new Error('README.md has no config-reference markers');
+  writeFileSync(file, `${readme.slice(0, a + START.length)}\n${renderConfigReference()}\n${readme.slice(b)}`);
+  console.log('README.md configuration reference updated');
+}
