@@ -1,0 +1,102 @@
+// Shared by npm run bench:sessions and bench:failover: a scratch database, the simulator in this
+// process, and N linked sessions (linked through an in-process connector by scanning the QR codes
+// it publishes, then released), ready for connector processes to claim.
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import postgres from 'postgres';
+import { migrate } from '../../scripts/db/migrate.ts';
+import { resolveTestServer, withDatabase } from '../../scripts/db/server.ts';
+import { installCertificateVerification } from '../../connector/whatsapp/verified-certificates.ts';
+import { type Simulator, startSimulator } from '../../simulator/server.ts';
+import { trustSimulatorRoot } from '../../simulator/trust.ts';
+import { startTestConnector, testEnv } from './connector.ts';
+
+export interface BenchSetup {
+  dbUrl: string;
+  sql: postgres.Sql;
+  sim: Simulator;
+  agents: string[];
+  phones: string[];
+  linkSeconds: number;
+  cleanup(): Promise<void>;
+}
+
+export async function setupBench(n: number, log: (msg: string) => void): Promise<BenchSetup> {
+  installCertificateVerification();
+  const server = await resolveTestServer();
+  const name = `wg_bench_conn_${process.pid}`;
+  const admin = postgres(server.adminUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`drop database if exists "${name}" with (force)`);
+  await admin.unsafe(`create database "${name}"`);
+  const dbUrl = withDatabase(server.adminUrl, name);
+  await migrate(dbUrl);
+  const sql = postgres(dbUrl, { max: 8, onnotice: () => {} });
+  const sim = await startSimulator();
+  const untrust = trustSimulatorRoot(sim);
+
+  await sql`update public.plans set max_agents = 100000`;
+  const [user] = await sql`insert into auth.users (email) values (${`${randomUUID()}@bench.test`}) returning id`;
+  const owner = user!.id as string;
+  await sql`update public.accounts set plan_id = 'max' where user_id = ${owner}`;
+  const agents: string[] = [];
+  const phones: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const [a] = await sql`select id from gateway.create_agent(${owner}, ${`bench-${i}`})`;
+    agents.push(a!.id as string);
+    phones.push(`1557${String(i).padStart(7, '0')}`);
+  }
+  const phoneOf = new Map(agents.map((a, i) => [a, phones[i]!]));
+
+  log(`linking ${n} sessions through an in-process connector...`);
+  const t0 = performance.now();
+  const linker = await startTestConnector(
+    testEnv(dbUrl, sim.url, { CONNECTOR_CAPACITY: String(n), CONNECTOR_LEASE_SECONDS: '60', CONNECTOR_RENEW_INTERVAL_MS: '10000', LOG_LEVEL: 'warn', BAILEYS_LOG_LEVEL: 'silent', CONNECTOR_DB_POOL: '8' }),
+  );
+  await sql`update public.whatsapp_sessions set desired_state = 'connected', link_method = 'qr', link_requested_at = now() where agent_id = any(${agents}::uuid[])`;
+  const scanned = new Set<string>();
+  for (;;) {
+    const rows = await sql`select agent_id, status, qr_code from public.whatsapp_sessions where agent_id = any(${agents}::uuid[])`;
+    const connected = rows.filter((r) => r.status === 'connected').length;
+    if (connected === n) break;
+    await Promise.all(
+      rows
+        .filter((r) => r.status === 'qr' && r.qr_code && !scanned.has(r.agent_id))
+        .map(async (r) => {
+          scanned.add(r.agent_id);
+          await sim.scan(r.qr_code, { phone: phoneOf.get(r.agent_id)! }).catch(() => scanned.delete(r.agent_id));
+        }),
+    );
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const linkSeconds = (performance.now() - t0) / 1000;
+  await linker.stop();
+  log(`linked ${n} in ${linkSeconds.toFixed(1)} s`);
+  return {
+    dbUrl,
+    sql,
+    sim,
+    agents,
+    phones,
+    linkSeconds,
+    async cleanup() {
+      await sql.end({ timeout: 2 });
+      untrust();
+      await sim.stop();
+      await admin.unsafe(`drop database if exists "${name}" with (force)`);
+      await admin.end();
+      await server.cluster?.stop();
+    },
+  };
+}
+
+/** Resident set size of a process in bytes (Linux /proc). */
+export function rssBytes(pid: number): number {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
+  return Number(line?.split(/\s+/)[1] ?? 0) * 1024;
+}
+
+/** CPU time (user + system) of a process in seconds (Linux /proc). */
+export function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
