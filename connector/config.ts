@@ -51,7 +51,6 @@ export const envSchema = z.object({
   HEALTH_CONNECTED_MS: int(100, 60_000),
   HEALTH_CONNECTING_MS: int(100, 30_000),
   CREDS_SYNC_INTERVAL_MS: int(1_000, 300_000),
-  ALERT_DISCONNECTED_MS: int(1_000, 300_000),
   SUPABASE_URL: z.url().optional(),
   SUPABASE_SECRET_KEY: z.string().min(1).optional(),
   SUPABASE_SERVICE_ROLE_KEY: z.string().min(1).optional(),
@@ -98,7 +97,6 @@ export interface ConnectorConfig {
   conflictMaxTries: number;
   health: { connectedMs: number; connectingMs: number };
   credsSyncIntervalMs: number;
-  alertDisconnectedMs: number;
   realtime?: { url: string; key: string };
   jobs: {
     enabled: boolean;
@@ -171,7 +169,6 @@ export async function loadConfig(env: Record<string, string | undefined> = proce
     conflictMaxTries: e.CONFLICT_MAX_TRIES,
     health: { connectedMs: e.HEALTH_CONNECTED_MS, connectingMs: e.HEALTH_CONNECTING_MS },
     credsSyncIntervalMs: e.CREDS_SYNC_INTERVAL_MS,
-    alertDisconnectedMs: e.ALERT_DISCONNECTED_MS,
     realtime: e.SUPABASE_URL ? { url: e.SUPABASE_URL, key: (e.SUPABASE_SECRET_KEY ?? e.SUPABASE_SERVICE_ROLE_KEY)! } : undefined,
     jobs: {
       enabled: e.JOBS_ENABLED,

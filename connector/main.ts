@@ -3,7 +3,7 @@
 // certificate verification shim before any Baileys socket exists, then config (a bad variable
 // stops the process with its name), then the database, the connector and the HTTP endpoints.
 import postgres from 'postgres';
-import { createConnector } from './connector.ts';
+import { createConnector, type ExtensionFactory } from './connector.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { installConsoleScrub } from './logging/console-scrub.ts';
 import { createLogger } from './logging/logger.ts';
@@ -29,7 +29,9 @@ installCertificateVerification();
 
 const sql = postgres(config.databaseUrl, { max: config.dbPool, onnotice: () => {}, connection: { application_name: 'wa-connector' } });
 const metrics = createMetrics({ defaultMetrics: true });
-const connector = createConnector({ sql, config, logger, baileysLogger, metrics });
+// connector/messages and connector/webhooks plug in here as extension factories (see connector.ts).
+const extensions: ExtensionFactory[] = [];
+const connector = createConnector({ sql, config, logger, baileysLogger, metrics, extensions });
 const http = await startHttpServer({ registry: metrics.registry, ready: () => connector.ready() }, config.http.port, config.http.host);
 logger.info({ url: http.url }, 'health and metrics endpoints listening');
 

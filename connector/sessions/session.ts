@@ -141,16 +141,24 @@ export class ManagedSession implements LiveSession {
 
   /** The renewal's view of what the owner wants. */
   async apply(desiredState: string | null, pendingCommand: string | null): Promise<void> {
-    if (this.ended) return;
-    if (desiredState === 'disconnected') return this.disconnect('disconnect requested');
-    if (pendingCommand === 'logout') return this.logout('logout requested', false);
-    if (pendingCommand === 'restart') {
-      if (!(await this.report({ clear_command: true }))) return;
-      this.logger.info('restart requested');
-      this.endSocket();
-      await this.connect('reconnecting');
+    // One command at a time: the next renewal may still see a command we are carrying out.
+    if (this.ended || this.applying) return;
+    this.applying = true;
+    try {
+      if (desiredState === 'disconnected') return await this.disconnect('disconnect requested');
+      if (pendingCommand === 'logout') return await this.logout('logout requested', false);
+      if (pendingCommand === 'restart') {
+        if (!(await this.report({ clear_command: true }))) return;
+        this.logger.info('restart requested');
+        this.endSocket();
+        await this.connect('reconnecting');
+      }
+    } finally {
+      this.applying = false;
     }
   }
+
+  private applying = false;
 
   /** Lease gone: end the socket now and write nothing. */
   lose(reason: string): void {
