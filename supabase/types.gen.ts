@@ -14,6 +14,11 @@ export type Database = {
             "advance_message_status":
 { Args: { "p_agent": string,"p_connector": string,"p_epoch": number,"p_updates": Json }; Returns: number
                            },
+"apply_retention":
+{ Args: { "p_event_days"?: number,"p_message_days"?: number }; Returns: {
+              "events": number,"inbound": number,"messages": number
+            }[]
+                           },
 "assert_lease":
 { Args: { "p_agent": string,"p_connector": string,"p_epoch": number }; Returns: Database["public"]['Tables']["whatsapp_sessions"]['Row']
                           SetofOptions: {
@@ -82,6 +87,9 @@ export type Database = {
       } },
 "fail":
 { Args: { "p_code": string,"p_detail"?: string,"p_message": string }; Returns: undefined
+                           },
+"flag_inactive_sessions":
+{ Args: { "p_days"?: number }; Returns: number
                            },
 "get_signal_keys":
 { Args: { "p_agent": string,"p_connector": string,"p_epoch": number,"p_key_ids": (string)[],"p_key_type": string }; Returns: {
@@ -166,6 +174,11 @@ export type Database = {
 "signal_key_counts":
 { Args: { "p_agent"?: string }; Returns: {
               "agent_id": string,"key_count": number,"key_type": string
+            }[]
+                           },
+"sweep_expired_leases":
+{ Args: { "p_stale"?: string }; Returns: {
+              "alerts": number,"released": number
             }[]
                            },
 "take_token":

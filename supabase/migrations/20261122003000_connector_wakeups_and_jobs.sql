@@ -55,6 +55,7 @@ begin
   return true;
 end;
 $$;
+comment on function private.alert_once(uuid, uuid, text, text, jsonb, timestamptz) is 'Raises an alert event unless the same alert was raised for the agent since p_since (deduplication).';
 
 -- Expired-lease sweep (any connector, one at a time):
 --   - a session nobody will claim again (desired disconnected) whose owner died keeps a stale
