@@ -182,7 +182,7 @@ export class ManagedSession implements LiveSession {
     this.pairingRequested = false;
     this.state = 'connecting';
     if (!(await this.report({ status, reconnect_attempts: this.attempt }))) return;
-    this.releaseSlot = await this.deps.connectSlots.acquire();
+    this.releaseSlot = await this.deps.connectSlots.acquire(this.deps.config.whatsapp.connectTimeoutMs);
     if (this.ended || this.state !== 'connecting') return this.freeSlot();
     const sock = this.deps.makeSocket({ auth: this.auth, logger: this.deps.baileysLogger });
     this.sock = sock;
@@ -439,9 +439,22 @@ export class ManagedSession implements LiveSession {
     this.timers.add(timer);
   }
 
+  private healthTimer: NodeJS.Timeout | undefined;
+
+  /** One health-check timer per session, re-armed (never stacked) at the interval of the state. */
   private armHealthCheck(): void {
     const { connectedMs, connectingMs } = this.deps.config.health;
-    this.later(this.state === 'open' ? connectedMs : connectingMs, () => this.healthCheck());
+    if (this.healthTimer) {
+      clearTimeout(this.healthTimer);
+      this.timers.delete(this.healthTimer);
+    }
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      this.healthTimer = undefined;
+      if (!this.ended) this.healthCheck();
+    }, this.state === 'open' ? connectedMs : connectingMs);
+    this.healthTimer = timer;
+    this.timers.add(timer);
   }
 
   /** Looks at the socket's real state, not a flag; a dead open socket is handled as a close. */

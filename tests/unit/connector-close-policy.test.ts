@@ -52,3 +52,24 @@ describe('backoff with full jitter', () => {
     expect(attemptAfterClose(5, undefined, 60_000)).toBe(5);
   });
 });
+
+describe('connect slots', () => {
+  it('bounds concurrency and returns a slot held too long by itself', async () => {
+    const { Semaphore } = await import('../../connector/sessions/semaphore.ts');
+    const slots = new Semaphore(1);
+    const first = await slots.acquire(50);
+    let second = false;
+    const pending = slots.acquire().then((release) => {
+      second = true;
+      return release;
+    });
+    await new Promise((r) => setTimeout(r, 10));
+    expect(second).toBe(false);
+    await new Promise((r) => setTimeout(r, 80));
+    expect(second).toBe(true);
+    first(); // releasing again is harmless
+    (await pending)();
+    const third = await slots.acquire();
+    third();
+  });
+});
