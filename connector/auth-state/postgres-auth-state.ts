@@ -35,10 +35,28 @@ export interface PostgresAuthState {
   saveCreds(creds: AuthenticationCreds): Promise<void>;
   keys: SignalKeyStore;
   wipe(): Promise<void>;
+  /**
+   * Stop writing: later saveCreds/keys.set calls are dropped, and the returned promise settles
+   * when writes already in flight have. A wipe after this cannot be followed by a late write that
+   * resurrects part of the state.
+   */
+  closeWrites(): Promise<void>;
 }
 
 export function createPostgresAuthState(deps: AuthStateDeps): PostgresAuthState {
   const { sql, keyring, agentId, connectorId } = deps;
+
+  let writesClosed = false;
+  const inflight = new Set<Promise<unknown>>();
+
+  function write(op: string, work: () => Promise<void>): Promise<void> {
+    if (writesClosed) return Promise.resolve();
+    const promise = run(op, work);
+    inflight.add(promise);
+    const forget = () => inflight.delete(promise);
+    promise.then(forget, forget);
+    return promise;
+  }
 
   async function run<T>(op: string, work: () => Promise<T>): Promise<T> {
     try {
@@ -72,8 +90,13 @@ export function createPostgresAuthState(deps: AuthStateDeps): PostgresAuthState 
         return { creds: validateCreds(value), stored: true };
       }),
 
+    closeWrites: async () => {
+      writesClosed = true;
+      await Promise.allSettled([...inflight]);
+    },
+
     saveCreds: (creds) =>
-      run('save_creds', async () => {
+      write('save_creds', async () => {
         const { ciphertext, keyVersion } = await encodeValue(keyring, creds, credsAd(agentId));
         await sql`select gateway.save_creds(${agentId}, ${connectorId}, ${deps.epoch().toString()}, ${ciphertext}, ${keyVersion})`;
       }),
@@ -104,7 +127,7 @@ export function createPostgresAuthState(deps: AuthStateDeps): PostgresAuthState 
         }),
 
       set: (data: SignalDataSet) =>
-        run('set', async () => {
+        write('set', async () => {
           const types: string[] = [];
           const ids: string[] = [];
           const ciphertexts: Buffer[] = [];

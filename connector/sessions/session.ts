@@ -355,8 +355,11 @@ export class ManagedSession implements LiveSession {
     this.endSocket();
     this.status = status;
     try {
-      if (opts.wipe) await this.store.wipe();
-      await this.writeSession({
+      if (opts.wipe) {
+        await this.store.closeWrites();
+        await this.store.wipe();
+      }
+      const patch: Patch = {
         status,
         status_reason: reason,
         desired_state: 'disconnected',
@@ -367,12 +370,18 @@ export class ManagedSession implements LiveSession {
         clear_link_request: true,
         ...(code !== undefined ? { last_disconnect_code: code, last_disconnect_reason: reason } : {}),
         ...(status === 'logged_out' ? { phone_number: null, linked_jid: null } : {}),
-      });
+      };
       if (opts.alert) {
+        // One statement, so one transaction: the alert (and its webhooks) exists exactly when
+        // the status it explains does.
         const severity = status === 'qr_timeout' ? 'warning' : 'critical';
+        const epoch = this.epochValue.toString();
         await this.sql`
-          select gateway.raise_session_alert(${this.agentId}, ${this.connectorId}, ${this.epochValue.toString()},
-            ${opts.alert}, ${severity}, ${this.sql.json({ status, reason, code: code ?? null })})`;
+          select gateway.update_session(${this.agentId}, ${this.connectorId}, ${epoch}, ${this.sql.json(patch as never)}) is not null,
+                 gateway.raise_session_alert(${this.agentId}, ${this.connectorId}, ${epoch},
+                   ${opts.alert}, ${severity}, ${this.sql.json({ status, reason, code: code ?? null })})`;
+      } else {
+        await this.writeSession(patch);
       }
       this.logger.warn({ status, reason }, 'session stopped');
       this.deps.onEnded(this, 'terminal');

@@ -160,3 +160,21 @@ describe('Postgres auth state', () => {
     expect(row!.n).toBe(0);
   });
 });
+
+describe('Postgres auth state: closing writes', () => {
+  it('waits for writes in flight and drops later ones, so a wipe stays a wipe', async () => {
+    const agentId = await createRunningAgent(db.sql, owner);
+    const epoch = (await claim(db.sql, connector, agentId))!;
+    const s = store(agentId, epoch);
+    const pair = { public: Buffer.alloc(32, 2), private: Buffer.alloc(32, 3) };
+    const inFlight = s.keys.set({ 'pre-key': { '1': pair } });
+    await s.closeWrites();
+    await inFlight;
+    await s.wipe();
+    await s.keys.set({ 'pre-key': { '2': pair } });
+    await s.saveCreds(initAuthCreds());
+    const [row] = await db.sql`select (select count(*) from private.signal_keys where agent_id = ${agentId})::int
+      + (select count(*) from private.session_credentials where agent_id = ${agentId})::int as n`;
+    expect(row!.n).toBe(0);
+  });
+});
