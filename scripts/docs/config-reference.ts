@@ -44,7 +44,6 @@ export const DESCRIPTIONS: Record<string, string> = {
   HEALTH_CONNECTED_MS: 'Health check interval of a connected socket (seeds: 60 s).',
   HEALTH_CONNECTING_MS: 'Health check interval while connecting (seeds: 30 s).',
   CREDS_SYNC_INTERVAL_MS: 'Periodic creds save, besides the save on every update (seeds: 5 min).',
-  ALERT_DISCONNECTED_MS: 'Alert when a wanted session stays disconnected this long.',
   SUPABASE_URL: 'Use Supabase Realtime for wake-ups (otherwise LISTEN/NOTIFY on DATABASE_URL).',
   SUPABASE_SECRET_KEY: 'Secret key for Realtime; required with SUPABASE_URL.',
   SUPABASE_SERVICE_ROLE_KEY: 'Legacy alternative to SUPABASE_SECRET_KEY.',
