@@ -97,7 +97,9 @@ describe('connector: close codes', () => {
     expect(await keyRows(agentId)).toBeGreaterThan(0);
     sim.fault(phone, 'device_removed');
     const row = await waitForStatus(db.sql, agentId, 'logged_out', 10_000);
-    expect(row).toMatchObject({ desired_state: 'disconnected', phone_number: null, linked_jid: null, owner_connector_id: null });
+    expect(row).toMatchObject({ desired_state: 'disconnected', phone_number: null, linked_jid: null });
+    // The lease is handed back right after the status write.
+    await waitFor(async () => (await db.sql`select owner_connector_id from public.whatsapp_sessions where agent_id = ${agentId}`)[0]!.owner_connector_id === null, 3_000, 'released');
     expect(await keyRows(agentId)).toBe(0);
     expect(await events(agentId, 'alert.logged_out')).toBe(1);
     await new Promise((r) => setTimeout(r, 800));
