@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { installCertificateVerification } from '../../connector/whatsapp/verified-certificates.ts';
 import { type Simulator, startSimulator } from '../../simulator/server.ts';
 import { trustSimulatorRoot } from '../../simulator/trust.ts';
-import { LogCapture, startTestConnector, type TestConnector, testEnv, waitFor } from '../helpers/connector.ts';
+import { LogCapture, sessionRow, startTestConnector, type TestConnector, testEnv, waitFor } from '../helpers/connector.ts';
 import { scanPublishedQr, waitForStatus } from '../helpers/connector-sim.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { createAgent, createRunningAgent, createUser, setPlan } from '../helpers/fixtures.ts';
@@ -92,8 +92,13 @@ describe('connector: linking', () => {
     const c = await connector({ WA_QR_MAX: '1', WA_QR_TIMEOUT_MS: '1000' });
     const row = await waitForStatus(db.sql, agentId, 'qr_timeout', 90_000);
     expect(row.desired_state).toBe('disconnected');
-    expect(row.owner_connector_id).toBeNull();
     expect(row.qr_code).toBeNull();
+    // The lease is handed back right after the terminal status is written, not in its statement.
+    const released = await waitFor(async () => {
+      const r = await sessionRow(db.sql, agentId);
+      return r.owner_connector_id === null ? r : undefined;
+    }, 5_000, `lease release of ${agentId}`);
+    expect(released.status).toBe('qr_timeout');
     const [creds] = await db.sql`select count(*)::int as n from private.session_credentials where agent_id = ${agentId}`;
     expect(creds!.n).toBe(0);
     await new Promise((r) => setTimeout(r, 1_000));
