@@ -355,11 +355,8 @@ export class ManagedSession implements LiveSession {
     this.endSocket();
     this.status = status;
     try {
-      if (opts.wipe) {
-        await this.store.closeWrites();
-        await this.store.wipe();
-      }
-      const patch: Patch = {
+      if (opts.wipe) await this.store.closeWrites();
+      const patch = {
         status,
         status_reason: reason,
         desired_state: 'disconnected',
@@ -371,18 +368,18 @@ export class ManagedSession implements LiveSession {
         ...(code !== undefined ? { last_disconnect_code: code, last_disconnect_reason: reason } : {}),
         ...(status === 'logged_out' ? { phone_number: null, linked_jid: null } : {}),
       };
-      if (opts.alert) {
-        // One statement, so one transaction: the alert (and its webhooks) exists exactly when
-        // the status it explains does.
-        const severity = status === 'qr_timeout' ? 'warning' : 'critical';
-        const epoch = this.epochValue.toString();
-        await this.sql`
-          select gateway.update_session(${this.agentId}, ${this.connectorId}, ${epoch}, ${this.sql.json(patch as never)}) is not null,
-                 gateway.raise_session_alert(${this.agentId}, ${this.connectorId}, ${epoch},
-                   ${opts.alert}, ${severity}, ${this.sql.json({ status, reason, code: code ?? null })})`;
-      } else {
-        await this.writeSession(patch);
-      }
+      const epoch = this.epochValue.toString();
+      // Wipe, status and alert in one transaction: all of them, or none (then the lease was lost).
+      await this.sql.begin(async (tx) => {
+        if (opts.wipe) await tx`select gateway.wipe_auth_state(${this.agentId}, ${this.connectorId}, ${epoch})`;
+        await tx`select 1 from gateway.update_session(${this.agentId}, ${this.connectorId}, ${epoch}, ${tx.json(patch as never)})`;
+        if (opts.alert) {
+          const severity = status === 'qr_timeout' ? 'warning' : 'critical';
+          await tx`select gateway.raise_session_alert(${this.agentId}, ${this.connectorId}, ${epoch},
+            ${opts.alert}, ${severity}, ${tx.json({ status, reason, code: code ?? null })})`;
+        }
+      });
+      if (opts.wipe) this.deps.metrics.keyStoreOps.inc({ op: 'wipe', outcome: 'ok' });
       this.logger.warn({ status, reason }, 'session stopped');
       this.deps.onEnded(this, 'terminal');
     } catch (error) {

@@ -6,10 +6,11 @@ import { setupBench } from '../../tests/helpers/connector-bench.ts';
 import { testEnv } from '../../tests/helpers/connector.ts';
 import { type ConnectorProcess, spawnConnector } from '../../tests/helpers/connector-process.ts';
 
-const n = Number(process.env.SESSIONS ?? 100);
+const requested = Number(process.env.SESSIONS ?? 100);
 const log = (msg: string) => console.log(`[bench:failover] ${msg}`);
-const setup = await setupBench(n, log);
+const setup = await setupBench(requested, log);
 const { sql, sim, agents, phones } = setup;
+const n = agents.length;
 const procs: ConnectorProcess[] = [];
 
 function spawn(capacity: number) {
@@ -57,7 +58,7 @@ try {
   );
   const seconds = (performance.now() - t0) / 1000;
   const maxLive = Math.max(...phones.map((p) => sim.observe(p).maxLive));
-  const result = { bench: 'failover', sessions: n, movedSessions: heldByA, secondsToAllConnected: Number(seconds.toFixed(2)), targetSeconds: 30, maxLive };
+  const result = { bench: 'failover', requested, sessions: n, movedSessions: heldByA, secondsToAllConnected: Number(seconds.toFixed(2)), targetSeconds: 30, maxLive };
   log(JSON.stringify(result));
   console.log(JSON.stringify(result));
   b.proc.signal('SIGTERM');

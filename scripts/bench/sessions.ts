@@ -16,9 +16,10 @@ const idleSeconds = Number(process.env.IDLE_SECONDS ?? 20);
 const log = (msg: string) => console.log(`[bench:sessions] ${msg}`);
 const results: Array<Record<string, number>> = [];
 
-for (const n of sizes) {
-  const setup = await setupBench(n, log);
+for (const requested of sizes) {
+  const setup = await setupBench(requested, log);
   const { sql, sim, agents, phones } = setup;
+  const n = agents.length;
   try {
     await sql`update public.whatsapp_sessions set desired_state = 'disconnected' where agent_id = any(${agents}::uuid[])`;
     const env = testEnv(setup.dbUrl, sim.url, {
@@ -60,6 +61,7 @@ for (const n of sizes) {
     const idleCpuPercent = ((cpuSeconds(proc.pid) - cpu0) / idleSeconds) * 100;
     const maxLive = Math.max(...phones.map((p) => sim.observe(p).maxLive));
     const result = {
+      requested,
       sessions: n,
       linkSeconds: Number(setup.linkSeconds.toFixed(1)),
       connectSeconds: Number(connectSeconds.toFixed(2)),
