@@ -85,7 +85,7 @@ export async function setupBench(n: number, log: (msg: string) => void): Promise
   }
   const linkSeconds = (performance.now() - t0) / 1000;
   await linker.stop();
-  log(`linked ${n} in ${linkSeconds.toFixed(1)} s`);
+  log(`linked ${agents.length} of ${n} in ${linkSeconds.toFixed(1)} s`);
   return {
     dbUrl,
     sql,
