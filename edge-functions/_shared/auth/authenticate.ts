@@ -1,0 +1,72 @@
+/**
+ * Authentication middleware: `Authorization: Bearer <JWT | API key>` becomes `c.var.principal`.
+ * Every failure (missing, malformed, wrong, expired, revoked) is the same 401; each failure also
+ * takes a token from a per-client-address bucket, and an empty bucket answers 429 instead.
+ *
+ *   app.use('/agents/*', authenticate({ sql, verifyJwt, clock, failedAuthLimit, clientAddress }));
+ */
+import type { MiddlewareHandler } from 'hono';
+import type { Sql } from 'postgres';
+import { unauthenticated } from '../http/errors.ts';
+import { rateLimited } from '../http/rate-limit.ts';
+import { parseApiKey, sha256, timingSafeEqual } from './api-keys.ts';
+import type { JwtVerifier } from './jwt.ts';
+import type { Principal } from './principal.ts';
+
+export interface AuthOptions {
+  sql: Sql;
+  verifyJwt: JwtVerifier;
+  now: () => Date;
+  /** Failed authentications allowed per client address per window. */
+  failedAuthLimit: { capacity: number; windowSeconds: number };
+  clientAddress: (headers: Headers) => string;
+}
+
+type KeyRow = { id: string; owner_id: string; agent_id: string | null; scopes: string[]; key_hash: Uint8Array; usable: boolean };
+
+async function fromApiKey(sql: Sql, token: string): Promise<Principal | null> {
+  const parsed = parseApiKey(token);
+  if (!parsed) return null;
+  const hash = await sha256(token);
+  const rows = await sql<KeyRow[]>`select * from gateway.api_key_for_prefix(${parsed.prefix}, ${hash})`;
+  const row = rows[0];
+  // Compare even when the key is unusable, so revoked and live keys take the same time.
+  const matches = row ? timingSafeEqual(new Uint8Array(row.key_hash), hash) : timingSafeEqual(hash, new Uint8Array(32));
+  if (!row || !matches || !row.usable) return null;
+  return { kind: 'api_key', ownerId: row.owner_id, keyId: row.id, agentId: row.agent_id, scopes: row.scopes };
+}
+
+export function authenticate(options: AuthOptions): MiddlewareHandler {
+  return async (c, next) => {
+    const header = c.req.header('authorization') ?? '';
+    const match = /^Bearer\s+(\S{1,4096})$/i.exec(header.trim());
+    let principal: Principal | null = null;
+    if (match) {
+      const token = match[1]!;
+      if (token.startsWith('wag_')) {
+        principal = await fromApiKey(options.sql, token);
+      } else {
+        try {
+          const user = await options.verifyJwt(token, options.now());
+          principal = { kind: 'user', ownerId: user.sub };
+        } catch {
+          principal = null;
+        }
+      }
+    }
+    if (!principal) {
+      const { capacity, windowSeconds } = options.failedAuthLimit;
+      const [bucket] = await options.sql<{ allowed: boolean; remaining: number; reset_seconds: number; retry_after_seconds: number }[]>`
+        select * from gateway.take_token(${`authfail:${options.clientAddress(c.req.raw.headers)}`}, ${capacity}, ${capacity / windowSeconds}, 1)`;
+      if (bucket && !bucket.allowed) {
+        throw rateLimited(
+          { limit: capacity, remaining: bucket.remaining, reset: bucket.reset_seconds, retryAfter: bucket.retry_after_seconds },
+          'Too many failed authentications; retry later',
+        );
+      }
+      throw unauthenticated();
+    }
+    c.set('principal', principal);
+    await next();
+  };
+}

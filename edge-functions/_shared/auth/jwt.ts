@@ -1,0 +1,51 @@
+/**
+ * Verifies Supabase user JWTs locally with jose: asymmetric keys from SUPABASE_JWKS (JSON) or the
+ * project's JWKS URL (fetched once, cached by jose), issuer `<SUPABASE_URL>/auth/v1`, audience
+ * `authenticated`, `exp` enforced against the injected clock. HS256 only when a legacy secret is
+ * configured.
+ *
+ *   const verify = createJwtVerifier({ supabaseUrl, jwks: JSON.parse(env.SUPABASE_JWKS) });
+ *   const { sub } = await verify(token, new Date());
+ */
+import { createLocalJWKSet, createRemoteJWKSet, decodeProtectedHeader, type JSONWebKeySet, jwtVerify } from 'jose';
+
+export interface JwtConfig {
+  supabaseUrl: string;
+  jwks?: JSONWebKeySet;
+  jwksUrl?: string;
+  legacySecret?: string;
+  audience?: string;
+}
+
+export interface VerifiedUser {
+  sub: string;
+  role?: string;
+}
+
+export type JwtVerifier = (token: string, now: Date) => Promise<VerifiedUser>;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function createJwtVerifier(config: JwtConfig): JwtVerifier {
+  const base = config.supabaseUrl.replace(/\/+$/, '');
+  const issuer = `${base}/auth/v1`;
+  const audience = config.audience ?? 'authenticated';
+  const keySet = config.jwks
+    ? createLocalJWKSet(config.jwks)
+    : createRemoteJWKSet(new URL(config.jwksUrl ?? `${issuer}/.well-known/jwks.json`), { cooldownDuration: 30_000, cacheMaxAge: 600_000 });
+  const secret = config.legacySecret ? new TextEncoder().encode(config.legacySecret) : undefined;
+
+  return async (token, now) => {
+    const { alg } = decodeProtectedHeader(token);
+    const options = { issuer, audience, currentDate: now, requiredClaims: ['exp', 'sub'] };
+    let payload: Record<string, unknown>;
+    if (alg === 'HS256') {
+      if (!secret) throw new Error('HS256 tokens are not accepted without a configured secret');
+      ({ payload } = await jwtVerify(token, secret, { ...options, algorithms: ['HS256'] }));
+    } else {
+      ({ payload } = await jwtVerify(token, keySet, { ...options, algorithms: ['ES256', 'RS256', 'EdDSA'] }));
+    }
+    if (typeof payload.sub !== 'string' || !UUID.test(payload.sub)) throw new Error('subject is not a user id');
+    return { sub: payload.sub.toLowerCase(), role: typeof payload.role === 'string' ? payload.role : undefined };
+  };
+}

@@ -1,0 +1,124 @@
+/**
+ * The gateway edge function: one Hono app under /gateway (Supabase routes every path of a
+ * function under its name), built from its dependencies so Node tests, the Node dev server and
+ * Deno all run the same code.
+ *
+ *   const app = createApp({ sql, verifyJwt, logger, keyring });
+ *   await app.request('/gateway/health');
+ */
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
+import { authenticate } from '../_shared/auth/authenticate.ts';
+import { errorBody, HttpError } from '../_shared/http/errors.ts';
+import { sqlToHttp } from '../_shared/http/sql-errors.ts';
+import { registerAgentRoutes } from './routes/agents.ts';
+import { registerDocs } from './routes/docs.ts';
+import { registerKeyRoutes } from './routes/keys.ts';
+import { registerMessageRoutes } from './routes/messages.ts';
+import { registerNumberCheckRoutes } from './routes/number-checks.ts';
+import { registerSessionRoutes } from './routes/sessions.ts';
+import { registerWebhookRoutes } from './routes/webhooks.ts';
+import { type AppDeps, type Ctx, DEFAULT_CONFIG, type Env, type GatewayApp, systemClock } from './types.ts';
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{8,64}$/;
+const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+function clientAddressFrom(trustProxy: boolean) {
+  return (headers: Headers): string => {
+    if (!trustProxy) return 'direct';
+    const forwarded = headers.get('x-forwarded-for')?.split(',')[0]?.trim() || headers.get('x-real-ip')?.trim();
+    return (forwarded || 'unknown').slice(0, 64);
+  };
+}
+
+/** Validation failures become one 400 shape with field paths, before any handler runs. */
+function validationHook(result: { success: boolean; error?: { issues: ReadonlyArray<{ path: PropertyKey[]; message: string }> } }) {
+  if (!result.success) {
+    const details = (result.error?.issues ?? []).slice(0, 20).map((i) => ({ path: i.path.map(String).join('.'), message: i.message }));
+    throw new HttpError(400, 'invalid_request', 'The request is invalid', details);
+  }
+}
+
+export function createApp(deps: AppDeps): GatewayApp {
+  const config = { ...DEFAULT_CONFIG, ...deps.config, limits: { ...DEFAULT_CONFIG.limits, ...deps.config?.limits } };
+  const ctx: Ctx = { sql: deps.sql, clock: deps.clock ?? systemClock, config, logger: deps.logger, keyring: deps.keyring, resolveHost: deps.resolveHost };
+  const app = new OpenAPIHono<Env>({ defaultHook: validationHook }).basePath('/gateway') as GatewayApp;
+
+  app.use('*', async (c, next) => {
+    const given = c.req.header('x-request-id');
+    const requestId = given && REQUEST_ID.test(given) ? given : crypto.randomUUID();
+    c.set('requestId', requestId);
+    c.header('X-Request-Id', requestId);
+    await next();
+  });
+
+  // Body limits: the send route carries base64 media (4/3 of the media limit plus JSON).
+  const small = bodyLimit({ maxSize: config.maxBodyBytes, onError: () => { throw new HttpError(413, 'payload_too_large', `Request bodies are limited to ${config.maxBodyBytes} bytes`); } });
+  const sendMax = Math.ceil(config.maxMediaBytes / 3) * 4 + 64 * 1024;
+  const large = bodyLimit({ maxSize: sendMax, onError: () => { throw new HttpError(413, 'payload_too_large', `Send bodies are limited to ${sendMax} bytes`); } });
+  app.use('/v1/*', async (c, next) => {
+    if (!BODY_METHODS.has(c.req.method)) return next();
+    const limit = c.req.method === 'POST' && /\/messages$/.test(c.req.path) ? large : small;
+    return limit(c, next);
+  });
+
+  app.use('/v1/*', authenticate({ sql: ctx.sql, verifyJwt: deps.verifyJwt, now: () => ctx.clock.now(), failedAuthLimit: config.limits.failedAuth, clientAddress: clientAddressFrom(config.trustProxy) }));
+
+  // Malformed JSON is a 400 of its own, before any schema runs; an empty body counts as {}.
+  app.use('/v1/*', async (c, next) => {
+    if (!BODY_METHODS.has(c.req.method)) return next();
+    const text = await c.req.text();
+    if (text.trim() === '') {
+      (c.req as unknown as { bodyCache: Record<string, unknown> }).bodyCache.json = Promise.resolve({});
+      return next();
+    }
+    const type = c.req.header('content-type') ?? '';
+    if (!/^application\/(?:[a-z0-9.+-]+\+)?json\s*(?:;|$)/i.test(type)) {
+      throw new HttpError(415, 'unsupported_media_type', 'Send JSON with Content-Type: application/json');
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      throw new HttpError(400, 'malformed_json', 'The request body is not valid JSON');
+    }
+    (c.req as unknown as { bodyCache: Record<string, unknown> }).bodyCache.json = Promise.resolve(parsed);
+    return next();
+  });
+
+  app.get('/health', async (c) => {
+    const started = performance.now();
+    await ctx.sql`select 1`;
+    return c.json({ status: 'ok', database: 'ok', latencyMs: Math.round(performance.now() - started) });
+  });
+
+  registerAgentRoutes(app, ctx);
+  registerSessionRoutes(app, ctx);
+  registerMessageRoutes(app, ctx);
+  registerNumberCheckRoutes(app, ctx);
+  registerKeyRoutes(app, ctx);
+  registerWebhookRoutes(app, ctx);
+  registerDocs(app);
+
+  app.notFound((c) => c.json(errorBody('not_found', 'No such route', c.get('requestId') ?? ''), 404));
+
+  app.onError((error, c) => {
+    const requestId = c.get('requestId') ?? crypto.randomUUID();
+    let http = error instanceof HttpError ? error : sqlToHttp(error);
+    if (!http && error instanceof HTTPException && error.status < 500) {
+      const code = error.status === 415 ? 'unsupported_media_type' : error.status === 413 ? 'payload_too_large' : 'bad_request';
+      http = new HttpError(error.status, code, error.status === 400 ? 'The request body is not valid JSON' : error.message || code);
+    }
+    if (!http) {
+      // Only the name, SQLSTATE and message: postgres.js errors also carry the query parameters.
+      const e = error as { name?: string; code?: string; message?: string };
+      ctx.logger.error({ requestId, method: c.req.method, route: c.req.routePath, err: { name: e.name, code: e.code, message: String(e.message ?? '').slice(0, 300) } }, 'request failed');
+      return c.json(errorBody('internal_error', 'Something went wrong on our side; quote the request id if you report it', requestId), 500);
+    }
+    for (const [k, v] of Object.entries(http.headers ?? {})) c.header(k, v);
+    return c.json(errorBody(http.code, http.message, requestId, http.details), http.status as 400);
+  });
+
+  return app;
+}

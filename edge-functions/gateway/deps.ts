@@ -1,0 +1,64 @@
+/**
+ * Dependencies from the environment, for the Deno entry (index.ts) and the Node dev server.
+ *
+ *   DB_POOLER_URL        transaction pooler URL (port 6543; own secret), else SUPABASE_DB_URL
+ *   DB_POOL_MAX          connections per instance (default 5)
+ *   SUPABASE_URL         issuer base: <SUPABASE_URL>/auth/v1; JWKS at /auth/v1/.well-known/jwks.json
+ *   SUPABASE_JWKS        the project's public keys as JSON (used instead of fetching the JWKS URL)
+ *   GATEWAY_JWT_SECRET   legacy HS256 secret (or SUPABASE_JWT_SECRET); HS256 is refused without it
+ *   CREDENTIALS_ENCRYPTION_KEY (+ _VERSION, _OLD_KEYS)  seals webhook signing secrets (secret-box.ts)
+ *   GATEWAY_ALLOW_HTTP_WEBHOOKS / GATEWAY_ALLOW_HTTP_MEDIA  "true" accepts http:// (development only)
+ *   GATEWAY_MAX_MEDIA_BYTES      base64 media limit (default 10 MiB)
+ *   GATEWAY_NUMBER_CHECK_WAIT_MS how long a number check waits before 202 (default 5000)
+ *   GATEWAY_TRUST_PROXY          "false" ignores X-Forwarded-For for the failed-auth limit
+ *   LOG_LEVEL                    pino level (default info)
+ */
+import postgres from 'postgres';
+import pino from 'pino';
+import { createJwtVerifier } from '../_shared/auth/jwt.ts';
+import type { Resolver } from '../_shared/net/url-guard.ts';
+import { keyringFromEnv } from '../_shared/secret-box.ts';
+import { type AppDeps, DEFAULT_CONFIG, type GatewayConfig } from './types.ts';
+
+type EnvMap = Record<string, string | undefined>;
+
+function required(env: EnvMap, name: string): string {
+  const value = env[name];
+  if (!value) throw new Error(`${name} is required`);
+  return value;
+}
+
+const flag = (value: string | undefined, fallback: boolean) => (value === undefined ? fallback : value === 'true' || value === '1');
+const int = (value: string | undefined, fallback: number) => (value && /^[0-9]+$/.test(value) ? Number(value) : fallback);
+
+export function configFromEnv(env: EnvMap): GatewayConfig {
+  return {
+    ...DEFAULT_CONFIG,
+    allowHttpWebhooks: flag(env.GATEWAY_ALLOW_HTTP_WEBHOOKS, false),
+    allowHttpMedia: flag(env.GATEWAY_ALLOW_HTTP_MEDIA, false),
+    maxMediaBytes: int(env.GATEWAY_MAX_MEDIA_BYTES, DEFAULT_CONFIG.maxMediaBytes),
+    numberCheckWaitMs: int(env.GATEWAY_NUMBER_CHECK_WAIT_MS, DEFAULT_CONFIG.numberCheckWaitMs),
+    trustProxy: flag(env.GATEWAY_TRUST_PROXY, true),
+  };
+}
+
+export async function depsFromEnv(env: EnvMap, options: { resolveHost?: Resolver } = {}): Promise<AppDeps> {
+  const url = env.DB_POOLER_URL || required(env, 'SUPABASE_DB_URL');
+  const supabaseUrl = required(env, 'SUPABASE_URL');
+  const jwksText = env.SUPABASE_JWKS;
+  const parsedJwks = jwksText ? JSON.parse(jwksText) : undefined;
+  const jwks = Array.isArray(parsedJwks) ? { keys: parsedJwks } : parsedJwks;
+  return {
+    // prepare: false — the transaction pooler cannot keep prepared statements across transactions.
+    sql: postgres(url, { prepare: false, max: int(env.DB_POOL_MAX, 5), idle_timeout: 20, onnotice: () => {} }),
+    verifyJwt: createJwtVerifier({ supabaseUrl, jwks, legacySecret: env.GATEWAY_JWT_SECRET || env.SUPABASE_JWT_SECRET }),
+    keyring: await keyringFromEnv(env),
+    config: configFromEnv(env),
+    resolveHost: options.resolveHost,
+    logger: pino({
+      level: env.LOG_LEVEL ?? 'info',
+      base: { fn: 'gateway' },
+      redact: { paths: ['authorization', '*.authorization', 'headers.authorization', 'key', 'secret', '*.secret', 'token'], censor: '[redacted]' },
+    }),
+  };
+}

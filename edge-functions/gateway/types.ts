@@ -1,0 +1,86 @@
+/** What the gateway app is built from; tests pass real Postgres and generated keys. */
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { Sql } from 'postgres';
+import type { JwtVerifier } from '../_shared/auth/jwt.ts';
+import type { Principal } from '../_shared/auth/principal.ts';
+import type { Resolver } from '../_shared/net/url-guard.ts';
+import type { Keyring } from '../_shared/secret-box.ts';
+
+export interface Bucket {
+  capacity: number;
+  windowSeconds: number;
+}
+
+export interface GatewayConfig {
+  /** Accept http:// webhook URLs (development only). */
+  allowHttpWebhooks: boolean;
+  /** Accept http:// media URLs (development only). */
+  allowHttpMedia: boolean;
+  /** Largest decoded base64 media upload. */
+  maxMediaBytes: number;
+  /** Body limit of every route but the send route. */
+  maxBodyBytes: number;
+  limits: { link: Bucket; numberChecks: Bucket; keyCreation: Bucket; failedAuth: Bucket };
+  /** How long a number check waits for the connector before answering 202 with a job to poll. */
+  numberCheckWaitMs: number;
+  numberCheckPollMs: number;
+  /** Take the client address from X-Forwarded-For (true behind Supabase's gateway or a proxy). */
+  trustProxy: boolean;
+}
+
+export const DEFAULT_CONFIG: GatewayConfig = {
+  allowHttpWebhooks: false,
+  allowHttpMedia: false,
+  maxMediaBytes: 10 * 1024 * 1024,
+  maxBodyBytes: 64 * 1024,
+  limits: {
+    link: { capacity: 5, windowSeconds: 900 },
+    numberChecks: { capacity: 200, windowSeconds: 60 },
+    keyCreation: { capacity: 10, windowSeconds: 3600 },
+    failedAuth: { capacity: 20, windowSeconds: 300 },
+  },
+  numberCheckWaitMs: 5000,
+  numberCheckPollMs: 150,
+  trustProxy: true,
+};
+
+export interface Clock {
+  now(): Date;
+  sleep(ms: number): Promise<void>;
+}
+
+export const systemClock: Clock = {
+  now: () => new Date(),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
+
+/** The subset of pino the app uses, so tests can pass a recorder. */
+export interface Logger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface AppDeps {
+  sql: Sql;
+  clock?: Clock;
+  verifyJwt: JwtVerifier;
+  config?: Partial<GatewayConfig>;
+  logger: Logger;
+  /** Seals webhook signing secrets (CREDENTIALS_ENCRYPTION_KEY). */
+  keyring: Keyring;
+  /** DNS lookup for the webhook URL check; omitted where the runtime cannot resolve. */
+  resolveHost?: Resolver;
+}
+
+export interface Ctx {
+  sql: Sql;
+  clock: Clock;
+  config: GatewayConfig;
+  logger: Logger;
+  keyring: Keyring;
+  resolveHost?: Resolver;
+}
+
+export type Env = { Variables: { requestId: string; principal: Principal } };
+export type GatewayApp = OpenAPIHono<Env>;
