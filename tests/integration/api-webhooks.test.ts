@@ -1,0 +1,159 @@
+/** Webhook endpoints (URL rules, sealed secret, update, delete, test, deliveries, redeliver) and number checks. */
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { associatedData, openText } from '../../edge-functions/_shared/secret-box.ts';
+import { type ApiHarness, createApiHarness, errorOf } from '../helpers/api.ts';
+
+let api: ApiHarness;
+let me: { id: string; token: string };
+let agent: string;
+
+beforeAll(async () => {
+  api = await createApiHarness();
+  me = await api.user();
+  agent = await api.agent(me.token);
+});
+afterAll(async () => {
+  await api?.close();
+});
+
+const create = (body: unknown, token = me.token) => api.call('POST', '/v1/webhooks', { token, body });
+
+test('create: secret shown once, stored sealed and bound to the endpoint', async () => {
+  const res = await create({ url: 'https://hooks.example.com/wa', agentId: agent, eventTypes: ['message.*', 'session.status'], description: 'prod' });
+  expect(res.status).toBe(201);
+  const hook = (await res.json()) as { id: string; secret: string; eventTypes: string[] };
+  expect(hook.secret).toMatch(/^whsec_[A-Za-z0-9_-]{43}$/);
+  expect(hook.eventTypes).toEqual(['message.*', 'session.status']);
+  const [row] = await api.db.sql`select ciphertext, key_version from private.webhook_secrets where endpoint_id = ${hook.id}`;
+  expect(Buffer.from(row!.ciphertext).toString('latin1')).not.toContain(hook.secret);
+  expect(await openText(api.keyring, new Uint8Array(row!.ciphertext), row!.key_version, associatedData.webhookSecret(hook.id))).toBe(hook.secret);
+  const list = await (await api.call('GET', '/v1/webhooks', { token: me.token })).text();
+  expect(list).toContain(hook.id);
+  expect(list).not.toContain(hook.secret);
+});
+
+test.each([
+  ['http', 'http://hooks.example.com/x'],
+  ['loopback', 'https://127.0.0.1/x'],
+  ['localhost', 'https://localhost:8443/x'],
+  ['private 10/8', 'https://10.1.2.3/x'],
+  ['private 192.168', 'https://192.168.0.10/x'],
+  ['link-local metadata', 'https://169.254.169.254/latest/meta-data'],
+  ['ipv6 loopback', 'https://[::1]/x'],
+  ['ipv4-mapped ipv6', 'https://[::ffff:127.0.0.1]/x'],
+  ['decimal ip', 'https://2130706433/x'],
+  ['credentials', 'https://user:pass@hooks.example.com/x'],
+  ['name resolving to a private address', 'https://svc.internal.test/x'],
+  ['unresolvable name', 'https://nothing.nxdomain.test/x'],
+  ['not a url', 'hooks.example.com'],
+])('refuses %s with 422 and stores nothing', async (_name, url) => {
+  const res = await create({ url });
+  expect(res.status).toBe(422);
+  expect((await errorOf(res)).code).toBe('invalid_url');
+  const [n] = await api.db.sql`select count(*)::int as n from public.webhook_endpoints where url = ${url}`;
+  expect(n!.n).toBe(0);
+});
+
+test('http is accepted only when the dev flag allows it', async () => {
+  const dev = await createApiHarness({ allowHttpWebhooks: true });
+  try {
+    const u = await dev.user();
+    const res = await dev.call('POST', '/v1/webhooks', { token: u.token, body: { url: 'http://hooks.example.com/x' } });
+    expect(res.status).toBe(201);
+  } finally {
+    await dev.close();
+  }
+});
+
+test('update, test event to this endpoint only, deliveries, redeliver, delete', async () => {
+  const a = (await (await create({ url: 'https://a.example.com/x' })).json()) as { id: string };
+  const b = (await (await create({ url: 'https://b.example.com/x' })).json()) as { id: string };
+  const upd = await api.call('PATCH', `/v1/webhooks/${a.id}`, { token: me.token, body: { url: 'https://a2.example.com/x', description: null, eventTypes: ['*'] } });
+  expect(upd.status).toBe(200);
+  expect(((await upd.json()) as { url: string }).url).toBe('https://a2.example.com/x');
+  expect((await api.call('PATCH', `/v1/webhooks/${a.id}`, { token: me.token, body: { url: 'https://10.0.0.1/x' } })).status).toBe(422);
+
+  const t = await api.call('POST', `/v1/webhooks/${a.id}/test`, { token: me.token });
+  expect(t.status).toBe(202);
+  const { deliveryId, eventId } = (await t.json()) as { deliveryId: string; eventId: string };
+  const targets = await api.db.sql`select endpoint_id from public.webhook_deliveries where event_id = ${eventId}`;
+  expect(targets.map((r) => r.endpoint_id)).toEqual([a.id]);
+  void b;
+
+  const deliveries = (await (await api.call('GET', `/v1/webhooks/${a.id}/deliveries`, { token: me.token })).json()) as { data: Array<{ id: string; eventType: string; status: string }> };
+  expect(deliveries.data).toMatchObject([{ id: deliveryId, eventType: 'webhook.test', status: 'pending' }]);
+
+  await api.db.sql`update public.webhook_deliveries set status = 'dead', attempts = 8 where id = ${deliveryId}`;
+  const again = await api.call('POST', `/v1/webhooks/${a.id}/deliveries/${deliveryId}/redeliver`, { token: me.token });
+  expect(again.status).toBe(202);
+  const [d] = await api.db.sql`select status, attempts from public.webhook_deliveries where id = ${deliveryId}`;
+  expect(d).toEqual({ status: 'pending', attempts: 0 });
+  await api.db.sql`update public.webhook_deliveries set status = 'delivering' where id = ${deliveryId}`;
+  expect((await api.call('POST', `/v1/webhooks/${a.id}/deliveries/${deliveryId}/redeliver`, { token: me.token })).status).toBe(409);
+
+  await api.call('PATCH', `/v1/webhooks/${a.id}`, { token: me.token, body: { enabled: false } });
+  expect((await api.call('POST', `/v1/webhooks/${a.id}/test`, { token: me.token })).status).toBe(409);
+  expect((await api.call('DELETE', `/v1/webhooks/${a.id}`, { token: me.token })).status).toBe(204);
+  expect((await api.call('DELETE', `/v1/webhooks/${a.id}`, { token: me.token })).status).toBe(404);
+  const [secrets] = await api.db.sql`select count(*)::int as n from private.webhook_secrets where endpoint_id = ${a.id}`;
+  expect(secrets!.n).toBe(0);
+});
+
+test('an agent-bound key cannot manage webhooks; an account key with the scope can', async () => {
+  const bound = await api.apiKey(me.token, { name: 'bound', agentId: agent });
+  expect((await create({ url: 'https://x.example.com/x' }, bound.key)).status).toBe(403);
+  const account = await api.apiKey(me.token, { name: 'hooks', scopes: ['webhooks:manage'] });
+  expect((await create({ url: 'https://x.example.com/x' }, account.key)).status).toBe(201);
+});
+
+test('number check: answered within the wait when the connector completes the job', async () => {
+  const answer = (async () => {
+    for (let i = 0; i < 50; i++) {
+      const rows = await api.db.sql`update public.number_checks set status = 'done', completed_at = now(),
+        result = (select jsonb_agg(jsonb_build_object('number', n, 'exists', n like '49%', 'jid', case when n like '49%' then n || '@s.whatsapp.net' end)) from unnest(numbers) n)
+        where agent_id = ${agent} and status = 'pending' returning id`;
+      if (rows.length) return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  })();
+  const res = await api.call('POST', `/v1/agents/${agent}/number-checks`, { token: me.token, body: { numbers: ['+49 151 23456789', '+1 415 555 0100', '+4915123456789'] } });
+  await answer;
+  expect(res.status).toBe(200);
+  const body = (await res.json()) as { status: string; numbers: string[]; results: Array<{ number: string; exists: boolean; jid: string | null }> };
+  expect(body.status).toBe('done');
+  expect(body.numbers).toEqual(['4915123456789', '14155550100']); // normalised and de-duplicated
+  expect(body.results).toEqual([
+    { number: '4915123456789', exists: true, jid: '4915123456789@s.whatsapp.net' },
+    { number: '14155550100', exists: false, jid: null },
+  ]);
+});
+
+test('number check: 202 with a job to poll when nobody answers in time; more than 50 is 400; limited per agent', async () => {
+  const res = await api.call('POST', `/v1/agents/${agent}/number-checks`, { token: me.token, body: { numbers: ['+4915123456789'] } });
+  expect(res.status).toBe(202);
+  const job = (await res.json()) as { id: string; status: string };
+  expect(job.status).toBe('pending');
+  expect(res.headers.get('location')).toBe(`/gateway/v1/agents/${agent}/number-checks/${job.id}`);
+  const poll = await api.call('GET', `/v1/agents/${agent}/number-checks/${job.id}`, { token: me.token });
+  expect(((await poll.json()) as { id: string }).id).toBe(job.id);
+
+  const many = Array.from({ length: 51 }, (_, i) => `+4915100000${String(i).padStart(3, '0')}`);
+  expect((await api.call('POST', `/v1/agents/${agent}/number-checks`, { token: me.token, body: { numbers: many } })).status).toBe(400);
+
+  const limited = await createApiHarness({ limits: { numberChecks: { capacity: 3, windowSeconds: 60 } } as never, numberCheckWaitMs: 0 });
+  try {
+    const u = await limited.user();
+    const a = await limited.agent(u.token);
+    const ok = await limited.call('POST', `/v1/agents/${a}/number-checks`, { token: u.token, body: { numbers: ['+4915100000001', '+4915100000002'] } });
+    expect(ok.status).toBe(202);
+    expect(ok.headers.get('ratelimit-remaining')).toBe('1');
+    const no = await limited.call('POST', `/v1/agents/${a}/number-checks`, { token: u.token, body: { numbers: ['+4915100000003', '+4915100000004'] } });
+    expect(no.status).toBe(429);
+    expect(no.headers.get('retry-after')).toMatch(/^\d+$/);
+    expect(no.headers.get('ratelimit-limit')).toBe('3');
+    const [n] = await limited.db.sql`select count(*)::int as n from public.number_checks`;
+    expect(n!.n).toBe(1);
+  } finally {
+    await limited.close();
+  }
+});
