@@ -14,6 +14,37 @@ export type Database = {
             "advance_message_status":
 { Args: { "p_agent": string,"p_connector": string,"p_epoch": number,"p_updates": Json }; Returns: number
                            },
+"api_call":
+{ Args: { "p_agent": string,"p_owner": string }; Returns: Database["public"]['Tables']["agents"]['Row']
+                          SetofOptions: {
+        from: "*"
+        to: "agents"
+        isOneToOne: true
+        isSetofReturn: false
+      } },
+"api_key_for_prefix":
+{ Args: { "p_hash": string,"p_prefix": string }; Returns: {
+              "agent_id": string,"id": string,"key_hash": string,"owner_id": string,"scopes": (string)[],"usable": boolean
+            }[]
+                           },
+"api_request_link":
+{ Args: { "p_agent": string,"p_capacity"?: number,"p_method": string,"p_owner": string,"p_phone"?: string,"p_window_seconds"?: number }; Returns: {
+              "agent_id": string,"desired_state": string,"link_method": string,"link_requested_at": string,"rate_limit": number,"rate_remaining": number,"rate_reset_seconds": number,"status": string
+            }[]
+                           },
+"api_send":
+{ Args: { "p_agent": string,"p_content": Json,"p_idempotency_key"?: string,"p_owner": string,"p_recipient": string,"p_request_hash"?: string,"p_type": string }; Returns: {
+              "created_at": string,"id": string,"rate_limit": number,"rate_remaining": number,"rate_reset_seconds": number,"replayed": boolean,"status": string,"wa_message_id": string
+            }[]
+                           },
+"api_session_command":
+{ Args: { "p_agent": string,"p_command": string,"p_force"?: boolean,"p_owner": string }; Returns: Database["public"]['Tables']["whatsapp_sessions"]['Row']
+                          SetofOptions: {
+        from: "*"
+        to: "whatsapp_sessions"
+        isOneToOne: true
+        isSetofReturn: false
+      } },
 "apply_retention":
 { Args: { "p_event_days"?: number,"p_message_days"?: number }; Returns: {
               "events": number,"inbound": number,"messages": number
@@ -66,8 +97,29 @@ export type Database = {
         isOneToOne: true
         isSetofReturn: false
       } },
+"create_api_key":
+{ Args: { "p_agent": string,"p_capacity"?: number,"p_expires_at"?: string,"p_hash": string,"p_max_active"?: number,"p_name": string,"p_owner": string,"p_prefix": string,"p_scopes": (string)[],"p_window_seconds"?: number }; Returns: {
+              "agent_id": string,"created_at": string,"expires_at": string,"id": string,"name": string,"prefix": string,"rate_limit": number,"rate_remaining": number,"rate_reset_seconds": number,"scopes": (string)[]
+            }[]
+                           },
+"create_number_check":
+{ Args: { "p_agent": string,"p_capacity"?: number,"p_numbers": (string)[],"p_owner": string,"p_window_seconds"?: number }; Returns: {
+              "created_at": string,"id": string,"rate_limit": number,"rate_remaining": number,"rate_reset_seconds": number,"status": string
+            }[]
+                           },
+"create_webhook_endpoint":
+{ Args: { "p_agent": string,"p_ciphertext": string,"p_description": string,"p_event_types": (string)[],"p_id": string,"p_key_version": number,"p_max_endpoints"?: number,"p_owner": string,"p_url": string }; Returns: Database["public"]['Tables']["webhook_endpoints"]['Row']
+                          SetofOptions: {
+        from: "*"
+        to: "webhook_endpoints"
+        isOneToOne: true
+        isSetofReturn: false
+      } },
 "delete_agent":
 { Args: { "p_agent": string,"p_owner": string }; Returns: undefined
+                           },
+"delete_webhook_endpoint":
+{ Args: { "p_id": string,"p_owner": string }; Returns: undefined
                            },
 "emit_event":
 { Args: { "p_agent": string,"p_owner": string,"p_payload"?: Json,"p_severity"?: string,"p_type": string }; Returns: string
@@ -94,6 +146,16 @@ export type Database = {
 "get_signal_keys":
 { Args: { "p_agent": string,"p_connector": string,"p_epoch": number,"p_key_ids": (string)[],"p_key_type": string }; Returns: {
               "ciphertext": string,"key_id": string,"key_version": number
+            }[]
+                           },
+"list_api_keys":
+{ Args: { "p_owner": string }; Returns: {
+              "agent_id": string,"created_at": string,"expires_at": string,"id": string,"last_used_at": string,"name": string,"prefix": string,"revoked_at": string,"scopes": (string)[]
+            }[]
+                           },
+"list_webhook_deliveries":
+{ Args: { "p_before_created_at"?: string,"p_before_id"?: string,"p_endpoint": string,"p_limit"?: number,"p_owner": string }; Returns: {
+              "attempts": number,"created_at": string,"delivered_at": string,"event_id": string,"event_type": string,"id": string,"last_attempt_at": string,"last_error": string,"last_status_code": number,"max_attempts": number,"next_attempt_at": string,"status": string
             }[]
                            },
 "load_creds":
@@ -163,6 +225,11 @@ export type Database = {
         isOneToOne: true
         isSetofReturn: false
       } },
+"revoke_api_key":
+{ Args: { "p_key": string,"p_owner": string }; Returns: {
+              "id": string,"revoked_at": string
+            }[]
+                           },
 "save_creds":
 { Args: { "p_agent": string,"p_ciphertext": string,"p_connector": string,"p_epoch": number,"p_key_version": number }; Returns: undefined
                            },
@@ -186,11 +253,24 @@ export type Database = {
               "allowed": boolean,"remaining": number,"reset_seconds": number,"retry_after_seconds": number
             }[]
                            },
+"test_webhook_endpoint":
+{ Args: { "p_id": string,"p_owner": string }; Returns: {
+              "delivery_id": string,"event_id": string
+            }[]
+                           },
 "update_session":
 { Args: { "p_agent": string,"p_connector": string,"p_epoch": number,"p_patch": Json }; Returns: Database["public"]['Tables']["whatsapp_sessions"]['Row']
                           SetofOptions: {
         from: "*"
         to: "whatsapp_sessions"
+        isOneToOne: true
+        isSetofReturn: false
+      } },
+"update_webhook_endpoint":
+{ Args: { "p_id": string,"p_owner": string,"p_patch": Json }; Returns: Database["public"]['Tables']["webhook_endpoints"]['Row']
+                          SetofOptions: {
+        from: "*"
+        to: "webhook_endpoints"
         isOneToOne: true
         isSetofReturn: false
       } },
