@@ -8,16 +8,17 @@ const config = await fetch('./config.json').then((r) => (r.ok ? r.json() : {})).
 const API = (config.apiBase ?? '/gateway').replace(/\/$/, '');
 
 const ROUTES = {
-  listAgents: () => ['GET', '/agents'],
-  createAgent: () => ['POST', '/agents'],
-  session: (id) => ['GET', `/agents/${id}/session`],
-  link: (id) => ['POST', `/agents/${id}/session/link`],
-  command: (id, name) => ['POST', `/agents/${id}/session/${name}`],
-  send: (id) => ['POST', `/agents/${id}/messages`],
-  messages: (id) => ['GET', `/agents/${id}/messages?limit=10`],
-  inbound: (id) => ['GET', `/agents/${id}/inbound?limit=10`],
-  events: (id) => ['GET', `/agents/${id}/events?limit=10`],
-  deliveries: (id) => ['GET', `/agents/${id}/webhook-deliveries?limit=10`],
+  listAgents: () => ['GET', '/v1/agents'],
+  createAgent: () => ['POST', '/v1/agents'],
+  session: (id) => ['GET', `/v1/agents/${id}/session`],
+  link: (id) => ['POST', `/v1/agents/${id}/session/link`],
+  command: (id, name) => ['POST', `/v1/agents/${id}/session/${name}`],
+  send: (id) => ['POST', `/v1/agents/${id}/messages`],
+  messages: (id) => ['GET', `/v1/agents/${id}/messages?limit=10`],
+  // Not in the control plane yet (per-agent inbound, events and deliveries): shown empty until then.
+  inbound: null,
+  events: null,
+  deliveries: null,
 };
 
 const $ = (id) => document.getElementById(id);
@@ -104,8 +105,8 @@ async function refresh() {
   try {
     renderSession(await call(ROUTES.session(current)));
     const [out, inbound, events, deliveries] = await Promise.all([
-      call(ROUTES.messages(current)), call(ROUTES.inbound(current)).catch(() => []),
-      call(ROUTES.events(current)).catch(() => []), call(ROUTES.deliveries(current)).catch(() => []),
+      call(ROUTES.messages(current)),
+      ...[ROUTES.inbound, ROUTES.events, ROUTES.deliveries].map((route) => (route ? call(route(current)).catch(() => []) : [])),
     ]);
     const rows = [
       ...list(out).map((m) => [m.to ?? m.recipient, m.content?.text ?? m.type, m.status, m.createdAt]),
