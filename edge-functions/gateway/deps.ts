@@ -14,11 +14,10 @@
  *   LOG_LEVEL                    pino level (default info)
  */
 import postgres from 'postgres';
-import pino from 'pino';
 import { createJwtVerifier } from '../_shared/auth/jwt.ts';
 import type { Resolver } from '../_shared/net/url-guard.ts';
 import { keyringFromEnv } from '../_shared/secret-box.ts';
-import { type AppDeps, DEFAULT_CONFIG, type GatewayConfig } from './types.ts';
+import { type AppDeps, DEFAULT_CONFIG, type GatewayConfig, type Logger } from './types.ts';
 
 type EnvMap = Record<string, string | undefined>;
 
@@ -42,7 +41,19 @@ export function configFromEnv(env: EnvMap): GatewayConfig {
   };
 }
 
-export async function depsFromEnv(env: EnvMap, options: { resolveHost?: Resolver } = {}): Promise<AppDeps> {
+/** pino, loaded only when needed: it reads the host name at import (Deno: --allow-sys). */
+async function pinoLogger(env: EnvMap): Promise<Logger> {
+  const { default: pino } = await import('pino');
+  const log = pino({
+    level: env.LOG_LEVEL ?? 'info',
+    base: { fn: 'gateway' },
+    redact: { paths: ['authorization', '*.authorization', 'headers.authorization', 'key', 'secret', '*.secret', 'token'], censor: '[redacted]' },
+  });
+  // Wrapped, not returned as is: a pino instance is thenable-looking to TypeScript in an async return.
+  return { info: (o, m) => log.info(o, m), warn: (o, m) => log.warn(o, m), error: (o, m) => log.error(o, m) };
+}
+
+export async function depsFromEnv(env: EnvMap, options: { resolveHost?: Resolver; logger?: Logger } = {}): Promise<AppDeps> {
   const url = env.DB_POOLER_URL || required(env, 'SUPABASE_DB_URL');
   const supabaseUrl = required(env, 'SUPABASE_URL');
   const jwksText = env.SUPABASE_JWKS;
@@ -55,10 +66,6 @@ export async function depsFromEnv(env: EnvMap, options: { resolveHost?: Resolver
     keyring: await keyringFromEnv(env),
     config: configFromEnv(env),
     resolveHost: options.resolveHost,
-    logger: pino({
-      level: env.LOG_LEVEL ?? 'info',
-      base: { fn: 'gateway' },
-      redact: { paths: ['authorization', '*.authorization', 'headers.authorization', 'key', 'secret', '*.secret', 'token'], censor: '[redacted]' },
-    }),
+    logger: options.logger ?? (await pinoLogger(env)),
   };
 }
