@@ -1,0 +1,245 @@
+// The webhook dispatcher: works the outbox (public.webhook_deliveries). Any connector may run
+// it; rows are shared out by gateway.claim_deliveries (FOR UPDATE SKIP LOCKED + visibility
+// timeout), so two dispatchers never hold one row and a crashed one's rows come back.
+//
+// The loop, in plain words:
+//   idle       wait for the poll interval, or less when nudged (an event we just committed).
+//   claim      one statement claims up to (concurrency − in flight) due rows.
+//   deliver    each row on its own: open the endpoint's secret (cached), build the JSON body,
+//              sign it, POST it through the SSRF guard with a 10 s timeout, classify the answer:
+//                2xx                                   → delivered
+//                network error, timeout, 5xx, 408, 429 → retry after exponential backoff with
+//                                                        jitter, or the receiver's Retry-After
+//                other 3xx/4xx, refused URL            → dead (no retry)
+//              SQL turns a retry into dead once attempts reach max_attempts.
+//   complete   outcomes are buffered and written in batches by gateway.complete_deliveries,
+//              which only touches rows this connector still holds (a row whose claim expired
+//              and went to someone else is left alone: that delivery may arrive twice, which is
+//              why receivers dedupe on the event id).
+//   If a claim came back full, claim again at once instead of waiting.
+import type { Logger } from 'pino';
+import type { Sql } from 'postgres';
+import { associatedData, type Keyring, openText } from '../../edge-functions/_shared/secret-box.ts';
+import { type Clock, systemClock } from '../clock.ts';
+import { GuardError, type UrlGuard } from '../net/guard.ts';
+import { backoffMs, type RetryPolicy, retryAfterMs } from './backoff.ts';
+import { signedHeaders } from './signature.ts';
+
+export interface WebhookDispatcherConfig extends RetryPolicy {
+  pollIntervalMs: number;
+  /** Deliveries in flight at once (also the claim size). */
+  concurrency: number;
+  visibilitySeconds: number;
+  timeoutMs: number;
+  /** Completions are written when this many are buffered, or after flushIntervalMs. */
+  completeBatch: number;
+  flushIntervalMs: number;
+}
+
+export const DEFAULT_WEBHOOK_CONFIG: WebhookDispatcherConfig = {
+  pollIntervalMs: 1_000,
+  concurrency: 16,
+  visibilitySeconds: 30,
+  timeoutMs: 10_000,
+  completeBatch: 50,
+  flushIntervalMs: 100,
+  baseMs: 10_000,
+  maxMs: 3_600_000,
+  maxRetryAfterMs: 3_600_000,
+};
+
+export interface WebhookDispatcherDeps {
+  sql: Sql;
+  connectorId: string;
+  keyring: Keyring;
+  guard: UrlGuard;
+  config?: Partial<WebhookDispatcherConfig>;
+  logger: Logger;
+  clock?: Clock;
+  random?: () => number;
+}
+
+export interface WebhookDispatcher {
+  start(): void;
+  /** Claim now rather than at the next poll (a hint; polling always runs). */
+  nudge(): void;
+  /** One claim-deliver-complete round; resolves when its outcomes are written. For tests. */
+  runOnce(): Promise<number>;
+  /** Stop claiming, wait for in-flight deliveries and write their outcomes. */
+  stop(): Promise<void>;
+}
+
+interface Claimed {
+  delivery_id: string;
+  endpoint_id: string;
+  url: string;
+  secret_ciphertext: Uint8Array | null;
+  secret_key_version: number | null;
+  event_id: string;
+  event_type: string;
+  agent_id: string | null;
+  payload: unknown;
+  event_created_at: Date;
+  attempts: number;
+  max_attempts: number;
+}
+
+type Outcome = { id: string; outcome: 'delivered' | 'retry' | 'dead'; status_code?: number; error?: string; retry_at?: string };
+
+export function createWebhookDispatcher(deps: WebhookDispatcherDeps): WebhookDispatcher {
+  const { sql, connectorId, keyring, guard, logger } = deps;
+  const config = { ...DEFAULT_WEBHOOK_CONFIG, ...deps.config };
+  const clock = deps.clock ?? systemClock;
+  const random = deps.random ?? Math.random;
+  const log = logger.child({ module: 'webhooks' });
+  const secrets = new Map<string, string>();
+  const inFlight = new Set<Promise<void>>();
+  let buffer: Outcome[] = [];
+  let flushing: Promise<void> = Promise.resolve();
+  let flushTimer: NodeJS.Timeout | undefined;
+  let pollTimer: NodeJS.Timeout | undefined;
+  let running = false;
+  let claiming = false;
+
+  async function secretOf(row: Claimed): Promise<string> {
+    if (!row.secret_ciphertext || row.secret_key_version === null) throw new Error('endpoint has no signing secret');
+    const cacheKey = `${row.endpoint_id}:${row.secret_key_version}:${Buffer.from(row.secret_ciphertext).toString('base64')}`;
+    const cached = secrets.get(cacheKey);
+    if (cached) return cached;
+    const plain = await openText(keyring, row.secret_ciphertext, row.secret_key_version, associatedData.webhookSecret(row.endpoint_id));
+    if (secrets.size > 1000) secrets.clear();
+    secrets.set(cacheKey, plain);
+    return plain;
+  }
+
+  function retry(row: Claimed, fields: { status_code?: number; error: string }, afterMs?: number): Outcome {
+    const delay = afterMs ?? backoffMs(config, row.attempts, random);
+    return { id: row.delivery_id, outcome: 'retry', ...fields, retry_at: new Date(clock.wall() + delay).toISOString() };
+  }
+
+  async function deliver(row: Claimed): Promise<Outcome> {
+    let secret: string;
+    try {
+      secret = await secretOf(row);
+    } catch (error) {
+      // Most likely a key missing from this connector's keyring: worth retrying (another
+      // connector, or this one after a config fix), and visible in last_error meanwhile.
+      log.error({ deliveryId: row.delivery_id, endpointId: row.endpoint_id, err: (error as Error).message }, 'webhook secret cannot be opened');
+      return retry(row, { error: 'signing secret cannot be opened by this connector' });
+    }
+    const body = JSON.stringify({
+      id: row.event_id,
+      type: row.event_type,
+      createdAt: new Date(row.event_created_at).toISOString(),
+      agentId: row.agent_id,
+      data: row.payload,
+    });
+    const timestamp = Math.floor(clock.wall() / 1000);
+    const headers = signedHeaders({ eventId: row.event_id, eventType: row.event_type, deliveryId: row.delivery_id, attempt: row.attempts, timestamp, body, secret });
+    try {
+      const res = await guard.request(row.url, { method: 'POST', headers, body, timeoutMs: config.timeoutMs, maxBytes: 2048, truncate: true });
+      const s = res.status;
+      if (s >= 200 && s < 300) return { id: row.delivery_id, outcome: 'delivered', status_code: s };
+      const error = `HTTP ${s}${res.body.length ? `: ${res.body.toString('utf8').slice(0, 200)}` : ''}`;
+      if (s === 408 || s === 429 || s >= 500) return retry(row, { status_code: s, error }, retryAfterMs(res.headers['retry-after'], clock.wall(), config));
+      return { id: row.delivery_id, outcome: 'dead', status_code: s, error: s < 400 ? `${error} (redirects are not followed)` : error };
+    } catch (error) {
+      if (error instanceof GuardError && !error.retryable) return { id: row.delivery_id, outcome: 'dead', error: `refused: ${error.message}` };
+      return retry(row, { error: error instanceof Error ? error.message : String(error) });
+    }
+  }
+
+  function record(outcome: Outcome): void {
+    buffer.push(outcome);
+    if (buffer.length >= config.completeBatch) void flush();
+    else flushTimer ??= setTimeout(() => void flush(), config.flushIntervalMs);
+  }
+
+  function flush(): Promise<void> {
+    if (flushTimer) clearTimeout(flushTimer);
+    flushTimer = undefined;
+    const batch = buffer;
+    buffer = [];
+    if (batch.length === 0) return flushing;
+    flushing = flushing.then(async () => {
+      try {
+        const [row] = await sql`select gateway.complete_deliveries(${connectorId}, ${sql.json(batch as never)}) as n`;
+        const n = Number(row?.n ?? 0);
+        // Fewer rows than outcomes: their claims expired and went elsewhere; nothing to undo.
+        if (n < batch.length) log.warn({ written: n, outcomes: batch.length }, 'some delivery outcomes arrived after their claim expired');
+      } catch (error) {
+        // The rows stay claimed until their visibility timeout, then come back: at least once.
+        log.error({ err: error, outcomes: batch.length }, 'writing delivery outcomes failed');
+      }
+    });
+    return flushing;
+  }
+
+  async function claimAndDeliver(): Promise<number> {
+    const room = config.concurrency - inFlight.size;
+    if (room <= 0) return 0;
+    const rows = (await sql`
+      select * from gateway.claim_deliveries(${connectorId}, ${room}, ${config.visibilitySeconds})`) as unknown as Claimed[];
+    for (const row of rows) {
+      const task = deliver(row)
+        .catch((error): Outcome => retry(row, { error: String(error) }))
+        .then((outcome) => {
+          if (outcome.outcome !== 'delivered') {
+            log.info({ deliveryId: row.delivery_id, eventType: row.event_type, attempt: row.attempts, outcome: outcome.outcome, status: outcome.status_code, error: outcome.error }, 'webhook delivery failed');
+          }
+          record(outcome);
+        })
+        .finally(() => {
+          inFlight.delete(task);
+          if (running) schedule(0); // a slot is free
+        });
+      inFlight.add(task);
+    }
+    return rows.length;
+  }
+
+  async function tick(): Promise<void> {
+    if (!running || claiming) return;
+    claiming = true;
+    let full = false;
+    try {
+      const room = config.concurrency - inFlight.size;
+      const n = await claimAndDeliver();
+      full = room > 0 && n === room;
+    } catch (error) {
+      log.error({ err: error }, 'claiming webhook deliveries failed');
+    } finally {
+      claiming = false;
+    }
+    schedule(full ? 0 : config.pollIntervalMs);
+  }
+
+  function schedule(ms: number): void {
+    if (!running) return;
+    if (pollTimer) clearTimeout(pollTimer);
+    pollTimer = setTimeout(() => void tick(), ms);
+  }
+
+  return {
+    start() {
+      if (running) return;
+      running = true;
+      schedule(0);
+    },
+    nudge() {
+      if (running && !claiming) schedule(0);
+    },
+    async runOnce() {
+      const n = await claimAndDeliver();
+      await Promise.all(inFlight);
+      await flush();
+      return n;
+    },
+    async stop() {
+      running = false;
+      if (pollTimer) clearTimeout(pollTimer);
+      await Promise.all(inFlight);
+      await flush();
+    },
+  };
+}

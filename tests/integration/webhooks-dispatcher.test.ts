@@ -1,0 +1,227 @@
+// The webhook dispatcher against real Postgres and real local HTTP receivers.
+import { randomUUID } from 'node:crypto';
+import { pino } from 'pino';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Keyring } from '../../edge-functions/_shared/secret-box.ts';
+import { createUrlGuard } from '../../connector/net/guard.ts';
+import { createWebhookDispatcher, type WebhookDispatcher, type WebhookDispatcherConfig } from '../../connector/webhooks/dispatcher.ts';
+import { verify } from '../../connector/webhooks/signature.ts';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import { createAgent, createUser } from '../helpers/fixtures.ts';
+import { createEndpoint, type Receiver, startReceiver, testKeyring } from '../helpers/messages-webhooks.ts';
+
+const logger = pino({ level: 'silent' });
+const testGuard = () => createUrlGuard({ allowHttp: true, addressPolicy: { allowLoopbackForTests: true } });
+
+let db: TestDatabase;
+let keyring: Keyring;
+const cleanups: Array<() => Promise<void> | void> = [];
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  keyring = await testKeyring();
+});
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+});
+afterAll(async () => {
+  await db.drop();
+});
+
+/** A fresh owner, agent, receiver and endpoint; every delivery of the owner goes to the receiver. */
+async function setup(opts: { eventTypes?: string[] } = {}) {
+  const owner = await createUser(db.sql);
+  const agent = await createAgent(db.sql, owner);
+  let secret = '';
+  const receiver: Receiver = await startReceiver(() => secret);
+  cleanups.push(() => receiver.close());
+  const endpoint = await createEndpoint(db.sql, keyring, { owner, agent, url: `${receiver.url}/hook`, eventTypes: opts.eventTypes });
+  secret = endpoint.secret;
+  const emit = async (type = 'message.received', payload: Record<string, unknown> = { text: 'hi' }) => {
+    const [row] = await db.sql`select gateway.emit_event(${owner}, ${agent}, ${type}, 'info', ${db.sql.json(payload as never)}) as id`;
+    return row!.id as string;
+  };
+  const delivery = async (eventId: string) => {
+    const [row] = await db.sql`select * from public.webhook_deliveries where event_id = ${eventId} and endpoint_id = ${endpoint.id}`;
+    return row!;
+  };
+  return { owner, agent, receiver, endpoint, emit, delivery };
+}
+
+function dispatcher(config: Partial<WebhookDispatcherConfig> = {}, guard = testGuard()): WebhookDispatcher {
+  const d = createWebhookDispatcher({
+    sql: db.sql,
+    connectorId: randomUUID(),
+    keyring,
+    guard,
+    logger,
+    config: { pollIntervalMs: 50, baseMs: 50, maxMs: 200, flushIntervalMs: 10, ...config },
+  });
+  cleanups.push(() => d.stop());
+  return d;
+}
+
+describe('webhook dispatcher', () => {
+  it('POSTs the event with an id, a timestamp and a signature the receiver verifies', async () => {
+    const { receiver, endpoint, emit, delivery, agent } = await setup();
+    const eventId = await emit('message.received', { text: 'hello', wa_message_id: 'ABC' });
+    const d = dispatcher();
+    expect(await d.runOnce()).toBeGreaterThanOrEqual(1);
+    expect(receiver.requests).toHaveLength(1);
+    const req = receiver.requests[0]!;
+    expect(req.method).toBe('POST');
+    expect(req.headers['content-type']).toBe('application/json');
+    expect(req.headers['x-webhook-id']).toBe(eventId);
+    expect(req.headers['x-webhook-event']).toBe('message.received');
+    expect(req.headers['x-webhook-attempt']).toBe('1');
+    // Verified both by an independent HMAC (helper) and by the reference verifier.
+    expect(receiver.verified()).toHaveLength(1);
+    expect(verify({ secret: endpoint.secret, body: req.body, timestamp: req.headers['x-webhook-timestamp'] as string, signature: req.headers['x-webhook-signature'] as string })).toBe(true);
+    // A tampered body, a wrong secret or an old timestamp fail.
+    const base = { secret: endpoint.secret, body: req.body, timestamp: req.headers['x-webhook-timestamp'] as string, signature: req.headers['x-webhook-signature'] as string };
+    expect(verify({ ...base, body: req.body.replace('hello', 'hellO') })).toBe(false);
+    expect(verify({ ...base, secret: `${endpoint.secret}x` })).toBe(false);
+    expect(verify({ ...base, nowSeconds: Number(base.timestamp) + 301 })).toBe(false);
+    const body = JSON.parse(req.body);
+    expect(body).toMatchObject({ id: eventId, type: 'message.received', agentId: agent, data: { text: 'hello', wa_message_id: 'ABC' } });
+    const row = await delivery(eventId);
+    expect(row).toMatchObject({ status: 'delivered', attempts: 1, last_status_code: 200, locked_by: null });
+    expect(row.delivered_at).not.toBeNull();
+  });
+
+  it('a receiver that answers 500 then 200 gets the event exactly once more, with the same event id', async () => {
+    const { receiver, emit, delivery } = await setup();
+    let calls = 0;
+    receiver.handle((_req, res) => {
+      calls++;
+      res.writeHead(calls === 1 ? 500 : 200);
+      res.end(calls === 1 ? 'boom' : 'ok');
+    });
+    const eventId = await emit();
+    dispatcher().start();
+    await expect.poll(async () => (await delivery(eventId)).status, { timeout: 10_000 }).toBe('delivered');
+    await new Promise((r) => setTimeout(r, 500)); // nothing further may arrive
+    expect(receiver.requests).toHaveLength(2);
+    expect(receiver.verified().map((v) => v.id)).toEqual([eventId, eventId]);
+    expect(receiver.requests.map((r) => r.headers['x-webhook-attempt'])).toEqual(['1', '2']);
+    expect(await delivery(eventId)).toMatchObject({ attempts: 2, last_status_code: 200 });
+  });
+
+  it('a dead receiver ends in a dead delivery after the configured attempts, with the last error visible', async () => {
+    const { receiver, emit, delivery } = await setup();
+    receiver.handle((_req, res) => {
+      res.writeHead(503);
+      res.end('down');
+    });
+    const eventId = await emit();
+    await db.sql`update public.webhook_deliveries set max_attempts = 4 where event_id = ${eventId}`;
+    dispatcher().start();
+    await expect.poll(async () => (await delivery(eventId)).status, { timeout: 10_000 }).toBe('dead');
+    await new Promise((r) => setTimeout(r, 400));
+    expect(receiver.requests).toHaveLength(4);
+    const row = await delivery(eventId);
+    expect(row).toMatchObject({ attempts: 4, last_status_code: 503, locked_by: null });
+    expect(row.last_error).toContain('HTTP 503');
+    // Backoff grows: gaps between attempts are not shrinking to zero.
+    const at = receiver.requests.map((r) => r.at);
+    expect(at[1]! - at[0]!).toBeGreaterThanOrEqual(20);
+  });
+
+  it('does not retry other 4xx: one attempt, dead', async () => {
+    const { receiver, emit, delivery } = await setup();
+    receiver.handle((_req, res) => {
+      res.writeHead(410);
+      res.end('gone');
+    });
+    const eventId = await emit();
+    dispatcher().start();
+    await expect.poll(async () => (await delivery(eventId)).status, { timeout: 10_000 }).toBe('dead');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(receiver.requests).toHaveLength(1);
+    expect(await delivery(eventId)).toMatchObject({ attempts: 1, last_status_code: 410 });
+  });
+
+  it('retries 408 and honours 429 Retry-After over its own (much longer) backoff', async () => {
+    const { receiver, emit, delivery } = await setup();
+    let calls = 0;
+    receiver.handle((_req, res) => {
+      calls++;
+      if (calls === 1) res.writeHead(429, { 'retry-after': '1' });
+      else if (calls === 2) res.writeHead(408);
+      else res.writeHead(204);
+      res.end();
+    });
+    const eventId = await emit();
+    // Backoff alone would wait 30-60 s; Retry-After says 1 s. The 408 then waits ~0.5-1 s (maxMs).
+    dispatcher({ baseMs: 60_000, maxMs: 1_000 }).start();
+    await expect.poll(async () => (await delivery(eventId)).status, { timeout: 10_000 }).toBe('delivered');
+    const at = receiver.requests.map((r) => r.at);
+    expect(receiver.requests).toHaveLength(3);
+    expect(at[1]! - at[0]!).toBeGreaterThanOrEqual(900);
+    expect(at[1]! - at[0]!).toBeLessThan(4_000);
+    expect(await delivery(eventId)).toMatchObject({ attempts: 3, last_status_code: 204 });
+  });
+
+  it('redelivers on request: a dead or delivered delivery goes out again with the same event id', async () => {
+    const { owner, receiver, emit, delivery } = await setup();
+    const eventId = await emit();
+    const d = dispatcher();
+    await d.runOnce();
+    const first = await delivery(eventId);
+    expect(first.status).toBe('delivered');
+    await db.sql`select 1 from gateway.redeliver(${owner}, ${first.id})`;
+    expect((await delivery(eventId)).status).toBe('pending');
+    await d.runOnce();
+    expect(receiver.verified().map((v) => v.id)).toEqual([eventId, eventId]);
+    expect(await delivery(eventId)).toMatchObject({ status: 'delivered', attempts: 1 });
+  });
+
+  it('the default address policy refuses a loopback endpoint: dead, nothing sent', async () => {
+    const { receiver, emit, delivery } = await setup();
+    const eventId = await emit();
+    await dispatcher({}, createUrlGuard({ allowHttp: true })).runOnce();
+    const row = await delivery(eventId);
+    expect(row.status).toBe('dead');
+    expect(row.last_error).toMatch(/refused: .*loopback/);
+    expect(receiver.requests).toHaveLength(0);
+  });
+
+  it('a connection refused is retried later, not lost', async () => {
+    const { receiver, emit, delivery } = await setup();
+    await receiver.close();
+    const eventId = await emit();
+    await dispatcher({ baseMs: 60_000, maxMs: 60_000 }).runOnce();
+    const row = await delivery(eventId);
+    expect(row).toMatchObject({ status: 'pending', attempts: 1, locked_by: null });
+    expect(row.last_error).toMatch(/ECONNREFUSED/);
+    expect(new Date(row.next_attempt_at).getTime()).toBeGreaterThan(Date.now() + 20_000);
+  });
+
+  it('two dispatchers share 200 events: each delivered exactly once', async () => {
+    const { receiver, emit } = await setup();
+    receiver.handle((_req, res) => setTimeout(() => res.end('ok'), 2));
+    const ids = new Set<string>();
+    for (let i = 0; i < 200; i++) ids.add(await emit('message.status', { i }));
+    const a = dispatcher({ concurrency: 8 });
+    const b = dispatcher({ concurrency: 8 });
+    a.start();
+    b.start();
+    await expect.poll(() => receiver.requests.length, { timeout: 20_000 }).toBeGreaterThanOrEqual(200);
+    await new Promise((r) => setTimeout(r, 300));
+    const got = receiver.verified().map((v) => v.id);
+    expect(got).toHaveLength(200);
+    expect(new Set(got)).toEqual(ids);
+    const [row] = await db.sql`
+      select count(*) filter (where d.status = 'delivered')::int as delivered, count(*)::int as total
+      from public.webhook_deliveries d where d.event_id = any(${[...ids]}::uuid[])`;
+    expect(row).toEqual({ delivered: 200, total: 200 });
+  });
+
+  it('endpoints receive only the event types they subscribed to', async () => {
+    const { receiver, emit } = await setup({ eventTypes: ['session.*'] });
+    await emit('message.received');
+    const sessionEvent = await emit('session.status', { status: 'connected' });
+    await dispatcher().runOnce();
+    expect(receiver.verified().map((v) => v.id)).toEqual([sessionEvent]);
+  });
+});
