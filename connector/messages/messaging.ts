@@ -1,0 +1,145 @@
+// The message path of one connector, assembled: the ordered writer, the outbound worker, the
+// per-socket message event handlers, and the webhook dispatcher, plus the hooks the session
+// manager calls. `createMessagingExtension` adapts it to connector.ts's extension interface;
+// tests call `createMessaging` with a SessionDirectory of their own.
+import type { WAMediaUploadFunction } from '@whiskeysockets/baileys';
+import type { Logger } from 'pino';
+import type { Sql } from 'postgres';
+import type { Keyring } from '../../edge-functions/_shared/secret-box.ts';
+import { type Clock, systemClock } from '../clock.ts';
+import type { ConnectorExtension, ExtensionFactory } from '../connector.ts';
+import type { AddressPolicy } from '../net/address-policy.ts';
+import { createUrlGuard, type UrlGuard } from '../net/guard.ts';
+import { isStaleLease, type LiveSession, type SessionDirectory } from '../sessions/context.ts';
+import type { Wake } from '../wakeups/wakeups.ts';
+import { createWebhookDispatcher, type WebhookDispatcher } from '../webhooks/dispatcher.ts';
+import { loadMessagingConfig, type MessagingConfig } from './config.ts';
+import { createMediaLoader } from './media.ts';
+import { createOutboundWorker, type OutboundWorker } from './outbound-worker.ts';
+import { attachMessageEvents } from './session-events.ts';
+import { createMessageWriter, type MessageWriter } from './writer.ts';
+
+export interface MessagingDeps {
+  sql: Sql;
+  connectorId: string;
+  directory: SessionDirectory;
+  keyring: Keyring;
+  config: MessagingConfig;
+  logger: Logger;
+  clock?: Clock;
+  /** Tests only: lets guards reach receivers and media servers on 127.0.0.1. */
+  addressPolicy?: AddressPolicy;
+  /** Tests only: media upload stand-in (the simulator has no media servers). */
+  upload?: WAMediaUploadFunction;
+  observeSendSeconds?: (seconds: number) => void;
+}
+
+export interface Messaging extends Required<Pick<ConnectorExtension, 'onSocketOpen' | 'onSocketClose' | 'onWake' | 'drain' | 'stop'>> {
+  worker: OutboundWorker;
+  writer: MessageWriter;
+  dispatcher: WebhookDispatcher | undefined;
+  start(): void;
+}
+
+export function createMessaging(deps: MessagingDeps): Messaging {
+  const { sql, connectorId, config, logger } = deps;
+  const clock = deps.clock ?? systemClock;
+  const log = logger.child({ module: 'messages' });
+  const guard = (allowHttp: boolean, timeoutMs: number): UrlGuard => createUrlGuard({ allowHttp, timeoutMs, addressPolicy: deps.addressPolicy });
+
+  const dispatcher = config.webhooks.enabled
+    ? createWebhookDispatcher({ sql, connectorId, keyring: deps.keyring, guard: guard(config.webhooks.allowHttp, config.webhooks.timeoutMs), config: config.webhooks, logger, clock })
+    : undefined;
+  const writer = createMessageWriter({ sql, connectorId, logger: log, onWritten: () => dispatcher?.nudge() });
+  const worker = createOutboundWorker({
+    sql,
+    connectorId,
+    sessions: deps.directory,
+    writer,
+    loadMedia: createMediaLoader({ guard: guard(config.media.allowHttp, config.media.timeoutMs), maxBytes: config.media.maxBytes, timeoutMs: config.media.timeoutMs }),
+    config: config.outbound,
+    logger,
+    clock,
+    upload: deps.upload,
+    observeSendSeconds: deps.observeSendSeconds,
+  });
+
+  const lastAlert = new Map<string, number>();
+  function onRestricted(session: LiveSession, waId: string): void {
+    worker.restricted(session.agentId);
+    const now = clock.monotonic();
+    // One event per session per minute is enough to tell the owner; every 463 still slows it.
+    if (now - (lastAlert.get(session.agentId) ?? Number.NEGATIVE_INFINITY) < 60_000) return;
+    lastAlert.set(session.agentId, now);
+    const payload = { code: 463, wa_message_id: waId, slowdown_factor: config.outbound.pacing.slowdownFactor, slowdown_seconds: config.outbound.pacing.slowdownMs / 1000 };
+    void sql`select gateway.raise_session_alert(${session.agentId}, ${session.connectorId}, ${session.epoch().toString()}, 'session.restricted', 'warning', ${sql.json(payload)})`
+      .then(() => dispatcher?.nudge())
+      .catch((error) => {
+        if (!isStaleLease(error)) log.error({ err: error, agentId: session.agentId }, 'raising session.restricted failed');
+      });
+    log.warn({ agentId: session.agentId }, 'WhatsApp answered 463 (restricted); slowing the session down');
+  }
+
+  const attached = new Map<string, () => void>();
+  let started = false;
+
+  return {
+    worker,
+    writer,
+    dispatcher,
+    start() {
+      if (started) return;
+      started = true;
+      worker.start();
+      dispatcher?.start();
+    },
+    onSocketOpen(session) {
+      attached.get(session.agentId)?.();
+      attached.set(
+        session.agentId,
+        attachMessageEvents(session, { writer, logger: log, isOurs: worker.isOurs, onRestricted, onInbound: () => dispatcher?.nudge(), sendReadReceipts: config.sendReadReceipts }),
+      );
+      worker.nudge();
+    },
+    onSocketClose(session) {
+      attached.get(session.agentId)?.();
+      attached.delete(session.agentId);
+    },
+    onWake(wake: Wake) {
+      if (wake.kind === 'message' || wake.kind === 'resubscribed') worker.nudge();
+    },
+    async drain() {
+      await worker.drain();
+      await dispatcher?.stop();
+    },
+    async stop() {
+      for (const detach of attached.values()) detach();
+      attached.clear();
+      await writer.flush();
+    },
+  };
+}
+
+/**
+ * For connector/main.ts: `extensions: [createMessagingExtension()]`. Reads its settings from
+ * `env` (default process.env); see config.ts for the variables.
+ */
+export function createMessagingExtension(options: { env?: Record<string, string | undefined>; config?: MessagingConfig; addressPolicy?: AddressPolicy; upload?: WAMediaUploadFunction } = {}): ExtensionFactory {
+  const config = options.config ?? loadMessagingConfig(options.env ?? process.env);
+  return (ctx) => {
+    const messaging = createMessaging({
+      sql: ctx.sql,
+      connectorId: ctx.config.connectorId,
+      directory: ctx.directory,
+      keyring: ctx.config.keyring,
+      config,
+      logger: ctx.logger,
+      clock: ctx.clock,
+      addressPolicy: options.addressPolicy,
+      upload: options.upload,
+      observeSendSeconds: (s) => ctx.metrics.sendSeconds.observe(s),
+    });
+    messaging.start();
+    return messaging;
+  };
+}

@@ -1,0 +1,317 @@
+// The outbound queue worker of one connector.
+//
+// The loop, in plain words:
+//   claim     every poll interval (sooner when nudged by a wake-up or an opened socket, at once
+//             again when a claim came back full): one gateway.claim_messages statement takes up
+//             to claimBatch due rows of the sessions this connector holds whose socket is open
+//             and whose lane has room (SKIP LOCKED, visibility timeout). A row we already hold
+//             (its claim expired while queued and we took it again) is not queued twice.
+//   lane      one per session, serial: the seeds' sending lock. It picks the first queued row
+//             that pacing allows (session min interval + jitter, per-recipient interval; rows of
+//             one recipient keep their order), resolves the recipient (onWhatsApp, LID), maps the
+//             content, and calls sendMessage with the row's own WhatsApp id under a 30 s timeout.
+//   outcome   sent → complete 'sent' (base64 media stripped); a permanent problem → 'failed' with
+//             a code and reason; anything else → 'retry' with exponential backoff (SQL fails it
+//             after max_attempts). Written in order by the writer, batched.
+//   give back a row not yet attempted when its socket is no longer open, when its claim would
+//             expire before it could be sent, or at shutdown is released without counting the
+//             attempt (gateway.release_messages); a crash leaves it to the visibility timeout.
+// `whenIdle(agentId)` lets restart/disconnect commands wait for the send in flight.
+import type { WAMediaUploadFunction, WASocket } from '@whiskeysockets/baileys';
+import type { Logger } from 'pino';
+import type { Sql } from 'postgres';
+import { type Clock, systemClock } from '../clock.ts';
+import { maskPhones } from '../logging/logger.ts';
+import type { LiveSession, SessionDirectory } from '../sessions/context.ts';
+import { type ContentDeps, mapContent } from './content.ts';
+import { SendError, transient } from './errors.ts';
+import { Pacer, type PacingConfig } from './pacer.ts';
+import { findTarget, type RecipientCache, resolveRecipient } from './recipients.ts';
+import type { Completion, MessageWriter } from './writer.ts';
+
+export interface OutboundConfig {
+  claimBatch: number;
+  visibilitySeconds: number;
+  pollIntervalMs: number;
+  sendTimeoutMs: number;
+  /** Most claimed rows waiting in one session's lane. */
+  laneMax: number;
+  pacing: PacingConfig;
+  retryBaseMs: number;
+  retryMaxMs: number;
+  numberCheckTtlMs: number;
+}
+
+export const DEFAULT_OUTBOUND_CONFIG: OutboundConfig = {
+  claimBatch: 50,
+  visibilitySeconds: 120,
+  pollIntervalMs: 1_000,
+  sendTimeoutMs: 30_000,
+  laneMax: 20,
+  pacing: { minIntervalMs: 1_000, jitterMs: 1_000, recipientIntervalMs: 3_000, slowdownFactor: 4, slowdownMs: 600_000 },
+  retryBaseMs: 5_000,
+  retryMaxMs: 300_000,
+  numberCheckTtlMs: 86_400_000,
+};
+
+export interface ClaimedMessage {
+  id: string;
+  agent_id: string;
+  wa_message_id: string;
+  recipient: string;
+  type: string;
+  content: Record<string, unknown>;
+  attempts: number;
+  max_attempts: number;
+  claimedAt: number;
+}
+
+export interface OutboundWorkerDeps {
+  sql: Sql;
+  connectorId: string;
+  sessions: SessionDirectory;
+  writer: MessageWriter;
+  loadMedia: ContentDeps['loadMedia'];
+  config?: Partial<OutboundConfig>;
+  logger: Logger;
+  clock?: Clock;
+  random?: () => number;
+  /** Replaces WhatsApp's media upload (the simulator has no media servers). Tests only. */
+  upload?: WAMediaUploadFunction;
+  /** Send latency, claim to written (e.g. metrics.sendSeconds). */
+  observeSendSeconds?: (seconds: number) => void;
+}
+
+interface Lane {
+  agentId: string;
+  queue: ClaimedMessage[];
+  pacer: Pacer;
+  running: boolean;
+  inFlight: Promise<void> | undefined;
+}
+
+export interface OutboundWorker {
+  start(): void;
+  nudge(): void;
+  /** Resolves when the session has no send in flight (false after timeoutMs). */
+  whenIdle(agentId: string, timeoutMs?: number): Promise<boolean>;
+  /** True when this worker sent `waId` recently (for the message event handler). */
+  isOurs(agentId: string, waId: string): boolean;
+  /** A 463 for this session: slow it down. */
+  restricted(agentId: string): void;
+  slowed(agentId: string): boolean;
+  /** Stop claiming, let in-flight sends finish, give back the rest, write everything. */
+  drain(): Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(transient('send_timeout', `WhatsApp did not take the message within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+export function createOutboundWorker(deps: OutboundWorkerDeps): OutboundWorker {
+  const { sql, connectorId, sessions, writer, logger } = deps;
+  const config: OutboundConfig = { ...DEFAULT_OUTBOUND_CONFIG, ...deps.config, pacing: { ...DEFAULT_OUTBOUND_CONFIG.pacing, ...deps.config?.pacing } };
+  const clock = deps.clock ?? systemClock;
+  const random = deps.random ?? Math.random;
+  const log = logger.child({ module: 'outbound' });
+  const lanes = new Map<string, Lane>();
+  const held = new Map<string, ClaimedMessage>();
+  const ours = new Map<string, Set<string>>();
+  const numbers = new Map<string, { exists: boolean; at: number }>();
+  const recipientCache: RecipientCache = { get: (k) => numbers.get(k), set: (k, v) => void numbers.set(k, v) };
+  let running = false;
+  let stopping = false;
+  let claiming = false;
+  let timer: NodeJS.Timeout | undefined;
+
+  const laneOf = (agentId: string): Lane => {
+    let lane = lanes.get(agentId);
+    if (!lane) {
+      lane = { agentId, queue: [], pacer: new Pacer(config.pacing, random), running: false, inFlight: undefined };
+      lanes.set(agentId, lane);
+    }
+    return lane;
+  };
+
+  function remember(agentId: string, waId: string): void {
+    const set = ours.get(agentId) ?? new Set<string>();
+    ours.set(agentId, set);
+    set.add(waId);
+    if (set.size > 10_000) set.delete(set.values().next().value as string);
+  }
+
+  function retryDelaySeconds(attempts: number): number {
+    const nominal = Math.min(config.retryMaxMs, config.retryBaseMs * 2 ** Math.max(0, attempts - 1));
+    return (nominal / 2 + random() * (nominal / 2)) / 1000;
+  }
+
+  function release(row: ClaimedMessage): void {
+    held.delete(row.id);
+    writer.release(row.id);
+  }
+
+  function finish(row: ClaimedMessage, c: Completion): void {
+    held.delete(row.id);
+    writer.complete(c);
+  }
+
+  async function sendOne(session: LiveSession, sock: WASocket, row: ClaimedMessage): Promise<void> {
+    const started = clock.monotonic();
+    try {
+      const jid = await resolveRecipient({ sock, agentId: row.agent_id, recipient: row.recipient, cache: recipientCache, ttlMs: config.numberCheckTtlMs, now: clock.monotonic() });
+      const mapped = await mapContent(row.type, row.content, { loadMedia: deps.loadMedia, findTarget: (id) => findTarget(sql, row.agent_id, id) });
+      if (!session.isOpen() || session.socket() !== sock) throw transient('connection_closed', 'the socket closed before the send');
+      remember(row.agent_id, row.wa_message_id);
+      await withTimeout(
+        sock.sendMessage(jid, mapped.content, { messageId: row.wa_message_id, ...(mapped.quoted ? { quoted: mapped.quoted } : {}), ...(deps.upload ? { upload: deps.upload } : {}) }),
+        config.sendTimeoutMs,
+      );
+      finish(row, { id: row.id, outcome: 'sent', strip_media: mapped.usedInlineMedia });
+      deps.observeSendSeconds?.((clock.monotonic() - row.claimedAt) / 1000);
+      log.debug({ messageId: row.id, ms: Math.round(clock.monotonic() - started) }, 'sent');
+    } catch (error) {
+      const e = error instanceof SendError ? error : transient('send_failed', maskPhones(error instanceof Error ? error.message : String(error)));
+      if (e.permanent) finish(row, { id: row.id, outcome: 'failed', error_code: e.code, error_message: e.message });
+      else finish(row, { id: row.id, outcome: 'retry', error_code: e.code, error_message: e.message, retry_in_seconds: retryDelaySeconds(row.attempts) });
+      log.info({ messageId: row.id, code: e.code, permanent: e.permanent, attempt: row.attempts, reason: e.message }, 'send did not succeed');
+    }
+  }
+
+  async function runLane(lane: Lane): Promise<void> {
+    if (lane.running) return;
+    lane.running = true;
+    try {
+      while (lane.queue.length > 0 && !stopping) {
+        const session = sessions.get(lane.agentId);
+        const sock = session?.isOpen() ? session.socket() : undefined;
+        if (!session || !sock) {
+          for (const row of lane.queue.splice(0)) release(row);
+          break;
+        }
+        const now = clock.monotonic();
+        // Claims about to expire go back rather than race a re-claim.
+        const deadline = (row: ClaimedMessage) => row.claimedAt + config.visibilitySeconds * 1000 - config.sendTimeoutMs - 5_000;
+        for (const row of lane.queue.filter((r) => now > deadline(r))) {
+          lane.queue.splice(lane.queue.indexOf(row), 1);
+          release(row);
+        }
+        let pick = -1;
+        let wait = Number.POSITIVE_INFINITY;
+        const blocked = new Set<string>();
+        for (let i = 0; i < lane.queue.length; i++) {
+          const r = lane.queue[i]!;
+          if (blocked.has(r.recipient)) continue; // keep each recipient's order
+          const d = lane.pacer.delay(r.recipient, now);
+          if (d <= 0) {
+            pick = i;
+            break;
+          }
+          blocked.add(r.recipient);
+          wait = Math.min(wait, d);
+        }
+        if (pick < 0) {
+          if (lane.queue.length > 0) await sleep(Math.min(wait, 250));
+          continue;
+        }
+        const [row] = lane.queue.splice(pick, 1);
+        lane.inFlight = sendOne(session, sock, row!);
+        await lane.inFlight;
+        lane.inFlight = undefined;
+        lane.pacer.sent(row!.recipient, clock.monotonic());
+      }
+    } finally {
+      lane.running = false;
+      if (stopping) for (const row of lane.queue.splice(0)) release(row);
+    }
+    if (lane.queue.length > 0 && !stopping) void runLane(lane);
+  }
+
+  async function claim(): Promise<number> {
+    const open = sessions.open().filter((s) => s.isOpen() && (lanes.get(s.agentId)?.queue.length ?? 0) < config.laneMax);
+    if (open.length === 0) return 0;
+    const rows = await sql`
+      select id, agent_id, wa_message_id, recipient, type, content, attempts, max_attempts
+      from gateway.claim_messages(${connectorId}, ${config.claimBatch}, ${config.visibilitySeconds}, ${open.map((s) => s.agentId)}::uuid[])`;
+    const now = clock.monotonic();
+    for (const r of rows) {
+      const existing = held.get(r.id as string);
+      if (existing) {
+        existing.claimedAt = now; // claimed again by us: same row, fresh lock
+        existing.attempts = r.attempts as number;
+        continue;
+      }
+      const row: ClaimedMessage = {
+        id: r.id as string,
+        agent_id: r.agent_id as string,
+        wa_message_id: r.wa_message_id as string,
+        recipient: r.recipient as string,
+        type: r.type as string,
+        content: r.content as Record<string, unknown>,
+        attempts: r.attempts as number,
+        max_attempts: r.max_attempts as number,
+        claimedAt: now,
+      };
+      held.set(row.id, row);
+      const lane = laneOf(row.agent_id);
+      lane.queue.push(row);
+      void runLane(lane);
+    }
+    return rows.length;
+  }
+
+  async function tick(): Promise<void> {
+    if (!running || stopping || claiming) return;
+    claiming = true;
+    let full = false;
+    try {
+      full = (await claim()) >= config.claimBatch;
+    } catch (error) {
+      log.error({ err: error }, 'claiming messages failed');
+    } finally {
+      claiming = false;
+    }
+    schedule(full ? 0 : config.pollIntervalMs);
+  }
+
+  function schedule(ms: number): void {
+    if (!running || stopping) return;
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(() => void tick(), ms);
+  }
+
+  return {
+    start() {
+      if (running) return;
+      running = true;
+      schedule(0);
+    },
+    nudge() {
+      if (running && !stopping && !claiming) schedule(10); // coalesce a burst of wake-ups
+    },
+    async whenIdle(agentId, timeoutMs = config.sendTimeoutMs) {
+      const inFlight = lanes.get(agentId)?.inFlight;
+      if (!inFlight) return true;
+      return Promise.race([inFlight.then(() => true), sleep(timeoutMs).then(() => false)]);
+    },
+    isOurs: (agentId, waId) => ours.get(agentId)?.has(waId) ?? false,
+    restricted(agentId) {
+      laneOf(agentId).pacer.restricted(clock.monotonic());
+    },
+    slowed: (agentId) => lanes.get(agentId)?.pacer.slowed(clock.monotonic()) ?? false,
+    async drain() {
+      stopping = true;
+      if (timer) clearTimeout(timer);
+      // Running lanes finish their send in flight (at most the send timeout) and give back the
+      // rest as they exit; idle lanes give theirs back now.
+      for (const lane of lanes.values()) if (!lane.running) for (const row of lane.queue.splice(0)) release(row);
+      while ([...lanes.values()].some((l) => l.running)) await sleep(20);
+      await writer.flush();
+    },
+  };
+}

@@ -1,0 +1,72 @@
+// Where a queued message goes on the wire, and the stored messages it refers to.
+//   - A group jid is used as is. A phone number is checked with onWhatsApp once per session and
+//     cached (a number without WhatsApp fails the message permanently: invalid_number).
+//   - v7 is LID-first: when Baileys knows the LID of the number, the message is addressed to the
+//     LID (sending to the phone-number jid of a migrated contact can be refused with 463).
+//   - Replies, reactions, edits and deletes point at a WhatsApp id: it is looked up among the
+//     agent's outbound messages (fromMe) and then its inbound ones.
+import type { WASocket } from '@whiskeysockets/baileys';
+import type { Sql } from 'postgres';
+import { quotableMessage, type StoredTarget, userJid } from './content.ts';
+import { permanent, transient } from './errors.ts';
+
+export interface RecipientCache {
+  get(key: string): { exists: boolean; at: number } | undefined;
+  set(key: string, value: { exists: boolean; at: number }): void;
+}
+
+export async function resolveRecipient(opts: {
+  sock: WASocket;
+  agentId: string;
+  recipient: string;
+  cache: RecipientCache;
+  ttlMs: number;
+  now: number;
+}): Promise<string> {
+  const { sock, recipient } = opts;
+  if (recipient.includes('@')) return recipient;
+  const key = `${opts.agentId}:${recipient}`;
+  const cached = opts.cache.get(key);
+  // A negative answer is kept for a tenth of the time: numbers get registered.
+  const fresh = cached && opts.now - cached.at < (cached.exists ? opts.ttlMs : opts.ttlMs / 10);
+  let exists = fresh ? cached.exists : undefined;
+  if (exists === undefined) {
+    let result: Awaited<ReturnType<WASocket['onWhatsApp']>>;
+    try {
+      result = await sock.onWhatsApp(recipient);
+    } catch (error) {
+      throw transient('number_check_failed', `could not check the number on WhatsApp: ${(error as Error).message}`);
+    }
+    exists = (result ?? []).some((r) => r.exists);
+    opts.cache.set(key, { exists, at: opts.now });
+  }
+  if (!exists) throw permanent('invalid_number', 'the recipient is not on WhatsApp');
+  const pn = userJid(recipient);
+  const lid = await sock.signalRepository.lidMapping.getLIDForPN(pn).catch(() => null);
+  return lid ?? pn;
+}
+
+export async function findTarget(sql: Sql, agentId: string, waMessageId: string): Promise<StoredTarget | undefined> {
+  const [out] = await sql`
+    select recipient, type, content from public.messages where agent_id = ${agentId} and wa_message_id = ${waMessageId}`;
+  if (out) {
+    const recipient = out.recipient as string;
+    return {
+      key: { remoteJid: recipient.includes('@') ? recipient : userJid(recipient), fromMe: true, id: waMessageId },
+      message: quotableMessage(out.type as string, out.content as Record<string, unknown>),
+    };
+  }
+  const [inb] = await sql`
+    select chat_jid, sender_phone, sender_lid, from_me, type, content from public.inbound_messages
+    where agent_id = ${agentId} and wa_message_id = ${waMessageId}`;
+  if (inb) {
+    const chat = inb.chat_jid as string;
+    const isGroup = chat.endsWith('@g.us');
+    const participant = isGroup ? (inb.sender_lid ?? (inb.sender_phone ? userJid(inb.sender_phone as string) : undefined)) : undefined;
+    return {
+      key: { remoteJid: chat, fromMe: inb.from_me as boolean, id: waMessageId, ...(participant ? { participant } : {}) },
+      message: quotableMessage(inb.type as string, inb.content as Record<string, unknown>),
+    };
+  }
+  return undefined;
+}

@@ -1,0 +1,123 @@
+// What one open socket tells us about messages, turned into database writes:
+//   - status of our own messages, from messages.upsert (Baileys merges receipts that arrive
+//     within ~100 ms of the send into the upsert) and messages.update, mapped
+//     0 → failed, 1/2 → sent, 3 → delivered, 4/5 → read; SQL keeps only forward moves, so the
+//     order in which these arrive does not matter. A negative ack (status 0) carries WhatsApp's
+//     code in messageStubParameters: the message fails with that code, and a 463 also raises a
+//     session event and slows the session down (onRestricted);
+//   - messages of other parties (and our own sent from the phone) recorded once per WhatsApp id
+//     by gateway.record_inbound, fenced by the session's epoch; delivery receipts are sent by
+//     Baileys itself, read receipts only when configured.
+import type { WAMessage, WAMessageUpdate, WASocket } from '@whiskeysockets/baileys';
+import type { Logger } from 'pino';
+import { isStaleLease, type LiveSession } from '../sessions/context.ts';
+import { ACK_ERRORS } from './errors.ts';
+import { type InboundRecord, toInboundRecord } from './inbound.ts';
+import type { MessageWriter, StatusUpdate } from './writer.ts';
+
+export interface MessageEventDeps {
+  writer: MessageWriter;
+  logger: Logger;
+  /** True when this connector sent `waId` (its own upsert is not a "sent from the phone"). */
+  isOurs(agentId: string, waId: string): boolean;
+  /** A 463 negative ack for one of the session's messages. */
+  onRestricted(session: LiveSession, waId: string): void;
+  /** Inbound rows were committed (their webhooks wait in the outbox). */
+  onInbound?(records: InboundRecord[]): void;
+  sendReadReceipts: boolean;
+}
+
+export function statusOf(code: number | null | undefined): StatusUpdate['status'] | undefined {
+  switch (code) {
+    case 0:
+      return 'failed';
+    case 1:
+    case 2:
+      return 'sent';
+    case 3:
+      return 'delivered';
+    case 4:
+    case 5:
+      return 'read';
+    default:
+      return undefined;
+  }
+}
+
+export function attachMessageEvents(session: LiveSession, deps: MessageEventDeps, sock: WASocket | undefined = session.socket()): () => void {
+  if (!sock) return () => {};
+  const log = deps.logger.child({ agentId: session.agentId });
+
+  const noteStatus = (id: string | null | undefined, code: number | null | undefined, params: string[] | null | undefined) => {
+    const status = statusOf(code);
+    if (!id || !status) return;
+    if (status === 'failed') {
+      const ackCode = params?.[0] ?? 'error';
+      deps.writer.status(session.agentId, session.epoch(), {
+        wa_message_id: id,
+        status,
+        error_code: ackCode,
+        error_message: ACK_ERRORS[ackCode] ?? `WhatsApp refused the message (${ackCode})`,
+      });
+      if (ackCode === '463') deps.onRestricted(session, id);
+      return;
+    }
+    deps.writer.status(session.agentId, session.epoch(), { wa_message_id: id, status });
+  };
+
+  async function record(records: InboundRecord[]): Promise<void> {
+    for (let i = 1; ; i++) {
+      try {
+        await session.sql`select count(*) from gateway.record_inbound(${session.agentId}, ${session.connectorId}, ${session.epoch().toString()}, ${session.sql.json(records as never)})`;
+        deps.onInbound?.(records);
+        return;
+      } catch (error) {
+        if (isStaleLease(error)) return; // no longer ours; the new owner's socket receives it
+        if (i >= 3) {
+          log.error({ err: error, count: records.length }, 'recording inbound messages failed');
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 200 * i));
+      }
+    }
+  }
+
+  const onUpsert = ({ messages, type }: { messages: WAMessage[]; type: string }) => {
+    const inbound: InboundRecord[] = [];
+    for (const m of messages) {
+      if (m.key.fromMe) {
+        noteStatus(m.key.id, m.status as number | null | undefined, m.messageStubParameters);
+        // Our own message that this connector did not send: sent from the phone (or another
+        // linked device). Only `notify` upserts are real traffic; `append` is our own echo.
+        if (type === 'notify' && m.key.id && !deps.isOurs(session.agentId, m.key.id)) {
+          const rec = toInboundRecord(m);
+          if (rec) inbound.push(rec);
+        }
+        continue;
+      }
+      const rec = toInboundRecord(m);
+      if (rec) inbound.push(rec);
+    }
+    if (inbound.length > 0) {
+      void record(inbound);
+      if (deps.sendReadReceipts && type === 'notify') {
+        const keys = messages.filter((m) => !m.key.fromMe).map((m) => m.key);
+        void sock.readMessages(keys).catch((error) => log.warn({ err: error }, 'sending read receipts failed'));
+      }
+    }
+  };
+
+  const onUpdate = (updates: WAMessageUpdate[]) => {
+    for (const u of updates) {
+      if (u.key.fromMe === false) continue;
+      noteStatus(u.key.id, u.update.status as number | null | undefined, u.update.messageStubParameters);
+    }
+  };
+
+  sock.ev.on('messages.upsert', onUpsert);
+  sock.ev.on('messages.update', onUpdate);
+  return () => {
+    sock.ev.off('messages.upsert', onUpsert);
+    sock.ev.off('messages.update', onUpdate);
+  };
+}

@@ -1,0 +1,135 @@
+// One ordered, batched writer for everything the message path records: send outcomes
+// (gateway.complete_messages), unattempted claims given back (gateway.release_messages) and
+// receipts (gateway.advance_message_status, fenced by the session's epoch).
+//
+// Order matters: a receipt for a message must not be written before the message's own send
+// outcome, or complete_messages would find the row already `sent` and skip it (leaving its claim
+// and its base64 media behind). Operations are therefore queued in the order they happen and
+// flushed in that order, consecutive operations of one kind in one statement. A flush runs when
+// `batchSize` operations are waiting or `flushIntervalMs` after the first; flushes never overlap.
+import type { Logger } from 'pino';
+import type { Sql } from 'postgres';
+import { isStaleLease } from '../sessions/context.ts';
+
+export interface Completion {
+  id: string;
+  outcome: 'sent' | 'retry' | 'failed';
+  error_code?: string;
+  error_message?: string;
+  retry_in_seconds?: number;
+  strip_media?: boolean;
+}
+
+export interface StatusUpdate {
+  wa_message_id: string;
+  status: 'sent' | 'delivered' | 'read' | 'failed';
+  error_code?: string;
+  error_message?: string;
+}
+
+type Op =
+  | { kind: 'complete'; value: Completion }
+  | { kind: 'release'; id: string }
+  | { kind: 'status'; agentId: string; epoch: bigint; value: StatusUpdate };
+
+export interface MessageWriter {
+  complete(c: Completion): void;
+  release(id: string): void;
+  status(agentId: string, epoch: bigint, u: StatusUpdate): void;
+  /** Resolves when everything queued so far is written (or given up). */
+  flush(): Promise<void>;
+}
+
+export function createMessageWriter(opts: {
+  sql: Sql;
+  connectorId: string;
+  logger: Logger;
+  batchSize?: number;
+  flushIntervalMs?: number;
+  /** After a flush that wrote something (events may now wait in the outbox). */
+  onWritten?: () => void;
+}): MessageWriter {
+  const { sql, connectorId, logger } = opts;
+  const batchSize = opts.batchSize ?? 100;
+  const interval = opts.flushIntervalMs ?? 20;
+  let queue: Op[] = [];
+  let timer: NodeJS.Timeout | undefined;
+  let chain: Promise<void> = Promise.resolve();
+
+  async function attempt(what: string, fn: () => Promise<unknown>): Promise<void> {
+    for (let i = 1; ; i++) {
+      try {
+        await fn();
+        return;
+      } catch (error) {
+        if (isStaleLease(error)) {
+          // The session moved to another connector: its receipts are no longer ours to write.
+          logger.debug({ what }, 'stale lease; dropping receipts');
+          return;
+        }
+        if (i >= 3) {
+          // Claimed rows stay locked until their visibility timeout and are then sent again
+          // with the same WhatsApp id: at least once, never lost.
+          logger.error({ err: error, what }, 'message write failed; giving up on this batch');
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 200 * i));
+      }
+    }
+  }
+
+  async function write(ops: Op[]): Promise<void> {
+    let i = 0;
+    while (i < ops.length) {
+      const kind = ops[i]!.kind;
+      let j = i;
+      while (j < ops.length && ops[j]!.kind === kind) j++;
+      const run = ops.slice(i, j);
+      i = j;
+      if (kind === 'complete') {
+        const values = run.map((o) => (o as Extract<Op, { kind: 'complete' }>).value);
+        await attempt('complete_messages', () => sql`select count(*) from gateway.complete_messages(${connectorId}, ${sql.json(values as never)})`);
+      } else if (kind === 'release') {
+        const ids = run.map((o) => (o as Extract<Op, { kind: 'release' }>).id);
+        await attempt('release_messages', () => sql`select gateway.release_messages(${connectorId}, ${ids}::uuid[])`);
+      } else {
+        const byAgent = new Map<string, { epoch: bigint; values: StatusUpdate[] }>();
+        for (const o of run as Array<Extract<Op, { kind: 'status' }>>) {
+          const entry = byAgent.get(o.agentId) ?? { epoch: o.epoch, values: [] };
+          entry.epoch = o.epoch;
+          entry.values.push(o.value);
+          byAgent.set(o.agentId, entry);
+        }
+        for (const [agentId, { epoch, values }] of byAgent) {
+          await attempt('advance_message_status', () =>
+            sql`select gateway.advance_message_status(${agentId}, ${connectorId}, ${epoch.toString()}, ${sql.json(values as never)})`,
+          );
+        }
+      }
+    }
+  }
+
+  function flush(): Promise<void> {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    const ops = queue;
+    queue = [];
+    if (ops.length > 0) {
+      chain = chain.then(() => write(ops)).then(() => opts.onWritten?.());
+    }
+    return chain;
+  }
+
+  function push(op: Op): void {
+    queue.push(op);
+    if (queue.length >= batchSize) void flush();
+    else timer ??= setTimeout(() => void flush(), interval);
+  }
+
+  return {
+    complete: (value) => push({ kind: 'complete', value }),
+    release: (id) => push({ kind: 'release', id }),
+    status: (agentId, epoch, value) => push({ kind: 'status', agentId, epoch, value }),
+    flush,
+  };
+}
