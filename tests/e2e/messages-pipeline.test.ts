@@ -1,0 +1,240 @@
+// The message path end to end: rows enqueued in Postgres, sent by the outbound worker over a real
+// Baileys socket linked to the simulator, decrypted by the simulated contact; receipts back to the
+// rows; inbound messages stored once with a signed webhook a local receiver verifies.
+import { randomUUID } from 'node:crypto';
+import { normalizeMessageContent, proto, type WASocket } from '@whiskeysockets/baileys';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { installConsoleScrub } from '../../connector/logging/console-scrub.ts';
+import { loadMessagingConfig } from '../../connector/messages/config.ts';
+import { createMessaging, type Messaging } from '../../connector/messages/messaging.ts';
+import type { Keyring } from '../../edge-functions/_shared/secret-box.ts';
+import { type Simulator, startSimulator } from '../../simulator/server.ts';
+import { trustSimulatorRoot } from '../../simulator/trust.ts';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import { claim, createRunningAgent, createUser, registerConnector, setPlan } from '../helpers/fixtures.ts';
+import { directoryOf, enqueue, liveSession, type MediaHost, startMediaHost } from '../helpers/messages-pipeline.ts';
+import { createEndpoint, type Receiver, startReceiver, testKeyring } from '../helpers/messages-webhooks.ts';
+import { endAllClients, linkAccount } from '../helpers/simulator-client.ts';
+
+const ACCOUNT = '15550004444';
+const CONTACT = '447700900321';
+const OTHER = '447700900654';
+const PNG = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000', 'hex');
+
+let db: TestDatabase;
+let sim: Simulator;
+let untrust: () => void;
+let sock: WASocket;
+let media: MediaHost;
+let receiver: Receiver;
+let keyring: Keyring;
+let messaging: Messaging;
+let owner: string;
+let agent: string;
+
+let unscrub: () => void;
+
+beforeAll(async () => {
+  // What the connector does first: libsignal prints session records (key material) with console.*.
+  unscrub = installConsoleScrub(pino({ level: 'silent' }));
+  db = await createTestDatabase();
+  sim = await startSimulator({ deliveredAfterMs: 30, readAfterMs: 80 });
+  untrust = trustSimulatorRoot(sim);
+  sim.addContact(CONTACT, { pushName: 'Carol' });
+  sim.addContact(OTHER);
+  ({ sock } = await linkAccount(sim, ACCOUNT));
+  media = await startMediaHost();
+  keyring = await testKeyring();
+  owner = await createUser(db.sql);
+  await setPlan(db.sql, owner, 'max');
+  agent = await createRunningAgent(db.sql, owner);
+  const connectorId = await registerConnector(db.sql, randomUUID());
+  const epoch = (await claim(db.sql, connectorId, agent, 3600))!;
+  let secret = '';
+  receiver = await startReceiver(() => secret);
+  secret = (await createEndpoint(db.sql, keyring, { owner, agent, url: `${receiver.url}/hook` })).secret;
+  const logger = pino({ level: 'silent' });
+  const session = liveSession({ agentId: agent, connectorId, epoch, sql: db.sql, logger, sock: () => sock });
+  const config = loadMessagingConfig({
+    MESSAGES_MIN_INTERVAL_MS: '0',
+    MESSAGES_JITTER_MS: '0',
+    MESSAGES_RECIPIENT_INTERVAL_MS: '0',
+    MESSAGES_POLL_INTERVAL_MS: '100',
+    MESSAGES_RETRY_BASE_MS: '200',
+    WEBHOOK_POLL_INTERVAL_MS: '100',
+    MEDIA_ALLOW_HTTP: 'true',
+    WEBHOOK_ALLOW_HTTP: 'true',
+  });
+  messaging = createMessaging({
+    sql: db.sql,
+    connectorId,
+    directory: directoryOf([session]),
+    keyring,
+    config,
+    logger,
+    addressPolicy: { allowLoopbackForTests: true },
+    upload: media.upload,
+  });
+  messaging.start();
+  messaging.onSocketOpen(session);
+});
+
+afterAll(async () => {
+  await messaging?.drain();
+  await messaging?.stop();
+  endAllClients();
+  untrust?.();
+  await sim?.stop();
+  await media?.server.close();
+  await receiver?.close();
+  await db?.drop();
+  unscrub?.();
+});
+
+const row = async (id: string) => (await db.sql`select * from public.messages where id = ${id}`)[0]!;
+const received = async (waId: string, contact = CONTACT) => {
+  await expect.poll(() => sim.received(contact).some((m) => m.id === waId), { timeout: 15_000 }).toBe(true);
+  const copies = sim.received(contact).filter((m) => m.id === waId);
+  expect(copies).toHaveLength(1);
+  return normalizeMessageContent(copies[0]!.content)!;
+};
+const send = (type: string, content: Record<string, unknown>, to = CONTACT) => enqueue(db.sql, owner, agent, to, type, content);
+
+describe('outbound: every type reaches the contact decrypted, as sent', () => {
+  it('text reaches read, with timestamps, statistics and a message.status webhook per milestone', async () => {
+    const { id, waId } = await send('text', { text: 'hello from the queue' });
+    const got = await received(waId);
+    expect(got.conversation ?? got.extendedTextMessage?.text).toBe('hello from the queue');
+    await expect.poll(async () => (await row(id)).status, { timeout: 10_000 }).toBe('read');
+    const r = await row(id);
+    expect(r.wa_message_id).toBe(waId);
+    expect(r.sent_at && r.delivered_at && r.read_at).toBeTruthy();
+    expect(r.locked_by).toBeNull();
+    await expect
+      .poll(() => receiver.verified().filter((v) => v.type === 'message.status' && v.data.wa_message_id === waId).map((v) => v.data.status), { timeout: 10_000 })
+      .toEqual(expect.arrayContaining(['sent', 'read']));
+    const [stats] = await db.sql`select sent, read from public.daily_stats where agent_id = ${agent}`;
+    expect(stats!.sent).toBeGreaterThanOrEqual(1);
+    expect(stats!.read).toBeGreaterThanOrEqual(1);
+  });
+
+  it('image from base64: the contact decrypts the same bytes; the base64 is removed from the row once sent', async () => {
+    const { id, waId } = await send('image', { media: { data: PNG.toString('base64'), mimetype: 'image/png' }, caption: 'a pixel' });
+    const got = await received(waId);
+    expect(got.imageMessage?.caption).toBe('a pixel');
+    expect(got.imageMessage?.mimetype).toBe('image/png');
+    expect(await media.download(got.imageMessage!, 'image')).toEqual(PNG);
+    await expect.poll(async () => (await row(id)).content.media, { timeout: 10_000 }).toEqual({ mimetype: 'image/png', data_removed: true });
+  });
+
+  it('image, document, audio, voice and video from URLs fetched through the guard', async () => {
+    const pdf = Buffer.from('%PDF-1.4 gateway test');
+    media.files.set('p.png', { body: PNG, type: 'image/png' });
+    media.files.set('r.pdf', { body: pdf, type: 'application/pdf' });
+    media.files.set('a.mp3', { body: Buffer.from('ID3 audio'), type: 'audio/mpeg' });
+    media.files.set('v.ogg', { body: Buffer.from('OggS voice'), type: 'audio/ogg' });
+    media.files.set('m.mp4', { body: Buffer.from('ftypmp42 video'), type: 'video/mp4' });
+    const base = media.server.url;
+    const img = await send('image', { media: { url: `${base}/files/p.png` } });
+    const doc = await send('document', { media: { url: `${base}/files/r.pdf` }, filename: 'report.pdf', caption: 'Q3' });
+    const aud = await send('audio', { media: { url: `${base}/files/a.mp3` } });
+    const voi = await send('voice', { media: { url: `${base}/files/v.ogg` } });
+    const vid = await send('video', { media: { url: `${base}/files/m.mp4` }, caption: 'clip', gifPlayback: true });
+    expect(await media.download((await received(img.waId)).imageMessage!, 'image')).toEqual(PNG);
+    const d = (await received(doc.waId)).documentMessage!;
+    expect([d.fileName, d.caption, d.mimetype]).toEqual(['report.pdf', 'Q3', 'application/pdf']);
+    expect(await media.download(d, 'document')).toEqual(pdf);
+    const a = (await received(aud.waId)).audioMessage!;
+    expect([a.ptt ?? false, a.mimetype]).toEqual([false, 'audio/mpeg']);
+    const v = (await received(voi.waId)).audioMessage!;
+    expect([v.ptt, v.mimetype]).toEqual([true, 'audio/ogg']);
+    expect(await media.download(v, 'audio')).toEqual(Buffer.from('OggS voice'));
+    const m = (await received(vid.waId)).videoMessage!;
+    expect([m.caption, m.gifPlayback, m.mimetype]).toEqual(['clip', true, 'video/mp4']);
+  });
+
+  it('location, contact card and poll', async () => {
+    const loc = await send('location', { latitude: 52.52, longitude: 13.405, name: 'Berlin', address: 'Mitte' });
+    const card = await send('contact', { contacts: [{ name: 'Dana', phone: '4915123456789', organization: 'ACME' }] });
+    const poll = await send('poll', { name: 'Lunch?', options: ['pizza', 'salad'], selectableCount: 1 });
+    expect((await received(loc.waId)).locationMessage).toMatchObject({ degreesLatitude: 52.52, degreesLongitude: 13.405, name: 'Berlin', address: 'Mitte' });
+    const c = (await received(card.waId)).contactMessage!;
+    expect(c.displayName).toBe('Dana');
+    expect(c.vcard).toContain('waid=4915123456789:+4915123456789');
+    const p = await received(poll.waId);
+    const pm = p.pollCreationMessage ?? p.pollCreationMessageV2 ?? p.pollCreationMessageV3;
+    expect(pm?.name).toBe('Lunch?');
+    expect(pm?.options?.map((o) => o.optionName)).toEqual(['pizza', 'salad']);
+  });
+
+  it('a reply quotes the stored message; a reaction, an edit and a delete target it', async () => {
+    const first = await send('text', { text: 'original text' });
+    await received(first.waId);
+    const reply = await send('text', { text: 'replying', replyTo: first.waId });
+    const r = (await received(reply.waId)).extendedTextMessage!;
+    expect(r.text).toBe('replying');
+    expect(r.contextInfo?.stanzaId).toBe(first.waId);
+    expect(r.contextInfo?.quotedMessage?.conversation).toBe('original text');
+    const react = await send('reaction', { messageId: first.waId, emoji: '👍' });
+    expect((await received(react.waId)).reactionMessage).toMatchObject({ text: '👍', key: { id: first.waId, fromMe: true } });
+    const edit = await send('edit', { messageId: first.waId, text: 'edited text' });
+    const e = (await received(edit.waId)).protocolMessage!;
+    expect(e.type).toBe(proto.Message.ProtocolMessage.Type.MESSAGE_EDIT);
+    expect(e.key?.id).toBe(first.waId);
+    expect(normalizeMessageContent(e.editedMessage)?.conversation ?? normalizeMessageContent(e.editedMessage)?.extendedTextMessage?.text).toBe('edited text');
+    const del = await send('delete', { messageId: first.waId, forEveryone: true });
+    const dm = (await received(del.waId)).protocolMessage!;
+    expect(dm.type).toBe(proto.Message.ProtocolMessage.Type.REVOKE);
+    expect(dm.key?.id).toBe(first.waId);
+  });
+
+  it('permanent problems fail at once with a code: number not on WhatsApp, refused media URL, unknown target', async () => {
+    const nobody = await send('text', { text: 'hello?' }, '15559990000');
+    const loopbackOnly = await send('image', { media: { url: 'http://169.254.169.254/latest/meta-data' } });
+    const missing = await send('reaction', { messageId: '3EB0DOESNOTEXIST', emoji: 'x' });
+    for (const [m, code] of [[nobody, 'invalid_number'], [loopbackOnly, 'media_refused'], [missing, 'target_not_found']] as const) {
+      await expect.poll(async () => (await row(m.id)).status, { timeout: 10_000 }).toBe('failed');
+      const r = await row(m.id);
+      expect(r.error_code).toBe(code);
+      expect(r.error_message).toBeTruthy();
+      expect(r.attempts).toBe(1);
+    }
+  });
+
+  it('a 463 fails the message with its code, raises a session event and slows the session down', async () => {
+    sim.fault(ACCOUNT, 'nack_next_463');
+    const { id, waId } = await send('text', { text: 'restricted?' }, OTHER);
+    await expect.poll(async () => (await row(id)).status, { timeout: 10_000 }).toBe('failed');
+    const r = await row(id);
+    expect(r.error_code).toBe('463');
+    expect(r.error_message).toMatch(/restricted/);
+    const events = await db.sql`select payload from public.events where agent_id = ${agent} and type = 'session.restricted'`;
+    expect(events).toHaveLength(1);
+    expect(events[0]!.payload).toMatchObject({ code: 463, wa_message_id: waId });
+    expect(messaging.worker.slowed(agent)).toBe(true);
+    await expect.poll(() => receiver.verified().some((v) => v.type === 'session.restricted'), { timeout: 10_000 }).toBe(true);
+  });
+});
+
+describe('inbound', () => {
+  it('text and image arrive once (even when delivered twice) and produce one verified webhook each', async () => {
+    const text = await sim.inject(ACCOUNT, { from: CONTACT, text: 'hi gateway', id: '3EB0INBOUNDTEXT0001' });
+    await sim.inject(ACCOUNT, { from: CONTACT, text: 'hi gateway', id: '3EB0INBOUNDTEXT0001' });
+    const image = await sim.inject(ACCOUNT, { from: CONTACT, image: { mimetype: 'image/jpeg', caption: 'look', fileLength: 2048 } });
+    await expect.poll(async () => (await db.sql`select count(*)::int as n from public.inbound_messages where agent_id = ${agent}`)[0]!.n, { timeout: 10_000 }).toBe(2);
+    const rows = await db.sql`select * from public.inbound_messages where agent_id = ${agent} order by created_at`;
+    const t = rows.find((x) => x.wa_message_id === text.id)!;
+    expect(t).toMatchObject({ type: 'text', from_me: false, sender_phone: CONTACT, content: { text: 'hi gateway' } });
+    expect(t.sender_lid).toMatch(/@lid$/);
+    const i = rows.find((x) => x.wa_message_id === image.id)!;
+    expect(i).toMatchObject({ type: 'image', content: { mimetype: 'image/jpeg', caption: 'look', size: 2048 } });
+    await expect.poll(() => receiver.verified().filter((v) => v.type === 'message.received').length, { timeout: 10_000 }).toBe(2);
+    await new Promise((r) => setTimeout(r, 300));
+    const hooks = receiver.verified().filter((v) => v.type === 'message.received');
+    expect(hooks.map((h) => h.data.wa_message_id).sort()).toEqual([text.id, image.id].sort());
+    expect(hooks.find((h) => h.data.wa_message_id === text.id)?.data).toMatchObject({ sender_phone: CONTACT, content: { text: 'hi gateway' } });
+    const [stats] = await db.sql`select received from public.daily_stats where agent_id = ${agent}`;
+    expect(stats!.received).toBe(2);
+  });
+});
