@@ -201,6 +201,9 @@ export type Database = {
         isOneToOne: true
         isSetofReturn: false
       } },
+"release_messages":
+{ Args: { "p_connector": string,"p_ids": (string)[] }; Returns: number
+                           },
 "release_sessions":
 { Args: { "p_agents"?: (string)[],"p_connector": string }; Returns: number
                            },
