@@ -5,6 +5,7 @@
 // reconciler (claim / renew / self-fence loops), the wake-up source, the jobs and the key-count
 // metrics. stop() is the graceful shutdown: stop claiming, let extensions drain in-flight work
 // (bounded by shutdownGraceMs), end every socket, release every lease in one statement.
+import type { WASocket } from '@whiskeysockets/baileys';
 import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
 import { type Clock, systemClock } from './clock.ts';
@@ -25,6 +26,10 @@ import { createSocketFactory, type MakeSocket } from './whatsapp/make-socket.ts'
 
 /** What connector/messages and connector/webhooks plug in with. */
 export interface ConnectorExtension {
+  /** A socket was just made for a session (synchronously, before any of its events fire). */
+  onSocketCreated?(session: LiveSession, sock: WASocket): void;
+  /** A disconnect, logout or restart is about to end an open socket; wait for sends unless forced. */
+  beforeSocketEnd?(session: LiveSession, force: boolean): Promise<void>;
   /** A session's socket just opened (status already `connected`): start working its queue. */
   onSocketOpen?(session: LiveSession): void | Promise<void>;
   /** A session's open socket closed or was ended. */
@@ -90,6 +95,12 @@ export function createConnector(deps: ConnectorDeps): Connector {
     clock,
     makeSocket: deps.makeSocket ?? createSocketFactory(config.whatsapp),
     hooks: {
+      onSocketCreated: (session, sock) => {
+        for (const ext of extensions) ext.onSocketCreated?.(session, sock);
+      },
+      beforeSocketEnd: async (session, force) => {
+        await Promise.all(extensions.map((ext) => ext.beforeSocketEnd?.(session, force)));
+      },
       onSocketOpen: async (session) => {
         for (const ext of extensions) await ext.onSocketOpen?.(session);
       },

@@ -6,6 +6,8 @@ import postgres from 'postgres';
 import { createConnector, type ExtensionFactory } from './connector.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { installConsoleScrub } from './logging/console-scrub.ts';
+import { loadMessagingConfig, type MessagingConfig } from './messages/config.ts';
+import { createMessagingExtension } from './messages/messaging.ts';
 import { createLogger } from './logging/logger.ts';
 import { startHttpServer } from './http/server.ts';
 import { createMetrics } from './metrics.ts';
@@ -15,8 +17,10 @@ const bootLogger = createLogger({ level: process.env.LOG_LEVEL || 'info' });
 installConsoleScrub(bootLogger.child({ module: 'console' }));
 
 let config: Awaited<ReturnType<typeof loadConfig>>;
+let messagingConfig: MessagingConfig;
 try {
   config = await loadConfig(process.env);
+  messagingConfig = loadMessagingConfig(process.env);
 } catch (error) {
   const message = error instanceof ConfigError ? error.message : String(error);
   bootLogger.fatal({ variable: (error as ConfigError).variable }, `configuration error: ${message}`);
@@ -29,8 +33,8 @@ installCertificateVerification();
 
 const sql = postgres(config.databaseUrl, { max: config.dbPool, onnotice: () => {}, connection: { application_name: 'wa-connector' } });
 const metrics = createMetrics({ defaultMetrics: true });
-// connector/messages and connector/webhooks plug in here as extension factories (see connector.ts).
-const extensions: ExtensionFactory[] = [];
+// The message path (outbound queue, status, inbound) and the webhook dispatcher plug in here.
+const extensions: ExtensionFactory[] = [createMessagingExtension({ config: messagingConfig })];
 const connector = createConnector({ sql, config, logger, baileysLogger, metrics, extensions });
 const http = await startHttpServer({ registry: metrics.registry, ready: () => connector.ready() }, config.http.port, config.http.host);
 logger.info({ url: http.url }, 'health and metrics endpoints listening');

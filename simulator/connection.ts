@@ -25,7 +25,7 @@ import { answerKeyFetch, answerUsync, isKeyUpload, storeUploadedKeys } from './i
 import { FrameReader, frameForWire, NoiseServerSession } from './noise-server.ts';
 import { PairingCodeExchange, pairSuccessStanza } from './pairing.ts';
 
-export type FaultKind = 'conflict' | 'device_removed' | 'close' | 'silence_pings' | 'nack_next_463' | 'refuse_login_401';
+export type FaultKind = 'conflict' | 'device_removed' | 'close' | 'restart_required' | 'silence_pings' | 'nack_next_463' | 'refuse_login_401';
 
 type State = 'noise-hello' | 'noise-finish' | 'registering' | 'live' | 'closing' | 'closed';
 
@@ -95,6 +95,20 @@ export class Connection {
     return `sim-${randomBytes(4).toString('hex')}-${this.iqCounter++}`;
   }
 
+  /**
+   * A message or receipt WhatsApp keeps until the client acks it: if this connection ends first,
+   * it goes back to the device's offline queue and is delivered again at the next login (the
+   * client may then see it twice; that is what real clients dedupe by id).
+   */
+  sendReliably(node: BinaryNode): void {
+    const id = node.attrs.id;
+    // A message's delivered and read receipts share its id; the ack repeats the type.
+    if (id) this.unacked.set(`${node.tag}:${id}:${node.attrs.type ?? ''}`, node);
+    this.send(node);
+  }
+
+  private readonly unacked = new Map<string, BinaryNode>();
+
   send(node: BinaryNode): void {
     if (this.silent || this.state === 'closed' || this.ws.readyState !== this.ws.OPEN) return;
     this.account?.log('out', node);
@@ -130,6 +144,10 @@ export class Connection {
         return;
       case 'close':
         this.ws.terminate();
+        return;
+      case 'restart_required':
+        // WhatsApp asks a live client to reconnect now (Baileys reports 515 restartRequired).
+        this.endWithStreamError({ code: '515' });
         return;
       case 'silence_pings':
         this.silent = true;
@@ -177,6 +195,8 @@ export class Connection {
   private onClosed(): void {
     this.state = 'closed';
     this.account?.live.delete(this);
+    if (this.account && this.companion) for (const node of this.unacked.values()) this.account.queueOffline(this.companion.id, node);
+    this.unacked.clear();
   }
 
   private async onBytes(data: Buffer): Promise<void> {
@@ -244,6 +264,12 @@ export class Connection {
         return;
       case 'ack':
       case 'receipt':
+        // An ack names the class of what it acknowledges; a receipt for a message also takes it.
+        if (node.tag === 'ack') {
+          for (const key of this.unacked.keys()) if (key.startsWith(`${node.attrs.class}:${node.attrs.id}:`) && (node.attrs.class !== 'receipt' || key.endsWith(`:${node.attrs.type ?? ''}`))) this.unacked.delete(key);
+        } else if (node.attrs.type !== 'retry') {
+          for (const key of this.unacked.keys()) if (key.startsWith(`message:${node.attrs.id}:`)) this.unacked.delete(key);
+        }
         this.host.onAckOrReceipt(this, node);
         return;
       default:
@@ -297,7 +323,7 @@ export class Connection {
     if (this.sentOffline || !this.account || !this.companion) return;
     this.sentOffline = true;
     const queued = this.account.takeOffline(this.companion.id);
-    for (const node of queued) this.send(node);
+    for (const node of queued) this.sendReliably(node);
     this.send({ tag: 'ib', attrs: { from: SERVER }, content: [{ tag: 'offline', attrs: { count: String(queued.length) } }] });
     if (this.companion.awaitingInitialSync) {
       this.companion.awaitingInitialSync = false;

@@ -107,7 +107,7 @@ export class Account {
       preferred?.isLive && preferred.companion?.id === deviceId
         ? preferred
         : [...this.live].find((c) => c.isLive && c.companion?.id === deviceId);
-    if (target) target.send(node);
+    if (target) target.sendReliably(node);
     else this.queueOffline(deviceId, node);
   }
 

@@ -68,6 +68,11 @@ export type Database = {
               "agent_id": string,"attempts": number,"content": Json,"created_at": string,"id": string,"lease_epoch": number,"max_attempts": number,"recipient": string,"type": string,"wa_message_id": string
             }[]
                            },
+"claim_number_checks":
+{ Args: { "p_agents": (string)[],"p_connector": string,"p_limit"?: number,"p_visibility_seconds"?: number }; Returns: {
+              "agent_id": string,"id": string,"lease_epoch": number,"numbers": (string)[]
+            }[]
+                           },
 "claim_session":
 { Args: { "p_agent": string,"p_connector": string,"p_lease_seconds"?: number }; Returns: {
               "agent_id": string,"lease_epoch": number,"taken_over_from": string
@@ -85,6 +90,9 @@ export type Database = {
 { Args: { "p_connector": string,"p_results": Json }; Returns: {
               "id": string,"status": string
             }[]
+                           },
+"complete_number_check":
+{ Args: { "p_check": string,"p_connector": string,"p_error"?: string,"p_result": Json }; Returns: boolean
                            },
 "count_api_call":
 { Args: { "p_agent": string,"p_owner": string }; Returns: undefined

@@ -2,7 +2,7 @@
 // per-socket message event handlers, and the webhook dispatcher, plus the hooks the session
 // manager calls. `createMessagingExtension` adapts it to connector.ts's extension interface;
 // tests call `createMessaging` with a SessionDirectory of their own.
-import type { WAMediaUploadFunction } from '@whiskeysockets/baileys';
+import type { WAMediaUploadFunction, WASocket } from '@whiskeysockets/baileys';
 import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
 import type { Keyring } from '../../edge-functions/_shared/secret-box.ts';
@@ -14,7 +14,10 @@ import { isStaleLease, type LiveSession, type SessionDirectory } from '../sessio
 import type { Wake } from '../wakeups/wakeups.ts';
 import { createWebhookDispatcher, type WebhookDispatcher } from '../webhooks/dispatcher.ts';
 import { loadMessagingConfig, type MessagingConfig } from './config.ts';
+import { persistReceiptsFirst } from './durable-receipts.ts';
+import { captureMessageEvents } from './event-capture.ts';
 import { createMediaLoader } from './media.ts';
+import { createNumberCheckWorker, type NumberCheckWorker } from './number-checks.ts';
 import { createOutboundWorker, type OutboundWorker } from './outbound-worker.ts';
 import { attachMessageEvents } from './session-events.ts';
 import { createMessageWriter, type MessageWriter } from './writer.ts';
@@ -34,10 +37,12 @@ export interface MessagingDeps {
   observeSendSeconds?: (seconds: number) => void;
 }
 
-export interface Messaging extends Required<Pick<ConnectorExtension, 'onSocketOpen' | 'onSocketClose' | 'onWake' | 'drain' | 'stop'>> {
+export interface Messaging
+  extends Required<Pick<ConnectorExtension, 'onSocketCreated' | 'beforeSocketEnd' | 'onSocketOpen' | 'onSocketClose' | 'onWake' | 'drain' | 'stop'>> {
   worker: OutboundWorker;
   writer: MessageWriter;
   dispatcher: WebhookDispatcher | undefined;
+  numberChecks: NumberCheckWorker;
   start(): void;
 }
 
@@ -64,6 +69,14 @@ export function createMessaging(deps: MessagingDeps): Messaging {
     observeSendSeconds: deps.observeSendSeconds,
   });
 
+  const numberChecks = createNumberCheckWorker({
+    sql,
+    connectorId,
+    sessions: deps.directory,
+    config: { pollIntervalMs: Math.max(1_000, config.outbound.pollIntervalMs), visibilitySeconds: 60, queryTimeoutMs: config.outbound.sendTimeoutMs },
+    logger,
+  });
+
   const lastAlert = new Map<string, number>();
   function onRestricted(session: LiveSession, waId: string): void {
     worker.restricted(session.agentId);
@@ -81,35 +94,55 @@ export function createMessaging(deps: MessagingDeps): Messaging {
   }
 
   const attached = new Map<string, () => void>();
+  const sockets = new Map<string, WASocket>();
+  const hooked = new WeakSet<WASocket>();
   let started = false;
 
   return {
     worker,
     writer,
     dispatcher,
+    numberChecks,
     start() {
       if (started) return;
       started = true;
       worker.start();
+      numberChecks.start();
       dispatcher?.start();
     },
+    onSocketCreated(session, sock) {
+      // The offline queue arrives right after login, before onSocketOpen: record it from here.
+      captureMessageEvents(sock);
+      persistReceiptsFirst(session, sock, writer, log);
+      hooked.add(sock);
+      sockets.set(session.agentId, sock);
+    },
+    async beforeSocketEnd(session, force) {
+      await worker.quiesce(session.agentId, force ? 0 : config.outbound.sendTimeoutMs);
+    },
     onSocketOpen(session) {
+      worker.resume(session.agentId);
       attached.get(session.agentId)?.();
       attached.set(
         session.agentId,
-        attachMessageEvents(session, { writer, logger: log, isOurs: worker.isOurs, onRestricted, onInbound: () => dispatcher?.nudge(), sendReadReceipts: config.sendReadReceipts }),
+        attachMessageEvents(session, { writer, logger: log, isOurs: worker.isOurs, onRestricted, onInbound: () => dispatcher?.nudge(), sendReadReceipts: config.sendReadReceipts, receiptsPersisted: hooked.has(session.socket() as WASocket) }),
       );
       worker.nudge();
+      numberChecks.nudge();
     },
     onSocketClose(session) {
+      // Events Baileys is still buffering (it buffers while it works through the offline queue)
+      // would be dropped when the socket ends; deliver them to the handlers first.
+      sockets.get(session.agentId)?.ev.flush();
       attached.get(session.agentId)?.();
       attached.delete(session.agentId);
     },
     onWake(wake: Wake) {
       if (wake.kind === 'message' || wake.kind === 'resubscribed') worker.nudge();
+      if (wake.kind === 'number_check' || wake.kind === 'resubscribed') numberChecks.nudge();
     },
     async drain() {
-      await worker.drain();
+      await Promise.all([worker.drain(), numberChecks.stop()]);
       await dispatcher?.stop();
     },
     async stop() {

@@ -10,7 +10,10 @@
 //             that pacing allows (session min interval + jitter, per-recipient interval; rows of
 //             one recipient keep their order), resolves the recipient (onWhatsApp, LID), maps the
 //             content, and calls sendMessage with the row's own WhatsApp id under a 30 s timeout.
-//   outcome   sent → complete 'sent' (base64 media stripped); a permanent problem → 'failed' with
+//   outcome   sent = WhatsApp's server acknowledged the message id (Baileys' sendMessage resolves
+//             when the bytes are written, which a dropped socket can still lose; no ack within
+//             the send timeout → retry with the same id, which receivers dedupe) → complete
+//             'sent' (base64 media stripped); a negative ack → failed with WhatsApp's code; a permanent problem → 'failed' with
 //             a code and reason; anything else → 'retry' with exponential backoff (SQL fails it
 //             after max_attempts). Written in order by the writer, batched.
 //   give back a row not yet attempted when its socket is no longer open, when its claim would
@@ -24,7 +27,8 @@ import { type Clock, systemClock } from '../clock.ts';
 import { maskPhones } from '../logging/logger.ts';
 import type { LiveSession, SessionDirectory } from '../sessions/context.ts';
 import { type ContentDeps, mapContent } from './content.ts';
-import { SendError, transient } from './errors.ts';
+import { ACK_ERRORS, permanent, SendError, transient } from './errors.ts';
+import { serverAcks } from './server-acks.ts';
 import { Pacer, type PacingConfig } from './pacer.ts';
 import { findTarget, type RecipientCache, resolveRecipient } from './recipients.ts';
 import type { Completion, MessageWriter } from './writer.ts';
@@ -87,6 +91,8 @@ interface Lane {
   queue: ClaimedMessage[];
   pacer: Pacer;
   running: boolean;
+  /** A disconnect/restart is waiting: start no new send until the socket opens again. */
+  paused: boolean;
   inFlight: Promise<void> | undefined;
 }
 
@@ -95,6 +101,10 @@ export interface OutboundWorker {
   nudge(): void;
   /** Resolves when the session has no send in flight (false after timeoutMs). */
   whenIdle(agentId: string, timeoutMs?: number): Promise<boolean>;
+  /** Before a disconnect/restart: start no new send for the session, give its queue back, wait for the one in flight (false after timeoutMs). */
+  quiesce(agentId: string, timeoutMs: number): Promise<boolean>;
+  /** The session's socket opened again: sends may start. */
+  resume(agentId: string): void;
   /** True when this worker sent `waId` recently (for the message event handler). */
   isOurs(agentId: string, waId: string): boolean;
   /** A 463 for this session: slow it down. */
@@ -133,7 +143,7 @@ export function createOutboundWorker(deps: OutboundWorkerDeps): OutboundWorker {
   const laneOf = (agentId: string): Lane => {
     let lane = lanes.get(agentId);
     if (!lane) {
-      lane = { agentId, queue: [], pacer: new Pacer(config.pacing, random), running: false, inFlight: undefined };
+      lane = { agentId, queue: [], pacer: new Pacer(config.pacing, random), running: false, paused: false, inFlight: undefined };
       lanes.set(agentId, lane);
     }
     return lane;
@@ -168,10 +178,19 @@ export function createOutboundWorker(deps: OutboundWorkerDeps): OutboundWorker {
       const mapped = await mapContent(row.type, row.content, { loadMedia: deps.loadMedia, findTarget: (id) => findTarget(sql, row.agent_id, id) });
       if (!session.isOpen() || session.socket() !== sock) throw transient('connection_closed', 'the socket closed before the send');
       remember(row.agent_id, row.wa_message_id);
-      await withTimeout(
-        sock.sendMessage(jid, mapped.content, { messageId: row.wa_message_id, ...(mapped.quoted ? { quoted: mapped.quoted } : {}), ...(deps.upload ? { upload: deps.upload } : {}) }),
-        config.sendTimeoutMs,
-      );
+      const ack = serverAcks(sock).wait(row.wa_message_id);
+      try {
+        await withTimeout(
+          (async () => {
+            await sock.sendMessage(jid, mapped.content, { messageId: row.wa_message_id, ...(mapped.quoted ? { quoted: mapped.quoted } : {}), ...(deps.upload ? { upload: deps.upload } : {}) });
+            const { error } = await ack.promise;
+            if (error) throw permanent(error, ACK_ERRORS[error] ?? `WhatsApp refused the message (${error})`);
+          })(),
+          config.sendTimeoutMs,
+        );
+      } finally {
+        ack.cancel();
+      }
       finish(row, { id: row.id, outcome: 'sent', strip_media: mapped.usedInlineMedia });
       deps.observeSendSeconds?.((clock.monotonic() - row.claimedAt) / 1000);
       log.debug({ messageId: row.id, ms: Math.round(clock.monotonic() - started) }, 'sent');
@@ -190,7 +209,7 @@ export function createOutboundWorker(deps: OutboundWorkerDeps): OutboundWorker {
       while (lane.queue.length > 0 && !stopping) {
         const session = sessions.get(lane.agentId);
         const sock = session?.isOpen() ? session.socket() : undefined;
-        if (!session || !sock) {
+        if (!session || !sock || lane.paused) {
           for (const row of lane.queue.splice(0)) release(row);
           break;
         }
@@ -233,7 +252,7 @@ export function createOutboundWorker(deps: OutboundWorkerDeps): OutboundWorker {
   }
 
   async function claim(): Promise<number> {
-    const open = sessions.open().filter((s) => s.isOpen() && (lanes.get(s.agentId)?.queue.length ?? 0) < config.laneMax);
+    const open = sessions.open().filter((s) => s.isOpen() && !lanes.get(s.agentId)?.paused && (lanes.get(s.agentId)?.queue.length ?? 0) < config.laneMax);
     if (open.length === 0) return 0;
     const rows = await sql`
       select id, agent_id, wa_message_id, recipient, type, content, attempts, max_attempts
@@ -298,6 +317,18 @@ export function createOutboundWorker(deps: OutboundWorkerDeps): OutboundWorker {
       const inFlight = lanes.get(agentId)?.inFlight;
       if (!inFlight) return true;
       return Promise.race([inFlight.then(() => true), sleep(timeoutMs).then(() => false)]);
+    },
+    async quiesce(agentId, timeoutMs) {
+      const lane = laneOf(agentId);
+      lane.paused = true;
+      if (!lane.running) for (const row of lane.queue.splice(0)) release(row);
+      const idle = await this.whenIdle(agentId, timeoutMs);
+      await writer.flush();
+      return idle;
+    },
+    resume(agentId) {
+      const lane = lanes.get(agentId);
+      if (lane) lane.paused = false;
     },
     isOurs: (agentId, waId) => ours.get(agentId)?.has(waId) ?? false,
     restricted(agentId) {

@@ -8,10 +8,13 @@
 //   - messages of other parties (and our own sent from the phone) recorded once per WhatsApp id
 //     by gateway.record_inbound, fenced by the session's epoch; delivery receipts are sent by
 //     Baileys itself, read receipts only when configured.
+// Events from before this is attached (between login and the session manager's onSocketOpen)
+// are replayed first (the extension's onSocketCreated started recording them).
 import type { WAMessage, WAMessageUpdate, WASocket } from '@whiskeysockets/baileys';
 import type { Logger } from 'pino';
 import { isStaleLease, type LiveSession } from '../sessions/context.ts';
 import { ACK_ERRORS } from './errors.ts';
+import { takeCapturedEvents } from './event-capture.ts';
 import { type InboundRecord, toInboundRecord } from './inbound.ts';
 import type { MessageWriter, StatusUpdate } from './writer.ts';
 
@@ -25,6 +28,8 @@ export interface MessageEventDeps {
   /** Inbound rows were committed (their webhooks wait in the outbox). */
   onInbound?(records: InboundRecord[]): void;
   sendReadReceipts: boolean;
+  /** Delivered/read receipts are already written by durable-receipts.ts before Baileys sees them. */
+  receiptsPersisted?: boolean;
 }
 
 export function statusOf(code: number | null | undefined): StatusUpdate['status'] | undefined {
@@ -110,12 +115,19 @@ export function attachMessageEvents(session: LiveSession, deps: MessageEventDeps
   const onUpdate = (updates: WAMessageUpdate[]) => {
     for (const u of updates) {
       if (u.key.fromMe === false) continue;
+      const status = statusOf(u.update.status as number | null | undefined);
+      if (deps.receiptsPersisted && (status === 'delivered' || status === 'read')) continue;
       noteStatus(u.key.id, u.update.status as number | null | undefined, u.update.messageStubParameters);
     }
   };
 
   sock.ev.on('messages.upsert', onUpsert);
   sock.ev.on('messages.update', onUpdate);
+  // Events since the socket was made (the offline queue after login), in order, before any new one.
+  for (const captured of takeCapturedEvents(sock)) {
+    if (captured.event === 'messages.upsert') onUpsert(captured.payload);
+    else onUpdate(captured.payload);
+  }
   return () => {
     sock.ev.off('messages.upsert', onUpsert);
     sock.ev.off('messages.update', onUpdate);

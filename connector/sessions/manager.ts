@@ -198,7 +198,7 @@ export class SessionManager implements SessionDirectory {
     let rows: Awaited<ReturnType<Sql['unsafe']>>;
     try {
       rows = await sql`
-        select agent_id, lease_epoch, renewed, desired_state, pending_command
+        select agent_id, lease_epoch, renewed, desired_state, pending_command, command_force
         from gateway.renew_leases(${config.connectorId}, ${agents}::uuid[], ${epochs}::bigint[], ${config.leaseSeconds})`;
     } catch (error) {
       metrics.heartbeatFailures.inc();
@@ -217,7 +217,7 @@ export class SessionManager implements SessionDirectory {
       }
       held.renewedAt = sentAt;
       if (row.desired_state !== 'connected' || row.pending_command) {
-        void held.session.apply(row.desired_state as string | null, row.pending_command as string | null);
+        void held.session.apply(row.desired_state as string | null, row.pending_command as string | null, row.command_force === true);
       }
     }
     this.updateStatusGauge();

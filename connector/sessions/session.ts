@@ -26,6 +26,7 @@ import type { ConnectorConfig } from '../config.ts';
 import { maskPhones } from '../logging/logger.ts';
 import { closeCodeLabel, type Metrics } from '../metrics.ts';
 import type { MakeSocket } from '../whatsapp/make-socket.ts';
+import { storedMessageLookup } from '../whatsapp/stored-messages.ts';
 import { attemptAfterClose, backoffDelay, type CloseAction, classifyClose, closeCodeOf } from './close-policy.ts';
 import { isStaleLease, type LiveSession } from './context.ts';
 import type { Semaphore } from './semaphore.ts';
@@ -34,6 +35,10 @@ export type SessionState = 'starting' | 'connecting' | 'open' | 'waiting' | 'end
 export type EndReason = 'terminal' | 'disconnected' | 'lost' | 'shutdown';
 
 export interface SessionHooks {
+  /** Called synchronously as each socket is made, before any of its events can fire. */
+  onSocketCreated?(session: LiveSession, sock: WASocket): void;
+  /** Before a disconnect, logout or restart ends the socket: wait for sends in flight unless forced. */
+  beforeSocketEnd?(session: LiveSession, force: boolean): Promise<void>;
   /** Called each time the socket opens (after the status is reported). Errors are logged. */
   onSocketOpen?(session: LiveSession): void | Promise<void>;
   /** Called when an open socket closes or is ended. */
@@ -140,11 +145,17 @@ export class ManagedSession implements LiveSession {
   }
 
   /** The renewal's view of what the owner wants. */
-  async apply(desiredState: string | null, pendingCommand: string | null): Promise<void> {
+  async apply(desiredState: string | null, pendingCommand: string | null, force = false): Promise<void> {
     // One command at a time: the next renewal may still see a command we are carrying out.
     if (this.ended || this.applying) return;
+    const ending = desiredState === 'disconnected' || pendingCommand === 'logout' || pendingCommand === 'restart';
+    if (!ending) return;
     this.applying = true;
     try {
+      // The seeds' sending-status: a send in flight finishes (bounded by the send timeout)
+      // before the socket goes, unless the owner forced the command.
+      if (this.state === 'open') await this.deps.hooks.beforeSocketEnd?.(this, force).catch((error) => this.logger.warn({ err: error }, 'waiting for sends failed'));
+      if (this.ended) return;
       if (desiredState === 'disconnected') return await this.disconnect('disconnect requested');
       if (pendingCommand === 'logout') return await this.logout('logout requested', false);
       if (pendingCommand === 'restart') {
@@ -184,8 +195,9 @@ export class ManagedSession implements LiveSession {
     if (!(await this.report({ status, reconnect_attempts: this.attempt }))) return;
     this.releaseSlot = await this.deps.connectSlots.acquire(this.deps.config.whatsapp.connectTimeoutMs);
     if (this.ended || this.state !== 'connecting') return this.freeSlot();
-    const sock = this.deps.makeSocket({ auth: this.auth, logger: this.deps.baileysLogger });
+    const sock = this.deps.makeSocket({ auth: this.auth, logger: this.deps.baileysLogger, getMessage: storedMessageLookup(this.sql, this.agentId) });
     this.sock = sock;
+    this.deps.hooks.onSocketCreated?.(this, sock);
     sock.ev.on('creds.update', () => {
       if (this.sock === sock && this.guard()) this.persistCreds();
     });

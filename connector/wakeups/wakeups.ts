@@ -2,7 +2,8 @@
 //   - Supabase Realtime (supabase-js, `ws` transport for Node 20) when SUPABASE_URL and a secret
 //     key are configured: postgres_changes on whatsapp_sessions and messages inserts.
 //   - Otherwise Postgres LISTEN on channel `wa_gateway_wake` over the direct connection
-//     (payload `<agent_id>` for a session change, `<agent_id>:message` for a new message).
+//     (payload `<agent_id>` for a session change, `<agent_id>:message` for a new message,
+//     `<agent_id>:number_check` for a new number check).
 // Every (re)subscription triggers a sweep, since changes made while we were away were missed.
 import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
@@ -11,7 +12,7 @@ export const WAKE_CHANNEL = 'wa_gateway_wake';
 
 export interface Wake {
   agentId?: string;
-  kind: 'session' | 'message' | 'resubscribed';
+  kind: 'session' | 'message' | 'number_check' | 'resubscribed';
 }
 
 export type WakeListener = (wake: Wake) => void;
@@ -23,7 +24,7 @@ export interface WakeupSource {
 
 export function parseWakePayload(payload: string): Wake {
   const [agentId, kind] = payload.split(':');
-  return { agentId: agentId || undefined, kind: kind === 'message' ? 'message' : 'session' };
+  return { agentId: agentId || undefined, kind: kind === 'message' || kind === 'number_check' ? kind : 'session' };
 }
 
 export function createListenWakeups(sql: Sql, logger: Logger, onWake: WakeListener): WakeupSource {

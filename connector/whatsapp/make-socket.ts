@@ -1,6 +1,6 @@
 // The Baileys adapter: builds a socket from the connector's config. Injected into createConnector
 // as `makeSocket` so tests pass the real one (pointed at the simulator) and benches can tune it.
-import makeWASocket, { type AuthenticationState, Browsers, type WASocket } from '@whiskeysockets/baileys';
+import makeWASocket, { type AuthenticationState, Browsers, type proto, type WAMessageKey, type WASocket } from '@whiskeysockets/baileys';
 import type { Logger } from 'pino';
 import type { ConnectorConfig } from '../config.ts';
 
@@ -8,12 +8,14 @@ export interface MakeSocketOptions {
   auth: AuthenticationState;
   /** Baileys' own logger (already scrubbed and at BAILEYS_LOG_LEVEL). */
   logger: Logger;
+  /** Content of one of our sent messages, for re-sending it to a device that asked (retry receipt). */
+  getMessage?: (key: WAMessageKey) => Promise<proto.IMessage | undefined>;
 }
 
 export type MakeSocket = (options: MakeSocketOptions) => WASocket;
 
 export function createSocketFactory(config: ConnectorConfig['whatsapp']): MakeSocket {
-  return ({ auth, logger }) =>
+  return ({ auth, logger, getMessage }) =>
     makeWASocket({
       auth,
       logger,
@@ -27,7 +29,7 @@ export function createSocketFactory(config: ConnectorConfig['whatsapp']): MakeSo
       ...(config.syncHistory ? {} : { shouldSyncHistoryMessage: () => false }),
       markOnlineOnConnect: false,
       printQRInTerminal: false,
-      // Messages are resent from our queue (with their ids), never from a Baileys cache.
-      getMessage: async () => undefined,
+      // Our queue is the message store (connector/whatsapp/stored-messages.ts).
+      getMessage: getMessage ?? (async () => undefined),
     });
 }

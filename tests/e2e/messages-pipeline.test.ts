@@ -13,6 +13,7 @@ import { type Simulator, startSimulator } from '../../simulator/server.ts';
 import { trustSimulatorRoot } from '../../simulator/trust.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { claim, createRunningAgent, createUser, registerConnector, setPlan } from '../helpers/fixtures.ts';
+import { startTestServer } from '../helpers/messages-http.ts';
 import { directoryOf, enqueue, liveSession, type MediaHost, startMediaHost } from '../helpers/messages-pipeline.ts';
 import { createEndpoint, type Receiver, startReceiver, testKeyring } from '../helpers/messages-webhooks.ts';
 import { endAllClients, linkAccount } from '../helpers/simulator-client.ts';
@@ -32,6 +33,7 @@ let keyring: Keyring;
 let messaging: Messaging;
 let owner: string;
 let agent: string;
+let session: ReturnType<typeof liveSession>;
 
 let unscrub: () => void;
 
@@ -55,7 +57,7 @@ beforeAll(async () => {
   receiver = await startReceiver(() => secret);
   secret = (await createEndpoint(db.sql, keyring, { owner, agent, url: `${receiver.url}/hook` })).secret;
   const logger = pino({ level: 'silent' });
-  const session = liveSession({ agentId: agent, connectorId, epoch, sql: db.sql, logger, sock: () => sock });
+  session = liveSession({ agentId: agent, connectorId, epoch, sql: db.sql, logger, sock: () => sock });
   const config = loadMessagingConfig({
     MESSAGES_MIN_INTERVAL_MS: '0',
     MESSAGES_JITTER_MS: '0',
@@ -209,8 +211,10 @@ describe('outbound: every type reaches the contact decrypted, as sent', () => {
     const r = await row(id);
     expect(r.error_code).toBe('463');
     expect(r.error_message).toMatch(/restricted/);
-    const events = await db.sql`select payload from public.events where agent_id = ${agent} and type = 'session.restricted'`;
-    expect(events).toHaveLength(1);
+    // The row fails on the negative ack itself; the session event follows from Baileys' update.
+    const restricted = () => db.sql`select payload from public.events where agent_id = ${agent} and type = 'session.restricted'`;
+    await expect.poll(async () => (await restricted()).length, { timeout: 10_000 }).toBe(1);
+    const events = await restricted();
     expect(events[0]!.payload).toMatchObject({ code: 463, wa_message_id: waId });
     expect(messaging.worker.slowed(agent)).toBe(true);
     await expect.poll(() => receiver.verified().some((v) => v.type === 'session.restricted'), { timeout: 10_000 }).toBe(true);
@@ -236,5 +240,55 @@ describe('inbound', () => {
     expect(hooks.find((h) => h.data.wa_message_id === text.id)?.data).toMatchObject({ sender_phone: CONTACT, content: { text: 'hi gateway' } });
     const [stats] = await db.sql`select received from public.daily_stats where agent_id = ${agent}`;
     expect(stats!.received).toBe(2);
+  });
+});
+
+describe('number checks', () => {
+  it('the connector answers a queued number check through WhatsApp: a contact exists, an unknown number does not', async () => {
+    const unknown = '15559990000';
+    const [job] = await db.sql`select id from gateway.create_number_check(${owner}, ${agent}, ${[CONTACT, unknown]}::text[])`;
+    messaging.onWake({ agentId: agent, kind: 'number_check' });
+    const check = async () => (await db.sql`select status, result, error from public.number_checks where id = ${job!.id}`)[0]!;
+    await expect.poll(async () => (await check()).status, { timeout: 10_000 }).toBe('done');
+    expect((await check()).result).toEqual([
+      { number: CONTACT, exists: true, jid: `${CONTACT}@s.whatsapp.net` },
+      { number: unknown, exists: false, jid: null },
+    ]);
+  });
+});
+
+describe('restart and disconnect wait for the send in flight', () => {
+  it('unforced: beforeSocketEnd resolves only after the send in flight is written; forced: at once', async () => {
+    const slow = await startTestServer();
+    let delayMs = 1_500;
+    slow.handle((_req, res) => {
+      setTimeout(() => res.writeHead(200, { 'content-type': 'image/png' }).end(PNG), delayMs);
+    });
+    try {
+      const first = await send('image', { media: { url: `${slow.url}/a.png` }, caption: 'slow' });
+      await expect.poll(() => slow.requests.length, { timeout: 10_000 }).toBe(1);
+      expect((await row(first.id)).status).toBe('sending');
+      await messaging.beforeSocketEnd(session, false);
+      // Resolved only once the send in flight was written.
+      expect(['sent', 'delivered', 'read']).toContain((await row(first.id)).status);
+
+      // Paused until the socket opens again: nothing new starts.
+      const queued = await send('text', { text: 'after the pause' });
+      await new Promise((r) => setTimeout(r, 800));
+      expect((await row(queued.id)).status).toBe('queued');
+      messaging.onSocketOpen(session);
+      await expect.poll(async () => (await row(queued.id)).status, { timeout: 10_000 }).toBe('read');
+
+      delayMs = 3_000;
+      const second = await send('image', { media: { url: `${slow.url}/b.png` }, caption: 'slow again' });
+      await expect.poll(() => slow.requests.length, { timeout: 10_000 }).toBe(2);
+      await messaging.beforeSocketEnd(session, true);
+      // Forced: resolved while the send is still in flight.
+      expect((await row(second.id)).status).toBe('sending');
+      messaging.onSocketOpen(session);
+      await expect.poll(async () => (await row(second.id)).status, { timeout: 10_000 }).toBe('read');
+    } finally {
+      await slow.close();
+    }
   });
 });

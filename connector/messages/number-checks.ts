@@ -1,0 +1,119 @@
+// Number checks: answers the bulk "is this number on WhatsApp" jobs of the sessions this
+// connector holds (POST /v1/agents/{id}/number-checks queues them).
+//
+// The loop, in plain words:
+//   claim    every pollIntervalMs, sooner when nudged (a number_check wake-up, an opened socket):
+//            one gateway.claim_number_checks statement takes pending jobs of sessions whose
+//            socket is open here (SKIP LOCKED, visibility timeout).
+//   answer   one usync query per job (all of its numbers at once) through the session's socket,
+//            then gateway.complete_number_check with [{number, exists, jid}]. Only the holder's
+//            answer is accepted, so a job claimed again after a crash is answered once.
+//   fail     WhatsApp refused the query while the socket stayed open → the job fails with the
+//            reason. The socket closed under it → nothing is written; the claim expires and the
+//            job is claimed again when the session is open (here or on another connector).
+import type { WASocket } from '@whiskeysockets/baileys';
+import type { Logger } from 'pino';
+import type { Sql } from 'postgres';
+import type { SessionDirectory } from '../sessions/context.ts';
+
+export interface NumberCheckConfig {
+  pollIntervalMs: number;
+  visibilitySeconds: number;
+  queryTimeoutMs: number;
+}
+
+export interface NumberCheckAnswer {
+  number: string;
+  exists: boolean;
+  jid: string | null;
+}
+
+/** Asks WhatsApp about `numbers` in one query; an answer per number, in the order asked. */
+export async function checkNumbers(sock: Pick<WASocket, 'onWhatsApp'>, numbers: string[]): Promise<NumberCheckAnswer[]> {
+  const found = (await sock.onWhatsApp(...numbers)) ?? [];
+  const byNumber = new Map(found.filter((r) => r.exists).map((r) => [r.jid.split('@')[0]!.split(':')[0]!, r.jid]));
+  return numbers.map((number) => {
+    const jid = byNumber.get(number);
+    return { number, exists: jid !== undefined, jid: jid ?? null };
+  });
+}
+
+export interface NumberCheckWorker {
+  start(): void;
+  nudge(): void;
+  stop(): Promise<void>;
+}
+
+const withTimeout = <T>(promise: Promise<T>, ms: number): Promise<T> => {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`WhatsApp did not answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+};
+
+export function createNumberCheckWorker(deps: { sql: Sql; connectorId: string; sessions: SessionDirectory; config: NumberCheckConfig; logger: Logger }): NumberCheckWorker {
+  const { sql, connectorId, sessions, config } = deps;
+  const log = deps.logger.child({ module: 'number-checks' });
+  let timer: NodeJS.Timeout | undefined;
+  let running = false;
+  let busy: Promise<void> | undefined;
+
+  async function answer(job: { id: string; agent_id: string; numbers: string[] }): Promise<void> {
+    const session = sessions.get(job.agent_id);
+    const sock = session?.isOpen() ? session.socket() : undefined;
+    if (!session || !sock) return; // the claim expires and the job comes back
+    let result: NumberCheckAnswer[] | undefined;
+    let error: string | undefined;
+    try {
+      result = await withTimeout(checkNumbers(sock, job.numbers), config.queryTimeoutMs);
+    } catch (e) {
+      if (!session.isOpen() || session.socket() !== sock) return;
+      error = `WhatsApp refused the check: ${(e as Error).message}`;
+    }
+    await sql`select gateway.complete_number_check(${connectorId}, ${job.id}, ${result ? sql.json(result as never) : null}, ${error ?? null})`;
+    log.debug({ checkId: job.id, numbers: job.numbers.length, failed: error !== undefined }, 'number check answered');
+  }
+
+  async function tick(): Promise<void> {
+    const open = sessions.open().filter((s) => s.isOpen()).map((s) => s.agentId);
+    if (open.length === 0) return;
+    const jobs = await sql`
+      select id, agent_id, numbers from gateway.claim_number_checks(${connectorId}, ${open}::uuid[], 10, ${config.visibilitySeconds})`;
+    await Promise.all(
+      jobs.map((job) =>
+        answer(job as unknown as { id: string; agent_id: string; numbers: string[] }).catch((e) => log.error({ err: e, checkId: job.id }, 'answering a number check failed')),
+      ),
+    );
+  }
+
+  function schedule(ms: number): void {
+    if (!running) return;
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(() => {
+      timer = undefined;
+      if (busy) return schedule(config.pollIntervalMs);
+      busy = tick()
+        .catch((e) => log.error({ err: e }, 'claiming number checks failed'))
+        .finally(() => {
+          busy = undefined;
+          schedule(config.pollIntervalMs);
+        });
+    }, ms);
+  }
+
+  return {
+    start() {
+      running = true;
+      schedule(0);
+    },
+    nudge() {
+      if (running && !busy) schedule(10);
+    },
+    async stop() {
+      running = false;
+      if (timer) clearTimeout(timer);
+      await busy;
+    },
+  };
+}

@@ -1,0 +1,46 @@
+// WhatsApp's server ack for a message we sent: `<ack class="message" id="...">`, with an
+// `error` attribute when it refused it (463 and the like).
+//
+// Baileys' sendMessage resolves once the stanza is written to the socket and emits no event for a
+// positive ack (only negative ones become a messages.update), so a socket that dies right after
+// the write loses the message while the send looks successful. The worker therefore waits for
+// this ack before it records `sent`, and re-sends under the same id when none comes. The ack is
+// read from the socket's own frame events (`CB:ack,class:message`, the name Baileys itself
+// listens on), one listener per socket.
+import type { BinaryNode, WASocket } from '@whiskeysockets/baileys';
+
+export interface AckWait {
+  promise: Promise<{ error?: string }>;
+  cancel(): void;
+}
+
+interface AckRegistry {
+  wait(messageId: string): AckWait;
+}
+
+const registries = new WeakMap<WASocket, AckRegistry>();
+
+export function serverAcks(sock: WASocket): AckRegistry {
+  let registry = registries.get(sock);
+  if (registry) return registry;
+  const waiting = new Map<string, (ack: { error?: string }) => void>();
+  sock.ws.on('CB:ack,class:message', (node: BinaryNode) => {
+    const id = node.attrs.id;
+    const resolve = id ? waiting.get(id) : undefined;
+    if (!id || !resolve) return;
+    waiting.delete(id);
+    resolve(node.attrs.error ? { error: node.attrs.error } : {});
+  });
+  registry = {
+    wait(messageId) {
+      let settle!: (ack: { error?: string }) => void;
+      const promise = new Promise<{ error?: string }>((resolve) => {
+        settle = resolve;
+      });
+      waiting.set(messageId, settle);
+      return { promise, cancel: () => waiting.get(messageId) === settle && waiting.delete(messageId) };
+    },
+  };
+  registries.set(sock, registry);
+  return registry;
+}

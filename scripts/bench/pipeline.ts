@@ -1,0 +1,144 @@
+// npm run bench:pipeline — the message path end to end against the simulator:
+//   1. latency: RATE sends per second (round-robin over the sessions, default pacing on) for
+//      DURATION seconds through the HTTP control plane (scripts/dev/serve-api.ts in its own
+//      process, a user JWT); for each, from the 202 arriving to the simulated contact holding
+//      the decrypted message. p50 / p99 / max.
+//   2. throughput: BURST messages per session enqueued up front, a fresh connector with pacing
+//      off; messages per second from the first to the last one received.
+// One connector process (connector/main.ts), SESSIONS linked sessions (default 20), one contact
+// per session.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { repoRoot } from '../db/migrate.ts';
+import { setupBench } from '../../tests/helpers/connector-bench.ts';
+import { testEnv } from '../../tests/helpers/connector.ts';
+import { type MessagingProcess, spawnMessagingConnector } from '../../tests/helpers/messages-connector.ts';
+
+const SESSIONS = Number(process.env.SESSIONS ?? 20);
+const RATE = Number(process.env.RATE ?? 10);
+const DURATION = Number(process.env.DURATION ?? 20);
+const BURST = Number(process.env.BURST ?? 200);
+const log = (msg: string) => console.log(`[bench:pipeline] ${msg}`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+
+const setup = await setupBench(SESSIONS, log);
+const { sql, sim, agents } = setup;
+const contacts = agents.map((_, i) => `4477001${String(i).padStart(5, '0')}`);
+for (const c of contacts) sim.addContact(c);
+const [ownerRow] = await sql`select owner_id from public.agents where id = ${agents[0]!}`;
+const owner = ownerRow!.owner_id as string;
+await sql`update public.plans set messages_per_minute = 1000000`;
+
+function connector(extra: Record<string, string>): MessagingProcess {
+  return spawnMessagingConnector(
+    testEnv(setup.dbUrl, sim.url, {
+      CONNECTOR_ID: randomUUID(),
+      CONNECTOR_CAPACITY: String(agents.length),
+      LOG_LEVEL: 'warn',
+      BAILEYS_LOG_LEVEL: 'silent',
+      CONNECTOR_DB_POOL: '10',
+      CONNECTOR_LEASE_SECONDS: '20',
+      CONNECTOR_RENEW_INTERVAL_MS: '5000',
+      HEALTH_CONNECTED_MS: '60000',
+      WEBHOOKS_ENABLED: 'false',
+      ...extra,
+    }),
+    sim.rootPublicKey,
+  );
+}
+
+async function allConnected(): Promise<void> {
+  for (;;) {
+    const [r] = await sql`select count(*)::int as n from public.whatsapp_sessions where agent_id = any(${agents}::uuid[]) and status = 'connected' and owner_connector_id is not null`;
+    if (r!.n === agents.length) return;
+    await sleep(200);
+  }
+}
+
+const receivedAt = (contact: string, id: string) => sim.received(contact).find((m) => m.id === id)?.at;
+
+/** The control plane in its own process, and a JWT for the owner. */
+async function startApi(): Promise<{ base: string; token: string; child: ChildProcess }> {
+  const { privateKey, publicKey } = await generateKeyPair('ES256');
+  const jwk = { ...(await exportJWK(publicKey)), kid: 'bench', alg: 'ES256' };
+  const supabaseUrl = 'https://bench.supabase.test';
+  const port = 19_000 + (process.pid % 1000);
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'scripts/dev/serve-api.ts')], {
+    cwd: repoRoot,
+    env: {
+      ...process.env, SUPABASE_DB_URL: setup.dbUrl, SUPABASE_URL: supabaseUrl, SUPABASE_JWKS: JSON.stringify({ keys: [jwk] }),
+      CREDENTIALS_ENCRYPTION_KEY: randomBytes(32).toString('hex'), PORT: String(port), LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => d.toString().includes('gateway listening') && resolve());
+    child.once('exit', (code) => reject(new Error(`control plane exited with ${code}`)));
+  });
+  const token = await new SignJWT({ role: 'authenticated' }).setProtectedHeader({ alg: 'ES256', kid: 'bench' }).setSubject(owner)
+    .setIssuer(`${supabaseUrl}/auth/v1`).setAudience('authenticated').setExpirationTime('1h').sign(privateKey);
+  return { base: `http://127.0.0.1:${port}/gateway`, token, child };
+}
+
+try {
+  // --- 1. latency at a steady rate, default pacing --------------------------------------------
+  let proc = connector({});
+  const api = await startApi();
+  await allConnected();
+  log(`latency: ${RATE}/s for ${DURATION} s over ${agents.length} sessions (default pacing: 1 s + up to 1 s jitter per session)`);
+  const sent: Array<{ contact: string; id: string; t0: number }> = [];
+  const interval = 1000 / RATE;
+  const start = Date.now();
+  for (let i = 0; i < RATE * DURATION; i++) {
+    const wait = start + i * interval - Date.now();
+    if (wait > 0) await sleep(wait);
+    const s = i % agents.length;
+    const contact = contacts[s]!;
+    const res = await fetch(`${api.base}/v1/agents/${agents[s]!}/messages`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${api.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ to: contact, type: 'text', text: `latency ${i}` }),
+    });
+    const t0 = Date.now();
+    if (res.status !== 202) throw new Error(`send answered ${res.status}: ${await res.text()}`);
+    sent.push({ contact, id: ((await res.json()) as { waMessageId: string }).waMessageId, t0 });
+  }
+  const deadline = Date.now() + 60_000;
+  while (sent.some((m) => receivedAt(m.contact, m.id) === undefined) && Date.now() < deadline) await sleep(100);
+  const latencies = sent.map((m) => (receivedAt(m.contact, m.id) ?? Number.NaN) - m.t0).filter(Number.isFinite).sort((a, b) => a - b);
+  const latency = { messages: sent.length, received: latencies.length, p50Ms: pct(latencies, 50), p99Ms: pct(latencies, 99), maxMs: latencies.at(-1) };
+  log(JSON.stringify(latency));
+  proc.kill('SIGTERM');
+  api.child.kill('SIGTERM');
+  await proc.exited;
+
+  // --- 2. throughput, pacing off ----------------------------------------------------------------
+  log(`throughput: ${BURST} messages per session × ${agents.length} sessions, pacing off`);
+  const burst: Array<{ contact: string; id: string }> = [];
+  for (let i = 0; i < BURST; i++) {
+    await Promise.all(
+      agents.map(async (agent, s) => {
+        const [row] = await sql`select wa_message_id from gateway.enqueue_message(${owner}, ${agent}, ${contacts[s]!}, 'text', ${sql.json({ text: `burst ${i}` })})`;
+        burst.push({ contact: contacts[s]!, id: row!.wa_message_id as string });
+      }),
+    );
+  }
+  proc = connector({ MESSAGES_MIN_INTERVAL_MS: '0', MESSAGES_JITTER_MS: '0', MESSAGES_RECIPIENT_INTERVAL_MS: '0', MESSAGES_CLAIM_BATCH: '200', MESSAGES_LANE_MAX: '50' });
+  const until = Date.now() + 300_000;
+  while (burst.some((m) => receivedAt(m.contact, m.id) === undefined) && Date.now() < until) await sleep(200);
+  const times = burst.map((m) => receivedAt(m.contact, m.id)).filter((t): t is number => t !== undefined).sort((a, b) => a - b);
+  const seconds = ((times.at(-1) ?? 0) - (times[0] ?? 0)) / 1000;
+  const throughput = { messages: burst.length, received: times.length, seconds: Number(seconds.toFixed(2)), perSecond: Number((times.length / seconds).toFixed(1)), perSessionPerSecond: Number((times.length / seconds / agents.length).toFixed(1)) };
+  log(JSON.stringify(throughput));
+  const [statuses] = await sql`select count(*) filter (where status = 'read')::int as read, count(*) filter (where status = 'failed')::int as failed, count(*)::int as total from public.messages`;
+  log(JSON.stringify({ finalStatuses: statuses }));
+  proc.kill('SIGTERM');
+  await proc.exited;
+  console.log(JSON.stringify({ sessions: agents.length, latency, throughput }));
+} finally {
+  await setup.cleanup();
+}
+process.exit(0);
