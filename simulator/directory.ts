@@ -58,7 +58,7 @@ export interface StanzaLogEntry {
   summary: string;
 }
 
-const STANZA_LOG_LIMIT = 300;
+const STANZA_LOG_LIMIT = 3000;
 
 export class Account {
   /** The account's phone: device 0, whose identity key also signs ADV device identities. */

@@ -41,7 +41,7 @@ export function persistReceiptsFirst(session: LiveSession, sock: WASocket, write
     const node = args[0] as BinaryNode;
     const updates = receiptStatuses(node);
     for (const u of updates) writer.status(session.agentId, session.epoch(), u);
-    const flushed = updates.length > 0 ? writer.flush() : Promise.resolve();
+    const flushed = updates.length > 0 ? writer.written() : Promise.resolve();
     chain = Promise.all([chain, flushed])
       .then(() => emit(event, ...args))
       .catch((error) => logger.error({ err: error, agentId: session.agentId }, 'handing a receipt to Baileys failed'));

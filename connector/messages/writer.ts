@@ -38,6 +38,8 @@ export interface MessageWriter {
   status(agentId: string, epoch: bigint, u: StatusUpdate): void;
   /** Resolves when everything queued so far is written (or given up). */
   flush(): Promise<void>;
+  /** Like flush, but waits for the regular batch instead of writing early (no extra statements). */
+  written(): Promise<void>;
 }
 
 export function createMessageWriter(opts: {
@@ -109,15 +111,29 @@ export function createMessageWriter(opts: {
     }
   }
 
+  let waiters: Array<() => void> = [];
+
   function flush(): Promise<void> {
     if (timer) clearTimeout(timer);
     timer = undefined;
     const ops = queue;
+    const done = waiters;
     queue = [];
+    waiters = [];
     if (ops.length > 0) {
-      chain = chain.then(() => write(ops)).then(() => opts.onWritten?.());
-    }
+      chain = chain
+        .then(() => write(ops))
+        .then(() => opts.onWritten?.())
+        .finally(() => {
+          for (const resolve of done) resolve();
+        });
+    } else for (const resolve of done) void chain.finally(resolve);
     return chain;
+  }
+
+  function written(): Promise<void> {
+    if (queue.length === 0) return chain;
+    return new Promise<void>((resolve) => waiters.push(resolve));
   }
 
   function push(op: Op): void {
@@ -131,5 +147,6 @@ export function createMessageWriter(opts: {
     release: (id) => push({ kind: 'release', id }),
     status: (agentId, epoch, value) => push({ kind: 'status', agentId, epoch, value }),
     flush,
+    written,
   };
 }

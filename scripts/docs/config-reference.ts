@@ -1,6 +1,6 @@
 /**
- * The README's configuration reference, generated from the connector's zod schema
- * (connector/config.ts `envSchema`) so it cannot drift: names, required or default, and the
+ * The README's configuration reference, generated from the connector's zod schemas
+ * (connector/config.ts `envSchema`, connector/messages/config.ts `messagingEnvSchema`) so it cannot drift: names, required or default, and the
  * constraint come from the schema; this file adds one sentence per variable, and a test fails
  * when a variable has none or the README section is out of date.
  *
@@ -11,6 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { envSchema } from '../../connector/config.ts';
+import { messagingEnvSchema } from '../../connector/messages/config.ts';
 import { repoRoot } from '../db/migrate.ts';
 
 export const DESCRIPTIONS: Record<string, string> = {
@@ -58,7 +59,37 @@ export const DESCRIPTIONS: Record<string, string> = {
   KEY_WARN_ROWS: 'Signal key rows of one session that raise a warning (seed: 120).',
   KEY_PRUNE_ROWS: 'Rows at which hygiene prunes, only while disconnected (seed: 150).',
   KEY_CRITICAL_ROWS: 'Rows that raise a critical alert (seed: 180).',
+  MESSAGES_CLAIM_BATCH: 'Most outbound messages claimed in one statement.',
+  MESSAGES_VISIBILITY_SECONDS: 'A claimed message not completed within this comes back to the queue (a crashed connector\'s sends are retried with the same WhatsApp id).',
+  MESSAGES_POLL_INTERVAL_MS: 'Outbound queue polling; a wake-up on a new message only shortens it.',
+  MESSAGES_LANE_MAX: 'Most claimed messages waiting in one session\'s lane.',
+  MESSAGES_MIN_INTERVAL_MS: 'Pacing: minimum time between two sends of one session.',
+  MESSAGES_JITTER_MS: 'Pacing: random extra delay added to the minimum interval.',
+  MESSAGES_RECIPIENT_INTERVAL_MS: 'Pacing: minimum time between two sends to the same recipient.',
+  MESSAGES_RESTRICTED_SLOWDOWN_FACTOR: 'After a 463 (restricted), the session\'s intervals are multiplied by this…',
+  MESSAGES_RESTRICTED_SLOWDOWN_MS: '…for this long.',
+  MESSAGES_RETRY_BASE_MS: 'First retry delay of a transient send failure; doubles with jitter.',
+  MESSAGES_RETRY_MAX_MS: 'Retry delay cap (the message fails after its max attempts).',
+  MESSAGES_NUMBER_CHECK_TTL_MS: 'How long a recipient\'s "is on WhatsApp" answer is cached per session (a negative one a tenth of it).',
+  MESSAGES_SEND_READ_RECEIPTS: 'Mark inbound messages read (blue ticks) when they are stored.',
+  MEDIA_MAX_BYTES: 'Largest media fetched by URL or accepted inline; enforced while streaming.',
+  MEDIA_FETCH_TIMEOUT_MS: 'Timeout of one media download.',
+  MEDIA_ALLOW_HTTP: 'Allow plain http media URLs (https only by default). Private addresses stay refused.',
+  WEBHOOKS_ENABLED: 'Run the webhook dispatcher in this connector (any number of connectors may).',
+  WEBHOOK_POLL_INTERVAL_MS: 'Outbox polling; a write in this process only shortens it.',
+  WEBHOOK_CONCURRENCY: 'Deliveries in flight at once.',
+  WEBHOOK_TIMEOUT_MS: 'Timeout of one delivery POST.',
+  WEBHOOK_VISIBILITY_SECONDS: 'A claimed delivery not completed within this is claimed again; must exceed the timeout.',
+  WEBHOOK_BACKOFF_BASE_MS: 'First retry delay of a failed delivery; exponential with jitter.',
+  WEBHOOK_BACKOFF_MAX_MS: 'Retry delay cap.',
+  WEBHOOK_MAX_RETRY_AFTER_MS: 'Longest Retry-After honoured from a receiver.',
+  WEBHOOK_ALLOW_HTTP: 'Allow plain http webhook URLs (https only by default). Private addresses stay refused.',
 };
+
+/** Every variable the connector process reads through zod, connector and message path together. */
+export function allConfigVariables(): string[] {
+  return [...new Set([...Object.keys(envSchema.shape), ...Object.keys(messagingEnvSchema.shape)])].sort();
+}
 
 /** Read by the shared secret box (edge-functions/_shared/secret-box.ts), not by the zod schema. */
 const KEYRING_ROWS = [
@@ -91,12 +122,13 @@ function constraint(p: JsonProp): string {
 }
 
 export function renderConfigReference(): string {
-  const schema = z.toJSONSchema(envSchema, { io: 'input', unrepresentable: 'any' }) as {
-    properties: Record<string, JsonProp>;
-    required?: string[];
-  };
-  const required = new Set(schema.required ?? []);
-  const rows = Object.entries(schema.properties).map(([name, p]) => {
+  type Json = { properties: Record<string, JsonProp>; required?: string[] };
+  const connector = z.toJSONSchema(envSchema, { io: 'input', unrepresentable: 'any' }) as Json;
+  const messaging = z.toJSONSchema(messagingEnvSchema, { io: 'input', unrepresentable: 'any' }) as Json;
+  const required = new Set([...(connector.required ?? []), ...(messaging.required ?? [])]);
+  const properties = { ...messaging.properties, ...connector.properties };
+  const ordered = [...Object.keys(connector.properties), ...Object.keys(messaging.properties).filter((k) => !(k in connector.properties))];
+  const rows = ordered.map((name) => [name, properties[name]!] as const).map(([name, p]) => {
     const value = required.has(name) ? 'required' : p.default !== undefined ? `\`${p.default}\`` : '—';
     const text = DESCRIPTIONS[name];
     if (!text) throw new Error(`config reference: ${name} has no description in scripts/docs/config-reference.ts`);
