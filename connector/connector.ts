@@ -65,6 +65,8 @@ export interface ConnectorDeps {
   extensions?: ExtensionFactory[];
   /** Injected Realtime client (tests); otherwise built from config.realtime when set. */
   realtimeClient?: RealtimeClientLike;
+  /** 'poll-only': no LISTEN connection (the embedded PGlite of `npm start` serves one connection). */
+  wakeups?: 'auto' | 'poll-only';
 }
 
 export interface Connector {
@@ -159,8 +161,8 @@ export function createConnector(deps: ConnectorDeps): Connector {
       logger.info({ connectorId: config.connectorId, capacity: config.capacity, leaseSeconds: config.leaseSeconds }, 'connector registered');
       manager.start();
       const realtime = deps.realtimeClient ?? (config.realtime ? await createSupabaseRealtimeClient(config.realtime.url, config.realtime.key) : undefined);
-      wakeups = realtime ? createRealtimeWakeups(realtime, logger, onWake) : createListenWakeups(sql, logger, onWake);
-      await wakeups.start().catch((error) => logger.error({ err: error }, 'wake-ups unavailable; relying on the periodic sweep'));
+      if (deps.wakeups !== 'poll-only') wakeups = realtime ? createRealtimeWakeups(realtime, logger, onWake) : createListenWakeups(sql, logger, onWake);
+      await wakeups?.start().catch((error) => logger.error({ err: error }, 'wake-ups unavailable; relying on the periodic sweep'));
       if (config.jobs.enabled) jobs = scheduleJobs({ sql, config, logger, metrics });
       keyMetricsTimer = setInterval(() => void refreshGauges(), 60_000);
       started = true;

@@ -1,0 +1,215 @@
+/**
+ * The whole gateway in one Node process, for `npm start`, `npm run demo` and the browser test:
+ * the control plane (the edge function's Hono app on @hono/node-server, plus the link page from
+ * web/), the connector with its message path, and a database — the embedded PGlite under
+ * `.data/` or a real Postgres when DATABASE_URL is set (bootstrapped and migrated if needed).
+ *
+ * Development identity, kept under the data folder (mode 0600) so a restart keeps working
+ * sessions: a local user, a sign-in token for it (HS256 JWT, the legacy Supabase scheme, so the
+ * page and curl can manage agents as a user), an API key with every scope, and the credentials
+ * encryption key. These are local development credentials only.
+ *
+ * PGlite serves one connection: the control plane and the connector share ONE postgres.js client
+ * with max 1, and the connector runs on its polling sweep (no LISTEN connection).
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { lookup } from 'node:dns/promises';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { serve } from '@hono/node-server';
+import { Hono } from 'hono';
+import { SignJWT } from 'jose';
+import type { Logger } from 'pino';
+import postgres, { type Sql } from 'postgres';
+import { type Connector, createConnector } from '../../connector/connector.ts';
+import { loadConfig } from '../../connector/config.ts';
+import { createLogger } from '../../connector/logging/logger.ts';
+import { loadMessagingConfig } from '../../connector/messages/config.ts';
+import { createMessagingExtension } from '../../connector/messages/messaging.ts';
+import type { AddressPolicy } from '../../connector/net/address-policy.ts';
+import { createJwtVerifier } from '../../edge-functions/_shared/auth/jwt.ts';
+import { generateApiKey } from '../../edge-functions/_shared/auth/api-keys.ts';
+import { type Keyring, keyringFromEnv } from '../../edge-functions/_shared/secret-box.ts';
+import { createApp } from '../../edge-functions/gateway/app.ts';
+import { configFromEnv } from '../../edge-functions/gateway/deps.ts';
+import { applyBootstrap, pushMigrations, repoRoot } from '../db/migrate.ts';
+import { type EmbeddedDatabase, startEmbeddedDatabase } from './embedded-db.ts';
+
+export interface LocalStackOptions {
+  /** Where the embedded database and the development secrets live (default `.data/`). */
+  dataDir?: string;
+  /** A real Postgres instead of the embedded one. */
+  databaseUrl?: string;
+  port?: number;
+  host?: string;
+  /** Extra environment for the connector and the control plane (e.g. the simulator's URL). */
+  env?: Record<string, string | undefined>;
+  logLevel?: string;
+  /** Development only: let webhooks and media reach this machine (demo receivers). */
+  addressPolicy?: AddressPolicy;
+}
+
+export interface LocalStack {
+  url: string;
+  apiBase: string;
+  /** Signs in as the local user (page, curl): manages agents, keys and webhooks. */
+  token: string;
+  /** For servers: every scope, all agents of the local user. */
+  apiKey: string;
+  userId: string;
+  sql: Sql;
+  keyring: Keyring;
+  connector: Connector;
+  embedded: boolean;
+  stop(): Promise<void>;
+}
+
+interface DevSecrets {
+  userId: string;
+  encryptionKey: string;
+  jwtSecret: string;
+  apiKey?: string;
+}
+
+const LOCAL_SUPABASE_URL = 'http://localhost.invalid';
+
+function loadSecrets(file: string): DevSecrets {
+  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as DevSecrets;
+  const secrets: DevSecrets = { userId: randomUUID(), encryptionKey: randomBytes(32).toString('hex'), jwtSecret: randomBytes(32).toString('hex') };
+  writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+  return secrets;
+}
+
+function saveSecrets(file: string, secrets: DevSecrets): void {
+  writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+  chmodSync(file, 0o600);
+}
+
+async function ensureSchema(url: string): Promise<void> {
+  const probe = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    const [row] = await probe`select to_regclass('supabase_migrations.schema_migrations') is not null as migrated`;
+    if (!row!.migrated) await applyBootstrap(url);
+  } finally {
+    await probe.end();
+  }
+  await pushMigrations(url);
+}
+
+async function ensureIdentity(sql: Sql, secrets: DevSecrets, file: string): Promise<string> {
+  await sql`insert into auth.users (id, email) values (${secrets.userId}, 'developer@localhost') on conflict (id) do nothing`;
+  const prefix = secrets.apiKey?.split('_')[1];
+  const [existing] = prefix ? await sql`select 1 from private.api_keys where prefix = ${prefix} and revoked_at is null` : [];
+  if (secrets.apiKey && existing) return secrets.apiKey;
+  const { key, prefix: newPrefix, hash } = await generateApiKey();
+  await sql`select id from gateway.create_api_key(${secrets.userId}, null, 'development', ${newPrefix}, ${Buffer.from(hash)}, ${['*']}::text[])`;
+  secrets.apiKey = key;
+  saveSecrets(file, secrets);
+  return key;
+}
+
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const dataDir = path.resolve(options.dataDir ?? path.join(repoRoot, '.data'));
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const secretsFile = path.join(dataDir, 'dev-secrets.json');
+  const secrets = loadSecrets(secretsFile);
+  const logLevel = options.logLevel ?? 'warn';
+
+  let embeddedDb: EmbeddedDatabase | undefined;
+  let databaseUrl = options.databaseUrl;
+  if (databaseUrl) await ensureSchema(databaseUrl);
+  else {
+    embeddedDb = await startEmbeddedDatabase(path.join(dataDir, 'pglite'));
+    databaseUrl = embeddedDb.url;
+  }
+  const embedded = embeddedDb !== undefined;
+  const sql = postgres(databaseUrl, { max: embedded ? 1 : 10, onnotice: () => {}, connection: { application_name: 'wa-gateway-local' } });
+  const env: Record<string, string | undefined> = {
+    LOG_LEVEL: logLevel,
+    BAILEYS_LOG_LEVEL: 'silent',
+    HTTP_PORT: '0',
+    // Without LISTEN (embedded), the sweep is how new link requests are noticed.
+    CONNECTOR_SWEEP_INTERVAL_MS: embedded ? '1000' : undefined,
+    ...options.env,
+    DATABASE_URL: databaseUrl,
+    CREDENTIALS_ENCRYPTION_KEY: secrets.encryptionKey,
+  };
+  const cleanEnv = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined)) as Record<string, string>;
+
+  const apiKey = await ensureIdentity(sql, secrets, secretsFile);
+  const logger: Logger = createLogger({ level: logLevel });
+  const keyring = await keyringFromEnv(cleanEnv);
+  const gateway = createApp({
+    sql,
+    verifyJwt: createJwtVerifier({ supabaseUrl: LOCAL_SUPABASE_URL, jwks: { keys: [] }, legacySecret: secrets.jwtSecret }),
+    keyring,
+    config: configFromEnv(cleanEnv),
+    logger: { info: (o, m) => logger.info(o, m), warn: (o, m) => logger.warn(o, m), error: (o, m) => logger.error(o, m) },
+    resolveHost: async (host) => (await lookup(host, { all: true })).map((a) => a.address),
+  });
+
+  const config = await loadConfig(cleanEnv);
+  const connector = createConnector({
+    sql,
+    config,
+    logger: logger.child({ module: 'connector' }),
+    baileysLogger: createLogger({ level: 'silent', name: 'baileys', keyMaterial: true }),
+    extensions: [createMessagingExtension({ config: loadMessagingConfig(cleanEnv), addressPolicy: options.addressPolicy })],
+    wakeups: embedded ? 'poll-only' : 'auto',
+  });
+
+  const webDir = path.join(repoRoot, 'web');
+  const pages: Record<string, string> = { '/': 'index.html', '/index.html': 'index.html', '/app.js': 'app.js', '/styles.css': 'styles.css' };
+  const types: Record<string, string> = { html: 'text/html; charset=utf-8', js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8' };
+  let origin = '';
+  const server = new Hono();
+  server.get('/config.json', (c) => c.json({ apiBase: `${origin}/gateway` }));
+  server.all('/gateway/*', (c) => gateway.fetch(c.req.raw));
+  server.get('*', (c) => {
+    const file = pages[c.req.path];
+    if (!file) return c.json({ error: { code: 'not_found', message: 'Not found' } }, 404);
+    return c.body(readFileSync(path.join(webDir, file)), 200, { 'content-type': types[file.split('.').pop()!]!, 'cache-control': 'no-store' });
+  });
+
+  const host = options.host ?? '127.0.0.1';
+  const http = await new Promise<ReturnType<typeof serve>>((resolve) => {
+    const s = serve({ fetch: server.fetch, port: options.port ?? 8787, hostname: host }, () => resolve(s));
+  });
+  const port = (http.address() as AddressInfo).port;
+  origin = `http://${host}:${port}`;
+  await connector.start();
+
+  const token = await new SignJWT({ role: 'authenticated', email: 'developer@localhost' })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(secrets.userId)
+    .setIssuer(`${LOCAL_SUPABASE_URL}/auth/v1`)
+    .setAudience('authenticated')
+    .setIssuedAt()
+    .setExpirationTime('30d')
+    .sign(new TextEncoder().encode(secrets.jwtSecret));
+
+  let stopped = false;
+  return {
+    url: origin,
+    apiBase: `${origin}/gateway`,
+    token,
+    apiKey,
+    userId: secrets.userId,
+    sql,
+    keyring,
+    connector,
+    embedded,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await connector.stop().catch((error) => logger.error({ err: error }, 'connector stop failed'));
+      await new Promise<void>((resolve) => {
+        http.close(() => resolve());
+        (http as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+      });
+      await sql.end({ timeout: 5 });
+      await embeddedDb?.stop();
+    },
+  };
+}
