@@ -15,10 +15,10 @@ const ROUTES = {
   command: (id, name) => ['POST', `/v1/agents/${id}/session/${name}`],
   send: (id) => ['POST', `/v1/agents/${id}/messages`],
   messages: (id) => ['GET', `/v1/agents/${id}/messages?limit=10`],
-  // Not in the control plane yet (per-agent inbound, events and deliveries): shown empty until then.
-  inbound: null,
-  events: null,
-  deliveries: null,
+  inbound: (id) => ['GET', `/v1/agents/${id}/inbound?limit=10`],
+  events: (id) => ['GET', `/v1/agents/${id}/events?limit=10`],
+  webhooks: () => ['GET', '/v1/webhooks'],
+  deliveries: (webhookId) => ['GET', `/v1/webhooks/${webhookId}/deliveries?limit=10`],
 };
 
 const $ = (id) => document.getElementById(id);
@@ -104,13 +104,16 @@ async function refresh() {
   if (!current) return;
   try {
     renderSession(await call(ROUTES.session(current)));
+    loadAgents().catch(() => {});
     const [out, inbound, events, deliveries] = await Promise.all([
       call(ROUTES.messages(current)),
-      ...[ROUTES.inbound, ROUTES.events, ROUTES.deliveries].map((route) => (route ? call(route(current)).catch(() => []) : [])),
+      call(ROUTES.inbound(current)).catch(() => []),
+      call(ROUTES.events(current)).catch(() => []),
+      loadDeliveries(current).catch(() => []),
     ]);
     const rows = [
-      ...list(out).map((m) => [m.to ?? m.recipient, m.content?.text ?? m.type, m.status, m.createdAt]),
-      ...list(inbound).map((m) => [m.from ?? m.senderPhone, m.content?.text ?? m.type, 'received', m.createdAt]),
+      ...list(out).map((m) => [m.to, m.content?.text ?? m.type, m.status, m.createdAt]),
+      ...list(inbound).map((m) => [m.senderPhone ?? m.chatJid, m.content?.text ?? m.type, m.fromMe ? 'from the phone' : 'received', m.createdAt]),
     ].sort((a, b) => String(b[3]).localeCompare(String(a[3]))).slice(0, 10);
     const tbody = $('messages').tBodies[0];
     tbody.replaceChildren();
@@ -127,6 +130,13 @@ async function refresh() {
   } catch (e) {
     $('agent-error').textContent = e.message;
   }
+}
+
+// Deliveries belong to webhook endpoints: those of this agent and the account-wide ones.
+async function loadDeliveries(agentId) {
+  const hooks = list(await call(ROUTES.webhooks())).filter((h) => !h.agentId || h.agentId === agentId).slice(0, 3);
+  const pages = await Promise.all(hooks.map((h) => call(ROUTES.deliveries(h.id)).catch(() => [])));
+  return pages.flatMap(list).sort((a, b) => String(b.createdAt).localeCompare(String(a.createdAt))).slice(0, 10);
 }
 
 function openAgent(id) {

@@ -12,6 +12,7 @@ import { HTTPException } from 'hono/http-exception';
 import { authenticate } from '../_shared/auth/authenticate.ts';
 import { errorBody, HttpError } from '../_shared/http/errors.ts';
 import { sqlToHttp } from '../_shared/http/sql-errors.ts';
+import { registerActivityRoutes } from './routes/activity.ts';
 import { registerAgentRoutes } from './routes/agents.ts';
 import { registerDocs } from './routes/docs.ts';
 import { registerKeyRoutes } from './routes/keys.ts';
@@ -99,6 +100,7 @@ export function createApp(deps: AppDeps): GatewayApp {
   registerNumberCheckRoutes(app, ctx);
   registerKeyRoutes(app, ctx);
   registerWebhookRoutes(app, ctx);
+  registerActivityRoutes(app, ctx);
   registerDocs(app);
 
   app.notFound((c) => c.json(errorBody('not_found', 'No such route', c.get('requestId') ?? ''), 404));

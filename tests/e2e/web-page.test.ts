@@ -1,0 +1,93 @@
+// The link page in a real browser (Debian's Chromium driven by playwright-core) against the local
+// stack of `npm start` (embedded database, control plane, connector) pointed at the WhatsApp
+// simulator: sign in with the development token, create an agent, link it by QR (the simulated
+// phone scans the code the page shows), see it connected, send a message, see it read.
+// A screenshot is saved to test-artifacts/web-page.png.
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pino } from 'pino';
+import { type Browser, chromium } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { installConsoleScrub } from '../../connector/logging/console-scrub.ts';
+import { installCertificateVerification } from '../../connector/whatsapp/verified-certificates.ts';
+import { repoRoot } from '../../scripts/db/migrate.ts';
+import { type LocalStack, startLocalStack } from '../../scripts/dev/stack.ts';
+import { type Simulator, startSimulator } from '../../simulator/server.ts';
+import { trustSimulatorRoot } from '../../simulator/trust.ts';
+
+const PHONE = '15550123456';
+const CONTACT = '447700900777';
+const SCREENSHOT = path.join(repoRoot, 'test-artifacts/web-page.png');
+
+let sim: Simulator;
+let untrust: () => void;
+let stack: LocalStack;
+let browser: Browser;
+const dataDir = mkdtempSync(path.join(tmpdir(), 'wa-gateway-web-'));
+
+beforeAll(async () => {
+  installConsoleScrub(pino({ level: 'silent' }));
+  installCertificateVerification();
+  sim = await startSimulator({ deliveredAfterMs: 200, readAfterMs: 600 });
+  untrust = trustSimulatorRoot(sim);
+  sim.addContact(CONTACT);
+  stack = await startLocalStack({
+    dataDir,
+    port: 0,
+    logLevel: 'error',
+    env: { WA_WEBSOCKET_URL: sim.url, MESSAGES_MIN_INTERVAL_MS: '0', MESSAGES_JITTER_MS: '0', MESSAGES_RECIPIENT_INTERVAL_MS: '0', MESSAGES_POLL_INTERVAL_MS: '200' },
+  });
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await stack?.stop();
+  await sim?.stop();
+  untrust?.();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('the link page in Chromium', () => {
+  it('signs in, creates an agent, links it by QR, shows connected, sends a message and shows it read', async () => {
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 } }); // a phone screen
+    const page = await context.newPage();
+    await page.goto(`${stack.url}/`);
+
+    await page.getByLabel('Token or API key').fill(stack.token);
+    await page.getByRole('button', { name: 'Sign in' }).first().click();
+    await page.getByLabel('New agent').fill('Support line');
+    await page.getByRole('button', { name: 'Create' }).click();
+    await expect.poll(() => page.locator('#status').textContent(), { timeout: 10_000 }).toBe('disconnected');
+
+    await page.getByRole('button', { name: 'Link with QR code' }).click();
+    const qr = page.getByRole('img', { name: /QR code to scan/ });
+    await qr.waitFor({ state: 'visible', timeout: 20_000 });
+    expect(await qr.getAttribute('src')).toMatch(/^data:image\/png;base64,/);
+    const qrText = (await page.locator('#qr-text').textContent())?.trim() ?? '';
+    expect(qrText.length).toBeGreaterThan(20);
+
+    await sim.scan(qrText, { phone: PHONE });
+    await expect.poll(() => page.locator('#status').textContent(), { timeout: 20_000 }).toBe('connected');
+    expect(await qr.isVisible()).toBe(false);
+
+    const sendForm = page.locator('#send-form');
+    await sendForm.getByLabel('To', { exact: true }).fill(`+${CONTACT}`);
+    await sendForm.getByLabel('Text', { exact: true }).fill('Hello from the page');
+    await sendForm.getByRole('button', { name: 'Send' }).click();
+    await expect.poll(() => page.locator('#send-result').textContent(), { timeout: 10_000 }).toMatch(/^Queued /);
+    const row = page.locator('#messages tbody tr', { hasText: 'Hello from the page' });
+    await expect.poll(() => row.getAttribute('data-status'), { timeout: 20_000 }).toBe('read');
+    expect(sim.received(CONTACT).some((m) => (m.content.conversation ?? m.content.extendedTextMessage?.text) === 'Hello from the page')).toBe(true);
+    await expect.poll(async () => (await page.locator('#events li').allTextContents()).join('\n'), { timeout: 10_000 }).toContain('message.status');
+
+    mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    expect(existsSync(SCREENSHOT) && statSync(SCREENSHOT).size > 1000).toBe(true);
+    await context.close();
+  }, 90_000);
+});
