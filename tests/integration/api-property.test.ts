@@ -62,7 +62,9 @@ const mutate = (base: unknown) =>
     const k = keys.length ? keys[pick % keys.length]! : key;
     if (op === 'replace') target[k] = junk;
     else if (op === 'delete') delete target[k];
-    else target[key || 'x'] = junk;
+    // An array gets an element (setting e.g. `length` to junk throws in the generator itself).
+    else if (Array.isArray(target)) target.push(junk);
+    else target[key && key !== '__proto__' ? key : 'x'] = junk;
     return copy;
   });
 
