@@ -138,6 +138,8 @@ export function createOutboundWorker(deps: OutboundWorkerDeps): OutboundWorker {
   let running = false;
   let stopping = false;
   let claiming = false;
+  /** A wake-up arrived during a claim: claim again right after it (the row may have missed it). */
+  let nudgedWhileClaiming = false;
   let timer: NodeJS.Timeout | undefined;
 
   const laneOf = (agentId: string): Lane => {
@@ -295,7 +297,9 @@ export function createOutboundWorker(deps: OutboundWorkerDeps): OutboundWorker {
     } finally {
       claiming = false;
     }
-    schedule(full ? 0 : config.pollIntervalMs);
+    const again = full || nudgedWhileClaiming;
+    nudgedWhileClaiming = false;
+    schedule(again ? 0 : config.pollIntervalMs);
   }
 
   function schedule(ms: number): void {
@@ -311,7 +315,9 @@ export function createOutboundWorker(deps: OutboundWorkerDeps): OutboundWorker {
       schedule(0);
     },
     nudge() {
-      if (running && !stopping && !claiming) schedule(10); // coalesce a burst of wake-ups
+      if (!running || stopping) return;
+      if (claiming) nudgedWhileClaiming = true;
+      else schedule(10); // coalesce a burst of wake-ups
     },
     async whenIdle(agentId, timeoutMs = config.sendTimeoutMs) {
       const inFlight = lanes.get(agentId)?.inFlight;
