@@ -42,7 +42,7 @@ try {
 
 const curl = `curl -s -X POST ${stack.apiBase}/v1/agents -H 'authorization: Bearer ${stack.token}' -H 'content-type: application/json' -d '{"name":"my first number"}'`;
 say(`
-wa-gateway is running (${stack.embedded ? 'embedded PGlite database in .data/' : 'database from DATABASE_URL'})
+wa-gateway is running (${stack.embedded ? `embedded PGlite database in ${process.env.DATA_DIR ?? '.data'}/pglite` : 'database from DATABASE_URL'})
 
   link page   ${stack.url}/
   API         ${stack.apiBase}        (health: ${stack.apiBase}/health)
