@@ -63,10 +63,14 @@ export class Relay {
     for (const target of getBinaryNodeChildren(getBinaryNodeChild(node, 'participants'), 'to')) {
       const enc = getBinaryNodeChild(target, 'enc');
       const resolved = target.attrs.jid ? this.directory.resolve(target.attrs.jid) : undefined;
-      if (resolved?.kind !== 'contact' || !enc || !(enc.content instanceof Uint8Array)) continue;
-      const device = resolved.contact.devices.get(resolved.device);
-      const type = enc.attrs.type;
-      if (!device || (type !== 'pkmsg' && type !== 'msg')) continue;
+      if (resolved?.kind === 'account') continue; // a copy for the sender's own devices
+      const device = resolved?.kind === 'contact' ? resolved.contact.devices.get(resolved.device) : undefined;
+      const type = enc?.attrs.type;
+      if (resolved?.kind !== 'contact' || !device || !enc || !(enc.content instanceof Uint8Array) || (type !== 'pkmsg' && type !== 'msg')) {
+        // Recorded so a test can tell "never addressed to the contact" from "lost".
+        account.log('in', { tag: 'sim-undeliverable', attrs: { id, jid: target.attrs.jid ?? '', type: type ?? '', device: String(Boolean(device)) } });
+        continue;
+      }
       try {
         const content = await device.decrypt(senderAddress, type, enc.content);
         if (!recipients.has(resolved.contact)) {
@@ -77,7 +81,10 @@ export class Relay {
         account.log('in', { tag: 'sim-decrypt-failed', attrs: { id, jid: target.attrs.jid ?? '', error: String(err) } });
       }
     }
-    if (recipients.size === 0) return;
+    if (recipients.size === 0) {
+      account.log('in', { tag: 'sim-no-recipient', attrs: { id, to, participants: String(getBinaryNodeChildren(getBinaryNodeChild(node, 'participants'), 'to').length) } });
+      return;
+    }
     const receipt = (extra: Record<string, string>): BinaryNode => ({
       tag: 'receipt',
       attrs: { id, from: to, t: unixNow(), ...extra },
