@@ -72,6 +72,8 @@ export class Account {
   private readonly offline = new Map<number, BinaryNode[]>();
   refuseNextLogin = false;
   nackNextMessageWith: number | undefined;
+  /** The next message from a client vanishes: no ack, no delivery (a frame lost on a dying link). */
+  loseNextMessage = false;
   private nextDeviceId = 1;
 
   constructor(

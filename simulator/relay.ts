@@ -51,6 +51,11 @@ export class Relay {
     const companion = connection.companion;
     const { id, to } = node.attrs;
     if (!account || !companion || !id || !to) return;
+    if (account.loseNextMessage) {
+      account.loseNextMessage = false;
+      account.log('in', { tag: 'sim-lost', attrs: { id } });
+      return;
+    }
     const nackCode = account.nackNextMessageWith;
     if (nackCode !== undefined) {
       account.nackNextMessageWith = undefined;

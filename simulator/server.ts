@@ -187,6 +187,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     fault(accountRef, kind) {
       const account = requireAccount(accountRef);
       if (kind === 'nack_next_463') account.nackNextMessageWith = 463;
+      else if (kind === 'lose_next_message') account.loseNextMessage = true;
       else if (kind === 'refuse_login_401') account.refuseNextLogin = true;
       else {
         const live = [...account.live];

@@ -36,7 +36,9 @@ export function statusOf(code: number | null | undefined): StatusUpdate['status'
   switch (code) {
     case 0:
       return 'failed';
-    case 1:
+    // 1 is PENDING: Baileys' own upsert of a message it has only written to the socket. Only
+    // WhatsApp's ack makes it `sent`; mapping PENDING to `sent` hid a message lost in transit
+    // (the worker's retry then found the row no longer `sending` and left it).
     case 2:
       return 'sent';
     case 3:

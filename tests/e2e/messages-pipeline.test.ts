@@ -64,6 +64,8 @@ beforeAll(async () => {
     MESSAGES_RECIPIENT_INTERVAL_MS: '0',
     MESSAGES_POLL_INTERVAL_MS: '100',
     MESSAGES_RETRY_BASE_MS: '200',
+    WA_SEND_TIMEOUT_MS: '4000',
+    MESSAGES_VISIBILITY_SECONDS: '20',
     WEBHOOK_POLL_INTERVAL_MS: '100',
     MEDIA_ALLOW_HTTP: 'true',
     WEBHOOK_ALLOW_HTTP: 'true',
@@ -202,6 +204,15 @@ describe('outbound: every type reaches the contact decrypted, as sent', () => {
       expect(r.error_message).toBeTruthy();
       expect(r.attempts).toBe(1);
     }
+  });
+
+  it('a message WhatsApp never acknowledged (lost in transit) is not `sent`: it is sent again under its id and arrives', async () => {
+    sim.fault(ACCOUNT, 'lose_next_message');
+    const { id, waId } = await send('text', { text: 'lost once' });
+    await expect.poll(async () => (await row(id)).status, { timeout: 20_000 }).toBe('read');
+    const r = await row(id);
+    expect(r.attempts).toBe(2);
+    expect(sim.received(CONTACT).filter((m) => m.id === waId)).toHaveLength(1);
   });
 
   it('a 463 fails the message with its code, raises a session event and slows the session down', async () => {

@@ -121,8 +121,8 @@ describe('inbound description', () => {
 });
 
 describe('status mapping and pacing', () => {
-  it('maps Baileys statuses: 0 failed, 1/2 sent, 3 delivered, 4/5 read', () => {
-    expect([0, 1, 2, 3, 4, 5, 6, null].map((n) => statusOf(n))).toEqual(['failed', 'sent', 'sent', 'delivered', 'read', 'read', undefined, undefined]);
+  it('maps Baileys statuses: 0 failed, 1 (pending, not acked) nothing, 2 sent, 3 delivered, 4/5 read', () => {
+    expect([0, 1, 2, 3, 4, 5, 6, null].map((n) => statusOf(n))).toEqual(['failed', undefined, 'sent', 'delivered', 'read', 'read', undefined, undefined]);
   });
 
   it('spaces sends by the minimum interval plus jitter, per recipient, and slows down after a 463', () => {
