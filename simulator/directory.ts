@@ -74,6 +74,8 @@ export class Account {
   nackNextMessageWith: number | undefined;
   /** The next message from a client vanishes: no ack, no delivery (a frame lost on a dying link). */
   loseNextMessage = false;
+  /** The recipient device of the next message forgets its Signal session with the sender first. */
+  recipientForgetsSession = false;
   private nextDeviceId = 1;
 
   constructor(

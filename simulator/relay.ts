@@ -4,9 +4,12 @@
 // linked companion of the account.
 import { randomBytes } from 'node:crypto';
 import { deflateSync } from 'node:zlib';
-import { type BinaryNode, getBinaryNodeChild, getBinaryNodeChildren, proto } from '@whiskeysockets/baileys';
+import { type BinaryNode, encodeBigEndian, getBinaryNodeChild, getBinaryNodeChildren, jidNormalizedUser, proto } from '@whiskeysockets/baileys';
 import { type Connection, unixNow } from './connection.ts';
 import { type Contact, type Directory, lidJid } from './directory.ts';
+
+/** WhatsApp phones stop asking for a message again after this many retry receipts. */
+const MAX_RETRY_RECEIPTS = 5;
 
 export interface ReceiptTiming {
   deliveredAfterMs: number;
@@ -64,17 +67,26 @@ export class Relay {
     }
     connection.send({ tag: 'ack', attrs: { class: 'message', id, from: to, t: unixNow() } });
     const senderAddress = lidJid(account.lid, companion.id);
+    // A first send lists every device under <participants>; a resend answering a retry receipt
+    // is addressed to the one device and carries its <enc> directly.
+    const direct = getBinaryNodeChild(node, 'enc');
+    const targets = direct
+      ? [{ jid: to, enc: direct }]
+      : getBinaryNodeChildren(getBinaryNodeChild(node, 'participants'), 'to').map((target) => ({ jid: target.attrs.jid, enc: getBinaryNodeChild(target, 'enc') }));
     const recipients = new Set<Contact>();
-    for (const target of getBinaryNodeChildren(getBinaryNodeChild(node, 'participants'), 'to')) {
-      const enc = getBinaryNodeChild(target, 'enc');
-      const resolved = target.attrs.jid ? this.directory.resolve(target.attrs.jid) : undefined;
+    for (const { jid, enc } of targets) {
+      const resolved = jid ? this.directory.resolve(jid) : undefined;
       if (resolved?.kind === 'account') continue; // a copy for the sender's own devices
       const device = resolved?.kind === 'contact' ? resolved.contact.devices.get(resolved.device) : undefined;
       const type = enc?.attrs.type;
       if (resolved?.kind !== 'contact' || !device || !enc || !(enc.content instanceof Uint8Array) || (type !== 'pkmsg' && type !== 'msg')) {
         // Recorded so a test can tell "never addressed to the contact" from "lost".
-        account.log('in', { tag: 'sim-undeliverable', attrs: { id, jid: target.attrs.jid ?? '', type: type ?? '', device: String(Boolean(device)) } });
+        account.log('in', { tag: 'sim-undeliverable', attrs: { id, jid: jid ?? '', type: type ?? '', device: String(Boolean(device)) } });
         continue;
+      }
+      if (account.recipientForgetsSession) {
+        account.recipientForgetsSession = false;
+        await device.forgetSession(senderAddress);
       }
       try {
         const content = await device.decrypt(senderAddress, type, enc.content);
@@ -83,20 +95,46 @@ export class Relay {
           resolved.contact.received.push({ id, content, from: account.jid, at: Date.now() });
         }
       } catch (err) {
-        account.log('in', { tag: 'sim-decrypt-failed', attrs: { id, jid: target.attrs.jid ?? '', error: String(err) } });
+        account.log('in', { tag: 'sim-decrypt-failed', attrs: { id, jid: jid!, error: String(err) } });
+        this.askForRetry(connection, { id, jid: jid!, registrationId: device.registrationId, count: Number(enc.attrs.count ?? 0) + 1 });
       }
     }
     if (recipients.size === 0) {
-      account.log('in', { tag: 'sim-no-recipient', attrs: { id, to, participants: String(getBinaryNodeChildren(getBinaryNodeChild(node, 'participants'), 'to').length) } });
+      account.log('in', { tag: 'sim-no-recipient', attrs: { id, to, participants: String(targets.length) } });
       return;
     }
     const receipt = (extra: Record<string, string>): BinaryNode => ({
       tag: 'receipt',
-      attrs: { id, from: to, t: unixNow(), ...extra },
+      attrs: { id, from: jidNormalizedUser(to), t: unixNow(), ...extra },
     });
     this.later(this.timing.deliveredAfterMs, () => account.deliver(companion.id, receipt({}), connection));
     this.later(Math.max(this.timing.readAfterMs, this.timing.deliveredAfterMs), () =>
       account.deliver(companion.id, receipt({ type: 'read' }), connection),
+    );
+  }
+
+  /**
+   * What a phone does when it cannot decrypt a message (a sender whose Signal session went back in
+   * time after a crash, or a device that lost its session): a `retry` receipt from that device, with
+   * its registration id, asking the sender to encrypt the message again on a fresh session. Phones
+   * give up after five tries.
+   */
+  private askForRetry(connection: Connection, ask: { id: string; jid: string; registrationId: number; count: number }): void {
+    const account = connection.account;
+    const companion = connection.companion;
+    if (!account || !companion || ask.count > MAX_RETRY_RECEIPTS) return;
+    const t = unixNow();
+    account.deliver(
+      companion.id,
+      {
+        tag: 'receipt',
+        attrs: { id: ask.id, type: 'retry', from: ask.jid, t },
+        content: [
+          { tag: 'retry', attrs: { count: String(ask.count), id: ask.id, t, v: '1' } },
+          { tag: 'registration', attrs: {}, content: encodeBigEndian(ask.registrationId) },
+        ],
+      },
+      connection,
     );
   }
 

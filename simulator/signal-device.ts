@@ -82,6 +82,11 @@ export class SignalDevice {
     return message.deviceSentMessage?.message ?? message;
   }
 
+  /** Drops the session with `peerJid`, as a reinstalled or restored phone would have none. */
+  async forgetSession(peerJid: string): Promise<void> {
+    await this.keys.set({ session: { [this.repository.jidToSignalProtocolAddress(peerJid)]: null } });
+  }
+
   /** Encrypts to `peerJid`, starting a session from its uploaded bundle if there is none yet. */
   async encrypt(
     peerJid: string,

@@ -215,6 +215,19 @@ describe('outbound: every type reaches the contact decrypted, as sent', () => {
     expect(sim.received(CONTACT).filter((m) => m.id === waId)).toHaveLength(1);
   });
 
+  it("a message the contact's device cannot decrypt is sent again on its retry receipt and arrives once", async () => {
+    await send('text', { text: 'sets up the session' });
+    sim.fault(ACCOUNT, 'recipient_forgets_session');
+    const { id, waId } = await send('text', { text: 'asked for again' });
+    await expect.poll(async () => (await row(id)).status, { timeout: 20_000 }).toBe('read');
+    const r = await row(id);
+    expect(r.attempts).toBe(1); // answered by Baileys on the receipt, not by the queue
+    expect(r.error_code).toBeNull();
+    const got = sim.received(CONTACT).filter((m) => m.id === waId);
+    expect(got.map((m) => m.content?.conversation ?? m.content?.extendedTextMessage?.text)).toEqual(['asked for again']);
+    expect(sim.stanzaLog(ACCOUNT).some((e) => e.summary.includes('type="retry"') && e.summary.includes(waId))).toBe(true);
+  });
+
   it('a 463 fails the message with its code, raises a session event and slows the session down', async () => {
     sim.fault(ACCOUNT, 'nack_next_463');
     const { id, waId } = await send('text', { text: 'restricted?' }, OTHER);

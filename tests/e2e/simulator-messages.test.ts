@@ -8,6 +8,7 @@ import { endAllClients, linkAccount, trackStatuses } from '../helpers/simulator-
 const ACCOUNT = '15550003333';
 const CONTACT = '447700900123';
 const TWO_DEVICE_CONTACT = '447700900456';
+const RETRY_ACCOUNT = '15550003334';
 const READ = proto.WebMessageInfo.Status.READ;
 const textOf = (content: proto.IMessage | undefined) => content?.conversation ?? content?.extendedTextMessage?.text;
 
@@ -105,5 +106,37 @@ describe('simulator: contacts and messages', () => {
     // Only the next message: the one after goes through.
     const after = await sock.sendMessage(`${CONTACT}@s.whatsapp.net`, { text: 'after' });
     await expect.poll(() => statuses.status(after?.key.id ?? ''), { timeout: 10_000 }).toBe(READ);
+  });
+
+  it('a device that cannot decrypt asks again with a retry receipt; the sender re-encrypts on a fresh session and it arrives once', async () => {
+    const sent = new Map<string, proto.IMessage>();
+    const { sock: sender } = await linkAccount(sim, RETRY_ACCOUNT, { getMessage: async (key) => (key.id ? sent.get(key.id) : undefined) });
+    const senderStatuses = trackStatuses(sender);
+    const send = async (id: string, text: string) => {
+      sent.set(id, { conversation: text });
+      await sender.sendMessage(`${CONTACT}@s.whatsapp.net`, { text }, { messageId: id });
+    };
+    await send('SIMRETRY00000000000001', 'sets up the session');
+    await expect.poll(() => sim.received(CONTACT).some((m) => m.id === 'SIMRETRY00000000000001'), { timeout: 10_000 }).toBe(true);
+
+    sim.fault(RETRY_ACCOUNT, 'recipient_forgets_session');
+    await send('SIMRETRY00000000000002', 'asked for again');
+    await expect.poll(() => senderStatuses.status('SIMRETRY00000000000002'), { timeout: 10_000 }).toBe(READ);
+    const got = sim.received(CONTACT).filter((m) => m.id === 'SIMRETRY00000000000002');
+    expect(got).toHaveLength(1);
+    expect(textOf(got[0]?.content)).toBe('asked for again');
+    const log = sim.stanzaLog(RETRY_ACCOUNT).map((e) => e.summary);
+    expect(log.filter((s) => s.startsWith('<sim-decrypt-failed') && s.includes('SIMRETRY00000000000002'))).toHaveLength(1);
+    expect(log.some((s) => s.startsWith('<receipt') && s.includes('type="retry"') && s.includes('SIMRETRY00000000000002'))).toBe(true);
+  });
+
+  it('while the socket lives Baileys answers a retry from its own recent-message cache (getMessage is for after a restart)', async () => {
+    sim.fault(ACCOUNT, 'recipient_forgets_session');
+    const id = 'SIMRETRY000000000CACHE';
+    await sock.sendMessage(`${CONTACT}@s.whatsapp.net`, { text: 'from the cache' }, { messageId: id });
+    await expect.poll(() => statuses.status(id), { timeout: 10_000 }).toBe(READ);
+    const sentByClient = sim.stanzaLog(ACCOUNT).filter((e) => e.direction === 'in' && e.summary.startsWith('<message') && e.summary.includes(id));
+    expect(sentByClient).toHaveLength(2); // the first try and the answer to the retry receipt
+    expect(sim.received(CONTACT).filter((m) => m.id === id).map((m) => textOf(m.content))).toEqual(['from the cache']);
   });
 });

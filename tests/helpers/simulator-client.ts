@@ -5,6 +5,8 @@ import makeWASocket, {
   type AuthenticationState,
   type ConnectionState,
   initAuthCreds,
+  type proto,
+  type WAMessageKey,
   type WASocket,
 } from '@whiskeysockets/baileys';
 import { pino } from 'pino';
@@ -21,6 +23,8 @@ export interface ClientOptions {
   syncHistory?: boolean;
   keepAliveIntervalMs?: number;
   connectTimeoutMs?: number;
+  /** Baileys' getMessage (answers retry receipts); by default nothing is found. */
+  getMessage?: (key: WAMessageKey) => Promise<proto.IMessage | undefined>;
 }
 
 // Test sockets verify signatures as the connector's do, so a test trusting the wrong root fails.
@@ -37,7 +41,7 @@ export function connectClient(sim: Pick<Simulator, 'url'>, auth: AuthenticationS
     markOnlineOnConnect: false,
     keepAliveIntervalMs: opts.keepAliveIntervalMs ?? 20_000,
     connectTimeoutMs: opts.connectTimeoutMs ?? 20_000,
-    getMessage: async () => undefined,
+    getMessage: opts.getMessage ?? (async () => undefined),
   });
   openSockets.add(sock);
   return sock;
