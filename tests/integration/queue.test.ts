@@ -165,6 +165,20 @@ describe('outbound queue', () => {
     expect(events.map((r) => r.s)).toEqual(['delivered', 'read']);
   });
 
+  it('a receipt that moves a retried message forward clears the error of the earlier try', async () => {
+    const connector = await registerConnector(sql);
+    const { agent, epoch } = await ownedConnectedAgent(connector);
+    const [m] = await sql`select id, wa_message_id from gateway.enqueue_message(${owner}, ${agent}, '15550005556', 'text', '{"text":"x"}'::jsonb)`;
+    await sql`select gateway.claim_messages(${connector}, 1, 60, ${[agent]}::uuid[])`;
+    // The first try went out but its ack did not come in time; the receipt arrives after all.
+    await sql`select gateway.complete_messages(${connector}, ${sql.json([{ id: m!.id, outcome: 'retry', error_code: 'send_timeout', error_message: 'no ack in 30 s' }])})`;
+    await sql`select gateway.advance_message_status(${agent}, ${connector}, ${epoch.toString()}, ${sql.json([{ wa_message_id: m!.wa_message_id, status: 'read' }])})`;
+    const [row] = await sql`select status, error_code, error_message from public.messages where id = ${m!.id}`;
+    expect(row).toEqual({ status: 'read', error_code: null, error_message: null });
+    const [event] = await sql`select payload from public.events where agent_id = ${agent} and type = 'message.status' and payload->>'status' = 'read'`;
+    expect(event!.payload.error_code).toBeNull();
+  });
+
   it('strips base64 media once sent', async () => {
     const connector = await registerConnector(sql);
     const { agent } = await ownedConnectedAgent(connector);
