@@ -1,7 +1,7 @@
 // The link page in a real browser (Debian's Chromium driven by playwright-core) against the local
 // stack of `npm start` (embedded database, control plane, connector) pointed at the WhatsApp
-// simulator: sign in with the development token, create an agent, link it by QR (the simulated
-// phone scans the code the page shows), see it connected, send a message, see it read.
+// simulator: sign in with the development token, create an agent, link it by QR (the image follows
+// the connector's next code; the simulated phone scans the code the page shows), see it connected, send a message, see it read.
 // A screenshot is saved to test-artifacts/web-page.png.
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -36,7 +36,7 @@ beforeAll(async () => {
     dataDir,
     port: 0,
     logLevel: 'error',
-    env: { WA_WEBSOCKET_URL: sim.url, MESSAGES_MIN_INTERVAL_MS: '0', MESSAGES_JITTER_MS: '0', MESSAGES_RECIPIENT_INTERVAL_MS: '0', MESSAGES_POLL_INTERVAL_MS: '200' },
+    env: { WA_WEBSOCKET_URL: sim.url, MESSAGES_MIN_INTERVAL_MS: '0', MESSAGES_JITTER_MS: '0', MESSAGES_RECIPIENT_INTERVAL_MS: '0', MESSAGES_POLL_INTERVAL_MS: '200', WA_QR_TIMEOUT_MS: '4000' },
   });
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
@@ -53,7 +53,7 @@ afterAll(async () => {
 });
 
 describe('the link page in Chromium', () => {
-  it('signs in, creates an agent, links it by QR, shows connected, sends a message and shows it read', async () => {
+  it('signs in, creates an agent, links it by QR (refreshed live), shows connected, sends a message and shows it read', async () => {
     const context = await browser.newContext({ viewport: { width: 390, height: 844 } }); // a phone screen
     const page = await context.newPage();
     await page.goto(`${stack.url}/`);
@@ -67,7 +67,10 @@ describe('the link page in Chromium', () => {
     await page.getByRole('button', { name: 'Link with QR code' }).click();
     const qr = page.getByRole('img', { name: /QR code to scan/ });
     await qr.waitFor({ state: 'visible', timeout: 20_000 });
-    expect(await qr.getAttribute('src')).toMatch(/^data:image\/png;base64,/);
+    const firstImage = await qr.getAttribute('src');
+    expect(firstImage).toMatch(/^data:image\/png;base64,/);
+    // Each code lives 4 s here (WA_QR_TIMEOUT_MS): the page shows the next one without a reload.
+    await expect.poll(() => qr.getAttribute('src'), { timeout: 15_000 }).not.toBe(firstImage);
     const qrText = (await page.locator('#qr-text').textContent())?.trim() ?? '';
     expect(qrText.length).toBeGreaterThan(20);
 
