@@ -3,7 +3,9 @@
 //      with the default pacing (RATE 5 keeps inside it) and once with pacing off at 20/s,
 //      through the HTTP control plane (scripts/dev/serve-api.ts in its own
 //      process, a user JWT); for each, from the 202 arriving to the simulated contact holding
-//      the decrypted message. p50 / p99 / max.
+//      the decrypted message. p50 / p99 / max, for the first message per session of a freshly
+//      started connector (device and pre-key fetch, new Signal session) and for the steady
+//      state after it, with the slowest messages broken down.
 //   2. throughput: BURST messages per session enqueued up front, a fresh connector with pacing
 //      off; messages per second from the first to the last one received.
 // One connector process (connector/main.ts), SESSIONS linked sessions (default 20), one contact
@@ -93,35 +95,56 @@ async function startApi(): Promise<{ base: string; token: string; child: ChildPr
 try {
   // --- 1. latency at a steady rate: default pacing, then pacing off ----------------------------
   const api = await startApi();
-  async function measureLatency(label: string, rate: number, env: Record<string, string>) {
-    const proc = connector(env);
-    await allConnected();
-    log(`latency (${label}): ${rate}/s for ${DURATION} s over ${agents.length} sessions`);
-    const sent: Array<{ contact: string; id: string; t0: number }> = [];
+  type Sent = { contact: string; id: string; t0: number; session: number };
+  /** `count` sends at `rate` per second, round-robin over the sessions; each timed from its 202. */
+  async function sendAtRate(label: string, rate: number, count: number): Promise<Sent[]> {
+    const sent: Sent[] = [];
     const interval = 1000 / rate;
     const start = Date.now();
-    for (let i = 0; i < rate * DURATION; i++) {
+    for (let i = 0; i < count; i++) {
       const wait = start + i * interval - Date.now();
       if (wait > 0) await sleep(wait);
       const s = i % agents.length;
-      const contact = contacts[s]!;
       const res = await fetch(`${api.base}/v1/agents/${agents[s]!}/messages`, {
         method: 'POST',
         headers: { authorization: `Bearer ${api.token}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ to: contact, type: 'text', text: `latency ${label} ${i}` }),
+        body: JSON.stringify({ to: contacts[s]!, type: 'text', text: `latency ${label} ${i}` }),
       });
       const t0 = Date.now();
       if (res.status !== 202) throw new Error(`send answered ${res.status}: ${await res.text()}`);
-      sent.push({ contact, id: ((await res.json()) as { waMessageId: string }).waMessageId, t0 });
+      sent.push({ contact: contacts[s]!, id: ((await res.json()) as { waMessageId: string }).waMessageId, t0, session: s });
     }
     const deadline = Date.now() + 60_000;
     while (sent.some((m) => receivedAt(m.contact, m.id) === undefined) && Date.now() < deadline) await sleep(100);
-    const latencies = sent.map((m) => (receivedAt(m.contact, m.id) ?? Number.NaN) - m.t0).filter(Number.isFinite).sort((a, b) => a - b);
+    return sent;
+  }
+  async function summarize(sent: Sent[], rate: number) {
+    const start = sent[0]?.t0 ?? 0;
+    const timed = sent.map((m) => ({ ...m, ms: (receivedAt(m.contact, m.id) ?? Number.NaN) - m.t0 }));
+    const latencies = timed.map((m) => m.ms).filter(Number.isFinite).sort((a, b) => a - b);
     const result = { rate, messages: sent.length, received: latencies.length, p50Ms: pct(latencies, 50), p99Ms: pct(latencies, 99), maxMs: latencies.at(-1) };
     log(JSON.stringify(result));
+    // Where the slowest ones spent their time: 202 → row committed → `sent` committed → received.
+    const slowest = timed.sort((a, b) => b.ms - a.ms).slice(0, Number(process.env.SHOW_SLOWEST ?? 3));
+    const rows = await sql`select wa_message_id, extract(epoch from created_at) * 1000 as created, extract(epoch from sent_at) * 1000 as sent from public.messages where wa_message_id = any(${slowest.map((m) => m.id)})`;
+    for (const m of slowest) {
+      const r = rows.find((x) => x.wa_message_id === m.id);
+      log(`  slowest: ${m.ms} ms (${((m.t0 - start) / 1000).toFixed(1)} s in, session ${m.session}); row committed ${Math.round(Number(r?.created) - m.t0)} ms, sent committed +${Math.round(Number(r?.sent) - m.t0)} ms`);
+    }
+    return result;
+  }
+  async function measureLatency(label: string, rate: number, env: Record<string, string>) {
+    const proc = connector(env);
+    await allConnected();
+    // The first message of a fresh connector to each contact also fetches the contact's devices
+    // and pre-keys and starts a Signal session: measured apart, then the steady state.
+    log(`latency (${label}): first message per session, then ${rate}/s for ${DURATION} s over ${agents.length} sessions`);
+    const first = await summarize(await sendAtRate(`${label} first`, 20, agents.length), 20);
+    await sleep(4_000); // outside the per-session and per-recipient pacing of that first message
+    const steady = await summarize(await sendAtRate(label, rate, rate * DURATION), rate);
     proc.kill('SIGTERM');
     await proc.exited;
-    return result;
+    return { first, steady };
   }
   const latency = await measureLatency('default pacing', RATE, {});
   const latencyPacingOff = await measureLatency('pacing off', 20, { MESSAGES_MIN_INTERVAL_MS: '0', MESSAGES_JITTER_MS: '0', MESSAGES_RECIPIENT_INTERVAL_MS: '0' });
