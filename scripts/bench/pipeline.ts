@@ -41,10 +41,11 @@ const [ownerRow] = await sql`select owner_id from public.agents where id = ${age
 const owner = ownerRow!.owner_id as string;
 await sql`update public.plans set messages_per_minute = 1000000`;
 
-function connector(extra: Record<string, string>): MessagingProcess {
-  return spawnMessagingConnector(
+function connector(extra: Record<string, string>): MessagingProcess & { id: string; startedAt: Date } {
+  const id = randomUUID();
+  const proc = spawnMessagingConnector(
     testEnv(setup.dbUrl, sim.url, {
-      CONNECTOR_ID: randomUUID(),
+      CONNECTOR_ID: id,
       CONNECTOR_CAPACITY: String(agents.length),
       LOG_LEVEL: 'warn',
       BAILEYS_LOG_LEVEL: 'silent',
@@ -57,11 +58,14 @@ function connector(extra: Record<string, string>): MessagingProcess {
     }),
     sim.rootPublicKey,
   );
+  return Object.assign(proc, { id, startedAt: new Date() });
 }
 
-async function allConnected(): Promise<void> {
+/** Every session connected by this connector (the rows of the previous one still say connected). */
+async function allConnected(proc: { id: string; startedAt: Date }): Promise<void> {
   for (;;) {
-    const [r] = await sql`select count(*)::int as n from public.whatsapp_sessions where agent_id = any(${agents}::uuid[]) and status = 'connected' and owner_connector_id is not null`;
+    const [r] = await sql`select count(*)::int as n from public.whatsapp_sessions where agent_id = any(${agents}::uuid[])
+      and status = 'connected' and owner_connector_id = ${proc.id} and last_connected_at >= ${proc.startedAt}`;
     if (r!.n === agents.length) return;
     await sleep(200);
   }
@@ -129,13 +133,13 @@ try {
     const rows = await sql`select wa_message_id, extract(epoch from created_at) * 1000 as created, extract(epoch from sent_at) * 1000 as sent from public.messages where wa_message_id = any(${slowest.map((m) => m.id)})`;
     for (const m of slowest) {
       const r = rows.find((x) => x.wa_message_id === m.id);
-      log(`  slowest: ${m.ms} ms (${((m.t0 - start) / 1000).toFixed(1)} s in, session ${m.session}); row committed ${Math.round(Number(r?.created) - m.t0)} ms, sent committed +${Math.round(Number(r?.sent) - m.t0)} ms`);
+      log(`  slowest: ${m.ms} ms (${((m.t0 - start) / 1000).toFixed(1)} s in, session ${m.session}); row committed ${Math.round(Number(r?.created) - m.t0)} ms, sent committed ${r?.sent == null ? 'not yet' : `+${Math.round(Number(r.sent) - m.t0)} ms`}`);
     }
     return result;
   }
   async function measureLatency(label: string, rate: number, env: Record<string, string>) {
     const proc = connector(env);
-    await allConnected();
+    await allConnected(proc);
     // The first message of a fresh connector to each contact also fetches the contact's devices
     // and pre-keys and starts a Signal session: measured apart, then the steady state.
     log(`latency (${label}): first message per session, then ${rate}/s for ${DURATION} s over ${agents.length} sessions`);
