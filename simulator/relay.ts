@@ -72,16 +72,16 @@ export class Relay {
     const direct = getBinaryNodeChild(node, 'enc');
     const targets = direct
       ? [{ jid: to, enc: direct }]
-      : getBinaryNodeChildren(getBinaryNodeChild(node, 'participants'), 'to').map((target) => ({ jid: target.attrs.jid, enc: getBinaryNodeChild(target, 'enc') }));
+      : getBinaryNodeChildren(getBinaryNodeChild(node, 'participants'), 'to').map((target) => ({ jid: target.attrs.jid ?? '', enc: getBinaryNodeChild(target, 'enc') }));
     const recipients = new Set<Contact>();
     for (const { jid, enc } of targets) {
-      const resolved = jid ? this.directory.resolve(jid) : undefined;
+      const resolved = this.directory.resolve(jid);
       if (resolved?.kind === 'account') continue; // a copy for the sender's own devices
       const device = resolved?.kind === 'contact' ? resolved.contact.devices.get(resolved.device) : undefined;
       const type = enc?.attrs.type;
       if (resolved?.kind !== 'contact' || !device || !enc || !(enc.content instanceof Uint8Array) || (type !== 'pkmsg' && type !== 'msg')) {
         // Recorded so a test can tell "never addressed to the contact" from "lost".
-        account.log('in', { tag: 'sim-undeliverable', attrs: { id, jid: jid ?? '', type: type ?? '', device: String(Boolean(device)) } });
+        account.log('in', { tag: 'sim-undeliverable', attrs: { id, jid, type: type ?? '', device: String(Boolean(device)) } });
         continue;
       }
       if (account.recipientForgetsSession) {
@@ -95,8 +95,9 @@ export class Relay {
           resolved.contact.received.push({ id, content, from: account.jid, at: Date.now() });
         }
       } catch (err) {
-        account.log('in', { tag: 'sim-decrypt-failed', attrs: { id, jid: jid!, error: String(err) } });
-        this.askForRetry(connection, { id, jid: jid!, registrationId: device.registrationId, count: Number(enc.attrs.count ?? 0) + 1 });
+        account.log('in', { tag: 'sim-decrypt-failed', attrs: { id, jid, error: String(err) } });
+        const count = Number(enc.attrs.count ?? 0) + 1;
+        if (count <= MAX_RETRY_RECEIPTS) account.deliver(companion.id, retryReceipt({ id, jid, registrationId: device.registrationId, count }), connection);
       }
     }
     if (recipients.size === 0) {
@@ -110,31 +111,6 @@ export class Relay {
     this.later(this.timing.deliveredAfterMs, () => account.deliver(companion.id, receipt({}), connection));
     this.later(Math.max(this.timing.readAfterMs, this.timing.deliveredAfterMs), () =>
       account.deliver(companion.id, receipt({ type: 'read' }), connection),
-    );
-  }
-
-  /**
-   * What a phone does when it cannot decrypt a message (a sender whose Signal session went back in
-   * time after a crash, or a device that lost its session): a `retry` receipt from that device, with
-   * its registration id, asking the sender to encrypt the message again on a fresh session. Phones
-   * give up after five tries.
-   */
-  private askForRetry(connection: Connection, ask: { id: string; jid: string; registrationId: number; count: number }): void {
-    const account = connection.account;
-    const companion = connection.companion;
-    if (!account || !companion || ask.count > MAX_RETRY_RECEIPTS) return;
-    const t = unixNow();
-    account.deliver(
-      companion.id,
-      {
-        tag: 'receipt',
-        attrs: { id: ask.id, type: 'retry', from: ask.jid, t },
-        content: [
-          { tag: 'retry', attrs: { count: String(ask.count), id: ask.id, t, v: '1' } },
-          { tag: 'registration', attrs: {}, content: encodeBigEndian(ask.registrationId) },
-        ],
-      },
-      connection,
     );
   }
 
@@ -181,6 +157,23 @@ export class Relay {
     }
     return { id };
   }
+}
+
+/**
+ * What a phone sends when it cannot decrypt a message (a sender whose Signal session went back in
+ * time after a crash, or a device that lost its session): a `retry` receipt from that device, with
+ * its registration id, asking the sender to encrypt the message again on a fresh session.
+ */
+function retryReceipt(ask: { id: string; jid: string; registrationId: number; count: number }): BinaryNode {
+  const t = unixNow();
+  return {
+    tag: 'receipt',
+    attrs: { id: ask.id, type: 'retry', from: ask.jid, t },
+    content: [
+      { tag: 'retry', attrs: { count: String(ask.count), id: ask.id, t, v: '1' } },
+      { tag: 'registration', attrs: {}, content: encodeBigEndian(ask.registrationId) },
+    ],
+  };
 }
 
 /** The phone's initial history sync for a new device: empty, inline, complete. */

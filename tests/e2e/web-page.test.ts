@@ -1,7 +1,8 @@
 // The link page in a real browser (Debian's Chromium driven by playwright-core) against the local
 // stack of `npm start` (embedded database, control plane, connector) pointed at the WhatsApp
 // simulator: sign in with the development token, create an agent, link it by QR (the image follows
-// the connector's next code; the simulated phone scans the code the page shows), see it connected, send a message, see it read.
+// the connector's next code; the simulated phone scans the code the page shows), see it connected,
+// send a message, see it read.
 // A screenshot is saved to test-artifacts/web-page.png.
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
