@@ -12,7 +12,7 @@ import { initAuthCreds } from '@whiskeysockets/baileys';
 import type { Sql } from 'postgres';
 import { DecryptionError, type Keyring } from '../../edge-functions/_shared/secret-box.ts';
 import type { Metrics } from '../metrics.ts';
-import { isStaleLease } from '../sessions/context.ts';
+import { isStaleLease, STALE_LEASE } from '../sessions/context.ts';
 import { credsAd, decodeValue, encodeValue, keyAd, reviveKey } from './codec.ts';
 import { CorruptAuthState, validateCreds } from './validate-creds.ts';
 
@@ -25,6 +25,8 @@ export interface AuthStateDeps {
   connectorId: string;
   epoch(): bigint;
   metrics?: Metrics;
+  /** False once the lease has run out by the session's own clock: no statement is sent then. */
+  leaseFresh?(): boolean;
   onStale?(error: unknown): void;
   onCorrupt?(error: CorruptAuthState): void;
 }
@@ -41,6 +43,10 @@ export interface PostgresAuthState {
    * resurrects part of the state.
    */
   closeWrites(): Promise<void>;
+}
+
+function staleLeaseError(): Error {
+  return Object.assign(new Error('stale_lease: the lease ran out by this connector\'s clock'), { code: STALE_LEASE });
 }
 
 export function createPostgresAuthState(deps: AuthStateDeps): PostgresAuthState {
@@ -60,6 +66,8 @@ export function createPostgresAuthState(deps: AuthStateDeps): PostgresAuthState 
 
   async function run<T>(op: string, work: () => Promise<T>): Promise<T> {
     try {
+      // A stale connector asks the database nothing for a session it may no longer own.
+      if (deps.leaseFresh && !deps.leaseFresh()) throw staleLeaseError();
       const result = await work();
       deps.metrics?.keyStoreOps.inc({ op, outcome: 'ok' });
       return result;

@@ -25,6 +25,7 @@ import type { Clock } from '../clock.ts';
 import type { ConnectorConfig } from '../config.ts';
 import { maskPhones } from '../logging/logger.ts';
 import { closeCodeLabel, type Metrics } from '../metrics.ts';
+import { gateIncomingFrames } from '../whatsapp/lease-gate.ts';
 import type { MakeSocket } from '../whatsapp/make-socket.ts';
 import { storedMessageLookup } from '../whatsapp/stored-messages.ts';
 import { attemptAfterClose, backoffDelay, type CloseAction, classifyClose, closeCodeOf } from './close-policy.ts';
@@ -109,6 +110,7 @@ export class ManagedSession implements LiveSession {
       connectorId: deps.connectorId,
       epoch: () => this.epochValue,
       metrics: deps.metrics,
+      leaseFresh: () => this.leaseStillFresh(),
       onStale: () => this.lose('stale_write'),
       onCorrupt: (error) => void this.fail(error),
     });
@@ -197,6 +199,7 @@ export class ManagedSession implements LiveSession {
     if (this.ended || this.state !== 'connecting') return this.freeSlot();
     const sock = this.deps.makeSocket({ auth: this.auth, logger: this.deps.baileysLogger, getMessage: storedMessageLookup(this.sql, this.agentId) });
     this.sock = sock;
+    gateIncomingFrames(sock, () => this.sock === sock && this.guard());
     this.deps.hooks.onSocketCreated?.(this, sock);
     sock.ev.on('creds.update', () => {
       if (this.sock === sock && this.guard()) this.persistCreds();
@@ -427,6 +430,13 @@ export class ManagedSession implements LiveSession {
   /** Self-fencing in the event path: a socket event after our lease ran out ends everything. */
   private guard(): boolean {
     if (this.ended) return false;
+    if (this.deps.leaseFresh()) return true;
+    this.lose('self_fenced');
+    return false;
+  }
+
+  /** The same clock check for the key store, which Baileys calls outside our event handlers. */
+  private leaseStillFresh(): boolean {
     if (this.deps.leaseFresh()) return true;
     this.lose('self_fenced');
     return false;

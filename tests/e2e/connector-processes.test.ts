@@ -92,11 +92,13 @@ describe('connector processes', () => {
     await waitFor(async () => (await rows()).every((r) => r.owner_connector_id === a.id && r.status === 'connected') && allLive(), 40_000, 'a holds all');
     const epochsA = new Map((await rows()).map((r) => [r.agent_id as string, BigInt(r.lease_epoch)]));
     a.proc.signal('SIGSTOP');
-    const b = spawnChild({ CONNECTOR_CAPACITY: '20' });
+    // b's own lease is longer than a's, so that b, starved by a loaded machine, cannot lose the
+    // sessions back to the woken a: this test is about a, whose 4 s lease has long run out.
+    const b = spawnChild({ CONNECTOR_CAPACITY: '20', CONNECTOR_LEASE_SECONDS: '15' });
     await waitFor(async () => (await rows()).every((r) => r.owner_connector_id === b.id && r.status === 'connected'), 40_000, 'b took over');
     // The simulator does not kick a second login, so a's stopped sockets still count as live here.
     await waitFor(() => sessions.every((s) => sim.observe(s.phone).live === 2), 20_000, 'b logged in beside the frozen a');
-    const linesBefore = a.proc.lines.length;
+    const continuedAt = Date.now();
     a.proc.signal('SIGCONT');
     await waitFor(() => sessions.every((s) => sim.observe(s.phone).live === 1), 3_000, 'a ended its sockets');
     const metrics = await a.proc.metrics();
@@ -112,12 +114,17 @@ describe('connector processes', () => {
     const { agentId } = sessions[0]!;
     expect(await sqlState(db.sql`select gateway.update_session(${agentId}, ${a.id}, ${epochsA.get(agentId)!.toString()}, ${db.sql.json({ status: 'failed' })})`)).toBe('WG004');
     expect(await sqlState(db.sql`select gateway.save_creds(${agentId}, ${a.id}, ${epochsA.get(agentId)!.toString()}, ${Buffer.alloc(40)}, 1)`)).toBe('WG004');
-    const woke = a.proc.lines.slice(linesBefore).map((l) => JSON.parse(l) as { msg: string; reason?: string; agentId?: string });
+    // What a logged after it was woken, by the time in each line: lines written just before the
+    // SIGSTOP can reach this process's pipe after it (reading by position counted them as after).
+    const woke = a.proc.lines
+      .map((l) => JSON.parse(l) as { time: number; msg: string; reason?: string; agentId?: string })
+      .filter((l) => l.time >= continuedAt);
     const fenced = woke.map((l, i) => (l.msg === 'lease lost; ending socket' && l.reason === 'self_fenced' ? i : -1)).filter((i) => i >= 0);
     expect(fenced.length).toBe(20);
     // Nothing else was done for a session before all of them were fenced.
     const firstOther = woke.findIndex((l) => l.agentId && l.msg !== 'lease lost; ending socket');
-    expect(firstOther === -1 || firstOther > Math.max(...fenced)).toBe(true);
+    const early = firstOther !== -1 && firstOther < Math.max(...fenced) ? woke.slice(0, Math.max(...fenced) + 1) : [];
+    expect(early, 'a session was acted on before every socket was fenced').toEqual([]);
     a.proc.signal('SIGTERM');
     b.proc.signal('SIGTERM');
     expect(await a.proc.exited).toBe(0);
