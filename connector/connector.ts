@@ -38,6 +38,8 @@ export interface ConnectorExtension {
   onWake?(wake: Wake): void;
   /** Graceful shutdown: finish in-flight sends; bounded by shutdownGraceMs. */
   drain?(): Promise<void>;
+  /** Sockets have ended, leases are still held: finish writes of what they received. */
+  beforeRelease?(): Promise<void>;
   /** Called last, after sockets ended and leases were released. */
   stop?(): Promise<void>;
 }
@@ -96,6 +98,9 @@ export function createConnector(deps: ConnectorDeps): Connector {
     metrics,
     clock,
     makeSocket: deps.makeSocket ?? createSocketFactory(config.whatsapp),
+    beforeRelease: async () => {
+      await Promise.all(extensions.map((ext) => ext.beforeRelease?.().catch((error) => logger.warn({ err: error }, 'draining before release failed'))));
+    },
     hooks: {
       onSocketCreated: (session, sock) => {
         for (const ext of extensions) ext.onSocketCreated?.(session, sock);

@@ -8,20 +8,22 @@
 // socket records its messages.upsert / messages.update events until attachMessageEvents takes them (in the same
 // synchronous step that subscribes the live handlers, so nothing falls in between). A socket
 // that never opens stops recording when it closes.
+// Nothing is dropped: the events are bounded by what WhatsApp pushes before the socket opens (its
+// offline queue), and the receipts of inbound messages are held until they are stored
+// (inbound-acks.ts), so a dropped upsert would have stalled the socket rather than lost a message.
 import type { BaileysEventMap, WASocket } from '@whiskeysockets/baileys';
 
 export type CapturedEvent =
   | { event: 'messages.upsert'; payload: BaileysEventMap['messages.upsert'] }
   | { event: 'messages.update'; payload: BaileysEventMap['messages.update'] };
 
-const MAX_EVENTS = 10_000;
 const recorders = new WeakMap<WASocket, { events: CapturedEvent[]; stop(): void }>();
 
 /** Starts recording `sock`'s message events; call it synchronously right after the socket is made. */
 export function captureMessageEvents(sock: WASocket): void {
   const events: CapturedEvent[] = [];
   const push = (e: CapturedEvent) => {
-    if (events.length < MAX_EVENTS) events.push(e);
+    events.push(e);
   };
   const onUpsert = (payload: BaileysEventMap['messages.upsert']) => push({ event: 'messages.upsert', payload });
   const onUpdate = (payload: BaileysEventMap['messages.update']) => push({ event: 'messages.update', payload });

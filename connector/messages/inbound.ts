@@ -2,6 +2,8 @@
 // WhatsApp id (the SQL ignores a second copy, e.g. after a reconnect redelivers it), with the
 // sender's phone number and LID both kept when WhatsApp gives both (v7 addresses by LID and puts
 // the phone number in the *Alt field). Media is stored as metadata only (no download).
+// U+0000 is replaced by U+FFFD in every string: PostgreSQL's jsonb and text refuse it, and one
+// such character used to make the whole batch fail (README, Messages).
 import { getContentType, jidNormalizedUser, normalizeMessageContent, proto, type WAMessage } from '@whiskeysockets/baileys';
 
 export interface InboundRecord {
@@ -87,6 +89,13 @@ export function describeContent(message: proto.IMessage | null | undefined): { t
   }
 }
 
+const NUL = String.fromCharCode(0);
+
+/** `value` with U+0000 replaced by U+FFFD in every string, and undefined fields dropped (JSON). */
+export function withoutNul<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value, (_key, v: unknown) => (typeof v === 'string' ? v.replaceAll(NUL, '\uFFFD') : v))) as T;
+}
+
 export function toInboundRecord(msg: WAMessage): InboundRecord | undefined {
   const key = msg.key;
   if (!key.id || !key.remoteJid || key.remoteJid === 'status@broadcast') return undefined;
@@ -98,15 +107,15 @@ export function toInboundRecord(msg: WAMessage): InboundRecord | undefined {
   const a = isGroup ? key.participant : key.remoteJid;
   const b = isGroup ? key.participantAlt : key.remoteJidAlt;
   const ts = num(msg.messageTimestamp);
-  return {
+  return withoutNul({
     wa_message_id: key.id,
     chat_jid: jidNormalizedUser(key.remoteJid),
     sender_phone: key.fromMe ? undefined : (phoneOf(a) ?? phoneOf(b)),
     sender_lid: key.fromMe ? undefined : (lidOf(a) ?? lidOf(b)),
     from_me: key.fromMe === true,
     type: described.type,
-    content: JSON.parse(JSON.stringify(described.content)), // drops undefined
+    content: described.content,
     quoted_wa_message_id: described.contextInfo?.stanzaId ?? undefined,
     sent_at: ts ? new Date(ts * 1000).toISOString() : undefined,
-  };
+  });
 }

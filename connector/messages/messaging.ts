@@ -16,6 +16,8 @@ import { createWebhookDispatcher, type WebhookDispatcher } from '../webhooks/dis
 import { loadMessagingConfig, type MessagingConfig } from './config.ts';
 import { persistReceiptsFirst } from './durable-receipts.ts';
 import { captureMessageEvents } from './event-capture.ts';
+import { holdInboundAcks } from './inbound-acks.ts';
+import { createInboundStore, type InboundStore } from './inbound-store.ts';
 import { createMediaLoader } from './media.ts';
 import { createNumberCheckWorker, type NumberCheckWorker } from './number-checks.ts';
 import { createOutboundWorker, type OutboundWorker } from './outbound-worker.ts';
@@ -35,11 +37,14 @@ export interface MessagingDeps {
   /** Tests only: media upload stand-in (the simulator has no media servers). */
   upload?: WAMediaUploadFunction;
   observeSendSeconds?: (seconds: number) => void;
+  /** How long a graceful stop waits for inbound writes in flight (default 10 s). */
+  inboundDrainMs?: number;
 }
 
 export interface Messaging
-  extends Required<Pick<ConnectorExtension, 'onSocketCreated' | 'beforeSocketEnd' | 'onSocketOpen' | 'onSocketClose' | 'onWake' | 'drain' | 'stop'>> {
+  extends Required<Pick<ConnectorExtension, 'onSocketCreated' | 'beforeSocketEnd' | 'onSocketOpen' | 'onSocketClose' | 'onWake' | 'drain' | 'beforeRelease' | 'stop'>> {
   worker: OutboundWorker;
+  inbound: InboundStore;
   writer: MessageWriter;
   dispatcher: WebhookDispatcher | undefined;
   numberChecks: NumberCheckWorker;
@@ -56,6 +61,7 @@ export function createMessaging(deps: MessagingDeps): Messaging {
     ? createWebhookDispatcher({ sql, connectorId, keyring: deps.keyring, guard: guard(config.webhooks.allowHttp, config.webhooks.timeoutMs), config: config.webhooks, logger, clock })
     : undefined;
   const writer = createMessageWriter({ sql, connectorId, logger: log, onWritten: () => dispatcher?.nudge() });
+  const inbound = createInboundStore({ logger: log, onStored: () => dispatcher?.nudge() });
   const worker = createOutboundWorker({
     sql,
     connectorId,
@@ -100,6 +106,7 @@ export function createMessaging(deps: MessagingDeps): Messaging {
 
   return {
     worker,
+    inbound,
     writer,
     dispatcher,
     numberChecks,
@@ -114,6 +121,7 @@ export function createMessaging(deps: MessagingDeps): Messaging {
       // The offline queue arrives right after login, before onSocketOpen: record it from here.
       captureMessageEvents(sock);
       persistReceiptsFirst(session, sock, writer, log);
+      holdInboundAcks(sock, log.child({ agentId: session.agentId }));
       hooked.add(sock);
       sockets.set(session.agentId, sock);
     },
@@ -125,7 +133,7 @@ export function createMessaging(deps: MessagingDeps): Messaging {
       attached.get(session.agentId)?.();
       attached.set(
         session.agentId,
-        attachMessageEvents(session, { writer, logger: log, isOurs: worker.isOurs, onRestricted, onInbound: () => dispatcher?.nudge(), sendReadReceipts: config.sendReadReceipts, receiptsPersisted: hooked.has(session.socket() as WASocket) }),
+        attachMessageEvents(session, { writer, logger: log, isOurs: worker.isOurs, onRestricted, inbound, sendReadReceipts: config.sendReadReceipts, receiptsPersisted: hooked.has(session.socket() as WASocket) }),
       );
       worker.nudge();
       numberChecks.nudge();
@@ -144,6 +152,14 @@ export function createMessaging(deps: MessagingDeps): Messaging {
     async drain() {
       await Promise.all([worker.drain(), numberChecks.stop()]);
       await dispatcher?.stop();
+    },
+    async beforeRelease() {
+      // Sockets have ended (their buffered upserts were handed on): let those writes commit
+      // under the lease still held. What does not commit in time was never acknowledged to
+      // WhatsApp, which offers it again to the next owner.
+      if (inbound.inFlight() > 0) log.info({ inFlight: inbound.inFlight() }, 'waiting for inbound writes before releasing leases');
+      const drained = await inbound.drain(deps.inboundDrainMs ?? 10_000);
+      if (!drained) log.warn({ inFlight: inbound.inFlight() }, 'inbound writes still in flight at stop; WhatsApp will deliver those messages again');
     },
     async stop() {
       for (const detach of attached.values()) detach();
@@ -171,6 +187,7 @@ export function createMessagingExtension(options: { env?: Record<string, string 
       addressPolicy: options.addressPolicy,
       upload: options.upload,
       observeSendSeconds: (s) => ctx.metrics.sendSeconds.observe(s),
+      inboundDrainMs: ctx.config.shutdownGraceMs,
     });
     messaging.start();
     return messaging;

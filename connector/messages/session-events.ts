@@ -6,16 +6,19 @@
 //     code in messageStubParameters: the message fails with that code, and a 463 also raises a
 //     session event and slows the session down (onRestricted);
 //   - messages of other parties (and our own sent from the phone) recorded once per WhatsApp id
-//     by gateway.record_inbound, fenced by the session's epoch; delivery receipts are sent by
-//     Baileys itself, read receipts only when configured.
+//     by gateway.record_inbound, fenced by the session's epoch (inbound-store.ts); delivery
+//     receipts are sent by Baileys itself but held until the commit (inbound-acks.ts), read
+//     receipts only when configured.
 // Events from before this is attached (between login and the session manager's onSocketOpen)
 // are replayed first (the extension's onSocketCreated started recording them).
 import type { WAMessage, WAMessageUpdate, WASocket } from '@whiskeysockets/baileys';
 import type { Logger } from 'pino';
-import { isStaleLease, type LiveSession } from '../sessions/context.ts';
+import type { LiveSession } from '../sessions/context.ts';
 import { ACK_ERRORS } from './errors.ts';
 import { takeCapturedEvents } from './event-capture.ts';
 import { type InboundRecord, toInboundRecord } from './inbound.ts';
+import { ackGateOf } from './inbound-acks.ts';
+import type { InboundStore } from './inbound-store.ts';
 import type { MessageWriter, StatusUpdate } from './writer.ts';
 
 export interface MessageEventDeps {
@@ -25,8 +28,8 @@ export interface MessageEventDeps {
   isOurs(agentId: string, waId: string): boolean;
   /** A 463 negative ack for one of the session's messages. */
   onRestricted(session: LiveSession, waId: string): void;
-  /** Inbound rows were committed (their webhooks wait in the outbox). */
-  onInbound?(records: InboundRecord[]): void;
+  /** Stores inbound messages (retrying) and then releases their receipts. */
+  inbound: InboundStore;
   sendReadReceipts: boolean;
   /** Delivered/read receipts are already written by durable-receipts.ts before Baileys sees them. */
   receiptsPersisted?: boolean;
@@ -72,45 +75,35 @@ export function attachMessageEvents(session: LiveSession, deps: MessageEventDeps
     deps.writer.status(session.agentId, session.epoch(), { wa_message_id: id, status });
   };
 
-  async function record(records: InboundRecord[]): Promise<void> {
-    for (let i = 1; ; i++) {
-      try {
-        await session.sql`select count(*) from gateway.record_inbound(${session.agentId}, ${session.connectorId}, ${session.epoch().toString()}, ${session.sql.json(records as never)})`;
-        deps.onInbound?.(records);
-        return;
-      } catch (error) {
-        if (isStaleLease(error)) return; // no longer ours; the new owner's socket receives it
-        if (i >= 3) {
-          log.error({ err: error, count: records.length }, 'recording inbound messages failed');
-          return;
-        }
-        await new Promise((r) => setTimeout(r, 200 * i));
-      }
-    }
-  }
+  const gate = ackGateOf(sock);
+  const store = (records: InboundRecord[]) => deps.inbound.store(session, records, gate);
 
   const onUpsert = ({ messages, type }: { messages: WAMessage[]; type: string }) => {
     const inbound: InboundRecord[] = [];
+    const nothingToStore: string[] = [];
     for (const m of messages) {
       if (m.key.fromMe) {
         noteStatus(m.key.id, m.status as number | null | undefined, m.messageStubParameters);
         // Our own message that this connector did not send: sent from the phone (or another
         // linked device). Only `notify` upserts are real traffic; `append` is our own echo.
-        if (type === 'notify' && m.key.id && !deps.isOurs(session.agentId, m.key.id)) {
-          const rec = toInboundRecord(m);
-          if (rec) inbound.push(rec);
-        }
+        const rec = type === 'notify' && m.key.id && !deps.isOurs(session.agentId, m.key.id) ? toInboundRecord(m) : undefined;
+        if (rec) inbound.push(rec);
+        else if (m.key.id) nothingToStore.push(m.key.id);
         continue;
       }
       const rec = toInboundRecord(m);
       if (rec) inbound.push(rec);
+      else if (m.key.id) nothingToStore.push(m.key.id);
     }
+    // Receipts of messages that are not stored (protocol noise, our own echoes) go out at once;
+    // the others after their commit (inbound-store.ts).
+    gate?.release(nothingToStore);
     if (inbound.length > 0) {
-      void record(inbound);
-      if (deps.sendReadReceipts && type === 'notify') {
-        const keys = messages.filter((m) => !m.key.fromMe).map((m) => m.key);
-        void sock.readMessages(keys).catch((error) => log.warn({ err: error }, 'sending read receipts failed'));
-      }
+      const read = deps.sendReadReceipts && type === 'notify' ? messages.filter((m) => !m.key.fromMe).map((m) => m.key) : [];
+      // A read receipt acknowledges the message too: only after the commit.
+      void store(inbound).then((stored) => {
+        if (stored && read.length > 0) return sock.readMessages(read).catch((error) => log.warn({ err: error }, 'sending read receipts failed'));
+      });
     }
   };
 

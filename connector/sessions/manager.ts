@@ -13,7 +13,8 @@
 //           socket, without asking the database, which may be the thing we cannot reach. A
 //           process woken from SIGSTOP therefore ends its sockets before anything else is done
 //           for them; socket events also check the same clock before acting.
-// Stopping: stop claiming, end every socket, then release every lease in one statement.
+// Stopping: stop claiming, end every socket, let writes of what they received finish, then
+// release every lease in one statement.
 import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
 import type { Clock } from '../clock.ts';
@@ -35,6 +36,8 @@ export interface SessionManagerDeps {
   clock: Clock;
   makeSocket: MakeSocket;
   hooks?: SessionHooks;
+  /** Graceful stop, after every socket ended and before the leases are released (inbound writes). */
+  beforeRelease?: () => Promise<void>;
 }
 
 interface Held {
@@ -257,6 +260,7 @@ export class SessionManager implements SessionDirectory {
     await this.renewing?.catch(() => {});
     for (const { session } of [...this.held.values()]) session.shutdown();
     this.held.clear();
+    await this.deps.beforeRelease?.();
     const [row] = await this.deps.sql`select gateway.release_sessions(${this.deps.config.connectorId}) as released`;
     return Number(row?.released ?? 0);
   }

@@ -1,0 +1,113 @@
+// Writes inbound messages (gateway.record_inbound) and only then lets their receipts go out.
+//
+// A write is retried with backoff until it commits or the lease is gone (stale_lease: the new
+// owner's socket gets the message again, since its receipt was never sent). A database outage
+// therefore holds the receipts; the socket stalls and ends, and WhatsApp offers the messages again.
+// A batch refused for its data (SQLSTATE classes 22, 23, 54, or invalid_argument) is written again
+// one message at a time, so one bad message never takes its neighbours down; a message that still
+// cannot be stored raises a critical `alert.inbound_unstorable` event and its receipt is then
+// released, or WhatsApp would offer it forever (README, known gaps).
+// Writes in flight are tracked so a graceful stop waits for them before leases are released.
+import type { Logger } from 'pino';
+import { isStaleLease, type LiveSession } from '../sessions/context.ts';
+import type { InboundRecord } from './inbound.ts';
+import type { InboundAckGate } from './inbound-acks.ts';
+
+const BACKOFF_START_MS = 200;
+const BACKOFF_MAX_MS = 5_000;
+
+export interface InboundStore {
+  /** Resolves true once stored (false: lease lost, or not storable). Never rejects. */
+  store(session: LiveSession, records: InboundRecord[], gate?: InboundAckGate): Promise<boolean>;
+  /** Waits for writes in flight, at most `timeoutMs`; true if none is left. */
+  drain(timeoutMs: number): Promise<boolean>;
+  inFlight(): number;
+}
+
+export function isDataError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (/^(22|23|54)/.test(code) || code === 'WG005');
+}
+
+export function createInboundStore(deps: { logger: Logger; onStored?(records: InboundRecord[]): void; sleep?: (ms: number) => Promise<void> }): InboundStore {
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const pending = new Set<Promise<boolean>>();
+
+  async function write(session: LiveSession, records: InboundRecord[]): Promise<void> {
+    await session.sql`select count(*) from gateway.record_inbound(${session.agentId}, ${session.connectorId}, ${session.epoch().toString()}, ${session.sql.json(records as never)})`;
+  }
+
+  async function unstorable(session: LiveSession, record: InboundRecord, error: unknown, log: Logger): Promise<void> {
+    const reason = error instanceof Error ? error.message : String(error);
+    log.error({ err: error, waId: record.wa_message_id, type: record.type }, 'an inbound message cannot be stored; acknowledging it to WhatsApp anyway');
+    const payload = { wa_message_id: record.wa_message_id, chat_jid: record.chat_jid, type: record.type, reason };
+    await session.sql`select gateway.raise_session_alert(${session.agentId}, ${session.connectorId}, ${session.epoch().toString()}, 'alert.inbound_unstorable', 'critical', ${session.sql.json(payload)})`.catch(
+      (e) => log.error({ err: e, waId: record.wa_message_id }, 'raising alert.inbound_unstorable failed'),
+    );
+  }
+
+  /** Writes `records` until committed; returns the ids whose receipts may go out. */
+  async function persist(session: LiveSession, records: InboundRecord[], log: Logger): Promise<{ stored: InboundRecord[]; release: string[] } | undefined> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await write(session, records);
+        return { stored: records, release: records.map((r) => r.wa_message_id) };
+      } catch (error) {
+        // Lease gone, or our pool closed (stop, crash tests): the receipt was never sent.
+        if (isStaleLease(error) || (error as { code?: string }).code === 'CONNECTION_ENDED') return undefined;
+        if (isDataError(error)) {
+          if (records.length === 1) {
+            await unstorable(session, records[0]!, error, log);
+            return { stored: [], release: [records[0]!.wa_message_id] };
+          }
+          log.warn({ err: error, count: records.length }, 'an inbound batch was refused; storing its messages one by one');
+          const stored: InboundRecord[] = [];
+          const release: string[] = [];
+          for (const record of records) {
+            const one = await persist(session, [record], log);
+            if (!one) return stored.length > 0 ? { stored, release } : undefined;
+            stored.push(...one.stored);
+            release.push(...one.release);
+          }
+          return { stored, release };
+        }
+        const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_START_MS * 2 ** Math.min(attempt - 1, 10));
+        if (attempt === 3 || attempt % 20 === 0) log.error({ err: error, count: records.length, attempt }, 'storing inbound messages failed; retrying (their receipts are held)');
+        await sleep(delay * (0.75 + Math.random() * 0.5));
+      }
+    }
+  }
+
+  return {
+    store(session, records, gate) {
+      const log = deps.logger.child({ agentId: session.agentId });
+      const done = persist(session, records, log).then(
+        (outcome) => {
+          if (!outcome) return false;
+          if (outcome.stored.length > 0) deps.onStored?.(outcome.stored);
+          gate?.release(outcome.release);
+          return outcome.stored.length === records.length;
+        },
+        (error: unknown) => {
+          log.error({ err: error }, 'storing inbound messages failed unexpectedly');
+          return false;
+        },
+      );
+      pending.add(done);
+      void done.finally(() => pending.delete(done));
+      return done;
+    },
+    async drain(timeoutMs) {
+      const deadline = Date.now() + timeoutMs;
+      while (pending.size > 0) {
+        const left = deadline - Date.now();
+        if (left <= 0) return false;
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([Promise.allSettled([...pending]), new Promise((r) => (timer = setTimeout(r, left)))]);
+        clearTimeout(timer);
+      }
+      return true;
+    },
+    inFlight: () => pending.size,
+  };
+}
