@@ -16,9 +16,17 @@ function isNotFound(error: { status?: number; statusCode?: string; code?: string
   return !!error && (error.status === 404 || error.statusCode === '404' || error.code === 'NoSuchKey' || error.code === 'not_found');
 }
 
+/** realtime-js wants a WebSocket class when the client is made (Node 20 has none); Storage never opens one. */
+class NoRealtimeSocket {
+  constructor() {
+    throw new Error('the media store client does not use Realtime');
+  }
+}
+
 export function createSupabaseMediaStore(opts: SupabaseMediaStoreOptions): MediaStore {
   const client = createClient(opts.supabaseUrl, opts.serviceRoleKey, {
     auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
+    realtime: { transport: NoRealtimeSocket as never },
     ...(opts.fetch ? { global: { fetch: opts.fetch } } : {}),
   });
   const bucket = () => client.storage.from(opts.bucket);
