@@ -5,6 +5,8 @@
 import postgres from 'postgres';
 import { createConnector, type ExtensionFactory } from './connector.ts';
 import { ConfigError, loadConfig } from './config.ts';
+import { mediaStoreFromEnv } from '../edge-functions/_shared/media/config.ts';
+import type { MediaStore } from '../edge-functions/_shared/media/store.ts';
 import { installConsoleScrub } from './logging/console-scrub.ts';
 import { loadMessagingConfig, type MessagingConfig } from './messages/config.ts';
 import { createMessagingExtension } from './messages/messaging.ts';
@@ -18,9 +20,11 @@ installConsoleScrub(bootLogger.child({ module: 'console' }));
 
 let config: Awaited<ReturnType<typeof loadConfig>>;
 let messagingConfig: MessagingConfig;
+let mediaStore: MediaStore;
 try {
   config = await loadConfig(process.env);
   messagingConfig = loadMessagingConfig(process.env);
+  mediaStore = await mediaStoreFromEnv(process.env);
 } catch (error) {
   const message = error instanceof ConfigError ? error.message : String(error);
   bootLogger.fatal({ variable: (error as ConfigError).variable }, `configuration error: ${message}`);
@@ -34,7 +38,7 @@ installCertificateVerification();
 const sql = postgres(config.databaseUrl, { max: config.dbPool, onnotice: () => {}, connection: { application_name: 'wa-connector' } });
 const metrics = createMetrics({ defaultMetrics: true });
 // The message path (outbound queue, status, inbound) and the webhook dispatcher plug in here.
-const extensions: ExtensionFactory[] = [createMessagingExtension({ config: messagingConfig })];
+const extensions: ExtensionFactory[] = [createMessagingExtension({ config: messagingConfig, mediaStore })];
 const connector = createConnector({ sql, config, logger, baileysLogger, metrics, extensions });
 const http = await startHttpServer({ registry: metrics.registry, ready: () => connector.ready() }, config.http.port, config.http.host);
 logger.info({ url: http.url }, 'health and metrics endpoints listening');

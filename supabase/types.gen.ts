@@ -47,7 +47,7 @@ export type Database = {
       } },
 "apply_retention":
 { Args: { "p_event_days"?: number,"p_message_days"?: number }; Returns: {
-              "events": number,"inbound": number,"messages": number
+              "bodies_cleared": number,"events": number,"inbound": number,"messages": number,"number_checks": number
             }[]
                            },
 "assert_lease":
@@ -64,7 +64,7 @@ export type Database = {
             }[]
                            },
 "claim_messages":
-{ Args: { "p_agents"?: (string)[],"p_connector": string,"p_limit"?: number,"p_visibility_seconds"?: number }; Returns: {
+{ Args: { "p_agents"?: (string)[],"p_connector": string,"p_limit"?: number,"p_max_bytes"?: number,"p_visibility_seconds"?: number }; Returns: {
               "agent_id": string,"attempts": number,"content": Json,"created_at": string,"id": string,"lease_epoch": number,"max_attempts": number,"recipient": string,"type": string,"wa_message_id": string
             }[]
                            },
@@ -81,6 +81,11 @@ export type Database = {
 "claim_sessions":
 { Args: { "p_connector": string,"p_lease_seconds"?: number,"p_limit": number }; Returns: {
               "agent_id": string,"lease_epoch": number,"taken_over_from": string
+            }[]
+                           },
+"claim_unused_media":
+{ Args: { "p_grace_seconds"?: number,"p_limit"?: number }; Returns: {
+              "key": string
             }[]
                            },
 "complete_deliveries":
@@ -151,6 +156,9 @@ export type Database = {
 "flag_inactive_sessions":
 { Args: { "p_days"?: number }; Returns: number
                            },
+"forget_media":
+{ Args: { "p_keys": (string)[] }; Returns: number
+                           },
 "get_signal_keys":
 { Args: { "p_agent": string,"p_connector": string,"p_epoch": number,"p_key_ids": (string)[],"p_key_type": string }; Returns: {
               "ciphertext": string,"key_id": string,"key_version": number
@@ -209,6 +217,9 @@ export type Database = {
         isOneToOne: true
         isSetofReturn: false
       } },
+"register_media":
+{ Args: { "p_key": string,"p_owner": string,"p_sha256": string,"p_size": number }; Returns: undefined
+                           },
 "release_messages":
 { Args: { "p_connector": string,"p_ids": (string)[] }; Returns: number
                            },

@@ -8,7 +8,10 @@
 //                  (gateway.prune_signal_keys: never while connected or owned, never creds or
 //                  app-state keys, keeps >= 30 pre-keys and everything younger than 14 days)
 //   inactive       daily: linked sessions idle for INACTIVE_DAYS (gateway.flag_inactive_sessions)
-//   retention      daily: settled events, delivered/read and inbound messages past retention
+//   retention      daily: settled events, delivered/read and inbound messages and number checks
+//                  past retention, bodies of failed and sent-but-never-delivered messages past it
+//                  (gateway.apply_retention), and rate-limit buckets idle for a day
+//                  (gateway.prune_rate_limit_buckets)
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
@@ -90,8 +93,11 @@ export async function runJob(name: JobName, deps: JobDeps): Promise<{ ran: boole
           return keyHygiene(tx, deps);
         case 'inactive':
           return (await tx`select gateway.flag_inactive_sessions(${config.jobs.inactiveDays}) as flagged`)[0];
-        case 'retention':
-          return (await tx`select * from gateway.apply_retention(${config.jobs.retentionEventsDays}, ${config.jobs.retentionMessagesDays})`)[0];
+        case 'retention': {
+          const [kept] = await tx`select * from gateway.apply_retention(${config.jobs.retentionEventsDays}, ${config.jobs.retentionMessagesDays})`;
+          const [buckets] = await tx`select gateway.prune_rate_limit_buckets() as pruned`;
+          return { ...kept, rate_limit_buckets: buckets?.pruned };
+        }
       }
     });
     deps.metrics.jobRuns.inc({ job: name, outcome: outcome.ran ? 'ran' : 'skipped' });

@@ -16,6 +16,7 @@ const bool = (fallback: boolean) =>
 export const messagingEnvSchema = z.object({
   WA_SEND_TIMEOUT_MS: int(1_000, 30_000),
   MESSAGES_CLAIM_BATCH: int(1, 50),
+  MESSAGES_CLAIM_MAX_BYTES: int(1, 1024 * 1024),
   MESSAGES_VISIBILITY_SECONDS: int(10, 120),
   MESSAGES_POLL_INTERVAL_MS: int(50, 1_000),
   MESSAGES_LANE_MAX: int(1, 20),
@@ -31,6 +32,8 @@ export const messagingEnvSchema = z.object({
   MEDIA_MAX_BYTES: int(1, 16 * 1024 * 1024),
   MEDIA_FETCH_TIMEOUT_MS: int(100, 20_000),
   MEDIA_ALLOW_HTTP: bool(false),
+  MEDIA_RETENTION_INTERVAL_MS: int(1_000, 600_000),
+  MEDIA_RETENTION_GRACE_SECONDS: int(0, 3_600),
   WEBHOOKS_ENABLED: bool(true),
   WEBHOOK_POLL_INTERVAL_MS: int(50, 1_000),
   WEBHOOK_CONCURRENCY: int(1, 16),
@@ -45,7 +48,7 @@ export const messagingEnvSchema = z.object({
 export interface MessagingConfig {
   outbound: OutboundConfig;
   sendReadReceipts: boolean;
-  media: { maxBytes: number; timeoutMs: number; allowHttp: boolean };
+  media: { maxBytes: number; timeoutMs: number; allowHttp: boolean; retentionIntervalMs: number; retentionGraceSeconds: number };
   webhooks: WebhookDispatcherConfig & { enabled: boolean; allowHttp: boolean };
 }
 
@@ -66,6 +69,7 @@ export function loadMessagingConfig(env: Record<string, string | undefined> = pr
   return {
     outbound: {
       claimBatch: e.MESSAGES_CLAIM_BATCH,
+      claimMaxBytes: e.MESSAGES_CLAIM_MAX_BYTES,
       visibilitySeconds: e.MESSAGES_VISIBILITY_SECONDS,
       pollIntervalMs: e.MESSAGES_POLL_INTERVAL_MS,
       sendTimeoutMs: e.WA_SEND_TIMEOUT_MS,
@@ -82,7 +86,13 @@ export function loadMessagingConfig(env: Record<string, string | undefined> = pr
       numberCheckTtlMs: e.MESSAGES_NUMBER_CHECK_TTL_MS,
     },
     sendReadReceipts: e.MESSAGES_SEND_READ_RECEIPTS,
-    media: { maxBytes: e.MEDIA_MAX_BYTES, timeoutMs: e.MEDIA_FETCH_TIMEOUT_MS, allowHttp: e.MEDIA_ALLOW_HTTP },
+    media: {
+      maxBytes: e.MEDIA_MAX_BYTES,
+      timeoutMs: e.MEDIA_FETCH_TIMEOUT_MS,
+      allowHttp: e.MEDIA_ALLOW_HTTP,
+      retentionIntervalMs: e.MEDIA_RETENTION_INTERVAL_MS,
+      retentionGraceSeconds: e.MEDIA_RETENTION_GRACE_SECONDS,
+    },
     webhooks: {
       enabled: e.WEBHOOKS_ENABLED,
       allowHttp: e.WEBHOOK_ALLOW_HTTP,

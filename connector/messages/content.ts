@@ -1,6 +1,6 @@
 // The stored content of a queued message (edge-functions/_shared/contracts/messages.ts, validated
 // by the API) mapped to Baileys' AnyMessageContent. Pure apart from two lookups it is given:
-// loading media bytes (guarded URL fetch or base64) and finding the stored message a reply,
+// loading media bytes (media store, guarded URL fetch, or legacy base64) and finding the stored message a reply,
 // reaction, edit or delete points at. Baileys never sees a URL from a tenant: media always reaches
 // it as a Buffer, because Baileys would read a non-http `{ url }` from local disk.
 import type { AnyMessageContent, proto, WAMessage, WAMessageKey } from '@whiskeysockets/baileys';
@@ -10,6 +10,9 @@ export type MediaKind = 'image' | 'video' | 'audio' | 'voice' | 'document';
 
 export type MediaRef =
   | { url: string; mimetype?: string; filename?: string }
+  /** An upload in the media store (edge-functions/_shared/media/store.ts StoredMediaRef). */
+  | { key: string; sha256: string; size: number; mimetype: string; filename?: string }
+  /** Inline base64: only rows queued before uploads moved to the media store. */
   | { data?: string; mimetype: string; filename?: string; data_removed?: boolean };
 
 /** A stored message another one refers to: its key on the wire and enough content to quote it. */
@@ -27,7 +30,7 @@ export interface MappedMessage {
   content: AnyMessageContent;
   /** The message quoted by a reply. */
   quoted?: WAMessage;
-  /** The media came from base64 in the row: strip it once sent. */
+  /** The media came from base64 in the row (a row from before the media store): strip it once sent. */
   usedInlineMedia: boolean;
 }
 
@@ -72,7 +75,7 @@ export async function mapContent(type: string, content: Content, deps: ContentDe
     const ref = content.media as MediaRef | undefined;
     if (!ref || typeof ref !== 'object') throw permanent('unsupported_content', `${kind} needs media`);
     const loaded = await deps.loadMedia(ref, kind);
-    return { ...loaded, inline: !('url' in ref && ref.url), filename: str(ref.filename) };
+    return { ...loaded, inline: 'data' in ref && typeof ref.data === 'string', filename: str(ref.filename) };
   };
   const done = (c: AnyMessageContent, usedInlineMedia = false): MappedMessage => ({ content: c, quoted, usedInlineMedia });
 

@@ -5,6 +5,7 @@
 import type { WAMediaUploadFunction, WASocket } from '@whiskeysockets/baileys';
 import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
+import type { MediaStore } from '../../edge-functions/_shared/media/store.ts';
 import type { Keyring } from '../../edge-functions/_shared/secret-box.ts';
 import { type Clock, systemClock } from '../clock.ts';
 import type { ConnectorExtension, ExtensionFactory } from '../connector.ts';
@@ -19,6 +20,7 @@ import { captureMessageEvents } from './event-capture.ts';
 import { holdInboundAcks } from './inbound-acks.ts';
 import { createInboundStore, type InboundStore } from './inbound-store.ts';
 import { createMediaLoader } from './media.ts';
+import { deleteUnusedMedia } from './media-retention.ts';
 import { createNumberCheckWorker, type NumberCheckWorker } from './number-checks.ts';
 import { createOutboundWorker, type OutboundWorker } from './outbound-worker.ts';
 import { attachMessageEvents } from './session-events.ts';
@@ -36,6 +38,8 @@ export interface MessagingDeps {
   addressPolicy?: AddressPolicy;
   /** Tests only: media upload stand-in (the simulator has no media servers). */
   upload?: WAMediaUploadFunction;
+  /** Where uploads are (connector/main.ts: MEDIA_STORE); read at send time, cleaned by retention. */
+  mediaStore?: MediaStore;
   observeSendSeconds?: (seconds: number) => void;
   /** How long a graceful stop waits for inbound writes in flight (default 10 s). */
   inboundDrainMs?: number;
@@ -67,7 +71,7 @@ export function createMessaging(deps: MessagingDeps): Messaging {
     connectorId,
     sessions: deps.directory,
     writer,
-    loadMedia: createMediaLoader({ guard: guard(config.media.allowHttp, config.media.timeoutMs), maxBytes: config.media.maxBytes, timeoutMs: config.media.timeoutMs }),
+    loadMedia: createMediaLoader({ guard: guard(config.media.allowHttp, config.media.timeoutMs), maxBytes: config.media.maxBytes, timeoutMs: config.media.timeoutMs, store: deps.mediaStore }),
     config: config.outbound,
     logger,
     clock,
@@ -99,6 +103,19 @@ export function createMessaging(deps: MessagingDeps): Messaging {
     log.warn({ agentId: session.agentId }, 'WhatsApp answered 463 (restricted); slowing the session down');
   }
 
+  let mediaTimer: NodeJS.Timeout | undefined;
+  let mediaRun: Promise<unknown> = Promise.resolve();
+  function scheduleMediaRetention(): void {
+    const store = deps.mediaStore;
+    if (!store) return;
+    mediaTimer = setInterval(() => {
+      mediaRun = deleteUnusedMedia(sql, store, { graceSeconds: config.media.retentionGraceSeconds, limit: 500 })
+        .then((r) => r.deleted > 0 && log.info({ deleted: r.deleted }, 'unused media deleted from the media store'))
+        .catch((error) => log.error({ err: error }, 'media retention failed'));
+    }, config.media.retentionIntervalMs);
+    mediaTimer.unref();
+  }
+
   const attached = new Map<string, () => void>();
   const sockets = new Map<string, WASocket>();
   const hooked = new WeakSet<WASocket>();
@@ -115,6 +132,7 @@ export function createMessaging(deps: MessagingDeps): Messaging {
       started = true;
       worker.start();
       numberChecks.start();
+      scheduleMediaRetention();
       dispatcher?.start();
     },
     onSocketCreated(session, sock) {
@@ -150,7 +168,8 @@ export function createMessaging(deps: MessagingDeps): Messaging {
       if (wake.kind === 'number_check' || wake.kind === 'resubscribed') numberChecks.nudge();
     },
     async drain() {
-      await Promise.all([worker.drain(), numberChecks.stop()]);
+      if (mediaTimer) clearInterval(mediaTimer);
+      await Promise.all([worker.drain(), numberChecks.stop(), mediaRun]);
       await dispatcher?.stop();
     },
     async beforeRelease() {
@@ -173,7 +192,9 @@ export function createMessaging(deps: MessagingDeps): Messaging {
  * For connector/main.ts: `extensions: [createMessagingExtension()]`. Reads its settings from
  * `env` (default process.env); see config.ts for the variables.
  */
-export function createMessagingExtension(options: { env?: Record<string, string | undefined>; config?: MessagingConfig; addressPolicy?: AddressPolicy; upload?: WAMediaUploadFunction } = {}): ExtensionFactory {
+export function createMessagingExtension(
+  options: { env?: Record<string, string | undefined>; config?: MessagingConfig; addressPolicy?: AddressPolicy; upload?: WAMediaUploadFunction; mediaStore?: MediaStore } = {},
+): ExtensionFactory {
   const config = options.config ?? loadMessagingConfig(options.env ?? process.env);
   return (ctx) => {
     const messaging = createMessaging({
@@ -186,6 +207,7 @@ export function createMessagingExtension(options: { env?: Record<string, string 
       clock: ctx.clock,
       addressPolicy: options.addressPolicy,
       upload: options.upload,
+      mediaStore: options.mediaStore,
       observeSendSeconds: (s) => ctx.metrics.sendSeconds.observe(s),
       inboundDrainMs: ctx.config.shutdownGraceMs,
     });

@@ -35,6 +35,8 @@ import type { Completion, MessageWriter } from './writer.ts';
 
 export interface OutboundConfig {
   claimBatch: number;
+  /** Most content bytes in one claim (rows carry references, never media bytes). */
+  claimMaxBytes: number;
   visibilitySeconds: number;
   pollIntervalMs: number;
   sendTimeoutMs: number;
@@ -48,6 +50,7 @@ export interface OutboundConfig {
 
 export const DEFAULT_OUTBOUND_CONFIG: OutboundConfig = {
   claimBatch: 50,
+  claimMaxBytes: 1024 * 1024,
   visibilitySeconds: 120,
   pollIntervalMs: 1_000,
   sendTimeoutMs: 30_000,
@@ -258,7 +261,7 @@ export function createOutboundWorker(deps: OutboundWorkerDeps): OutboundWorker {
     if (open.length === 0) return 0;
     const rows = await sql`
       select id, agent_id, wa_message_id, recipient, type, content, attempts, max_attempts
-      from gateway.claim_messages(${connectorId}, ${config.claimBatch}, ${config.visibilitySeconds}, ${open.map((s) => s.agentId)}::uuid[])`;
+      from gateway.claim_messages(${connectorId}, ${config.claimBatch}, ${config.visibilitySeconds}, ${open.map((s) => s.agentId)}::uuid[], ${config.claimMaxBytes})`;
     const now = clock.monotonic();
     for (const r of rows) {
       const existing = held.get(r.id as string);

@@ -11,11 +11,14 @@
  *   GATEWAY_MAX_MEDIA_BYTES      base64 media limit (default 10 MiB)
  *   GATEWAY_NUMBER_CHECK_WAIT_MS how long a number check waits before 202 (default 5000)
  *   GATEWAY_TRUST_PROXY          "false" ignores X-Forwarded-For for the failed-auth limit
+ *   MEDIA_STORE (+ MEDIA_STORE_BUCKET, SUPABASE_SERVICE_ROLE_KEY / MEDIA_STORE_DIR)
+ *                                where base64 uploads go (_shared/media/config.ts); required
  *   LOG_LEVEL                    pino level (default info)
  */
 import postgres from 'postgres';
 import { createJwtVerifier } from '../_shared/auth/jwt.ts';
 import type { Resolver } from '../_shared/net/url-guard.ts';
+import { mediaStoreFromEnv } from '../_shared/media/config.ts';
 import { keyringFromEnv } from '../_shared/secret-box.ts';
 import { type AppDeps, DEFAULT_CONFIG, type GatewayConfig, type Logger } from './types.ts';
 
@@ -66,6 +69,7 @@ export async function depsFromEnv(env: EnvMap, options: { resolveHost?: Resolver
     keyring: await keyringFromEnv(env),
     config: configFromEnv(env),
     resolveHost: options.resolveHost,
+    mediaStore: await mediaStoreFromEnv(env),
     logger: options.logger ?? (await pinoLogger(env)),
   };
 }

@@ -4,6 +4,7 @@ import type { Sql } from 'postgres';
 import type { JwtVerifier } from '../_shared/auth/jwt.ts';
 import type { Principal } from '../_shared/auth/principal.ts';
 import type { Resolver } from '../_shared/net/url-guard.ts';
+import type { MediaStore } from '../_shared/media/store.ts';
 import type { Keyring } from '../_shared/secret-box.ts';
 
 export interface Bucket {
@@ -71,6 +72,8 @@ export interface AppDeps {
   keyring: Keyring;
   /** DNS lookup for the webhook URL check; omitted where the runtime cannot resolve. */
   resolveHost?: Resolver;
+  /** Where base64 uploads go; queued rows keep a reference (DESIGN invariant 6). */
+  mediaStore: MediaStore;
 }
 
 export interface Ctx {
@@ -80,6 +83,7 @@ export interface Ctx {
   logger: Logger;
   keyring: Keyring;
   resolveHost?: Resolver;
+  mediaStore: MediaStore;
 }
 
 export type Env = { Variables: { requestId: string; principal: Principal } };

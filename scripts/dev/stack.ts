@@ -30,6 +30,7 @@ import { createMessagingExtension } from '../../connector/messages/messaging.ts'
 import type { AddressPolicy } from '../../connector/net/address-policy.ts';
 import { createJwtVerifier } from '../../edge-functions/_shared/auth/jwt.ts';
 import { generateApiKey } from '../../edge-functions/_shared/auth/api-keys.ts';
+import { mediaStoreFromEnv } from '../../edge-functions/_shared/media/config.ts';
 import { type Keyring, keyringFromEnv } from '../../edge-functions/_shared/secret-box.ts';
 import { createApp } from '../../edge-functions/gateway/app.ts';
 import { configFromEnv } from '../../edge-functions/gateway/deps.ts';
@@ -131,6 +132,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     HTTP_PORT: '0',
     // Without LISTEN (embedded), the sweep is how new link requests are noticed.
     CONNECTOR_SWEEP_INTERVAL_MS: embedded ? '1000' : undefined,
+    // Uploads go to a folder under the data directory unless the environment names a store.
+    MEDIA_STORE: 'folder',
+    MEDIA_STORE_DIR: path.join(dataDir, 'media'),
     ...options.env,
     DATABASE_URL: databaseUrl,
     CREDENTIALS_ENCRYPTION_KEY: secrets.encryptionKey,
@@ -140,8 +144,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const apiKey = await ensureIdentity(sql, secrets, secretsFile);
   const logger: Logger = createLogger({ level: logLevel });
   const keyring = await keyringFromEnv(cleanEnv);
+  const mediaStore = await mediaStoreFromEnv(cleanEnv);
   const gateway = createApp({
     sql,
+    mediaStore,
     verifyJwt: createJwtVerifier({ supabaseUrl: LOCAL_SUPABASE_URL, jwks: { keys: [] }, legacySecret: secrets.jwtSecret }),
     keyring,
     config: configFromEnv(cleanEnv),
@@ -155,7 +161,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     config,
     logger: logger.child({ module: 'connector' }),
     baileysLogger: createLogger({ level: 'silent', name: 'baileys', keyMaterial: true }),
-    extensions: [createMessagingExtension({ config: loadMessagingConfig(cleanEnv), addressPolicy: options.addressPolicy })],
+    extensions: [createMessagingExtension({ config: loadMessagingConfig(cleanEnv), addressPolicy: options.addressPolicy, mediaStore })],
     wakeups: embedded ? 'poll-only' : 'auto',
   });
 

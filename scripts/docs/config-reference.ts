@@ -52,14 +52,15 @@ export const DESCRIPTIONS: Record<string, string> = {
   JOB_INACTIVE_CRON: 'Inactive-session check (cron).',
   JOB_KEY_HYGIENE_CRON: 'Signal key hygiene (cron).',
   JOB_LEASE_SWEEP_CRON: 'Expired-lease sweep (cron).',
-  JOB_RETENTION_CRON: 'Retention of old events and finished messages (cron).',
+  JOB_RETENTION_CRON: 'Retention of old events, messages, message bodies, number checks and idle rate-limit buckets (cron).',
   INACTIVE_DAYS: 'A session unused this long is flagged inactive (seeds: 7 days).',
   RETENTION_EVENTS_DAYS: 'Events older than this are deleted.',
-  RETENTION_MESSAGES_DAYS: 'Finished messages older than this are deleted.',
+  RETENTION_MESSAGES_DAYS: 'Delivered/read and inbound messages and number checks older than this are deleted; failed and sent-but-never-delivered messages keep their row but lose their content.',
   KEY_WARN_ROWS: 'Signal key rows of one session that raise a warning (seed: 120).',
   KEY_PRUNE_ROWS: 'Rows at which hygiene prunes, only while disconnected (seed: 150).',
   KEY_CRITICAL_ROWS: 'Rows that raise a critical alert (seed: 180).',
   MESSAGES_CLAIM_BATCH: 'Most outbound messages claimed in one statement.',
+  MESSAGES_CLAIM_MAX_BYTES: 'Most message content bytes claimed in one statement (at least one row is always taken); rows hold media references, never media bytes.',
   MESSAGES_VISIBILITY_SECONDS: 'A claimed message not completed within this comes back to the queue (a crashed connector\'s sends are retried with the same WhatsApp id).',
   MESSAGES_POLL_INTERVAL_MS: 'Outbound queue polling; a wake-up on a new message only shortens it.',
   MESSAGES_LANE_MAX: 'Most claimed messages waiting in one session\'s lane.',
@@ -75,6 +76,8 @@ export const DESCRIPTIONS: Record<string, string> = {
   MEDIA_MAX_BYTES: 'Largest media fetched by URL or accepted inline; enforced while streaming.',
   MEDIA_FETCH_TIMEOUT_MS: 'Timeout of one media download.',
   MEDIA_ALLOW_HTTP: 'Allow plain http media URLs (https only by default). Private addresses stay refused.',
+  MEDIA_RETENTION_INTERVAL_MS: 'How often uploads no queued or sending message needs are deleted from the media store.',
+  MEDIA_RETENTION_GRACE_SECONDS: 'An upload is kept at least this long after it was (re-)registered, so an upload racing its enqueue is never deleted.',
   WEBHOOKS_ENABLED: 'Run the webhook dispatcher in this connector (any number of connectors may).',
   WEBHOOK_POLL_INTERVAL_MS: 'Outbox polling; a write in this process only shortens it.',
   WEBHOOK_CONCURRENCY: 'Deliveries in flight at once.',
@@ -85,6 +88,14 @@ export const DESCRIPTIONS: Record<string, string> = {
   WEBHOOK_MAX_RETRY_AFTER_MS: 'Longest Retry-After honoured from a receiver.',
   WEBHOOK_ALLOW_HTTP: 'Allow plain http webhook URLs (https only by default). Private addresses stay refused.',
 };
+
+/** Read by the media store configuration (edge-functions/_shared/media/config.ts), API and connector alike. */
+const MEDIA_STORE_ROWS = [
+  ['MEDIA_STORE', 'required', '`supabase`, `folder`', 'Where base64 uploads are kept (queue rows hold a reference). `npm start` uses `folder` under its data directory.'],
+  ['MEDIA_STORE_BUCKET', '`wa-gateway-media`', 'string', 'With `supabase`: the private Storage bucket (created by a migration where Storage exists).'],
+  ['SUPABASE_SERVICE_ROLE_KEY', '—', 'string', 'With `supabase`: the key Storage accepts for the private bucket (`SUPABASE_SECRET_KEY` works too). Required then.'],
+  ['MEDIA_STORE_DIR', '—', 'path', 'With `folder`: the directory. Required then.'],
+];
 
 /** Every variable the connector process reads through zod, connector and message path together. */
 export function allConfigVariables(): string[] {
@@ -134,7 +145,7 @@ export function renderConfigReference(): string {
     if (!text) throw new Error(`config reference: ${name} has no description in scripts/docs/config-reference.ts`);
     return `| \`${name}\` | ${value} | ${constraint(p)} | ${text} |`;
   });
-  for (const [name, value, kind, text] of KEYRING_ROWS) rows.push(`| \`${name}\` | ${value} | ${kind} | ${text} |`);
+  for (const [name, value, kind, text] of [...KEYRING_ROWS, ...MEDIA_STORE_ROWS]) rows.push(`| \`${name}\` | ${value} | ${kind} | ${text} |`);
   return ['| variable | default | accepts | meaning |', '| --- | --- | --- | --- |', ...rows].join('\n');
 }
 

@@ -55,6 +55,9 @@ Deno.test('gateway under Deno: auth, send and status over real HTTP and Postgres
     SUPABASE_URL: supabaseUrl,
     SUPABASE_JWKS: JSON.stringify({ keys: [jwk] }),
     CREDENTIALS_ENCRYPTION_KEY: 'ab'.repeat(32),
+    MEDIA_STORE: 'folder',
+    // Created on the first upload only; this test sends none (the run has no --allow-write).
+    MEDIA_STORE_DIR: `${Deno.env.get('TMPDIR') ?? '/tmp'}/wg-deno-media`,
   }, { logger: { info: () => {}, warn: () => {}, error: (obj) => errors.push(obj) } });
   const server = Deno.serve({ port: 0, hostname: '127.0.0.1', onListen: () => {} }, createApp(deps).fetch);
   const base = `http://127.0.0.1:${server.addr.port}/gateway`;

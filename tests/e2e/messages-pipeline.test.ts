@@ -2,12 +2,19 @@
 // Baileys socket linked to the simulator, decrypted by the simulated contact; receipts back to the
 // rows; inbound messages stored once with a signed webhook a local receiver verifies.
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { normalizeMessageContent, proto, type WASocket } from '@whiskeysockets/baileys';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installConsoleScrub } from '../../connector/logging/console-scrub.ts';
 import { loadMessagingConfig } from '../../connector/messages/config.ts';
+import { deleteUnusedMedia } from '../../connector/messages/media-retention.ts';
 import { createMessaging, type Messaging } from '../../connector/messages/messaging.ts';
+import { createFolderMediaStore } from '../../edge-functions/_shared/media/folder-store.ts';
+import type { MediaStore } from '../../edge-functions/_shared/media/store.ts';
+import { storeInlineMedia } from '../../edge-functions/gateway/media.ts';
 import type { Keyring } from '../../edge-functions/_shared/secret-box.ts';
 import { type Simulator, startSimulator } from '../../simulator/server.ts';
 import { trustSimulatorRoot } from '../../simulator/trust.ts';
@@ -34,6 +41,8 @@ let messaging: Messaging;
 let owner: string;
 let agent: string;
 let session: ReturnType<typeof liveSession>;
+let mediaDir: string;
+let mediaStore: MediaStore;
 
 let unscrub: () => void;
 
@@ -47,6 +56,8 @@ beforeAll(async () => {
   sim.addContact(OTHER);
   ({ sock } = await linkAccount(sim, ACCOUNT));
   media = await startMediaHost();
+  mediaDir = mkdtempSync(path.join(tmpdir(), 'wg-e2e-media-'));
+  mediaStore = createFolderMediaStore(mediaDir);
   keyring = await testKeyring();
   owner = await createUser(db.sql);
   await setPlan(db.sql, owner, 'max');
@@ -79,6 +90,7 @@ beforeAll(async () => {
     logger,
     addressPolicy: { allowLoopbackForTests: true },
     upload: media.upload,
+    mediaStore,
   });
   messaging.start();
   messaging.onSocketOpen(session);
@@ -93,6 +105,7 @@ afterAll(async () => {
   await media?.server.close();
   await receiver?.close();
   await db?.drop();
+  if (mediaDir) rmSync(mediaDir, { recursive: true, force: true });
   unscrub?.();
 });
 
@@ -123,13 +136,21 @@ describe('outbound: every type reaches the contact decrypted, as sent', () => {
     expect(stats!.read).toBeGreaterThanOrEqual(1);
   });
 
-  it('image from base64: the contact decrypts the same bytes; the base64 is removed from the row once sent', async () => {
-    const { id, waId } = await send('image', { media: { data: PNG.toString('base64'), mimetype: 'image/png' }, caption: 'a pixel' });
+  it('image from base64, through the media store: the contact decrypts the same bytes; the row holds only the reference; retention deletes the object once sent', async () => {
+    // What the API does with a base64 upload (edge-functions/gateway/media.ts), then the enqueue.
+    const silent = { info: () => {}, warn: () => {}, error: () => {} };
+    const content = await storeInlineMedia({ sql: db.sql, mediaStore, logger: silent }, owner, { media: { data: PNG.toString('base64'), mimetype: 'image/png' }, caption: 'a pixel' });
+    const ref = content.media as { key: string };
+    const { id, waId } = await send('image', content);
     const got = await received(waId);
     expect(got.imageMessage?.caption).toBe('a pixel');
     expect(got.imageMessage?.mimetype).toBe('image/png');
     expect(await media.download(got.imageMessage!, 'image')).toEqual(PNG);
-    await expect.poll(async () => (await row(id)).content.media, { timeout: 10_000 }).toEqual({ mimetype: 'image/png', data_removed: true });
+    await expect.poll(async () => (await row(id)).status, { timeout: 10_000 }).not.toMatch(/^(queued|sending)$/);
+    expect((await row(id)).content.media).toEqual({ key: ref.key, sha256: expect.stringMatching(/^[0-9a-f]{64}$/), size: PNG.length, mimetype: 'image/png' });
+    expect(await mediaStore.get(ref.key)).toBeDefined();
+    expect(await deleteUnusedMedia(db.sql, mediaStore, { graceSeconds: 0, limit: 100 })).toEqual({ ran: true, deleted: 1 });
+    expect(await mediaStore.get(ref.key)).toBeUndefined();
   });
 
   it('image, document, audio, voice and video from URLs fetched through the guard', async () => {

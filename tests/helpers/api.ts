@@ -7,8 +7,13 @@
  *   const res = await api.call('POST', '/v1/agents', { token: user.token, body: { name: 'a' } });
  */
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { createJwtVerifier } from '../../edge-functions/_shared/auth/jwt.ts';
+import { createFolderMediaStore } from '../../edge-functions/_shared/media/folder-store.ts';
+import type { MediaStore } from '../../edge-functions/_shared/media/store.ts';
 import { createKeyring, type Keyring } from '../../edge-functions/_shared/secret-box.ts';
 import { createApp } from '../../edge-functions/gateway/app.ts';
 import type { Clock, GatewayApp, GatewayConfig, Logger } from '../../edge-functions/gateway/types.ts';
@@ -27,6 +32,9 @@ export interface ApiHarness {
   db: TestDatabase;
   app: GatewayApp;
   keyring: Keyring;
+  /** The folder media store base64 uploads go to (a temporary directory per harness). */
+  mediaStore: MediaStore;
+  mediaDir: string;
   logs: LogRecord[];
   clock: Clock & { offsetMs: number };
   user(): Promise<{ id: string; token: string }>;
@@ -54,7 +62,10 @@ export async function createApiHarness(config: Partial<GatewayConfig> = {}): Pro
     sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)),
   };
   const sql = db.connect({ max: 8, prepare: false });
+  const mediaDir = mkdtempSync(path.join(tmpdir(), 'wg-media-'));
+  const mediaStore = createFolderMediaStore(mediaDir);
   const app = createApp({
+    mediaStore,
     sql,
     clock,
     verifyJwt: createJwtVerifier({ supabaseUrl: SUPABASE_URL, jwks: { keys: [jwk] } }),
@@ -89,6 +100,8 @@ export async function createApiHarness(config: Partial<GatewayConfig> = {}): Pro
     db,
     app,
     keyring,
+    mediaStore,
+    mediaDir,
     logs,
     clock,
     token,
@@ -108,6 +121,7 @@ export async function createApiHarness(config: Partial<GatewayConfig> = {}): Pro
       return (await res.json()) as { id: string; key: string };
     },
     async close() {
+      rmSync(mediaDir, { recursive: true, force: true });
       await db.drop();
     },
   };

@@ -1,6 +1,8 @@
 // A connector in its own process, exactly as `npm run connector` starts it, plus the simulator's
 // trust preload (the root key comes from the env). For kill -9 and SIGSTOP tests and benches.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
@@ -19,7 +21,7 @@ export interface ConnectorProcess {
 export function spawnConnector(env: Record<string, string>, rootPublicKey: Uint8Array): ConnectorProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', '--import', './simulator/trust-preload.mjs', 'connector/main.ts'], {
     cwd: repo,
-    env: { ...process.env, ...env, WA_SIM_ROOT_PUBLIC_KEY: Buffer.from(rootPublicKey).toString('base64'), NODE_OPTIONS: '' },
+    env: { ...process.env, MEDIA_STORE: 'folder', MEDIA_STORE_DIR: path.join(tmpdir(), 'wg-test-media'), ...env, WA_SIM_ROOT_PUBLIC_KEY: Buffer.from(rootPublicKey).toString('base64'), NODE_OPTIONS: '' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];

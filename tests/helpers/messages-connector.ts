@@ -2,6 +2,8 @@
 // like tests/helpers/connector-process.ts starts connector/main.ts: tsx, the simulator's trust
 // preload and the root key in the environment.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
@@ -16,7 +18,7 @@ export interface MessagingProcess {
 export function spawnMessagingConnector(env: Record<string, string>, rootPublicKey: Uint8Array): MessagingProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', '--import', './simulator/trust-preload.mjs', 'connector/main.ts'], {
     cwd: repo,
-    env: { ...process.env, ...env, WA_SIM_ROOT_PUBLIC_KEY: Buffer.from(rootPublicKey).toString('base64'), NODE_OPTIONS: '' },
+    env: { ...process.env, MEDIA_STORE: 'folder', MEDIA_STORE_DIR: path.join(tmpdir(), 'wg-test-media'), ...env, WA_SIM_ROOT_PUBLIC_KEY: Buffer.from(rootPublicKey).toString('base64'), NODE_OPTIONS: '' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];

@@ -1,5 +1,7 @@
 /** Sending every message type, idempotency, the plan's per-minute limit, media rules, reading and listing. */
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { readAll } from '../../edge-functions/_shared/media/store.ts';
 import { type ApiHarness, createApiHarness, errorOf } from '../helpers/api.ts';
 
 let api: ApiHarness;
@@ -19,14 +21,17 @@ afterAll(async () => {
 
 const send = (body: unknown, headers: Record<string, string> = {}, a = agent) => api.call('POST', `/v1/agents/${a}/messages`, { token: me.token, body, headers });
 const png = Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex').toString('base64');
+const pngSha = createHash('sha256').update(Buffer.from(png, 'base64')).digest('hex');
+/** A base64 upload is queued as a reference to the media store. */
+const storedRef = (mimetype: string) => ({ key: expect.stringMatching(new RegExp(`^[0-9a-f-]{36}/${pngSha}$`)), sha256: pngSha, size: 16, mimetype });
 
 const valid: Array<[string, Record<string, unknown>, Record<string, unknown>]> = [
   ['text', { text: 'hello @4915111111111', mentions: ['+49 151 11111111'], replyTo: '3EB0ABCDEF012345' }, { text: 'hello @4915111111111', mentions: ['4915111111111'], replyTo: '3EB0ABCDEF012345' }],
   ['image', { media: { url: 'https://cdn.example.com/a.jpg', mimetype: 'image/jpeg' }, caption: 'look' }, { media: { url: 'https://cdn.example.com/a.jpg', mimetype: 'image/jpeg' }, caption: 'look' }],
-  ['image', { media: { data: png, mimetype: 'image/png' } }, { media: { data: png, mimetype: 'image/png' } }],
+  ['image', { media: { data: png, mimetype: 'image/png' } }, { media: storedRef('image/png') }],
   ['video', { media: { url: 'https://cdn.example.com/v.mp4' }, gifPlayback: true }, { media: { url: 'https://cdn.example.com/v.mp4' }, gifPlayback: true }],
   ['audio', { media: { url: 'https://cdn.example.com/a.mp3', mimetype: 'audio/mpeg' } }, { media: { url: 'https://cdn.example.com/a.mp3', mimetype: 'audio/mpeg' } }],
-  ['voice', { media: { data: png, mimetype: 'audio/ogg; codecs=opus' } }, { media: { data: png, mimetype: 'audio/ogg; codecs=opus' } }],
+  ['voice', { media: { data: png, mimetype: 'audio/ogg; codecs=opus' } }, { media: storedRef('audio/ogg; codecs=opus') }],
   ['document', { media: { url: 'https://cdn.example.com/r.pdf', mimetype: 'application/pdf', filename: 'report.pdf' }, caption: 'Q3' }, { media: { url: 'https://cdn.example.com/r.pdf', mimetype: 'application/pdf', filename: 'report.pdf' }, caption: 'Q3' }],
   ['location', { latitude: 52.52, longitude: 13.405, name: 'Berlin' }, { latitude: 52.52, longitude: 13.405, name: 'Berlin' }],
   ['contact', { contacts: [{ name: 'Ann', phone: '+1 (415) 555-0100' }] }, { contacts: [{ name: 'Ann', phone: '14155550100' }] }],
@@ -190,4 +195,22 @@ test('API calls are counted per agent and day', async () => {
   expect(today.apiCalls).toBe(2);
   const again = (await (await api.call('GET', `/v1/agents/${a}/stats`, { token: u.token })).json()) as { days: Array<{ apiCalls: number }> };
   expect(again.days[again.days.length - 1]!.apiCalls).toBe(3);
+});
+
+test('a 1 MB base64 upload goes to the media store: the row keeps a reference under 16 KB, the store the same bytes', async () => {
+  const bytes = Buffer.alloc(1024 * 1024);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 7919) % 251;
+  const res = await send({ to: '+4915123456789', type: 'document', media: { data: bytes.toString('base64'), mimetype: 'application/pdf', filename: 'big.pdf' }, caption: 'one megabyte' });
+  expect(res.status, await res.clone().text()).toBe(202);
+  const { id } = (await res.json()) as { id: string };
+  const [row] = await api.db.sql`select octet_length(content::text) as size, content from public.messages where id = ${id}`;
+  expect(Number(row!.size)).toBeLessThan(16 * 1024);
+  const media = row!.content.media as { key: string; sha256: string; size: number; data?: string };
+  expect(media.data).toBeUndefined();
+  expect(media.size).toBe(bytes.length);
+  expect(media.sha256).toBe(createHash('sha256').update(bytes).digest('hex'));
+  const stream = await api.mediaStore.get(media.key);
+  expect(Buffer.from(await readAll(stream!, 2 * 1024 * 1024)).equals(bytes)).toBe(true);
+  const view = (await (await api.call('GET', `/v1/agents/${agent}/messages/${id}`, { token: me.token })).json()) as { content: { media: Record<string, unknown> } };
+  expect(view.content.media).toEqual({ mimetype: 'application/pdf', filename: 'big.pdf', dataBytes: bytes.length });
 });

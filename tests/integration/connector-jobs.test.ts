@@ -117,4 +117,32 @@ describe('connector jobs', () => {
     const ids = await db.sql`select wa_message_id from public.messages where agent_id = ${agent} order by wa_message_id`;
     expect(ids.map((m) => m.wa_message_id)).toEqual(['new-read', 'old-queued']);
   });
+
+  it('retention: clears the bodies of old failed and sent-but-never-delivered messages, prunes number checks and idle rate-limit buckets', async () => {
+    const agent = await createAgent(db.sql, owner, 'retention-bodies');
+    const body = { text: 'private words to +15550009999' };
+    await db.sql`insert into public.messages (agent_id, owner_id, wa_message_id, recipient, type, content, status, failed_at, sent_at) values
+      (${agent}, ${owner}, 'old-failed', '15550001111', 'text', ${db.sql.json(body)}, 'failed', now() - interval '40 days', null),
+      (${agent}, ${owner}, 'old-sent', '15550001111', 'text', ${db.sql.json(body)}, 'sent', null, now() - interval '40 days'),
+      (${agent}, ${owner}, 'new-failed', '15550001111', 'text', ${db.sql.json(body)}, 'failed', now(), null),
+      (${agent}, ${owner}, 'new-sent', '15550001111', 'text', ${db.sql.json(body)}, 'sent', null, now())`;
+    await db.sql`insert into public.number_checks (agent_id, owner_id, numbers, status, result, created_at, completed_at) values
+      (${agent}, ${owner}, ${['15550002222']}, 'done', '{"15550002222": true}', now() - interval '40 days', now() - interval '40 days'),
+      (${agent}, ${owner}, ${['15550003333']}, 'pending', null, now() - interval '40 days', null),
+      (${agent}, ${owner}, ${['15550004444']}, 'done', '{"15550004444": false}', now(), now())`;
+    await db.sql`insert into private.rate_limit_buckets (key, tokens, capacity, refill_per_second, updated_at) values
+      (${`test-old:${agent}`}, 1, 1, 1, now() - interval '3 days'), (${`test-new:${agent}`}, 1, 1, 1, now())`;
+    await runJob('retention', deps);
+    const rows = await db.sql`select wa_message_id, status, content from public.messages where agent_id = ${agent} order by wa_message_id`;
+    expect(rows.map((r) => [r.wa_message_id, r.status, r.content])).toEqual([
+      ['new-failed', 'failed', body],
+      ['new-sent', 'sent', body],
+      ['old-failed', 'failed', { content_removed: true }],
+      ['old-sent', 'sent', { content_removed: true }],
+    ]);
+    const checks = await db.sql`select numbers from public.number_checks where agent_id = ${agent}`;
+    expect(checks.map((c) => c.numbers)).toEqual([['15550004444']]);
+    const buckets = await db.sql`select key from private.rate_limit_buckets where key like ${`test-%:${agent}`}`;
+    expect(buckets.map((b) => b.key)).toEqual([`test-new:${agent}`]);
+  });
 });

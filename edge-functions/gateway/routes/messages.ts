@@ -5,6 +5,7 @@ import { AgentParams, decodeCursor, encodeCursor, errorResponses, Uuid } from '.
 import { createSendMessageSchema, MessageListQuery, MessagePage, MessageView, SendAccepted, toQueuedMessage } from '../../_shared/contracts/messages.ts';
 import { HttpError, notFound } from '../../_shared/http/errors.ts';
 import { rateFromRow, setRateHeaders } from '../../_shared/http/rate-limit.ts';
+import { storeInlineMedia } from '../media.ts';
 import type { Ctx, GatewayApp } from '../types.ts';
 import { iso, isoNow, principalOf } from '../util.ts';
 
@@ -18,9 +19,13 @@ type MessageRow = {
   sent_at: Date | null; delivered_at: Date | null; read_at: Date | null; failed_at: Date | null; cursor_ts?: string;
 };
 
-/** Never echo base64 uploads back: the size says enough. */
+/** Never echo uploads back, nor the store's key: the size says enough. */
 function publicContent(content: Record<string, unknown>): Record<string, unknown> {
   const media = content.media as Record<string, unknown> | undefined;
+  if (media && typeof media.key === 'string') {
+    const { key: _key, sha256: _sha256, size, ...rest } = media;
+    return { ...content, media: { ...rest, dataBytes: size } };
+  }
   if (!media || typeof media.data !== 'string') return content;
   const { data, ...rest } = media;
   return { ...content, media: { ...rest, dataBytes: Math.floor(((data as string).length * 3) / 4) } };
@@ -48,7 +53,7 @@ async function requestHash(value: unknown): Promise<string> {
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-export function registerMessageRoutes(app: GatewayApp, { sql, config }: Ctx): void {
+export function registerMessageRoutes(app: GatewayApp, { sql, config, mediaStore, logger }: Ctx): void {
   const SendMessage = createSendMessageSchema({ maxMediaBytes: config.maxMediaBytes, allowHttpMedia: config.allowHttpMedia });
 
   app.openapi(
@@ -69,7 +74,9 @@ export function registerMessageRoutes(app: GatewayApp, { sql, config }: Ctx): vo
       const body = c.req.valid('json');
       requireScope(p, 'messages:send');
       visibleAgent(p, agentId);
-      const { recipient, type, content } = toQueuedMessage(body);
+      const queued = toQueuedMessage(body);
+      const { recipient, type } = queued;
+      const content = await storeInlineMedia({ sql, mediaStore, logger }, p.ownerId, queued.content);
       const hash = idempotencyKey ? await requestHash(body) : null;
       const [row] = await sql<{ id: string; wa_message_id: string; status: string; created_at: Date; replayed: boolean; rate_limit: number | null; rate_remaining: number | null; rate_reset_seconds: number | null }[]>`
         select * from gateway.api_send(${p.ownerId}, ${agentId}, ${recipient}, ${type}, ${sql.json(content as never)}, ${idempotencyKey}, ${hash})`;

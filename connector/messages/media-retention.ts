@@ -1,0 +1,26 @@
+// Media retention: objects in the media store that no queued or sending message needs (sent,
+// failed, deleted with their agent, or orphaned by an upload whose enqueue was refused) are deleted
+// once their last registration is older than the grace period. One connector at a time (the jobs'
+// advisory lock); the registry rows stay locked while the objects are deleted, so an upload of the
+// same bytes waits and stores them again (see gateway.claim_unused_media).
+import type { Sql } from 'postgres';
+import type { MediaStore } from '../../edge-functions/_shared/media/store.ts';
+import { runExclusive } from '../jobs/jobs.ts';
+
+export interface MediaRetentionOptions {
+  graceSeconds: number;
+  /** Objects deleted per run at most. */
+  limit: number;
+}
+
+export async function deleteUnusedMedia(sql: Sql, store: MediaStore, opts: MediaRetentionOptions): Promise<{ ran: boolean; deleted: number }> {
+  const outcome = await runExclusive(sql, 'media-retention', async (tx) => {
+    const rows = await tx`select key from gateway.claim_unused_media(${opts.graceSeconds}, ${opts.limit})`;
+    const keys = rows.map((r) => r.key as string);
+    if (keys.length === 0) return 0;
+    await store.delete(keys);
+    const [forgotten] = await tx`select gateway.forget_media(${keys}::text[]) as n`;
+    return Number(forgotten?.n ?? 0);
+  });
+  return { ran: outcome.ran, deleted: outcome.result ?? 0 };
+}
