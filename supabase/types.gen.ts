@@ -59,7 +59,7 @@ export type Database = {
         isSetofReturn: false
       } },
 "claim_deliveries":
-{ Args: { "p_connector": string,"p_limit"?: number,"p_visibility_seconds"?: number }; Returns: {
+{ Args: { "p_connector": string,"p_limit"?: number,"p_per_endpoint"?: number,"p_visibility_seconds"?: number }; Returns: {
               "agent_id": string,"attempts": number,"delivery_id": string,"endpoint_id": string,"event_created_at": string,"event_id": string,"event_type": string,"max_attempts": number,"payload": Json,"secret_ciphertext": string,"secret_key_version": number,"url": string
             }[]
                            },
