@@ -27,6 +27,14 @@ export type Database = {
               "agent_id": string,"id": string,"key_hash": string,"owner_id": string,"scopes": (string)[],"usable": boolean
             }[]
                            },
+"api_read":
+{ Args: { "p_agent": string,"p_owner": string }; Returns: Database["public"]['Tables']["agents"]['Row']
+                          SetofOptions: {
+        from: "*"
+        to: "agents"
+        isOneToOne: true
+        isSetofReturn: false
+      } },
 "api_request_link":
 { Args: { "p_agent": string,"p_capacity"?: number,"p_method": string,"p_owner": string,"p_phone"?: string,"p_window_seconds"?: number }; Returns: {
               "agent_id": string,"desired_state": string,"link_method": string,"link_requested_at": string,"rate_limit": number,"rate_remaining": number,"rate_reset_seconds": number,"status": string

@@ -73,7 +73,7 @@ export const StatsView = z
         read: z.number().int(),
         failed: z.number().int(),
         received: z.number().int(),
-        apiCalls: z.number().int(),
+        apiCalls: z.number().int().openapi({ description: 'API requests that changed something (sends, link requests, session commands, number checks); reads are not counted' }),
       }),
     ),
   })

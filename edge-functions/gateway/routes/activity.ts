@@ -49,7 +49,7 @@ export function registerActivityRoutes(app: GatewayApp, { sql }: Ctx): void {
       const cursor = cursorOf(q.cursor);
       const rows = await sql<InboundRow[]>`
         select i.*, ${sql.unsafe(CURSOR_TS.replace('created_at', 'i.created_at'))} as cursor_ts
-        from gateway.api_call(${p.ownerId}, ${agentId}) a
+        from gateway.api_read(${p.ownerId}, ${agentId}) a
         join public.inbound_messages i on i.agent_id = a.id
         where ${cursor?.createdAt ?? null}::timestamptz is null
            or (i.created_at, i.id) < (${cursor?.createdAt ?? null}::timestamptz, ${cursor?.id ?? null}::uuid)
@@ -86,7 +86,7 @@ export function registerActivityRoutes(app: GatewayApp, { sql }: Ctx): void {
       const cursor = cursorOf(q.cursor);
       const rows = await sql<EventRow[]>`
         select e.id, e.type, e.severity, e.payload, e.created_at, ${sql.unsafe(CURSOR_TS.replace('created_at', 'e.created_at'))} as cursor_ts
-        from gateway.api_call(${p.ownerId}, ${agentId}) a
+        from gateway.api_read(${p.ownerId}, ${agentId}) a
         join public.events e on e.agent_id = a.id
         where (${q.type ?? null}::text is null or e.type = ${q.type ?? null}::text)
           and (${messages}::boolean or e.type not like 'message.%')

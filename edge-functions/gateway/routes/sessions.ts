@@ -82,7 +82,7 @@ export function registerSessionRoutes(app: GatewayApp, { sql, config }: Ctx): vo
       visibleAgent(p, agentId);
       const [row] = await sql<SessionRow[]>`
         select s.*, extract(epoch from now() - s.last_heartbeat_at)::float8 as heartbeat_age
-        from gateway.api_call(${p.ownerId}, ${agentId}) a join public.whatsapp_sessions s on s.agent_id = a.id`;
+        from gateway.api_read(${p.ownerId}, ${agentId}) a join public.whatsapp_sessions s on s.agent_id = a.id`;
       if (!row) throw notFound('agent');
       return c.json(await toView(row), 200);
     },
@@ -122,7 +122,7 @@ export function registerSessionRoutes(app: GatewayApp, { sql, config }: Ctx): vo
       requireScope(p, 'sessions:read');
       visibleAgent(p, agentId);
       const [row] = await sql<{ in_flight: string; queued: string; oldest_queued_at: Date | null }[]>`
-        select st.* from gateway.api_call(${p.ownerId}, ${agentId}) a, gateway.session_sending_status(${p.ownerId}, a.id) st`;
+        select st.* from gateway.api_read(${p.ownerId}, ${agentId}) a, gateway.session_sending_status(${p.ownerId}, a.id) st`;
       const inFlight = Number(row?.in_flight ?? 0);
       return c.json({ inFlight, queued: Number(row?.queued ?? 0), oldestQueuedAt: iso(row?.oldest_queued_at), canRestart: inFlight === 0 }, 200);
     },
