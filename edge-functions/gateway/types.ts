@@ -30,7 +30,7 @@ export interface GatewayConfig {
   /** How long a number check waits for the connector before answering 202 with a job to poll. */
   numberCheckWaitMs: number;
   numberCheckPollMs: number;
-  /** Take the client address from X-Forwarded-For (true behind Supabase's gateway or a proxy). */
+  /** Take the client address from the last X-Forwarded-For entry, the one the platform's proxy appends (true behind Supabase's gateway or a proxy). */
   trustProxy: boolean;
 }
 
