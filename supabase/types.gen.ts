@@ -27,6 +27,19 @@ export type Database = {
               "agent_id": string,"id": string,"key_hash": string,"owner_id": string,"scopes": (string)[],"usable": boolean
             }[]
                            },
+"api_read":
+{ Args: { "p_agent": string,"p_owner": string }; Returns: Database["public"]['Tables']["agents"]['Row']
+                          SetofOptions: {
+        from: "*"
+        to: "agents"
+        isOneToOne: true
+        isSetofReturn: false
+      } },
+"api_redeliver":
+{ Args: { "p_capacity"?: number,"p_delivery": string,"p_endpoint": string,"p_owner": string,"p_window_seconds"?: number }; Returns: {
+              "id": string,"rate_limit": number,"rate_remaining": number,"rate_reset_seconds": number,"status": string
+            }[]
+                           },
 "api_request_link":
 { Args: { "p_agent": string,"p_capacity"?: number,"p_method": string,"p_owner": string,"p_phone"?: string,"p_window_seconds"?: number }; Returns: {
               "agent_id": string,"desired_state": string,"link_method": string,"link_requested_at": string,"rate_limit": number,"rate_remaining": number,"rate_reset_seconds": number,"status": string
@@ -38,13 +51,15 @@ export type Database = {
             }[]
                            },
 "api_session_command":
-{ Args: { "p_agent": string,"p_command": string,"p_force"?: boolean,"p_owner": string }; Returns: Database["public"]['Tables']["whatsapp_sessions"]['Row']
-                          SetofOptions: {
-        from: "*"
-        to: "whatsapp_sessions"
-        isOneToOne: true
-        isSetofReturn: false
-      } },
+{ Args: { "p_agent": string,"p_capacity"?: number,"p_command": string,"p_force"?: boolean,"p_owner": string,"p_window_seconds"?: number }; Returns: {
+              "rate_limit": number,"rate_remaining": number,"rate_reset_seconds": number,"session": Database["public"]['Tables']["whatsapp_sessions"]['Row']
+            }[]
+                           },
+"api_test_webhook":
+{ Args: { "p_capacity"?: number,"p_endpoint": string,"p_owner": string,"p_window_seconds"?: number }; Returns: {
+              "delivery_id": string,"event_id": string,"rate_limit": number,"rate_remaining": number,"rate_reset_seconds": number
+            }[]
+                           },
 "apply_retention":
 { Args: { "p_event_days"?: number,"p_message_days"?: number }; Returns: {
               "bodies_cleared": number,"events": number,"inbound": number,"messages": number,"number_checks": number
@@ -59,7 +74,7 @@ export type Database = {
         isSetofReturn: false
       } },
 "claim_deliveries":
-{ Args: { "p_connector": string,"p_limit"?: number,"p_visibility_seconds"?: number }; Returns: {
+{ Args: { "p_connector": string,"p_limit"?: number,"p_per_endpoint"?: number,"p_visibility_seconds"?: number }; Returns: {
               "agent_id": string,"attempts": number,"delivery_id": string,"endpoint_id": string,"event_created_at": string,"event_id": string,"event_type": string,"max_attempts": number,"payload": Json,"secret_ciphertext": string,"secret_key_version": number,"url": string
             }[]
                            },

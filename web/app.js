@@ -7,18 +7,25 @@
 const config = await fetch('./config.json').then((r) => (r.ok ? r.json() : {})).catch(() => ({}));
 const API = (config.apiBase ?? '/gateway').replace(/\/$/, '');
 
+// Ids also come from the address bar, and a crafted link controls that: only a UUID names an
+// agent, and every path segment is encoded, so `#../webhooks/<id>/test?` cannot redirect a call
+// made with the user's token.
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const seg = (value) => encodeURIComponent(String(value));
+const agentIdFromHash = () => (UUID.test(location.hash.slice(1)) ? location.hash.slice(1) : null);
+
 const ROUTES = {
   listAgents: () => ['GET', '/v1/agents'],
   createAgent: () => ['POST', '/v1/agents'],
-  session: (id) => ['GET', `/v1/agents/${id}/session`],
-  link: (id) => ['POST', `/v1/agents/${id}/session/link`],
-  command: (id, name) => ['POST', `/v1/agents/${id}/session/${name}`],
-  send: (id) => ['POST', `/v1/agents/${id}/messages`],
-  messages: (id) => ['GET', `/v1/agents/${id}/messages?limit=10`],
-  inbound: (id) => ['GET', `/v1/agents/${id}/inbound?limit=10`],
-  events: (id) => ['GET', `/v1/agents/${id}/events?limit=10`],
+  session: (id) => ['GET', `/v1/agents/${seg(id)}/session`],
+  link: (id) => ['POST', `/v1/agents/${seg(id)}/session/link`],
+  command: (id, name) => ['POST', `/v1/agents/${seg(id)}/session/${seg(name)}`],
+  send: (id) => ['POST', `/v1/agents/${seg(id)}/messages`],
+  messages: (id) => ['GET', `/v1/agents/${seg(id)}/messages?limit=10`],
+  inbound: (id) => ['GET', `/v1/agents/${seg(id)}/inbound?limit=10`],
+  events: (id) => ['GET', `/v1/agents/${seg(id)}/events?limit=10`],
   webhooks: () => ['GET', '/v1/webhooks'],
-  deliveries: (webhookId) => ['GET', `/v1/webhooks/${webhookId}/deliveries?limit=10`],
+  deliveries: (webhookId) => ['GET', `/v1/webhooks/${seg(webhookId)}/deliveries?limit=10`],
 };
 
 const $ = (id) => document.getElementById(id);
@@ -71,7 +78,7 @@ async function signedIn() {
   show('agents');
   try {
     await loadAgents();
-    if (location.hash.length > 1) openAgent(location.hash.slice(1));
+    if (agentIdFromHash()) openAgent(agentIdFromHash());
   } catch (e) {
     signOut(e.message);
   }
@@ -195,7 +202,7 @@ $('create-agent-form').addEventListener('submit', (e) => {
     .then((agent) => { e.target.reset(); location.hash = agent.id; return loadAgents(); })
     .catch((err) => { $('sign-in-error').textContent = err.message; });
 });
-window.addEventListener('hashchange', () => location.hash.length > 1 && openAgent(location.hash.slice(1)));
+window.addEventListener('hashchange', () => agentIdFromHash() && openAgent(agentIdFromHash()));
 $('link-qr').addEventListener('click', () => act(() => call(ROUTES.link(current), { method: 'qr' })));
 $('pairing-form').addEventListener('submit', (e) => {
   e.preventDefault();

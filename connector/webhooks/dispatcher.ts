@@ -4,7 +4,9 @@
 //
 // The loop, in plain words:
 //   idle       wait for the poll interval, or less when nudged (an event we just committed).
-//   claim      one statement claims up to (concurrency − in flight) due rows.
+//   claim      one call claims up to (concurrency − in flight) due rows, endpoint by endpoint:
+//              at most perEndpoint of one endpoint in flight across the fleet, endpoints in
+//              turn, disabled endpoints skipped (so one slow tenant cannot take every slot).
 //   deliver    each row on its own: open the endpoint's secret (cached), build the JSON body,
 //              sign it, POST it through the SSRF guard with a 10 s timeout, classify the answer:
 //                2xx                                   → delivered
@@ -29,6 +31,8 @@ export interface WebhookDispatcherConfig extends RetryPolicy {
   pollIntervalMs: number;
   /** Deliveries in flight at once (also the claim size). */
   concurrency: number;
+  /** Deliveries of one endpoint in flight at once across the whole fleet. */
+  perEndpoint: number;
   visibilitySeconds: number;
   timeoutMs: number;
   /** Completions are written when this many are buffered, or after flushIntervalMs. */
@@ -39,6 +43,7 @@ export interface WebhookDispatcherConfig extends RetryPolicy {
 export const DEFAULT_WEBHOOK_CONFIG: WebhookDispatcherConfig = {
   pollIntervalMs: 1_000,
   concurrency: 16,
+  perEndpoint: 8,
   visibilitySeconds: 30,
   timeoutMs: 10_000,
   completeBatch: 50,
@@ -167,6 +172,8 @@ export function createWebhookDispatcher(deps: WebhookDispatcherDeps): WebhookDis
         const n = Number(row?.n ?? 0);
         // Fewer rows than outcomes: their claims expired and went elsewhere; nothing to undo.
         if (n < batch.length) log.warn({ written: n, outcomes: batch.length }, 'some delivery outcomes arrived after their claim expired');
+        // Those rows no longer count against their endpoint's cap: claim again now, not at the next poll.
+        if (n > 0 && running) schedule(0);
       } catch (error) {
         // The rows stay claimed until their visibility timeout, then come back: at least once.
         log.error({ err: error, outcomes: batch.length }, 'writing delivery outcomes failed');
@@ -179,7 +186,7 @@ export function createWebhookDispatcher(deps: WebhookDispatcherDeps): WebhookDis
     const room = config.concurrency - inFlight.size;
     if (room <= 0) return 0;
     const rows = (await sql`
-      select * from gateway.claim_deliveries(${connectorId}, ${room}, ${config.visibilitySeconds})`) as unknown as Claimed[];
+      select * from gateway.claim_deliveries(${connectorId}, ${room}, ${config.visibilitySeconds}, ${config.perEndpoint})`) as unknown as Claimed[];
     for (const row of rows) {
       const task = deliver(row)
         .catch((error): Outcome => retry(row, { error: String(error) }))

@@ -25,10 +25,14 @@ import { type AppDeps, type Ctx, DEFAULT_CONFIG, type Env, type GatewayApp, syst
 const REQUEST_ID = /^[A-Za-z0-9._-]{8,64}$/;
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
-function clientAddressFrom(trustProxy: boolean) {
+/**
+ * The client address for the failed-auth limit: the last X-Forwarded-For entry, the one the
+ * platform's proxy appends. Entries to its left come from the client and can say anything.
+ */
+export function clientAddressFrom(trustProxy: boolean) {
   return (headers: Headers): string => {
     if (!trustProxy) return 'direct';
-    const forwarded = headers.get('x-forwarded-for')?.split(',')[0]?.trim() || headers.get('x-real-ip')?.trim();
+    const forwarded = headers.get('x-forwarded-for')?.split(',').at(-1)?.trim() || headers.get('x-real-ip')?.trim();
     return (forwarded || 'unknown').slice(0, 64);
   };
 }

@@ -21,11 +21,17 @@ export interface GatewayConfig {
   maxMediaBytes: number;
   /** Body limit of every route but the send route. */
   maxBodyBytes: number;
-  limits: { link: Bucket; numberChecks: Bucket; keyCreation: Bucket; failedAuth: Bucket };
+  limits: {
+    link: Bucket; numberChecks: Bucket; keyCreation: Bucket; failedAuth: Bucket;
+    /** restart, disconnect and logout together, per agent (each tears a socket down or up). */
+    sessionCommands: Bucket;
+    /** Webhook tests and redeliveries together, per owner (each is a signed POST to the tenant's host). */
+    webhookSends: Bucket;
+  };
   /** How long a number check waits for the connector before answering 202 with a job to poll. */
   numberCheckWaitMs: number;
   numberCheckPollMs: number;
-  /** Take the client address from X-Forwarded-For (true behind Supabase's gateway or a proxy). */
+  /** Take the client address from the last X-Forwarded-For entry, the one the platform's proxy appends (true behind Supabase's gateway or a proxy). */
   trustProxy: boolean;
 }
 
@@ -39,6 +45,8 @@ export const DEFAULT_CONFIG: GatewayConfig = {
     numberChecks: { capacity: 200, windowSeconds: 60 },
     keyCreation: { capacity: 10, windowSeconds: 3600 },
     failedAuth: { capacity: 20, windowSeconds: 300 },
+    sessionCommands: { capacity: 10, windowSeconds: 3600 },
+    webhookSends: { capacity: 30, windowSeconds: 3600 },
   },
   numberCheckWaitMs: 5000,
   numberCheckPollMs: 150,

@@ -81,6 +81,7 @@ export const DESCRIPTIONS: Record<string, string> = {
   WEBHOOKS_ENABLED: 'Run the webhook dispatcher in this connector (any number of connectors may).',
   WEBHOOK_POLL_INTERVAL_MS: 'Outbox polling; a write in this process only shortens it.',
   WEBHOOK_CONCURRENCY: 'Deliveries in flight at once.',
+  WEBHOOK_PER_ENDPOINT_IN_FLIGHT: 'Deliveries of one endpoint in flight at once across the fleet (one slow endpoint cannot take every slot).',
   WEBHOOK_TIMEOUT_MS: 'Timeout of one delivery POST.',
   WEBHOOK_VISIBILITY_SECONDS: 'A claimed delivery not completed within this is claimed again; must exceed the timeout.',
   WEBHOOK_BACKOFF_BASE_MS: 'First retry delay of a failed delivery; exponential with jitter.',

@@ -94,4 +94,25 @@ describe('the link page in Chromium', () => {
     expect(existsSync(SCREENSHOT) && statSync(SCREENSHOT).size > 1000).toBe(true);
     await context.close();
   }, 90_000);
+
+  it('an address-bar hash that is not an agent id never reaches an API path (a crafted link cannot redirect its calls)', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const apiPaths: string[] = [];
+    page.on('request', (r) => {
+      const url = new URL(r.url());
+      if (url.pathname.includes('/v1/')) apiPaths.push(`${r.method()} ${url.pathname}${url.search}`);
+    });
+    const webhook = '8a6e0804-2bd0-4672-b79d-d97027f9071a';
+    await page.goto(`${stack.url}/#../webhooks/${webhook}/test?`);
+    await page.getByLabel('Token or API key').fill(stack.token);
+    await page.getByRole('button', { name: 'Sign in' }).first().click();
+    await expect.poll(() => apiPaths.some((p) => p.startsWith('GET /gateway/v1/agents')), { timeout: 10_000 }).toBe(true);
+    await page.evaluate(() => { location.hash = '../../v1/keys?'; });
+    await page.getByLabel('New agent').waitFor({ state: 'visible' });
+    await new Promise((r) => setTimeout(r, 2_000)); // the page polls an open agent every 1.5 s
+    expect(apiPaths.filter((p) => p.includes(webhook) || p.includes('/keys') || p.includes('..'))).toEqual([]);
+    expect(await page.locator('#agent').isHidden()).toBe(true);
+    await context.close();
+  }, 60_000);
 });

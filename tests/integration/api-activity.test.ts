@@ -75,4 +75,19 @@ describe('GET /v1/agents/{id}/events', () => {
     expect((await get(`/v1/agents/${agent}/events`, key.key)).status).toBe(404);
     expect((await get(`/v1/agents/${otherAgent}/events`, key.key)).status).toBe(200);
   });
+
+  test('message events (bodies, sender numbers) need messages:read: left out without it, a 403 when asked for by type', async () => {
+    const key = await api.apiKey(me.token, { name: 'status only', scopes: ['agents:read'] });
+    const listed = await get(`/v1/agents/${agent}/events?limit=50`, key.key);
+    expect(listed.status).toBe(200);
+    const types = listed.body.data.map((e: any) => e.type);
+    expect(types).toContain('session.status');
+    expect(types.filter((t: string) => t.startsWith('message.'))).toEqual([]);
+    const asked = await get(`/v1/agents/${agent}/events?type=message.status`, key.key);
+    expect(asked.status).toBe(403);
+    expect(asked.body.error.code).toBe('forbidden');
+    const reader = await api.apiKey(me.token, { name: 'reader', scopes: ['agents:read', 'messages:read'] });
+    const full = await get(`/v1/agents/${agent}/events?limit=50`, reader.key);
+    expect(full.body.data.map((e: any) => e.type)).toContain('message.status');
+  });
 });

@@ -109,9 +109,27 @@ test('failed authentications are limited per client address: 429 with Retry-Afte
   expect(limited.headers.get('ratelimit-limit')).toBe('20');
   expect(limited.headers.get('ratelimit-remaining')).toBe('0');
   expect(limited.headers.get('ratelimit-reset')).toMatch(/^\d+$/);
-  // Another address is unaffected, and a valid credential from the limited address still works.
+  // Another address is unaffected; the limited one is refused before its credential is checked,
+  // so even a right guess gets 429 until the bucket refills.
   expect((await get('bad', '192.0.2.100')).status).toBe(401);
-  expect((await get(me.token, ip)).status).toBe(200);
+  expect((await get(me.token, ip)).status).toBe(429);
+});
+
+test('the limit keys on the address the proxy appended (rightmost X-Forwarded-For), not a spoofable leftmost one', async () => {
+  const statuses: number[] = [];
+  for (let i = 0; i < 21; i++) statuses.push((await get('bad', `10.9.${i}.1, 192.0.2.120`)).status);
+  expect(statuses.slice(0, 20).every((s) => s === 401)).toBe(true);
+  expect(statuses[20]).toBe(429);
+});
+
+test('a flood of failures from one address stops writing to the database once its bucket is empty', async () => {
+  const ip = '192.0.2.130';
+  const version = async () => (await api.db.sql`select xmin::text as v from private.rate_limit_buckets where key = ${`authfail:${ip}`}`)[0]?.v as string | undefined;
+  for (let i = 0; i < 20; i++) expect((await get('bad', ip)).status).toBe(401);
+  const filled = await version();
+  expect(filled).toBeDefined();
+  for (let i = 0; i < 30; i++) expect((await get('bad', ip)).status).toBe(429);
+  expect(await version()).toBe(filled);
 });
 
 test('API key creation is rate limited (10 per hour) with headers', async () => {

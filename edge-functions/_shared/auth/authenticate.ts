@@ -1,7 +1,11 @@
 /**
  * Authentication middleware: `Authorization: Bearer <JWT | API key>` becomes `c.var.principal`.
  * Every failure (missing, malformed, wrong, expired, revoked) is the same 401; each failure also
- * takes a token from a per-client-address bucket, and an empty bucket answers 429 instead.
+ * takes a token from a per-client-address bucket, and an empty bucket answers 429 instead. The
+ * bucket is checked before the credential is verified, so a limited address gets 429 even with a
+ * right guess. Failures are counted in this instance's memory first (LocalBuckets) and only
+ * then in the shared Postgres bucket, so a flood from one address stops costing database writes
+ * once its local bucket is empty.
  *
  *   app.use('/agents/*', authenticate({ sql, verifyJwt, clock, failedAuthLimit, clientAddress }));
  */
@@ -9,6 +13,7 @@ import type { MiddlewareHandler } from 'hono';
 import type { Sql } from 'postgres';
 import { unauthenticated } from '../http/errors.ts';
 import { rateLimited } from '../http/rate-limit.ts';
+import { LocalBuckets } from './local-buckets.ts';
 import { parseApiKey, sha256, timingSafeEqual } from './api-keys.ts';
 import type { JwtVerifier } from './jwt.ts';
 import type { Principal } from './principal.ts';
@@ -37,7 +42,12 @@ async function fromApiKey(sql: Sql, token: string): Promise<Principal | null> {
 }
 
 export function authenticate(options: AuthOptions): MiddlewareHandler {
+  const local = new LocalBuckets(options.failedAuthLimit);
+  const tooMany = 'Too many failed authentications; retry later';
   return async (c, next) => {
+    const address = options.clientAddress(c.req.raw.headers);
+    const blocked = local.blockedFor(address, options.now().getTime());
+    if (blocked) throw rateLimited(blocked, tooMany);
     const header = c.req.header('authorization') ?? '';
     const match = /^Bearer\s+(\S{1,4096})$/i.exec(header.trim());
     let principal: Principal | null = null;
@@ -55,14 +65,14 @@ export function authenticate(options: AuthOptions): MiddlewareHandler {
       }
     }
     if (!principal) {
+      const refusedHere = local.take(address, options.now().getTime());
+      if (refusedHere) throw rateLimited(refusedHere, tooMany);
       const { capacity, windowSeconds } = options.failedAuthLimit;
       const [bucket] = await options.sql<{ allowed: boolean; remaining: number; reset_seconds: number; retry_after_seconds: number }[]>`
-        select * from gateway.take_token(${`authfail:${options.clientAddress(c.req.raw.headers)}`}, ${capacity}, ${capacity / windowSeconds}, 1)`;
+        select * from gateway.take_token(${`authfail:${address}`}, ${capacity}, ${capacity / windowSeconds}, 1)`;
       if (bucket && !bucket.allowed) {
-        throw rateLimited(
-          { limit: capacity, remaining: bucket.remaining, reset: bucket.reset_seconds, retryAfter: bucket.retry_after_seconds },
-          'Too many failed authentications; retry later',
-        );
+        local.block(address, options.now().getTime(), bucket.retry_after_seconds);
+        throw rateLimited({ limit: capacity, remaining: bucket.remaining, reset: bucket.reset_seconds, retryAfter: bucket.retry_after_seconds }, tooMany);
       }
       throw unauthenticated();
     }

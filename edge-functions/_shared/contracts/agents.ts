@@ -1,8 +1,8 @@
 /** Contracts of agents, their session, and statistics. */
 import { z } from '@hono/zod-openapi';
-import { Phone } from './common.ts';
+import { Phone, Text } from './common.ts';
 
-export const CreateAgent = z.strictObject({ name: z.string().trim().min(1).max(100) }).openapi('CreateAgent');
+export const CreateAgent = z.strictObject({ name: Text().trim().min(1).max(100) }).openapi('CreateAgent');
 
 export const SESSION_STATUSES = [
   'disconnected', 'connecting', 'qr', 'pairing_code', 'connected', 'reconnecting', 'logged_out', 'conflict', 'qr_timeout', 'failed',
@@ -73,7 +73,7 @@ export const StatsView = z
         read: z.number().int(),
         failed: z.number().int(),
         received: z.number().int(),
-        apiCalls: z.number().int(),
+        apiCalls: z.number().int().openapi({ description: 'API requests that changed something (sends, link requests, session commands, number checks); reads are not counted' }),
       }),
     ),
   })

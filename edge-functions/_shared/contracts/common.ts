@@ -7,6 +7,12 @@ import { z } from '@hono/zod-openapi';
 
 export const Uuid = z.uuid().openapi({ example: '8a6e0804-2bd0-4672-b79d-d97027f9071a' });
 
+/**
+ * Every string a request brings in. Postgres cannot store U+0000 (text raises 22021, jsonb
+ * 22P05), so it is refused here as a 400 with the field's path instead of failing at the insert.
+ */
+export const Text = () => z.string().refine((s) => !s.includes('\u0000'), 'must not contain the NUL character (U+0000)');
+
 export const AgentParams = z.object({ agentId: Uuid.openapi({ param: { name: 'agentId', in: 'path' } }) });
 
 /**

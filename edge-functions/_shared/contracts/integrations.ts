@@ -1,11 +1,11 @@
 /** Contracts of API keys, webhook endpoints and number checks. */
 import { z } from '@hono/zod-openapi';
 import { API_KEY_SCOPES } from '../auth/api-keys.ts';
-import { Phone } from './common.ts';
+import { Phone, Text } from './common.ts';
 
 export const CreateApiKey = z
   .strictObject({
-    name: z.string().trim().min(1).max(100),
+    name: Text().trim().min(1).max(100),
     agentId: z.uuid().nullable().optional().openapi({ description: 'Restrict the key to one agent' }),
     scopes: z.array(z.enum(API_KEY_SCOPES)).min(1).max(20).default(['*']),
     expiresAt: z.iso.datetime({ offset: true }).optional(),
@@ -31,18 +31,18 @@ export const CreatedApiKey = ApiKeyView.extend({ key: z.string().openapi({ descr
 const EventType = z.string().regex(/^(\*|[a-z_]+\.([a-z_.]+|\*))$/).max(100);
 export const CreateWebhook = z
   .strictObject({
-    url: z.string().max(2048),
+    url: Text().max(2048),
     agentId: z.uuid().nullable().optional().openapi({ description: 'Only events of this agent; omit for all agents' }),
     eventTypes: z.array(EventType).min(1).max(50).default(['*']),
-    description: z.string().max(500).optional(),
+    description: Text().max(500).optional(),
   })
   .openapi('CreateWebhook');
 
 export const UpdateWebhook = z
   .strictObject({
-    url: z.string().max(2048).optional(),
+    url: Text().max(2048).optional(),
     eventTypes: z.array(EventType).min(1).max(50).optional(),
-    description: z.string().max(500).nullable().optional(),
+    description: Text().max(500).nullable().optional(),
     enabled: z.boolean().optional(),
   })
   .refine((v) => Object.keys(v).length > 0, 'at least one field is required')

@@ -31,7 +31,7 @@
  */
 import { z } from '@hono/zod-openapi';
 import { checkOutboundUrl } from '../net/url-guard.ts';
-import { Phone, WaMessageId } from './common.ts';
+import { Phone, Text, WaMessageId } from './common.ts';
 
 export const MESSAGE_TYPES = ['text', 'image', 'video', 'audio', 'voice', 'document', 'location', 'contact', 'reaction', 'poll', 'edit', 'delete'] as const;
 export type MessageType = (typeof MESSAGE_TYPES)[number];
@@ -81,7 +81,7 @@ function mediaSchema(kind: keyof typeof MIME_ALLOW_LIST, limits: MessageLimits) 
   const allowed = MIME_ALLOW_LIST[kind];
   const allowedMime = (m: string) => allowed.includes(baseMime(m));
   const byUrl = z.strictObject({
-    url: z.string().max(2048).superRefine((url, ctx) => {
+    url: Text().max(2048).superRefine((url, ctx) => {
       const problem = checkOutboundUrl(url, { allowHttp: limits.allowHttpMedia });
       if (problem) ctx.addIssue({ code: 'custom', message: `media url ${problem}` });
     }),
@@ -102,7 +102,7 @@ function mediaSchema(kind: keyof typeof MIME_ALLOW_LIST, limits: MessageLimits) 
 }
 
 const Mentions = z.array(Phone).max(50);
-const Caption = z.string().min(1).max(1024);
+const Caption = Text().min(1).max(1024);
 const To = z
   .string()
   .max(64)
@@ -120,26 +120,26 @@ export function createSendMessageSchema(limits: MessageLimits = DEFAULT_MESSAGE_
     z.strictObject({ to: To, type: z.literal(type), ...shape });
   return z
     .discriminatedUnion('type', [
-      t('text', { text: z.string().min(1).max(4096), replyTo: WaMessageId.optional(), mentions: Mentions.optional(), linkPreview: z.boolean().optional() }),
+      t('text', { text: Text().min(1).max(4096), replyTo: WaMessageId.optional(), mentions: Mentions.optional(), linkPreview: z.boolean().optional() }),
       t('image', { media: mediaSchema('image', limits), caption: Caption.optional(), replyTo: WaMessageId.optional(), mentions: Mentions.optional() }),
       t('video', { media: mediaSchema('video', limits), caption: Caption.optional(), gifPlayback: z.boolean().optional(), replyTo: WaMessageId.optional(), mentions: Mentions.optional() }),
       t('audio', { media: mediaSchema('audio', limits), replyTo: WaMessageId.optional() }),
       t('voice', { media: mediaSchema('voice', limits), replyTo: WaMessageId.optional() }),
       t('document', { media: mediaSchema('document', limits), filename: Filename.optional(), caption: Caption.optional(), replyTo: WaMessageId.optional(), mentions: Mentions.optional() }),
-      t('location', { latitude: z.number().min(-90).max(90), longitude: z.number().min(-180).max(180), name: z.string().max(256).optional(), address: z.string().max(512).optional() }),
+      t('location', { latitude: z.number().min(-90).max(90), longitude: z.number().min(-180).max(180), name: Text().max(256).optional(), address: Text().max(512).optional() }),
       t('contact', {
         contacts: z
-          .array(z.strictObject({ name: z.string().min(1).max(256), phone: Phone, organization: z.string().max(256).optional(), email: z.email().max(254).optional() }))
+          .array(z.strictObject({ name: Text().min(1).max(256), phone: Phone, organization: Text().max(256).optional(), email: z.email().max(254).optional() }))
           .min(1)
           .max(10),
       }),
-      t('reaction', { messageId: WaMessageId, emoji: z.string().max(16) }),
+      t('reaction', { messageId: WaMessageId, emoji: Text().max(16) }),
       t('poll', {
-        name: z.string().min(1).max(256),
-        options: z.array(z.string().min(1).max(100)).min(2).max(12).refine((o) => new Set(o).size === o.length, 'options must be distinct'),
+        name: Text().min(1).max(256),
+        options: z.array(Text().min(1).max(100)).min(2).max(12).refine((o) => new Set(o).size === o.length, 'options must be distinct'),
         selectableCount: z.number().int().min(0).max(12).default(1),
       }),
-      t('edit', { messageId: WaMessageId, text: z.string().min(1).max(4096) }),
+      t('edit', { messageId: WaMessageId, text: Text().min(1).max(4096) }),
       t('delete', { messageId: WaMessageId, forEveryone: z.boolean().default(true) }),
     ])
     .superRefine((body, ctx) => {

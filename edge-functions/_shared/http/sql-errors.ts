@@ -1,6 +1,6 @@
 /**
- * Maps the gateway's SQLSTATEs (WG001..WG009, see 20261122000100_schemas_and_errors.sql) to HTTP
- * errors. Anything else is not the caller's fault: the caller gets a generic 500 (see app.ts).
+ * Maps the gateway's SQLSTATEs (WG001..WG009, see 20261122000100_schemas_and_errors.sql) and text
+ * Postgres cannot store to HTTP errors. Anything else is not the caller's fault: the caller gets a generic 500 (see app.ts).
  *
  *   app.onError((e) => sqlToHttp(e) ?? internal(e))
  */
@@ -32,8 +32,17 @@ function detailJson(detail: string | undefined): Record<string, unknown> | undef
   }
 }
 
+/**
+ * Text Postgres cannot store (U+0000 in text: 22021, in jsonb: 22P05). The contracts refuse it
+ * first (contracts/common.ts Text); this is the backstop for a string that reached SQL another way.
+ */
+const UNSTORABLE_TEXT = new Set(['22021', '22P05']);
+
 export function sqlToHttp(error: unknown): HttpError | undefined {
   const e = error as PgError;
+  if (typeof e?.code === 'string' && UNSTORABLE_TEXT.has(e.code)) {
+    return new HttpError(400, 'invalid_request', 'The request contains text that cannot be stored (for example the NUL character U+0000)');
+  }
   if (typeof e?.code !== 'string' || !e.code.startsWith('WG')) return undefined;
   const message = humanPart(e.message);
   const detail = detailJson(e.detail);

@@ -1,6 +1,6 @@
 /** An agent's inbound messages and events, for the link page and for polling integrations. */
 import { createRoute, type z } from '@hono/zod-openapi';
-import { requireScope, visibleAgent } from '../../_shared/auth/principal.ts';
+import { type Principal, requireScope, visibleAgent } from '../../_shared/auth/principal.ts';
 import { EventListQuery, EventPage, InboundListQuery, InboundPage } from '../../_shared/contracts/activity.ts';
 import { AgentParams, decodeCursor, encodeCursor, errorResponses } from '../../_shared/contracts/common.ts';
 import { HttpError } from '../../_shared/http/errors.ts';
@@ -23,6 +23,16 @@ type InboundRow = {
 };
 type EventRow = { id: string; type: string; severity: 'info' | 'warning' | 'critical'; payload: Record<string, unknown>; created_at: Date; cursor_ts: string };
 
+/** Whether the caller may see message bodies and numbers (what requireScope(p, 'messages:read') allows). */
+function canReadMessages(p: Principal): boolean {
+  try {
+    requireScope(p, 'messages:read');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function registerActivityRoutes(app: GatewayApp, { sql }: Ctx): void {
   app.openapi(
     createRoute({
@@ -39,7 +49,7 @@ export function registerActivityRoutes(app: GatewayApp, { sql }: Ctx): void {
       const cursor = cursorOf(q.cursor);
       const rows = await sql<InboundRow[]>`
         select i.*, ${sql.unsafe(CURSOR_TS.replace('created_at', 'i.created_at'))} as cursor_ts
-        from gateway.api_call(${p.ownerId}, ${agentId}) a
+        from gateway.api_read(${p.ownerId}, ${agentId}) a
         join public.inbound_messages i on i.agent_id = a.id
         where ${cursor?.createdAt ?? null}::timestamptz is null
            or (i.created_at, i.id) < (${cursor?.createdAt ?? null}::timestamptz, ${cursor?.id ?? null}::uuid)
@@ -59,7 +69,7 @@ export function registerActivityRoutes(app: GatewayApp, { sql }: Ctx): void {
 
   app.openapi(
     createRoute({
-      method: 'get', path: '/v1/agents/{agentId}/events', tags: ['Agents'], summary: 'Events of an agent (status changes, message statuses, alerts), newest first', security,
+      method: 'get', path: '/v1/agents/{agentId}/events', tags: ['Agents'], summary: 'Events of an agent (status changes, message statuses, alerts), newest first; message.* events need messages:read', security,
       request: { params: AgentParams, query: EventListQuery },
       responses: { 200: json(EventPage, 'A page of events'), ...errorResponses },
     }),
@@ -69,12 +79,17 @@ export function registerActivityRoutes(app: GatewayApp, { sql }: Ctx): void {
       const q = c.req.valid('query');
       requireScope(p, 'agents:read');
       visibleAgent(p, agentId);
+      // message.* events carry message bodies and sender numbers: they belong to messages:read.
+      // Without it they are left out of the listing, and asking for one by type is a 403.
+      const messages = canReadMessages(p);
+      if (!messages && q.type?.startsWith('message.')) requireScope(p, 'messages:read');
       const cursor = cursorOf(q.cursor);
       const rows = await sql<EventRow[]>`
         select e.id, e.type, e.severity, e.payload, e.created_at, ${sql.unsafe(CURSOR_TS.replace('created_at', 'e.created_at'))} as cursor_ts
-        from gateway.api_call(${p.ownerId}, ${agentId}) a
+        from gateway.api_read(${p.ownerId}, ${agentId}) a
         join public.events e on e.agent_id = a.id
         where (${q.type ?? null}::text is null or e.type = ${q.type ?? null}::text)
+          and (${messages}::boolean or e.type not like 'message.%')
           and (${cursor?.createdAt ?? null}::timestamptz is null
                or (e.created_at, e.id) < (${cursor?.createdAt ?? null}::timestamptz, ${cursor?.id ?? null}::uuid))
         order by e.created_at desc, e.id desc

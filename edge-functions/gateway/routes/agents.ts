@@ -69,7 +69,7 @@ export function registerAgentRoutes(app: GatewayApp, { sql, clock }: Ctx): void 
       visibleAgent(p, agentId);
       const [row] = await sql<AgentRow[]>`
         select a.id, a.name, a.disabled_at, a.disabled_reason, a.created_at, s.status, s.phone_number
-        from gateway.api_call(${p.ownerId}, ${agentId}) a join public.whatsapp_sessions s on s.agent_id = a.id`;
+        from gateway.api_read(${p.ownerId}, ${agentId}) a join public.whatsapp_sessions s on s.agent_id = a.id`;
       if (!row) throw notFound('agent');
       return c.json(toView(row), 200);
     },
@@ -109,7 +109,7 @@ export function registerAgentRoutes(app: GatewayApp, { sql, clock }: Ctx): void 
       if (span < 0 || span > 366) throw new HttpError(400, 'invalid_request', 'from must be before to, at most 366 days apart');
       const rows = await sql<{ day: string; queued: number; sent: number; delivered: number; read: number; failed: number; received: number; api_calls: number }[]>`
         select d.day::text as day, d.queued, d.sent, d.delivered, d.read, d.failed, d.received, d.api_calls
-        from gateway.api_call(${p.ownerId}, ${agentId}) a
+        from gateway.api_read(${p.ownerId}, ${agentId}) a
         left join public.daily_stats d on d.agent_id = a.id and d.day between ${from}::date and ${to}::date`;
       const byDay = new Map(rows.filter((r) => r.day).map((r) => [r.day, r]));
       const days = [];

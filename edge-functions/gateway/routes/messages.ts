@@ -99,7 +99,7 @@ export function registerMessageRoutes(app: GatewayApp, { sql, config, mediaStore
       requireScope(p, 'messages:read');
       visibleAgent(p, agentId);
       const rows = await sql<MessageRow[]>`
-        select m.* from gateway.api_call(${p.ownerId}, ${agentId}) a join public.messages m on m.agent_id = a.id and m.id = ${messageId}`;
+        select m.* from gateway.api_read(${p.ownerId}, ${agentId}) a join public.messages m on m.agent_id = a.id and m.id = ${messageId}`;
       if (!rows[0]) throw notFound('message');
       return c.json(toView(rows[0]), 200);
     },
@@ -121,7 +121,7 @@ export function registerMessageRoutes(app: GatewayApp, { sql, config, mediaStore
       if (cursor === 'invalid') throw new HttpError(400, 'invalid_request', 'The cursor is malformed', [{ path: 'cursor', message: 'malformed' }]);
       const rows = await sql<MessageRow[]>`
         select m.*, to_char(m.created_at at time zone 'utc', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as cursor_ts
-        from gateway.api_call(${p.ownerId}, ${agentId}) a
+        from gateway.api_read(${p.ownerId}, ${agentId}) a
         join public.messages m on m.agent_id = a.id
         where (${q.status ?? null}::text is null or m.status = ${q.status ?? null}::text)
           and (${q.type ?? null}::text is null or m.type = ${q.type ?? null}::text)

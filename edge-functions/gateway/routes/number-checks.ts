@@ -71,7 +71,7 @@ export function registerNumberCheckRoutes(app: GatewayApp, { sql, clock, config 
       requireScope(p, 'numbers:check');
       visibleAgent(p, agentId);
       const [row] = await sql<CheckRow[]>`
-        select n.* from gateway.api_call(${p.ownerId}, ${agentId}) a join public.number_checks n on n.agent_id = a.id and n.id = ${checkId}`;
+        select n.* from gateway.api_read(${p.ownerId}, ${agentId}) a join public.number_checks n on n.agent_id = a.id and n.id = ${checkId}`;
       if (!row) throw notFound('number check');
       return c.json(toView(row), 200);
     },

@@ -82,7 +82,7 @@ export function registerSessionRoutes(app: GatewayApp, { sql, config }: Ctx): vo
       visibleAgent(p, agentId);
       const [row] = await sql<SessionRow[]>`
         select s.*, extract(epoch from now() - s.last_heartbeat_at)::float8 as heartbeat_age
-        from gateway.api_call(${p.ownerId}, ${agentId}) a join public.whatsapp_sessions s on s.agent_id = a.id`;
+        from gateway.api_read(${p.ownerId}, ${agentId}) a join public.whatsapp_sessions s on s.agent_id = a.id`;
       if (!row) throw notFound('agent');
       return c.json(await toView(row), 200);
     },
@@ -92,7 +92,7 @@ export function registerSessionRoutes(app: GatewayApp, { sql, config }: Ctx): vo
     app.openapi(
       createRoute({
         method: 'post', path: `/v1/agents/{agentId}/session/${command}`, tags: ['Session'],
-        summary: `${command[0]!.toUpperCase()}${command.slice(1)} the session (refused with 409 while sends are in flight unless force is true)`, security,
+        summary: `${command[0]!.toUpperCase()}${command.slice(1)} the session (refused with 409 while sends are in flight unless force is true; restart, disconnect and logout together are limited to ${config.limits.sessionCommands.capacity} per ${config.limits.sessionCommands.windowSeconds / 60} minutes per agent)`, security,
         request: { params: AgentParams, body: { required: false, content: { 'application/json': { schema: CommandRequest } } } },
         responses: { 202: json(SessionView, 'Command recorded; the connector carries it out'), 409: json(z.unknown(), 'Sends in flight or session not running'), ...errorResponses },
       }),
@@ -102,9 +102,12 @@ export function registerSessionRoutes(app: GatewayApp, { sql, config }: Ctx): vo
         const force = (c.req.valid('json') as { force?: boolean }).force ?? false;
         requireScope(p, 'sessions:write');
         visibleAgent(p, agentId);
-        const [row] = await sql<SessionRow[]>`
-          select s.*, extract(epoch from now() - s.last_heartbeat_at)::float8 as heartbeat_age
-          from gateway.api_session_command(${p.ownerId}, ${agentId}, ${command}, ${force}) s`;
+        const { capacity, windowSeconds } = config.limits.sessionCommands;
+        const [row] = await sql<(SessionRow & { rate_limit: number; rate_remaining: number; rate_reset_seconds: number })[]>`
+          select (r.session).*, extract(epoch from now() - (r.session).last_heartbeat_at)::float8 as heartbeat_age,
+                 r.rate_limit, r.rate_remaining, r.rate_reset_seconds
+          from gateway.api_session_command(${p.ownerId}, ${agentId}, ${command}, ${force}, ${capacity}, ${windowSeconds}) r`;
+        setRateHeaders(c, rateFromRow(row!));
         return c.json(await toView(row!), 202);
       },
     );
@@ -122,7 +125,7 @@ export function registerSessionRoutes(app: GatewayApp, { sql, config }: Ctx): vo
       requireScope(p, 'sessions:read');
       visibleAgent(p, agentId);
       const [row] = await sql<{ in_flight: string; queued: string; oldest_queued_at: Date | null }[]>`
-        select st.* from gateway.api_call(${p.ownerId}, ${agentId}) a, gateway.session_sending_status(${p.ownerId}, a.id) st`;
+        select st.* from gateway.api_read(${p.ownerId}, ${agentId}) a, gateway.session_sending_status(${p.ownerId}, a.id) st`;
       const inFlight = Number(row?.in_flight ?? 0);
       return c.json({ inFlight, queued: Number(row?.queued ?? 0), oldestQueuedAt: iso(row?.oldest_queued_at), canRestart: inFlight === 0 }, 200);
     },

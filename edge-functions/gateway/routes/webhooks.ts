@@ -8,7 +8,8 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { type Principal, requireScope } from '../../_shared/auth/principal.ts';
 import { decodeCursor, encodeCursor, errorResponses, Uuid } from '../../_shared/contracts/common.ts';
 import { CreatedWebhook, CreateWebhook, DeliveryView, UpdateWebhook, WebhookView } from '../../_shared/contracts/integrations.ts';
-import { forbidden, HttpError, notFound } from '../../_shared/http/errors.ts';
+import { forbidden, HttpError } from '../../_shared/http/errors.ts';
+import { rateFromRow, setRateHeaders } from '../../_shared/http/rate-limit.ts';
 import { checkOutboundUrl, checkResolvedHost } from '../../_shared/net/url-guard.ts';
 import { associatedData, sealText } from '../../_shared/secret-box.ts';
 import type { Ctx, GatewayApp } from '../types.ts';
@@ -125,7 +126,7 @@ export function registerWebhookRoutes(app: GatewayApp, { sql, config, keyring, r
 
   app.openapi(
     createRoute({
-      method: 'post', path: '/v1/webhooks/{webhookId}/test', tags: ['Webhooks'], summary: 'Queue a webhook.test event for this endpoint', security,
+      method: 'post', path: '/v1/webhooks/{webhookId}/test', tags: ['Webhooks'], summary: 'Queue a webhook.test event for this endpoint (tests and redeliveries together are limited per account)', security,
       request: { params: WebhookParams },
       responses: { 202: json(z.object({ eventId: z.uuid(), deliveryId: z.uuid() }), 'Queued'), ...errorResponses },
     }),
@@ -133,7 +134,10 @@ export function registerWebhookRoutes(app: GatewayApp, { sql, config, keyring, r
       const p = principalOf(c);
       requireWebhookAccess(p);
       const { webhookId } = c.req.valid('param');
-      const [row] = await sql<{ event_id: string; delivery_id: string }[]>`select * from gateway.test_webhook_endpoint(${p.ownerId}, ${webhookId})`;
+      const { capacity, windowSeconds } = config.limits.webhookSends;
+      const [row] = await sql<{ event_id: string; delivery_id: string; rate_limit: number; rate_remaining: number; rate_reset_seconds: number }[]>`
+        select * from gateway.api_test_webhook(${p.ownerId}, ${webhookId}, ${capacity}, ${windowSeconds})`;
+      setRateHeaders(c, rateFromRow(row!));
       return c.json({ eventId: row!.event_id, deliveryId: row!.delivery_id }, 202);
     },
   );
@@ -165,7 +169,7 @@ export function registerWebhookRoutes(app: GatewayApp, { sql, config, keyring, r
 
   app.openapi(
     createRoute({
-      method: 'post', path: '/v1/webhooks/{webhookId}/deliveries/{deliveryId}/redeliver', tags: ['Webhooks'], summary: 'Queue a delivered or dead delivery again', security,
+      method: 'post', path: '/v1/webhooks/{webhookId}/deliveries/{deliveryId}/redeliver', tags: ['Webhooks'], summary: 'Queue a delivered or dead delivery again (tests and redeliveries together are limited per account)', security,
       request: { params: WebhookParams.extend({ deliveryId: Uuid }) },
       responses: { 202: json(z.object({ id: z.uuid(), status: z.string() }), 'Queued again'), 409: json(z.unknown(), 'Being attempted right now'), ...errorResponses },
     }),
@@ -173,10 +177,10 @@ export function registerWebhookRoutes(app: GatewayApp, { sql, config, keyring, r
       const p = principalOf(c);
       requireWebhookAccess(p);
       const { webhookId, deliveryId } = c.req.valid('param');
-      const [owned] = await sql<{ id: string }[]>`
-        select id from public.webhook_deliveries where id = ${deliveryId} and endpoint_id = ${webhookId} and owner_id = ${p.ownerId}`;
-      if (!owned) throw notFound('delivery');
-      const [row] = await sql<{ id: string; status: string }[]>`select id, status from gateway.redeliver(${p.ownerId}, ${deliveryId})`;
+      const { capacity, windowSeconds } = config.limits.webhookSends;
+      const [row] = await sql<{ id: string; status: string; rate_limit: number; rate_remaining: number; rate_reset_seconds: number }[]>`
+        select * from gateway.api_redeliver(${p.ownerId}, ${webhookId}, ${deliveryId}, ${capacity}, ${windowSeconds})`;
+      setRateHeaders(c, rateFromRow(row!));
       return c.json({ id: row!.id, status: row!.status }, 202);
     },
   );
