@@ -67,3 +67,63 @@ describe('default privileges', () => {
     expect(row).toEqual({ anon_select: false, anon_insert: false, auth_select: true, auth_write: false, service_insert: true });
   });
 });
+
+describe('the edge function\'s role gateway_api', () => {
+  const asApi = () => db.connect({ max: 1, username: 'gateway_api' });
+  const state = async (promise: Promise<unknown>) => promise.then(() => undefined, (error: { code?: string }) => error.code);
+
+  it('cannot read private tables', async () => {
+    const api = asApi();
+    for (const table of ['session_credentials', 'signal_keys', 'webhook_secrets', 'api_keys', 'connectors', 'rate_limit_buckets']) {
+      expect({ table, state: await state(api`select 1 from ${api('private')}.${api(table)} limit 1`) }).toEqual({ table, state: '42501' });
+    }
+  });
+
+  it('cannot call connector or operator functions', async () => {
+    const api = asApi();
+    const id = '00000000-0000-0000-0000-000000000001';
+    const calls = [
+      api`select * from gateway.claim_sessions(${id}, 1, 30)`,
+      api`select gateway.assert_lease(${id}, ${id}, 1)`,
+      api`select gateway.save_creds(${id}, ${id}, 1, ${Buffer.alloc(40)}, 1)`,
+      api`select * from gateway.load_creds(${id}, ${id}, 1)`,
+      api`select gateway.register_connector(${id}, 'h', 1, 'v', 1)`,
+      api`select gateway.release_sessions(${id})`,
+      api`select * from ops.sessions`,
+    ];
+    for (const [i, call] of calls.entries()) expect({ i, state: await state(call) }).toEqual({ i, state: '42501' });
+  });
+
+  it('writes no table directly', async () => {
+    const api = asApi();
+    expect(await state(api`update public.agents set name = 'x'`)).toBe('42501');
+    expect(await state(api`delete from public.whatsapp_sessions`)).toBe('42501');
+    expect(await state(api`insert into public.events (owner_id, type) values (${'00000000-0000-0000-0000-000000000001'}, 'x')`)).toBe('42501');
+  });
+
+  it('executes exactly the control-plane functions the API calls', async () => {
+    const rows = await db.sql`select p.oid::regprocedure::text as fn from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+      where n.nspname in ('gateway', 'private', 'ops', 'public') and has_function_privilege('gateway_api', p.oid, 'execute') order by 1`;
+    expect(rows.map((r) => r.fn)).toEqual([
+      'gateway.api_call(uuid,uuid)',
+      'gateway.api_key_for_prefix(text,bytea)',
+      'gateway.api_request_link(uuid,uuid,text,text,integer,integer)',
+      'gateway.api_send(uuid,uuid,text,text,jsonb,text,text)',
+      'gateway.api_session_command(uuid,uuid,text,boolean)',
+      'gateway.create_agent(uuid,text)',
+      'gateway.create_api_key(uuid,uuid,text,text,bytea,text[],timestamp with time zone,integer,integer,integer)',
+      'gateway.create_number_check(uuid,uuid,text[],integer,integer)',
+      'gateway.create_webhook_endpoint(uuid,uuid,uuid,text,text[],text,bytea,integer,integer)',
+      'gateway.delete_agent(uuid,uuid)',
+      'gateway.delete_webhook_endpoint(uuid,uuid)',
+      'gateway.list_api_keys(uuid)',
+      'gateway.list_webhook_deliveries(uuid,uuid,integer,timestamp with time zone,uuid)',
+      'gateway.redeliver(uuid,uuid)',
+      'gateway.revoke_api_key(uuid,uuid)',
+      'gateway.session_sending_status(uuid,uuid)',
+      'gateway.take_token(text,integer,double precision,integer)',
+      'gateway.test_webhook_endpoint(uuid,uuid)',
+      'gateway.update_webhook_endpoint(uuid,uuid,jsonb)',
+    ]);
+  });
+});
