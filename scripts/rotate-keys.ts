@@ -1,10 +1,16 @@
 // npm run keys:rotate — re-encrypts creds, Signal keys and webhook secrets under the newest key.
 //
-//   1. Add the new key: CREDENTIALS_ENCRYPTION_KEY=<new>, CREDENTIALS_ENCRYPTION_KEY_VERSION=<n+1>,
-//      CREDENTIALS_ENCRYPTION_OLD_KEYS=<n>:<old>[,...]; restart the connectors (they read every
-//      version and write the newest).
-//   2. Run this script with the same environment (DATABASE_URL or SUPABASE_DB_URL).
-//   3. When it reports failed 0 and a second run rewrites 0 rows, drop the old key from OLD_KEYS.
+// Rotation is two deployments (README "Rotating the encryption key"); a connector that lacks a
+// key version does not claim sessions sealed under it, but a rolling restart straight to a new
+// current key would still leave those sessions waiting for an updated connector.
+//   Phase 1: deploy the new key as readable only, everywhere:
+//            CREDENTIALS_ENCRYPTION_OLD_KEYS=<n+1>:<new> beside the unchanged current key.
+//   Phase 2: once every connector runs phase 1, make it current everywhere:
+//            CREDENTIALS_ENCRYPTION_KEY=<new>, CREDENTIALS_ENCRYPTION_KEY_VERSION=<n+1>,
+//            CREDENTIALS_ENCRYPTION_OLD_KEYS=<n>:<old>[,...]; then run this script with the same
+//            environment (DATABASE_URL or SUPABASE_DB_URL).
+//   Finally: when it reports failed 0 and a second run rewrites 0 rows, drop the old key from
+//            OLD_KEYS.
 import postgres from 'postgres';
 import { rotateKeys } from '../connector/auth-state/rotate.ts';
 import { ConfigError, keyringFromEnv } from '../edge-functions/_shared/secret-box.ts';

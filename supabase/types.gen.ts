@@ -94,7 +94,7 @@ export type Database = {
             }[]
                            },
 "claim_sessions":
-{ Args: { "p_connector": string,"p_lease_seconds"?: number,"p_limit": number }; Returns: {
+{ Args: { "p_connector": string,"p_key_versions"?: (number)[],"p_lease_seconds"?: number,"p_limit": number,"p_skip"?: (string)[] }; Returns: {
               "agent_id": string,"lease_epoch": number,"taken_over_from": string
             }[]
                            },

@@ -6,7 +6,8 @@
 //   makeWASocket) batches a transaction's writes into one set, so a Baileys key transaction is one
 //   database statement, applied whole or refused whole. Null values delete.
 // - A stale_lease error (WG004) is reported through onStale and rethrown; the session manager then
-//   ends the socket. Undecryptable or malformed rows are reported through onCorrupt.
+//   ends the socket. Undecryptable or malformed rows are reported through onCorrupt
+//   (CorruptAuthState.undecryptable tells the two apart).
 import type { AuthenticationCreds, SignalDataSet, SignalDataTypeMap, SignalKeyStore } from '@whiskeysockets/baileys';
 import { initAuthCreds } from '@whiskeysockets/baileys';
 import type { Sql } from 'postgres';
@@ -81,7 +82,9 @@ export function createPostgresAuthState(deps: AuthStateDeps): PostgresAuthState 
   }
 
   const corrupt = (what: string, error: unknown) =>
-    new CorruptAuthState(`${what} cannot be opened: ${error instanceof DecryptionError ? error.message : String((error as Error)?.message ?? error)}`);
+    new CorruptAuthState(`${what} cannot be opened: ${error instanceof DecryptionError ? error.message : String((error as Error)?.message ?? error)}`, {
+      undecryptable: error instanceof DecryptionError,
+    });
 
   return {
     loadCreds: () =>

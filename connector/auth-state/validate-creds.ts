@@ -23,8 +23,15 @@ const credsSchema = z.object({
 });
 
 export class CorruptAuthState extends Error {
-  constructor(message: string) {
+  /**
+   * True when the row could not be decrypted (a key version this connector lacks, or a key that
+   * does not authenticate it): another connector may well read it, so it is handed back, not
+   * failed. False when it decrypted but is malformed: that is corrupt for everybody.
+   */
+  readonly undecryptable: boolean;
+  constructor(message: string, opts: { undecryptable?: boolean } = {}) {
     super(message);
+    this.undecryptable = opts.undecryptable ?? false;
     this.name = 'CorruptAuthState';
   }
 }

@@ -4,7 +4,9 @@
 // Loops, in plain words:
 //   claim   every sweepIntervalMs (and at once on a wake-up): if below capacity, one statement
 //           (gateway.claim_sessions) takes sessions that want a socket and whose lease is free
-//           or expired, and starts a ManagedSession for each at the returned epoch.
+//           or expired, and whose creds are sealed under a key version this connector holds
+//           (minus sessions it recently failed to decrypt), and starts a ManagedSession for each
+//           at the returned epoch.
 //   renew   every renewIntervalMs: one statement (gateway.renew_leases) renews every lease at
 //           its epoch. A row not renewed is lost: its socket ends at once. A renewed row brings
 //           the desired state and any pending command, which the session applies.
@@ -26,6 +28,8 @@ import { Semaphore } from './semaphore.ts';
 import { type EndReason, ManagedSession, type SessionHooks } from './session.ts';
 
 const FENCE_CHECK_MS = 200;
+/** How long a session this connector could not decrypt is left to the others before it tries again. */
+const UNREADABLE_SKIP_MS = 10 * 60_000;
 
 export interface SessionManagerDeps {
   sql: Sql;
@@ -55,6 +59,8 @@ export class SessionManager implements SessionDirectory {
   private stopped = false;
   private readonly slots: Semaphore;
   private heartbeatFailingSince: number | undefined;
+  /** Sessions handed back as undecryptable, with the monotonic time until which they are skipped. */
+  private unreadable = new Map<string, number>();
   /** True once the first renewal or claim round trip has succeeded (readiness). */
   healthy = false;
 
@@ -121,13 +127,23 @@ export class SessionManager implements SessionDirectory {
     if (free <= 0) return;
     const { sql, config, clock } = this.deps;
     const sentAt = clock.monotonic();
+    // Only sessions sealed under a key version we hold, and not those we just failed to open.
+    const versions = [...config.keyring.keys.keys()];
+    for (const [agentId, until] of this.unreadable) if (until <= sentAt) this.unreadable.delete(agentId);
     const rows = await sql`
       select agent_id, lease_epoch, taken_over_from
-      from gateway.claim_sessions(${config.connectorId}, ${free}, ${config.leaseSeconds})`;
+      from gateway.claim_sessions(${config.connectorId}, ${free}, ${config.leaseSeconds},
+        ${versions}::integer[], ${[...this.unreadable.keys()]}::uuid[])`;
     this.healthy = true;
+    const handBack: string[] = [];
     for (const row of rows) {
       const agentId = row.agent_id as string;
       const epoch = BigInt(row.lease_epoch as string);
+      // Handed back as unreadable while this claim waited for a connection: give it back again.
+      if (this.unreadable.has(agentId)) {
+        handBack.push(agentId);
+        continue;
+      }
       this.deps.metrics.leaseClaims.inc();
       if (row.taken_over_from) {
         this.deps.metrics.leaseTakeovers.inc();
@@ -138,6 +154,7 @@ export class SessionManager implements SessionDirectory {
       if (this.stopped) continue; // released below with everything else
       this.startSession(agentId, epoch, sentAt);
     }
+    if (handBack.length > 0) await sql`select gateway.release_sessions(${config.connectorId}, ${handBack}::uuid[])`;
   }
 
   private startSession(agentId: string, epoch: bigint, renewedAt: number): void {
@@ -173,7 +190,8 @@ export class SessionManager implements SessionDirectory {
     const held = this.held.get(session.agentId);
     if (held?.session !== session) return;
     this.held.delete(session.agentId);
-    if (reason === 'terminal' || reason === 'disconnected') {
+    if (reason === 'unreadable') this.unreadable.set(session.agentId, this.deps.clock.monotonic() + UNREADABLE_SKIP_MS);
+    if (reason === 'terminal' || reason === 'disconnected' || reason === 'unreadable') {
       // Hand the session back at once (a new link request may be waiting for any connector).
       void this.deps.sql`select gateway.release_sessions(${this.deps.config.connectorId}, ${[session.agentId]}::uuid[])`.catch(
         (error) => this.deps.logger.warn({ err: error, agentId: session.agentId }, 'release failed; the lease will expire'),

@@ -2,7 +2,9 @@
 // lifecycle"). The session manager creates it on a claim and forgets it when it ends.
 //
 // States, in plain words:
-//   starting    load and validate creds (fenced). Corrupt or undecryptable → terminal `failed`.
+//   starting    load and validate creds (fenced). Malformed → terminal `failed`; undecryptable with
+//               this connector's keys → alert and hand the lease back (another connector may
+//               read it), never terminal.
 //   connecting  a socket exists and is handshaking. Not linked yet → it shows QR codes (status
 //               `qr`, at most qrMax of them, then terminal `qr_timeout`) or one pairing code.
 //   open        the socket is open (status `connected`); a health check looks at the real
@@ -33,7 +35,7 @@ import { isStaleLease, type LiveSession } from './context.ts';
 import type { Semaphore } from './semaphore.ts';
 
 export type SessionState = 'starting' | 'connecting' | 'open' | 'waiting' | 'ended';
-export type EndReason = 'terminal' | 'disconnected' | 'lost' | 'shutdown';
+export type EndReason = 'terminal' | 'disconnected' | 'lost' | 'shutdown' | 'unreadable';
 
 export interface SessionHooks {
   /** Called synchronously as each socket is made, before any of its events can fire. */
@@ -112,7 +114,7 @@ export class ManagedSession implements LiveSession {
       metrics: deps.metrics,
       leaseFresh: () => this.leaseStillFresh(),
       onStale: () => this.lose('stale_write'),
-      onCorrupt: (error) => void this.fail(error),
+      onCorrupt: (error) => void (error.undecryptable ? this.handBack(error) : this.fail(error)),
     });
   }
 
@@ -351,6 +353,27 @@ export class ManagedSession implements LiveSession {
       }
     } catch (error) {
       this.logger.warn({ err: error }, 'repeated-logout check failed');
+    }
+  }
+
+  /**
+   * A row this connector cannot decrypt (a key version it lacks, or a key that does not open it)
+   * says nothing about the session: another connector may hold the key. End the socket, raise an
+   * alert, and hand the lease back (the manager releases it and skips the session for a while);
+   * status and desired state stay as they are.
+   */
+  private async handBack(error: CorruptAuthState): Promise<void> {
+    if (this.ended) return;
+    this.state = 'ended';
+    this.endSocket();
+    this.logger.error({ reason: error.message }, 'auth state cannot be decrypted with this connector\'s keys; handing the session back');
+    try {
+      await this.sql`select gateway.raise_session_alert(${this.agentId}, ${this.connectorId}, ${this.epochValue.toString()},
+        'alert.auth_state_unreadable', 'critical', ${this.sql.json({ reason: error.message })})`;
+      this.deps.onEnded(this, 'unreadable');
+    } catch (alertError) {
+      if (!isStaleLease(alertError)) this.logger.error({ err: alertError }, 'unreadable-auth-state alert failed');
+      this.deps.onEnded(this, isStaleLease(alertError) ? 'lost' : 'unreadable');
     }
   }
 

@@ -5,7 +5,11 @@
  *   DB_POOL_MAX          connections per instance (default 5)
  *   SUPABASE_URL         issuer base: <SUPABASE_URL>/auth/v1; JWKS at /auth/v1/.well-known/jwks.json
  *   SUPABASE_JWKS        the project's public keys as JSON (used instead of fetching the JWKS URL)
- *   GATEWAY_JWT_SECRET   legacy HS256 secret (or SUPABASE_JWT_SECRET); HS256 is refused without it
+ *   GATEWAY_JWT_ALLOW_HS256  "true" accepts legacy HS256 user tokens (off by default: a project that
+ *                        revoked its legacy secret must not keep accepting tokens signed with it)
+ *   GATEWAY_JWT_SECRET   the HS256 secret, read only with GATEWAY_JWT_ALLOW_HS256 (SUPABASE_JWT_SECRET
+ *                        is used then if it is unset)
+ *   GATEWAY_ALLOW_ANONYMOUS_USERS  "true" lets anonymous sign-ins (is_anonymous) use the API; else 403
  *   CREDENTIALS_ENCRYPTION_KEY (+ _VERSION, _OLD_KEYS)  seals webhook signing secrets (secret-box.ts)
  *   GATEWAY_ALLOW_HTTP_WEBHOOKS / GATEWAY_ALLOW_HTTP_MEDIA  "true" accepts http:// (development only)
  *   GATEWAY_MAX_MEDIA_BYTES      base64 media limit (default 10 MiB)
@@ -44,6 +48,14 @@ export function configFromEnv(env: EnvMap): GatewayConfig {
   };
 }
 
+/** The HS256 secret, only on the explicit opt-in; a secret merely present in the environment is ignored. */
+export function legacyJwtSecret(env: EnvMap): string | undefined {
+  if (!flag(env.GATEWAY_JWT_ALLOW_HS256, false)) return undefined;
+  const secret = env.GATEWAY_JWT_SECRET || env.SUPABASE_JWT_SECRET;
+  if (!secret) throw new Error('GATEWAY_JWT_SECRET is required when GATEWAY_JWT_ALLOW_HS256 is true');
+  return secret;
+}
+
 /** pino, loaded only when needed: it reads the host name at import (Deno: --allow-sys). */
 async function pinoLogger(env: EnvMap): Promise<Logger> {
   const { default: pino } = await import('pino');
@@ -65,7 +77,7 @@ export async function depsFromEnv(env: EnvMap, options: { resolveHost?: Resolver
   return {
     // prepare: false — the transaction pooler cannot keep prepared statements across transactions.
     sql: postgres(url, { prepare: false, max: int(env.DB_POOL_MAX, 5), idle_timeout: 20, onnotice: () => {} }),
-    verifyJwt: createJwtVerifier({ supabaseUrl, jwks, legacySecret: env.GATEWAY_JWT_SECRET || env.SUPABASE_JWT_SECRET }),
+    verifyJwt: createJwtVerifier({ supabaseUrl, jwks, legacySecret: legacyJwtSecret(env), allowAnonymous: flag(env.GATEWAY_ALLOW_ANONYMOUS_USERS, false) }),
     keyring: await keyringFromEnv(env),
     config: configFromEnv(env),
     resolveHost: options.resolveHost,

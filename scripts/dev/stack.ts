@@ -40,8 +40,13 @@ import { type EmbeddedDatabase, startEmbeddedDatabase } from './embedded-db.ts';
 export interface LocalStackOptions {
   /** Where the embedded database and the development secrets live (default `.data/`). */
   dataDir?: string;
-  /** A real Postgres instead of the embedded one. */
+  /** A real Postgres instead of the embedded one (on this machine unless allowRemoteDatabase). */
   databaseUrl?: string;
+  /**
+   * Accept a databaseUrl on another host. Off by default: the stack would join that database's
+   * connector fleet with its own random encryption key and mint a non-expiring `*` API key there.
+   */
+  allowRemoteDatabase?: boolean;
   port?: number;
   host?: string;
   /** Extra environment for the connector and the control plane (e.g. the simulator's URL). */
@@ -110,7 +115,40 @@ async function ensureIdentity(sql: Sql, secrets: DevSecrets, file: string): Prom
   return key;
 }
 
+/** Thrown before anything is touched when the stack is pointed at a database on another host. */
+export class RemoteDatabaseRefused extends Error {
+  readonly variable = 'DATABASE_URL';
+  constructor(host: string) {
+    super(
+      `points at ${host}, not this machine: npm start would join that database's connector fleet with a development key and create a development API key there. ` +
+        'Use a local database, or set DEV_ALLOW_REMOTE_DATABASE=1 if this really is a throwaway database.',
+    );
+    this.name = 'RemoteDatabaseRefused';
+  }
+}
+
+/** Loopback addresses, localhost and Unix sockets (an empty host or a host= socket path). */
+export function isLocalDatabaseUrl(url: string): boolean {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return false;
+  }
+  const socketHost = parsed.searchParams.get('host');
+  if (socketHost !== null) return socketHost.startsWith('/');
+  const host = parsed.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  return host === '' || host === 'localhost' || host.endsWith('.localhost') || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host);
+}
+
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  if (options.databaseUrl && !options.allowRemoteDatabase && !isLocalDatabaseUrl(options.databaseUrl)) {
+    let host = 'another host';
+    try {
+      host = new URL(options.databaseUrl).hostname || host;
+    } catch {}
+    throw new RemoteDatabaseRefused(host);
+  }
   const dataDir = path.resolve(options.dataDir ?? path.join(repoRoot, '.data'));
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const secretsFile = path.join(dataDir, 'dev-secrets.json');

@@ -4,7 +4,8 @@
  * everything is, the development credentials and a first curl command, and draws each new QR
  * code of the local user's sessions in the terminal.
  *
- *   PORT (default 8787)  HOST (default 127.0.0.1)  DATABASE_URL (a real Postgres instead)
+ *   PORT (default 8787)  HOST (default 127.0.0.1)  DATABASE_URL (a real Postgres on this machine
+ *   instead; another host is refused unless DEV_ALLOW_REMOTE_DATABASE=1)
  *   DATA_DIR (default .data)  LOG_LEVEL (default warn)  WA_WEBSOCKET_URL (e.g. a simulator)
  */
 import { installConsoleScrub } from '../../connector/logging/console-scrub.ts';
@@ -31,6 +32,7 @@ try {
     host: process.env.HOST,
     dataDir: process.env.DATA_DIR,
     databaseUrl: process.env.DATABASE_URL || undefined,
+    allowRemoteDatabase: process.env.DEV_ALLOW_REMOTE_DATABASE === '1',
     logLevel: process.env.LOG_LEVEL ?? 'warn',
     env: process.env,
   });

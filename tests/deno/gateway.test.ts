@@ -50,8 +50,12 @@ Deno.test('gateway under Deno: auth, send and status over real HTTP and Postgres
   const jwk = { ...(await exportJWK(publicKey)), kid: 'deno', alg: 'ES256' };
   const supabaseUrl = 'https://deno.supabase.test';
   const errors: object[] = [];
+  // As in production: the edge function's own role, not the database owner.
+  const apiUrl = new URL(url);
+  apiUrl.username = 'gateway_api';
+  apiUrl.password = '';
   const deps = await depsFromEnv({
-    SUPABASE_DB_URL: url,
+    SUPABASE_DB_URL: apiUrl.toString(),
     SUPABASE_URL: supabaseUrl,
     SUPABASE_JWKS: JSON.stringify({ keys: [jwk] }),
     CREDENTIALS_ENCRYPTION_KEY: 'ab'.repeat(32),

@@ -2,6 +2,7 @@
 // Linking by QR (published on the session row) and by pairing code, restart without a new QR,
 // and no key material in the logs of the whole run.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { credsAd, encodeValue } from '../../connector/auth-state/codec.ts';
 import { installCertificateVerification } from '../../connector/whatsapp/verified-certificates.ts';
 import { type Simulator, startSimulator } from '../../simulator/server.ts';
 import { trustSimulatorRoot } from '../../simulator/trust.ts';
@@ -107,16 +108,42 @@ describe('connector: linking', () => {
     await c.stop();
   }, 120_000);
 
-  it('undecryptable creds mark the session failed with an event, never a crash loop', async () => {
-    const agentId = await createRunningAgent(db.sql, owner, 'corrupt');
+  it('tampered creds (they do not authenticate) are handed back with one alert, never failed, never a crash loop', async () => {
+    const agentId = await createRunningAgent(db.sql, owner, 'tampered');
     const c1 = await connector();
     await scanPublishedQr(db.sql, sim, agentId, '15551000003');
     await waitForStatus(db.sql, agentId, 'connected');
     await c1.stop();
     await db.sql`update private.session_credentials set ciphertext = set_byte(ciphertext, 30, get_byte(ciphertext, 30) # 255) where agent_id = ${agentId}`;
     const c2 = await connector();
+    const alert = await waitFor(async () => {
+      const [ev] = await db.sql`select payload from public.events where agent_id = ${agentId} and type = 'alert.auth_state_unreadable'`;
+      return ev;
+    }, 10_000, 'unreadable alert');
+    expect(alert.payload.reason).toMatch(/stored creds cannot be opened: ciphertext failed authentication/);
+    await waitFor(async () => (await sessionRow(db.sql, agentId)).owner_connector_id === null, 5_000, 'lease handed back');
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(c2.connector.manager.holdings().filter((h) => h.agentId === agentId)).toEqual([]);
+    const [again] = await db.sql`select count(*)::int as n from public.events where agent_id = ${agentId} and type = 'alert.auth_state_unreadable'`;
+    expect(again!.n).toBe(1);
+    const row = await sessionRow(db.sql, agentId);
+    expect(row.status).not.toBe('failed');
+    expect(row.desired_state).toBe('connected');
+    expect(sim.observe('15551000003').live).toBe(0);
+    await c2.stop();
+    await db.sql`update public.whatsapp_sessions set desired_state = 'disconnected' where agent_id = ${agentId}`;
+  });
+
+  it('creds that decrypt but are malformed mark the session failed with an event, never a crash loop', async () => {
+    const agentId = await createRunningAgent(db.sql, owner, 'malformed');
+    const c1 = await connector();
+    await scanPublishedQr(db.sql, sim, agentId, '15551000004');
+    await waitForStatus(db.sql, agentId, 'connected');
+    await c1.stop();
+    const sealed = await encodeValue(c1.config.keyring, { noiseKey: 'not a key pair' }, credsAd(agentId));
+    await db.sql`update private.session_credentials set ciphertext = ${sealed.ciphertext}, key_version = ${sealed.keyVersion} where agent_id = ${agentId}`;
+    const c2 = await connector();
     const row = await waitForStatus(db.sql, agentId, 'failed', 10_000);
-    expect(row.status_reason).toMatch(/stored creds cannot be opened: ciphertext failed authentication/);
     expect(row.desired_state).toBe('disconnected');
     const [ev] = await db.sql`select count(*)::int as n from public.events where agent_id = ${agentId} and type = 'alert.auth_state_corrupt'`;
     expect(ev!.n).toBe(1);
@@ -124,7 +151,7 @@ describe('connector: linking', () => {
     expect(c2.connector.manager.holdings().filter((h) => h.agentId === agentId)).toEqual([]);
     const [again] = await db.sql`select count(*)::int as n from public.events where agent_id = ${agentId} and type = 'alert.auth_state_corrupt'`;
     expect(again!.n).toBe(1);
-    expect(sim.observe('15551000003').live).toBe(0);
+    expect(sim.observe('15551000004').live).toBe(0);
     await c2.stop();
   });
 
@@ -138,7 +165,7 @@ describe('connector: linking', () => {
     const config = await loadConfig(testEnv(db.url));
     for (const r of await db.sql`select agent_id, ciphertext, key_version from private.session_credentials`) {
       const creds = (await decodeValue(config.keyring, r.ciphertext, r.key_version, credsAd(r.agent_id)).catch(() => undefined)) as Record<string, any> | undefined;
-      if (!creds) continue; // the row tampered with above
+      if (!creds?.signedPreKey) continue; // the rows tampered with above
       for (const pair of [creds.noiseKey, creds.signedIdentityKey, creds.signedPreKey.keyPair, creds.pairingEphemeralKeyPair]) {
         secrets.push(Buffer.from(pair.private).toString('base64'), Buffer.from(pair.private).toString('hex'));
       }
@@ -147,6 +174,6 @@ describe('connector: linking', () => {
     const text = logs.text();
     expect(text.length).toBeGreaterThan(1000); // trace logging of Baileys was on
     for (const s of secrets) expect(text).not.toContain(s);
-    for (const phone of ['15551000001', '15551000002', '15551000003']) expect(text).not.toContain(phone);
+    for (const phone of ['15551000001', '15551000002', '15551000003', '15551000004']) expect(text).not.toContain(phone);
   });
 });

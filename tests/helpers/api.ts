@@ -21,6 +21,8 @@ import { createTestDatabase, type TestDatabase } from './db.ts';
 import { createUser } from './fixtures.ts';
 
 export const SUPABASE_URL = 'https://project.supabase.test';
+/** The database role of the edge function (migration gateway_api_role). */
+export const API_ROLE = 'gateway_api';
 
 export interface LogRecord {
   level: string;
@@ -61,7 +63,8 @@ export async function createApiHarness(config: Partial<GatewayConfig> = {}): Pro
     now: () => new Date(Date.now() + clock.offsetMs),
     sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)),
   };
-  const sql = db.connect({ max: 8, prepare: false });
+  // As the edge function connects in production: its own role, so a missing grant fails here.
+  const sql = db.connect({ max: 8, prepare: false, username: API_ROLE });
   const mediaDir = mkdtempSync(path.join(tmpdir(), 'wg-media-'));
   const mediaStore = createFolderMediaStore(mediaDir);
   const app = createApp({

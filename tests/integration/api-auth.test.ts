@@ -38,6 +38,24 @@ test('a valid user JWT is accepted; expired, wrong issuer, wrong audience, HS256
   expect(messages.size).toBe(1);
 });
 
+test('a token without role authenticated is the same 401; an anonymous sign-in is a 403 in the one error shape, and changes nothing', async () => {
+  for (const [i, claims] of [{ role: 'anon' }, { role: 'service_role' }, { role: undefined }].entries()) {
+    const res = await get(await api.token(me.id, claims), `192.0.2.${40 + i}`);
+    expect(res.status).toBe(401);
+    expect((await errorOf(res)).code).toBe('unauthenticated');
+  }
+  const anonymous = await api.token(me.id, { is_anonymous: true });
+  const read = await get(anonymous, '192.0.2.50');
+  expect(read.status).toBe(403);
+  const error = await errorOf(read);
+  expect(error).toMatchObject({ code: 'forbidden', message: expect.stringMatching(/anonymous/i), requestId: expect.any(String) });
+  const [before] = await api.db.sql`select count(*)::int as n from public.agents`;
+  const create = await api.call('POST', '/v1/agents', { token: anonymous, body: { name: 'anon' }, headers: { 'x-forwarded-for': '192.0.2.51' } });
+  expect(create.status).toBe(403);
+  const [after] = await api.db.sql`select count(*)::int as n from public.agents`;
+  expect(after!.n).toBe(before!.n);
+});
+
 test('the injected clock enforces exp', async () => {
   const token = await api.token(me.id, {}, { expiresIn: '2m' });
   expect((await get(token)).status).toBe(200);

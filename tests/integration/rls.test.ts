@@ -100,6 +100,19 @@ describe('row level security', () => {
     });
   }
 
+  it('whatsapp_sessions: the owner reads status columns but not which connector holds it (host, PID, id, epoch)', async () => {
+    const read = (tx: Sql) => tx`select status, desired_state, lease_until, last_heartbeat_at from public.whatsapp_sessions where agent_id = ${agent}`;
+    expect(await asRole(sql, 'authenticated', alice, read)).toHaveLength(1);
+    for (const column of ['owner_connector_id', 'owner_hostname', 'owner_pid', 'lease_epoch']) {
+      const probe = (tx: Sql) => tx`select ${tx(column)} from public.whatsapp_sessions`;
+      expect({ column, state: await sqlState(asRole(sql, 'authenticated', alice, probe)) }).toEqual({ column, state: '42501' });
+    }
+    expect(await sqlState(asRole(sql, 'authenticated', alice, (tx) => tx`select * from public.whatsapp_sessions`))).toBe('42501');
+    // Operators still see everything.
+    const [op] = await sql`select owner_connector_id, owner_hostname, owner_pid from ops.sessions where agent_id = ${agent}`;
+    expect(op!.owner_hostname).toBe('test-host');
+  });
+
   it('the private schema is unreachable for anon and authenticated, reachable for service_role', async () => {
     for (const table of PRIVATE) {
       const read = (tx: Sql) => tx`select count(*) from ${tx('private')}.${tx(table)}`;

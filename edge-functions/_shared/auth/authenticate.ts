@@ -1,21 +1,22 @@
 /**
  * Authentication middleware: `Authorization: Bearer <JWT | API key>` becomes `c.var.principal`.
- * Every failure (missing, malformed, wrong, expired, revoked) is the same 401; each failure also
- * takes a token from a per-client-address bucket, and an empty bucket answers 429 instead. The
- * bucket is checked before the credential is verified, so a limited address gets 429 even with a
- * right guess. Failures are counted in this instance's memory first (LocalBuckets) and only
- * then in the shared Postgres bucket, so a flood from one address stops costing database writes
- * once its local bucket is empty.
+ * Every failure (missing, malformed, wrong, expired, revoked) is the same 401; a valid token of an
+ * anonymous sign-in is a 403 (unless allowed, see jwt.ts). Each 401 also takes a token from a
+ * per-client-address bucket, and an empty bucket answers 429 instead. The bucket is checked
+ * before the credential is verified, so a limited address gets 429 even with a right guess.
+ * Failures are counted in this instance's memory first (LocalBuckets) and only then in the shared
+ * Postgres bucket, so a flood from one address stops costing database writes once its local
+ * bucket is empty.
  *
  *   app.use('/agents/*', authenticate({ sql, verifyJwt, clock, failedAuthLimit, clientAddress }));
  */
 import type { MiddlewareHandler } from 'hono';
 import type { Sql } from 'postgres';
-import { unauthenticated } from '../http/errors.ts';
+import { forbidden, unauthenticated } from '../http/errors.ts';
 import { rateLimited } from '../http/rate-limit.ts';
 import { LocalBuckets } from './local-buckets.ts';
 import { parseApiKey, sha256, timingSafeEqual } from './api-keys.ts';
-import type { JwtVerifier } from './jwt.ts';
+import { AnonymousUserRefused, type JwtVerifier } from './jwt.ts';
 import type { Principal } from './principal.ts';
 
 export interface AuthOptions {
@@ -59,7 +60,8 @@ export function authenticate(options: AuthOptions): MiddlewareHandler {
         try {
           const user = await options.verifyJwt(token, options.now());
           principal = { kind: 'user', ownerId: user.sub };
-        } catch {
+        } catch (error) {
+          if (error instanceof AnonymousUserRefused) throw forbidden('Anonymous users cannot use the gateway; sign in with an account');
           principal = null;
         }
       }

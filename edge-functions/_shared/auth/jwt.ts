@@ -1,8 +1,11 @@
 /**
  * Verifies Supabase user JWTs locally with jose: asymmetric keys from SUPABASE_JWKS (JSON) or the
  * project's JWKS URL (fetched once, cached by jose), issuer `<SUPABASE_URL>/auth/v1`, audience
- * `authenticated`, `exp` enforced against the injected clock. HS256 only when a legacy secret is
- * configured.
+ * `authenticated`, `exp` enforced against the injected clock, claim `role` = `authenticated`.
+ * HS256 only when the caller passes a legacy secret (deps.ts does so only on an explicit opt-in).
+ * Anonymous sign-ins (`is_anonymous: true`) are refused with AnonymousUserRefused unless
+ * allowAnonymous: Supabase gives them a real user id and role `authenticated`, and every user
+ * gets a plan, so enabling anonymous sign-ins must not silently open the gateway to anyone.
  *
  *   const verify = createJwtVerifier({ supabaseUrl, jwks: JSON.parse(env.SUPABASE_JWKS) });
  *   const { sub } = await verify(token, new Date());
@@ -13,8 +16,19 @@ export interface JwtConfig {
   supabaseUrl: string;
   jwks?: JSONWebKeySet;
   jwksUrl?: string;
+  /** HS256 shared secret; only set it on an explicit opt-in (GATEWAY_JWT_ALLOW_HS256). */
   legacySecret?: string;
   audience?: string;
+  /** Accept anonymous sign-ins (is_anonymous: true). Off by default. */
+  allowAnonymous?: boolean;
+}
+
+/** A valid token of an anonymous user: a 403, not a 401 (the credential itself is fine). */
+export class AnonymousUserRefused extends Error {
+  constructor() {
+    super('anonymous users are not accepted');
+    this.name = 'AnonymousUserRefused';
+  }
 }
 
 export interface VerifiedUser {
@@ -46,6 +60,9 @@ export function createJwtVerifier(config: JwtConfig): JwtVerifier {
       ({ payload } = await jwtVerify(token, keySet, { ...options, algorithms: ['ES256', 'RS256', 'EdDSA'] }));
     }
     if (typeof payload.sub !== 'string' || !UUID.test(payload.sub)) throw new Error('subject is not a user id');
+    // The audience alone does not say "a signed-in user": service tokens carry other roles.
+    if (payload.role !== 'authenticated') throw new Error('role is not authenticated');
+    if (payload.is_anonymous === true && !config.allowAnonymous) throw new AnonymousUserRefused();
     return { sub: payload.sub.toLowerCase(), role: typeof payload.role === 'string' ? payload.role : undefined };
   };
 }

@@ -46,7 +46,10 @@ export const SessionView = z
     pairingCode: z.string().nullable(),
     phoneNumber: z.string().nullable(),
     lastError: z.object({ code: z.number().int().nullable(), reason: z.string().nullable(), at: z.string().nullable() }).nullable(),
-    ownerConnector: z.object({ id: z.uuid(), hostname: z.string().nullable(), leaseUntil: z.string().nullable() }).nullable(),
+    ownerConnector: z
+      .object({ leaseUntil: z.string().nullable() })
+      .nullable()
+      .openapi({ description: 'Set while a connector holds the session (which one, and where, is for operators only: ops.sessions)' }),
     heartbeatAgeSeconds: z.number().nullable(),
     lastConnectedAt: z.string().nullable(),
     statusChangedAt: z.string(),

@@ -16,7 +16,7 @@ type SessionRow = {
   agent_id: string; status: string; status_reason: string | null; desired_state: string; pending_command: string | null;
   qr_code: string | null; qr_expires_at: Date | null; pairing_code: string | null; phone_number: string | null;
   last_disconnect_code: number | null; last_disconnect_reason: string | null; last_disconnected_at: Date | null;
-  owner_connector_id: string | null; owner_hostname: string | null; lease_until: Date | null;
+  held: boolean; lease_until: Date | null;
   heartbeat_age: number | null; last_connected_at: Date | null; status_changed_at: Date;
 };
 
@@ -39,7 +39,8 @@ async function toView(r: SessionRow): Promise<View> {
     lastError: r.last_disconnect_code !== null || r.last_disconnect_reason !== null
       ? { code: r.last_disconnect_code, reason: r.last_disconnect_reason, at: iso(r.last_disconnected_at) }
       : null,
-    ownerConnector: r.owner_connector_id ? { id: r.owner_connector_id, hostname: r.owner_hostname, leaseUntil: iso(r.lease_until) } : null,
+    // Connector ids, host names and PIDs are infrastructure: tenants only learn that one holds it.
+    ownerConnector: r.held ? { leaseUntil: iso(r.lease_until) } : null,
     heartbeatAgeSeconds: r.heartbeat_age === null ? null : Math.max(0, Math.round(Number(r.heartbeat_age))),
     lastConnectedAt: iso(r.last_connected_at),
     statusChangedAt: isoNow(r.status_changed_at),
@@ -81,7 +82,7 @@ export function registerSessionRoutes(app: GatewayApp, { sql, config }: Ctx): vo
       requireScope(p, 'sessions:read');
       visibleAgent(p, agentId);
       const [row] = await sql<SessionRow[]>`
-        select s.*, extract(epoch from now() - s.last_heartbeat_at)::float8 as heartbeat_age
+        select s.*, (s.owner_connector_id is not null and s.lease_until > now()) as held, extract(epoch from now() - s.last_heartbeat_at)::float8 as heartbeat_age
         from gateway.api_read(${p.ownerId}, ${agentId}) a join public.whatsapp_sessions s on s.agent_id = a.id`;
       if (!row) throw notFound('agent');
       return c.json(await toView(row), 200);
@@ -104,7 +105,7 @@ export function registerSessionRoutes(app: GatewayApp, { sql, config }: Ctx): vo
         visibleAgent(p, agentId);
         const { capacity, windowSeconds } = config.limits.sessionCommands;
         const [row] = await sql<(SessionRow & { rate_limit: number; rate_remaining: number; rate_reset_seconds: number })[]>`
-          select (r.session).*, extract(epoch from now() - (r.session).last_heartbeat_at)::float8 as heartbeat_age,
+          select (r.session).*, ((r.session).owner_connector_id is not null and (r.session).lease_until > now()) as held, extract(epoch from now() - (r.session).last_heartbeat_at)::float8 as heartbeat_age,
                  r.rate_limit, r.rate_remaining, r.rate_reset_seconds
           from gateway.api_session_command(${p.ownerId}, ${agentId}, ${command}, ${force}, ${capacity}, ${windowSeconds}) r`;
         setRateHeaders(c, rateFromRow(row!));
