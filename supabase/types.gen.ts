@@ -183,7 +183,7 @@ export type Database = {
 { Args: { "p_older_than"?: string }; Returns: number
                            },
 "prune_signal_keys":
-{ Args: { "p_agent": string,"p_keep_pre_keys"?: number,"p_min_age"?: string }; Returns: number
+{ Args: { "p_agent": string,"p_min_age"?: string }; Returns: number
                            },
 "raise_session_alert":
 { Args: { "p_agent": string,"p_connector": string,"p_epoch": number,"p_payload": Json,"p_severity": string,"p_type": string }; Returns: string
