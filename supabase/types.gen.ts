@@ -87,12 +87,12 @@ export type Database = {
 { Args: { "p_connector": string,"p_results": Json }; Returns: number
                            },
 "complete_messages":
-{ Args: { "p_connector": string,"p_results": Json }; Returns: {
+{ Args: { "p_agent": string,"p_connector": string,"p_epoch": number,"p_results": Json }; Returns: {
               "id": string,"status": string
             }[]
                            },
 "complete_number_check":
-{ Args: { "p_check": string,"p_connector": string,"p_error"?: string,"p_result": Json }; Returns: boolean
+{ Args: { "p_agent": string,"p_check": string,"p_connector": string,"p_epoch": number,"p_error"?: string,"p_result": Json }; Returns: boolean
                            },
 "count_api_call":
 { Args: { "p_agent": string,"p_owner": string }; Returns: undefined
@@ -210,7 +210,7 @@ export type Database = {
         isSetofReturn: false
       } },
 "release_messages":
-{ Args: { "p_connector": string,"p_ids": (string)[] }; Returns: number
+{ Args: { "p_agent": string,"p_connector": string,"p_epoch": number,"p_ids": (string)[] }; Returns: number
                            },
 "release_sessions":
 { Args: { "p_agents"?: (string)[],"p_connector": string }; Returns: number

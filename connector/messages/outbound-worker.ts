@@ -17,8 +17,12 @@
 //             a code and reason; anything else → 'retry' with exponential backoff (SQL fails it
 //             after max_attempts). Written in order by the writer, batched.
 //   give back a row not yet attempted when its socket is no longer open, when its claim would
-//             expire before it could be sent, or at shutdown is released without counting the
-//             attempt (gateway.release_messages); a crash leaves it to the visibility timeout.
+//             expire before it could be sent, when our own clock says the session's lease may
+//             have passed to another connector (an event-loop stall), or at shutdown is released
+//             without counting the attempt (gateway.release_messages); a crash leaves it to the
+//             visibility timeout.
+//   fencing   every outcome and release names the session and the lease epoch the row was
+//             claimed under; SQL refuses them once that lease is gone.
 // `whenIdle(agentId)` lets restart/disconnect commands wait for the send in flight.
 import type { WAMediaUploadFunction, WASocket } from '@whiskeysockets/baileys';
 import type { Logger } from 'pino';
@@ -61,6 +65,8 @@ export const DEFAULT_OUTBOUND_CONFIG: OutboundConfig = {
 export interface ClaimedMessage {
   id: string;
   agent_id: string;
+  /** The lease epoch the row was claimed under: its completion or release is fenced by it. */
+  epoch: bigint;
   wa_message_id: string;
   recipient: string;
   type: string;
@@ -165,12 +171,12 @@ export function createOutboundWorker(deps: OutboundWorkerDeps): OutboundWorker {
 
   function release(row: ClaimedMessage): void {
     held.delete(row.id);
-    writer.release(row.id);
+    writer.release(row.agent_id, row.epoch, row.id);
   }
 
   function finish(row: ClaimedMessage, c: Completion): void {
     held.delete(row.id);
-    writer.complete(c);
+    writer.complete(row.agent_id, row.epoch, c);
   }
 
   async function sendOne(session: LiveSession, sock: WASocket, row: ClaimedMessage): Promise<void> {
@@ -179,6 +185,14 @@ export function createOutboundWorker(deps: OutboundWorkerDeps): OutboundWorker {
       const jid = await resolveRecipient({ sock, agentId: row.agent_id, recipient: row.recipient, cache: recipientCache, ttlMs: config.numberCheckTtlMs, now: clock.monotonic() });
       const mapped = await mapContent(row.type, row.content, { loadMedia: deps.loadMedia, findTarget: (id) => findTarget(sql, row.agent_id, id) });
       if (!session.isOpen() || session.socket() !== sock) throw transient('connection_closed', 'the socket closed before the send');
+      // After a stall longer than the lease (a GC pause, a stopped process) another connector may
+      // own the session while this socket still looks open: the send would go out twice and its
+      // Signal key writes be refused. Our own clock decides, before the bytes leave.
+      if (!session.leaseFresh() || session.epoch() !== row.epoch) {
+        log.warn({ messageId: row.id }, 'lease not fresh before the send; giving the message back unsent');
+        release(row);
+        return;
+      }
       remember(row.agent_id, row.wa_message_id);
       const ack = serverAcks(sock).wait(row.wa_message_id);
       try {
@@ -257,7 +271,7 @@ export function createOutboundWorker(deps: OutboundWorkerDeps): OutboundWorker {
     const open = sessions.open().filter((s) => s.isOpen() && !lanes.get(s.agentId)?.paused && (lanes.get(s.agentId)?.queue.length ?? 0) < config.laneMax);
     if (open.length === 0) return 0;
     const rows = await sql`
-      select id, agent_id, wa_message_id, recipient, type, content, attempts, max_attempts
+      select id, agent_id, lease_epoch, wa_message_id, recipient, type, content, attempts, max_attempts
       from gateway.claim_messages(${connectorId}, ${config.claimBatch}, ${config.visibilitySeconds}, ${open.map((s) => s.agentId)}::uuid[])`;
     const now = clock.monotonic();
     for (const r of rows) {
@@ -270,6 +284,7 @@ export function createOutboundWorker(deps: OutboundWorkerDeps): OutboundWorker {
       const row: ClaimedMessage = {
         id: r.id as string,
         agent_id: r.agent_id as string,
+        epoch: BigInt(r.lease_epoch as string),
         wa_message_id: r.wa_message_id as string,
         recipient: r.recipient as string,
         type: r.type as string,
