@@ -65,7 +65,7 @@ export const DEFAULT_OUTBOUND_CONFIG: OutboundConfig = {
 export interface ClaimedMessage {
   id: string;
   agent_id: string;
-  /** The lease epoch the row was claimed under: its completion or release is fenced by it. */
+  /** The lease epoch the row was claimed under (its writes' epoch when we no longer hold the session). */
   epoch: bigint;
   wa_message_id: string;
   recipient: string;
@@ -169,14 +169,23 @@ export function createOutboundWorker(deps: OutboundWorkerDeps): OutboundWorker {
     return (nominal / 2 + random() * (nominal / 2)) / 1000;
   }
 
+  /**
+   * The epoch a write about this row carries: that of the session we hold now (the row is locked
+   * by us, so after losing and re-claiming the session ourselves it is still ours to finish), else
+   * the one it was claimed under. SQL refuses either once the lease is someone else's.
+   */
+  function epochFor(row: ClaimedMessage): bigint {
+    return sessions.get(row.agent_id)?.epoch() ?? row.epoch;
+  }
+
   function release(row: ClaimedMessage): void {
     held.delete(row.id);
-    writer.release(row.agent_id, row.epoch, row.id);
+    writer.release(row.agent_id, epochFor(row), row.id);
   }
 
   function finish(row: ClaimedMessage, c: Completion): void {
     held.delete(row.id);
-    writer.complete(row.agent_id, row.epoch, c);
+    writer.complete(row.agent_id, epochFor(row), c);
   }
 
   async function sendOne(session: LiveSession, sock: WASocket, row: ClaimedMessage): Promise<void> {
@@ -188,7 +197,7 @@ export function createOutboundWorker(deps: OutboundWorkerDeps): OutboundWorker {
       // After a stall longer than the lease (a GC pause, a stopped process) another connector may
       // own the session while this socket still looks open: the send would go out twice and its
       // Signal key writes be refused. Our own clock decides, before the bytes leave.
-      if (!session.leaseFresh() || session.epoch() !== row.epoch) {
+      if (!session.leaseFresh()) {
         log.warn({ messageId: row.id }, 'lease not fresh before the send; giving the message back unsent');
         release(row);
         return;
