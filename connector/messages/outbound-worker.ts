@@ -21,8 +21,8 @@
 //             have passed to another connector (an event-loop stall), or at shutdown is released
 //             without counting the attempt (gateway.release_messages); a crash leaves it to the
 //             visibility timeout.
-//   fencing   every outcome and release names the session and the lease epoch the row was
-//             claimed under; SQL refuses them once that lease is gone.
+//   fencing   every outcome and release names the session and our lease epoch for it (the one
+//             we hold now, else the claim's); SQL refuses them once that lease is gone.
 // `whenIdle(agentId)` lets restart/disconnect commands wait for the send in flight.
 import type { WAMediaUploadFunction, WASocket } from '@whiskeysockets/baileys';
 import type { Logger } from 'pino';
