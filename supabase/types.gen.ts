@@ -107,12 +107,12 @@ export type Database = {
 { Args: { "p_connector": string,"p_results": Json }; Returns: number
                            },
 "complete_messages":
-{ Args: { "p_connector": string,"p_results": Json }; Returns: {
+{ Args: { "p_agent": string,"p_connector": string,"p_epoch": number,"p_results": Json }; Returns: {
               "id": string,"status": string
             }[]
                            },
 "complete_number_check":
-{ Args: { "p_check": string,"p_connector": string,"p_error"?: string,"p_result": Json }; Returns: boolean
+{ Args: { "p_agent": string,"p_check": string,"p_connector": string,"p_epoch": number,"p_error"?: string,"p_result": Json }; Returns: boolean
                            },
 "count_api_call":
 { Args: { "p_agent": string,"p_owner": string }; Returns: undefined
@@ -206,7 +206,7 @@ export type Database = {
 { Args: { "p_older_than"?: string }; Returns: number
                            },
 "prune_signal_keys":
-{ Args: { "p_agent": string,"p_keep_pre_keys"?: number,"p_min_age"?: string }; Returns: number
+{ Args: { "p_agent": string,"p_min_age"?: string }; Returns: number
                            },
 "raise_session_alert":
 { Args: { "p_agent": string,"p_connector": string,"p_epoch": number,"p_payload": Json,"p_severity": string,"p_type": string }; Returns: string
@@ -236,7 +236,7 @@ export type Database = {
 { Args: { "p_key": string,"p_owner": string,"p_sha256": string,"p_size": number }; Returns: undefined
                            },
 "release_messages":
-{ Args: { "p_connector": string,"p_ids": (string)[] }; Returns: number
+{ Args: { "p_agent": string,"p_connector": string,"p_epoch": number,"p_ids": (string)[] }; Returns: number
                            },
 "release_sessions":
 { Args: { "p_agents"?: (string)[],"p_connector": string }; Returns: number

@@ -5,8 +5,8 @@
 //   lease-sweep    every minute: dead leases of sessions nobody will claim, silent connectors,
 //                  heartbeat-failing and long-disconnected alerts (gateway.sweep_expired_leases)
 //   key-hygiene    hourly: Signal key rows per session against the seed's thresholds; prune
-//                  (gateway.prune_signal_keys: never while connected or owned, never creds or
-//                  app-state keys, keeps >= 30 pre-keys and everything younger than 14 days)
+//                  (gateway.prune_signal_keys: never while connected or owned, never creds,
+//                  pre-keys or app-state keys, keeps everything younger than 14 days)
 //   inactive       daily: linked sessions idle for INACTIVE_DAYS (gateway.flag_inactive_sessions)
 //   retention      daily: settled events, delivered/read and inbound messages and number checks
 //                  past retention, bodies of failed and sent-but-never-delivered messages past it

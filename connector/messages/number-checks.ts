@@ -6,15 +6,16 @@
 //            one gateway.claim_number_checks statement takes pending jobs of sessions whose
 //            socket is open here (SKIP LOCKED, visibility timeout).
 //   answer   one usync query per job (all of its numbers at once) through the session's socket,
-//            then gateway.complete_number_check with [{number, exists, jid}]. Only the holder's
-//            answer is accepted, so a job claimed again after a crash is answered once.
+//            then gateway.complete_number_check with [{number, exists, jid}], fenced by the lease
+//            epoch the job was claimed under. Only the holder's answer is accepted, so a job
+//            claimed again after a crash or a takeover is answered once.
 //   fail     WhatsApp refused the query while the socket stayed open → the job fails with the
 //            reason. The socket closed under it → nothing is written; the claim expires and the
 //            job is claimed again when the session is open (here or on another connector).
 import type { WASocket } from '@whiskeysockets/baileys';
 import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
-import type { SessionDirectory } from '../sessions/context.ts';
+import { isStaleLease, type SessionDirectory } from '../sessions/context.ts';
 
 export interface NumberCheckConfig {
   pollIntervalMs: number;
@@ -59,7 +60,7 @@ export function createNumberCheckWorker(deps: { sql: Sql; connectorId: string; s
   let running = false;
   let busy: Promise<void> | undefined;
 
-  async function answer(job: { id: string; agent_id: string; numbers: string[] }): Promise<void> {
+  async function answer(job: { id: string; agent_id: string; lease_epoch: string; numbers: string[] }): Promise<void> {
     const session = sessions.get(job.agent_id);
     const sock = session?.isOpen() ? session.socket() : undefined;
     if (!session || !sock) return; // the claim expires and the job comes back
@@ -71,7 +72,13 @@ export function createNumberCheckWorker(deps: { sql: Sql; connectorId: string; s
       if (!session.isOpen() || session.socket() !== sock) return;
       error = `WhatsApp refused the check: ${(e as Error).message}`;
     }
-    await sql`select gateway.complete_number_check(${connectorId}, ${job.id}, ${result ? sql.json(result as never) : null}, ${error ?? null})`;
+    try {
+      await sql`select gateway.complete_number_check(${job.agent_id}, ${connectorId}, ${job.lease_epoch}, ${job.id}, ${result ? sql.json(result as never) : null}, ${error ?? null})`;
+    } catch (e) {
+      if (!isStaleLease(e)) throw e;
+      log.debug({ checkId: job.id }, 'stale lease; the new owner answers this check');
+      return;
+    }
     log.debug({ checkId: job.id, numbers: job.numbers.length, failed: error !== undefined }, 'number check answered');
   }
 
@@ -79,10 +86,10 @@ export function createNumberCheckWorker(deps: { sql: Sql; connectorId: string; s
     const open = sessions.open().filter((s) => s.isOpen()).map((s) => s.agentId);
     if (open.length === 0) return;
     const jobs = await sql`
-      select id, agent_id, numbers from gateway.claim_number_checks(${connectorId}, ${open}::uuid[], 10, ${config.visibilitySeconds})`;
+      select id, agent_id, lease_epoch, numbers from gateway.claim_number_checks(${connectorId}, ${open}::uuid[], 10, ${config.visibilitySeconds})`;
     await Promise.all(
       jobs.map((job) =>
-        answer(job as unknown as { id: string; agent_id: string; numbers: string[] }).catch((e) => log.error({ err: e, checkId: job.id }, 'answering a number check failed')),
+        answer(job as unknown as { id: string; agent_id: string; lease_epoch: string; numbers: string[] }).catch((e) => log.error({ err: e, checkId: job.id }, 'answering a number check failed')),
       ),
     );
   }

@@ -17,8 +17,12 @@
 //             a code and reason; anything else → 'retry' with exponential backoff (SQL fails it
 //             after max_attempts). Written in order by the writer, batched.
 //   give back a row not yet attempted when its socket is no longer open, when its claim would
-//             expire before it could be sent, or at shutdown is released without counting the
-//             attempt (gateway.release_messages); a crash leaves it to the visibility timeout.
+//             expire before it could be sent, when our own clock says the session's lease may
+//             have passed to another connector (an event-loop stall), or at shutdown is released
+//             without counting the attempt (gateway.release_messages); a crash leaves it to the
+//             visibility timeout.
+//   fencing   every outcome and release names the session and our lease epoch for it (the one
+//             we hold now, else the claim's); SQL refuses them once that lease is gone.
 // `whenIdle(agentId)` lets restart/disconnect commands wait for the send in flight.
 import type { WAMediaUploadFunction, WASocket } from '@whiskeysockets/baileys';
 import type { Logger } from 'pino';
@@ -64,6 +68,8 @@ export const DEFAULT_OUTBOUND_CONFIG: OutboundConfig = {
 export interface ClaimedMessage {
   id: string;
   agent_id: string;
+  /** The lease epoch the row was claimed under (its writes' epoch when we no longer hold the session). */
+  epoch: bigint;
   wa_message_id: string;
   recipient: string;
   type: string;
@@ -166,14 +172,23 @@ export function createOutboundWorker(deps: OutboundWorkerDeps): OutboundWorker {
     return (nominal / 2 + random() * (nominal / 2)) / 1000;
   }
 
+  /**
+   * The epoch a write about this row carries: that of the session we hold now (the row is locked
+   * by us, so after losing and re-claiming the session ourselves it is still ours to finish), else
+   * the one it was claimed under. SQL refuses either once the lease is someone else's.
+   */
+  function epochFor(row: ClaimedMessage): bigint {
+    return sessions.get(row.agent_id)?.epoch() ?? row.epoch;
+  }
+
   function release(row: ClaimedMessage): void {
     held.delete(row.id);
-    writer.release(row.id);
+    writer.release(row.agent_id, epochFor(row), row.id);
   }
 
   function finish(row: ClaimedMessage, c: Completion): void {
     held.delete(row.id);
-    writer.complete(c);
+    writer.complete(row.agent_id, epochFor(row), c);
   }
 
   async function sendOne(session: LiveSession, sock: WASocket, row: ClaimedMessage): Promise<void> {
@@ -182,6 +197,14 @@ export function createOutboundWorker(deps: OutboundWorkerDeps): OutboundWorker {
       const jid = await resolveRecipient({ sock, agentId: row.agent_id, recipient: row.recipient, cache: recipientCache, ttlMs: config.numberCheckTtlMs, now: clock.monotonic() });
       const mapped = await mapContent(row.type, row.content, { loadMedia: deps.loadMedia, findTarget: (id) => findTarget(sql, row.agent_id, id) });
       if (!session.isOpen() || session.socket() !== sock) throw transient('connection_closed', 'the socket closed before the send');
+      // After a stall longer than the lease (a GC pause, a stopped process) another connector may
+      // own the session while this socket still looks open: the send would go out twice and its
+      // Signal key writes be refused. Our own clock decides, before the bytes leave.
+      if (!session.leaseFresh()) {
+        log.warn({ messageId: row.id }, 'lease not fresh before the send; giving the message back unsent');
+        release(row);
+        return;
+      }
       remember(row.agent_id, row.wa_message_id);
       const ack = serverAcks(sock).wait(row.wa_message_id);
       try {
@@ -260,7 +283,7 @@ export function createOutboundWorker(deps: OutboundWorkerDeps): OutboundWorker {
     const open = sessions.open().filter((s) => s.isOpen() && !lanes.get(s.agentId)?.paused && (lanes.get(s.agentId)?.queue.length ?? 0) < config.laneMax);
     if (open.length === 0) return 0;
     const rows = await sql`
-      select id, agent_id, wa_message_id, recipient, type, content, attempts, max_attempts
+      select id, agent_id, lease_epoch, wa_message_id, recipient, type, content, attempts, max_attempts
       from gateway.claim_messages(${connectorId}, ${config.claimBatch}, ${config.visibilitySeconds}, ${open.map((s) => s.agentId)}::uuid[], ${config.claimMaxBytes})`;
     const now = clock.monotonic();
     for (const r of rows) {
@@ -273,6 +296,7 @@ export function createOutboundWorker(deps: OutboundWorkerDeps): OutboundWorker {
       const row: ClaimedMessage = {
         id: r.id as string,
         agent_id: r.agent_id as string,
+        epoch: BigInt(r.lease_epoch as string),
         wa_message_id: r.wa_message_id as string,
         recipient: r.recipient as string,
         type: r.type as string,

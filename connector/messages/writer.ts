@@ -1,6 +1,8 @@
 // One ordered, batched writer for everything the message path records: send outcomes
 // (gateway.complete_messages), unattempted claims given back (gateway.release_messages) and
-// receipts (gateway.advance_message_status, fenced by the session's epoch).
+// receipts (gateway.advance_message_status). Every one is fenced: it names the session and the
+// lease epoch the row was claimed (or the receipt received) under, and SQL refuses it when that
+// lease is gone, so one statement per session in a batch.
 //
 // Order matters: a receipt for a message must not be written before the message's own send
 // outcome, or complete_messages would find the row already `sent` and skip it (leaving its claim
@@ -28,13 +30,15 @@ export interface StatusUpdate {
 }
 
 type Op =
-  | { kind: 'complete'; value: Completion }
-  | { kind: 'release'; id: string }
+  | { kind: 'complete'; agentId: string; epoch: bigint; value: Completion }
+  | { kind: 'release'; agentId: string; epoch: bigint; value: string }
   | { kind: 'status'; agentId: string; epoch: bigint; value: StatusUpdate };
 
 export interface MessageWriter {
-  complete(c: Completion): void;
-  release(id: string): void;
+  /** The outcome of a row claimed for `agentId` under lease `epoch`. */
+  complete(agentId: string, epoch: bigint, c: Completion): void;
+  /** Gives back a row claimed for `agentId` under lease `epoch`, its attempt not counted. */
+  release(agentId: string, epoch: bigint, id: string): void;
   status(agentId: string, epoch: bigint, u: StatusUpdate): void;
   /** Resolves when everything queued so far is written (or given up). */
   flush(): Promise<void>;
@@ -65,8 +69,9 @@ export function createMessageWriter(opts: {
         return;
       } catch (error) {
         if (isStaleLease(error)) {
-          // The session moved to another connector: its receipts are no longer ours to write.
-          logger.debug({ what }, 'stale lease; dropping receipts');
+          // The session moved to another connector: these writes are no longer ours to make. Its
+          // claimed rows come back to the new owner when their visibility timeout ends.
+          logger.debug({ what }, 'stale lease; dropping writes of a session we no longer hold');
           return;
         }
         if (i >= 3) {
@@ -80,6 +85,18 @@ export function createMessageWriter(opts: {
     }
   }
 
+  /** Consecutive ops of one kind, one group per session and epoch, in first-seen order. */
+  function bySession<T>(run: Op[]): Array<{ agentId: string; epoch: bigint; values: T[] }> {
+    const groups = new Map<string, { agentId: string; epoch: bigint; values: T[] }>();
+    for (const o of run) {
+      const key = `${o.agentId}:${o.epoch}`;
+      const group = groups.get(key) ?? { agentId: o.agentId, epoch: o.epoch, values: [] };
+      group.values.push(o.value as T);
+      groups.set(key, group);
+    }
+    return [...groups.values()];
+  }
+
   async function write(ops: Op[]): Promise<void> {
     let i = 0;
     while (i < ops.length) {
@@ -89,11 +106,15 @@ export function createMessageWriter(opts: {
       const run = ops.slice(i, j);
       i = j;
       if (kind === 'complete') {
-        const values = run.map((o) => (o as Extract<Op, { kind: 'complete' }>).value);
-        await attempt('complete_messages', () => sql`select count(*) from gateway.complete_messages(${connectorId}, ${sql.json(values as never)})`);
+        for (const { agentId, epoch, values } of bySession<Completion>(run)) {
+          await attempt('complete_messages', () =>
+            sql`select count(*) from gateway.complete_messages(${agentId}, ${connectorId}, ${epoch.toString()}, ${sql.json(values as never)})`,
+          );
+        }
       } else if (kind === 'release') {
-        const ids = run.map((o) => (o as Extract<Op, { kind: 'release' }>).id);
-        await attempt('release_messages', () => sql`select gateway.release_messages(${connectorId}, ${ids}::uuid[])`);
+        for (const { agentId, epoch, values } of bySession<string>(run)) {
+          await attempt('release_messages', () => sql`select gateway.release_messages(${agentId}, ${connectorId}, ${epoch.toString()}, ${values}::uuid[])`);
+        }
       } else {
         const byAgent = new Map<string, { epoch: bigint; values: StatusUpdate[] }>();
         for (const o of run as Array<Extract<Op, { kind: 'status' }>>) {
@@ -143,8 +164,8 @@ export function createMessageWriter(opts: {
   }
 
   return {
-    complete: (value) => push({ kind: 'complete', value }),
-    release: (id) => push({ kind: 'release', id }),
+    complete: (agentId, epoch, value) => push({ kind: 'complete', agentId, epoch, value }),
+    release: (agentId, epoch, id) => push({ kind: 'release', agentId, epoch, value: id }),
     status: (agentId, epoch, value) => push({ kind: 'status', agentId, epoch, value }),
     flush,
     written,

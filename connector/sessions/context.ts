@@ -23,6 +23,11 @@ export interface LiveSession extends SessionContext {
   socket(): WASocket | undefined;
   /** True only when the socket's real state is open (not a remembered flag). */
   isOpen(): boolean;
+  /**
+   * False once our own monotonic clock says the lease may have run out (self-fencing): check it
+   * right before anything leaves on the socket, since SQL fences only database writes.
+   */
+  leaseFresh(): boolean;
 }
 
 export interface SessionDirectory {

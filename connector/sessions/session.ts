@@ -127,6 +127,9 @@ export class ManagedSession implements LiveSession {
   isOpen(): boolean {
     return this.state === 'open' && this.sock?.ws.isOpen === true;
   }
+  leaseFresh(): boolean {
+    return !this.ended && this.deps.leaseFresh();
+  }
   get ended(): boolean {
     return this.state === 'ended';
   }
@@ -335,25 +338,19 @@ export class ManagedSession implements LiveSession {
     const sock = this.sock;
     if (!byWhatsApp && sock && this.state === 'open') await sock.logout().catch(() => {});
     await this.terminal('logged_out', reason, code, { wipe: true, alert: byWhatsApp ? 'alert.logged_out' : undefined });
-    if (byWhatsApp && !this.lostDuringEnd) await this.checkRepeatedLogouts();
   }
 
-  private lostDuringEnd = false;
-
-  private async checkRepeatedLogouts(): Promise<void> {
-    try {
-      const [row] = await this.sql`
-        select count(*)::int as n from public.events
-        where agent_id = ${this.agentId} and type = 'alert.logged_out' and created_at > now() - interval '24 hours'`;
-      if ((row?.n ?? 0) >= 2) {
-        await this.sql`
-          select gateway.emit_event(owner_id, agent_id, 'alert.repeated_logouts', 'critical',
-            jsonb_build_object('logouts_24h', ${row!.n as number}::int))
-          from public.whatsapp_sessions where agent_id = ${this.agentId}`;
-      }
-    } catch (error) {
-      this.logger.warn({ err: error }, 'repeated-logout check failed');
-    }
+  /**
+   * In the terminal transaction, after this logout's alert: a second logout by WhatsApp within
+   * 24 h raises alert.repeated_logouts, fenced like the rest (the lease is released only after).
+   */
+  private async alertRepeatedLogouts(tx: Sql, epoch: string): Promise<void> {
+    await tx`
+      select gateway.raise_session_alert(${this.agentId}, ${this.connectorId}, ${epoch}, 'alert.repeated_logouts', 'critical',
+        jsonb_build_object('logouts_24h', c.n))
+      from (select count(*)::int as n from public.events
+            where agent_id = ${this.agentId} and type = 'alert.logged_out' and created_at > now() - interval '24 hours') c
+      where c.n >= 2`;
   }
 
   /**
@@ -415,13 +412,13 @@ export class ManagedSession implements LiveSession {
           const severity = status === 'qr_timeout' ? 'warning' : 'critical';
           await tx`select gateway.raise_session_alert(${this.agentId}, ${this.connectorId}, ${epoch},
             ${opts.alert}, ${severity}, ${tx.json({ status, reason, code: code ?? null })})`;
+          if (opts.alert === 'alert.logged_out') await this.alertRepeatedLogouts(tx as unknown as Sql, epoch);
         }
       });
       if (opts.wipe) this.deps.metrics.keyStoreOps.inc({ op: 'wipe', outcome: 'ok' });
       this.logger.warn({ status, reason }, 'session stopped');
       this.deps.onEnded(this, 'terminal');
     } catch (error) {
-      this.lostDuringEnd = true;
       if (!isStaleLease(error)) this.logger.error({ err: error }, 'terminal status write failed');
       this.deps.metrics.leaseLosses.inc({ reason: 'stale_write' });
       this.deps.onEnded(this, 'lost');

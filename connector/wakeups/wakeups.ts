@@ -1,9 +1,12 @@
 // Wake-ups: latency hints only. The periodic sweep always runs; a wake-up just runs it sooner.
 //   - Supabase Realtime (supabase-js, `ws` transport for Node 20) when SUPABASE_URL and a secret
-//     key are configured: postgres_changes on whatsapp_sessions and messages inserts.
+//     key are configured: the private broadcast topic `wa-gateway:connector`, event `wake`,
+//     payload {"agent_id", "kind"}, sent by the database (realtime.send in a trigger).
 //   - Otherwise Postgres LISTEN on channel `wa_gateway_wake` over the direct connection
 //     (payload `<agent_id>` for a session change, `<agent_id>:message` for a new message,
 //     `<agent_id>:number_check` for a new number check).
+// Both come from one trigger function (private.wake_connectors) and fire only for a new session,
+// a change of desired state, command or link request, a new message or a new number check.
 // Every (re)subscription triggers a sweep, since changes made while we were away were missed.
 import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
@@ -48,28 +51,41 @@ export function createListenWakeups(sql: Sql, logger: Logger, onWake: WakeListen
   };
 }
 
-/** The piece of supabase-js we use, so the Realtime path can be tested without hosted Supabase. */
+/** The private Realtime topic the wake-up trigger broadcasts to (`realtime.send`, event `wake`). */
+export const WAKE_TOPIC = 'wa-gateway:connector';
+export const WAKE_EVENT = 'wake';
+
+/** The piece of supabase-js we use, so tests can point a real client at a fake Realtime server. */
 export interface RealtimeClientLike {
-  channel(name: string): RealtimeChannelLike;
+  channel(name: string, opts: { config: { private: boolean } }): RealtimeChannelLike;
   removeAllChannels(): Promise<unknown>;
+  /** Sets the access token a private channel's join carries (the secret key, i.e. the service role). */
+  realtime: { setAuth(token?: string | null): Promise<void> };
 }
 export interface RealtimeChannelLike {
-  on(type: 'postgres_changes', filter: Record<string, string>, callback: (payload: { new?: Record<string, unknown> }) => void): RealtimeChannelLike;
+  on(type: 'broadcast', filter: { event: string }, callback: (message: { payload?: Record<string, unknown> }) => void): RealtimeChannelLike;
   subscribe(callback: (status: string, error?: Error) => void): unknown;
 }
 
+/** A broadcast of the wake-up trigger: {"agent_id", "kind"}; anything else is a plain sweep. */
+export function parseWakeBroadcast(payload: Record<string, unknown> | undefined): Wake {
+  const agentId = typeof payload?.agent_id === 'string' ? payload.agent_id : undefined;
+  const kind = payload?.kind === 'message' || payload?.kind === 'number_check' ? payload.kind : 'session';
+  return { agentId, kind };
+}
+
+/**
+ * Broadcast from the database on a private channel: the trigger of migration 20261202050400 sends
+ * only changes a connector must act on (desired state, command, link request, a new message or
+ * number check), never lease renewals, so connectors do not wake each other in a loop.
+ */
 export function createRealtimeWakeups(client: RealtimeClientLike, logger: Logger, onWake: WakeListener): WakeupSource {
   return {
     async start() {
-      const agentOf = (payload: { new?: Record<string, unknown> }) => (payload.new?.agent_id as string | undefined) ?? undefined;
+      await client.realtime.setAuth();
       client
-        .channel('wa-gateway-connector')
-        .on('postgres_changes', { event: '*', schema: 'public', table: 'whatsapp_sessions' }, (p) =>
-          onWake({ agentId: agentOf(p), kind: 'session' }),
-        )
-        .on('postgres_changes', { event: 'INSERT', schema: 'public', table: 'messages' }, (p) =>
-          onWake({ agentId: agentOf(p), kind: 'message' }),
-        )
+        .channel(WAKE_TOPIC, { config: { private: true } })
+        .on('broadcast', { event: WAKE_EVENT }, (message) => onWake(parseWakeBroadcast(message.payload)))
         .subscribe((status, error) => {
           if (status === 'SUBSCRIBED') onWake({ kind: 'resubscribed' });
           else if (status !== 'CLOSED') logger.warn({ status, err: error }, 'realtime channel problem; sweeping still runs');
@@ -81,11 +97,11 @@ export function createRealtimeWakeups(client: RealtimeClientLike, logger: Logger
   };
 }
 
-export async function createSupabaseRealtimeClient(url: string, key: string): Promise<RealtimeClientLike> {
+export async function createSupabaseRealtimeClient(url: string, key: string, options: { heartbeatIntervalMs?: number } = {}): Promise<RealtimeClientLike> {
   const [{ createClient }, { default: WebSocket }] = await Promise.all([import('@supabase/supabase-js'), import('ws')]);
   // Node 20 has no global WebSocket: realtime-js needs the `ws` transport.
   return createClient(url, key, {
     auth: { persistSession: false, autoRefreshToken: false },
-    realtime: { transport: WebSocket as never },
+    realtime: { transport: WebSocket as never, ...(options.heartbeatIntervalMs ? { heartbeatIntervalMs: options.heartbeatIntervalMs } : {}) },
   }) as unknown as RealtimeClientLike;
 }

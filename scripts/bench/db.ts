@@ -3,7 +3,7 @@
  *
  *   bare insert      one single-row INSERT per row into a table shaped like public.messages
  *   enqueue          gateway.enqueue_message per row (ownership, plan, idempotency, bucket, stats)
- *   claim+complete   gateway.claim_messages batches of 50 + one batched complete_messages each
+ *   claim+complete   gateway.claim_messages batches of 50 + one batched complete_messages per session in each
  *   pipeline         rows / (enqueue time + claim+complete time)
  *
  * Uses DATABASE_URL (a server; a scratch database is created and dropped) or the local server.
@@ -69,9 +69,13 @@ try {
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
       for (;;) {
-        const rows = await sql`select id from gateway.claim_messages(${connector}, 50, 60)`;
+        const rows = await sql`select id, agent_id, lease_epoch from gateway.claim_messages(${connector}, 50, 60)`;
         if (rows.length === 0) return;
-        await sql`select id from gateway.complete_messages(${connector}, ${sql.json(rows.map((r) => ({ id: r.id, outcome: 'sent' })))})`;
+        // Completions are fenced per session (agent, connector, epoch), as the connector writes them.
+        for (const agent of new Set(rows.map((r) => r.agent_id as string))) {
+          const mine = rows.filter((r) => r.agent_id === agent);
+          await sql`select id from gateway.complete_messages(${agent}, ${connector}, ${mine[0]!.lease_epoch}, ${sql.json(mine.map((r) => ({ id: r.id, outcome: 'sent' })))})`;
+        }
         drained += rows.length;
       }
     }),

@@ -104,3 +104,65 @@ begin
   execute format('alter database %I set pgrst.db_schemas = %L', current_database(), 'public, graphql_public');
 end
 $$;
+
+-- Supabase Realtime's broadcast-from-database, as far as the migrations use it: the
+-- `realtime.messages` table (its columns as on Supabase), `realtime.send(payload, event, topic,
+-- private)` with Supabase's signature, and `realtime.topic()` for the RLS policies that authorise
+-- private channels. Created only when there is no `realtime` schema: on Supabase, Realtime owns it.
+-- Without a Realtime server nothing reads these rows, so `send` also deletes a few older than
+-- 3 days (Supabase's Realtime drops them after about that long), keeping the table bounded.
+do $bootstrap$
+begin
+  if exists (select 1 from pg_namespace where nspname = 'realtime') then
+    return;
+  end if;
+  create schema realtime;
+  grant usage on schema realtime to anon, authenticated, service_role;
+
+  create table realtime.messages (
+    topic text not null,
+    extension text not null,
+    payload jsonb,
+    event text,
+    private boolean default false,
+    updated_at timestamp without time zone not null default now(),
+    inserted_at timestamp without time zone not null default now(),
+    id uuid not null default gen_random_uuid(),
+    primary key (id, inserted_at)
+  );
+  create index messages_inserted_at_idx on realtime.messages (inserted_at);
+  comment on table realtime.messages is 'Stand-in for Supabase Realtime''s broadcast messages on plain Postgres (same columns).';
+  alter table realtime.messages enable row level security;
+  grant select, insert on realtime.messages to anon, authenticated, service_role;
+
+  create function realtime.topic() returns text
+  language sql stable set search_path = ''
+  as $fn$ select nullif(current_setting('realtime.topic', true), '')::text $fn$;
+  comment on function realtime.topic() is 'The topic of the channel being authorised (Supabase Realtime sets it).';
+
+  create function realtime.send(payload jsonb, event text, topic text, private boolean default true)
+  returns void
+  language plpgsql
+  set search_path = ''
+  as $fn$
+  begin
+    begin
+      perform set_config('realtime.topic', topic, true);
+      insert into realtime.messages (payload, event, topic, private, extension)
+      values (payload, event, topic, private, 'broadcast');
+      delete from realtime.messages m
+      where (m.id, m.inserted_at) in (
+        select o.id, o.inserted_at from realtime.messages o
+        where o.inserted_at < now() - interval '3 days'
+        order by o.inserted_at limit 10
+        for update skip locked);
+    exception when others then
+      -- As on Supabase: a broadcast that cannot be written never fails the caller's transaction.
+      raise warning 'ErrorSendingBroadcastMessage: %', sqlerrm;
+    end;
+  end;
+  $fn$;
+  comment on function realtime.send(jsonb, text, text, boolean) is 'Broadcast from the database (Supabase''s signature): a row in realtime.messages for Realtime to deliver to the topic.';
+  grant execute on function realtime.topic(), realtime.send(jsonb, text, text, boolean) to anon, authenticated, service_role;
+end
+$bootstrap$;

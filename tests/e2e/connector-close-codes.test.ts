@@ -122,6 +122,12 @@ describe('connector: close codes', () => {
     sim.fault(phone, 'device_removed');
     await waitForStatus(db.sql, agentId, 'logged_out', 10_000);
     await waitFor(async () => (await events(agentId, 'alert.repeated_logouts')) === 1, 3_000, 'repeated alert');
+    // Fenced: raised in the transaction that records the logout under the live lease (same
+    // transaction time), not in a write of its own after the lease was handed back.
+    const [alert] = await db.sql`
+      select r.payload, r.created_at = (select max(l.created_at) from public.events l where l.agent_id = r.agent_id and l.type = 'alert.logged_out') as with_logout
+      from public.events r where r.agent_id = ${agentId} and r.type = 'alert.repeated_logouts'`;
+    expect(alert).toMatchObject({ payload: { logouts_24h: 2 }, with_logout: true });
   });
 
   it('owner commands: restart reconnects; logout logs out and wipes', async () => {

@@ -43,6 +43,9 @@ let agent: string;
 let session: ReturnType<typeof liveSession>;
 let mediaDir: string;
 let mediaStore: MediaStore;
+/** The session's own-clock view of its lease; false stands in for a stall longer than the lease. */
+let fresh = true;
+let freshnessChecks = 0;
 
 let unscrub: () => void;
 
@@ -68,7 +71,18 @@ beforeAll(async () => {
   receiver = await startReceiver(() => secret);
   secret = (await createEndpoint(db.sql, keyring, { owner, agent, url: `${receiver.url}/hook` })).secret;
   const logger = pino({ level: 'silent' });
-  session = liveSession({ agentId: agent, connectorId, epoch, sql: db.sql, logger, sock: () => sock });
+  session = liveSession({
+    agentId: agent,
+    connectorId,
+    epoch,
+    sql: db.sql,
+    logger,
+    sock: () => sock,
+    leaseFresh: () => {
+      freshnessChecks++;
+      return fresh;
+    },
+  });
   const config = loadMessagingConfig({
     MESSAGES_MIN_INTERVAL_MS: '0',
     MESSAGES_JITTER_MS: '0',
@@ -264,6 +278,27 @@ describe('outbound: every type reaches the contact decrypted, as sent', () => {
     expect(events[0]!.payload).toMatchObject({ code: 463, wa_message_id: waId });
     expect(messaging.worker.slowed(agent)).toBe(true);
     await expect.poll(() => receiver.verified().some((v) => v.type === 'session.restricted'), { timeout: 10_000 }).toBe(true);
+  });
+});
+
+describe('self-fencing before the send', () => {
+  it('a session whose own clock says the lease may be gone sends nothing: the row goes back unattempted and leaves once the lease is fresh', async () => {
+    fresh = false;
+    const checksBefore = freshnessChecks;
+    let sent: { id: string; waId: string };
+    try {
+      sent = await send('text', { text: 'after a stall' });
+      // The worker claimed the row (the lease in the database is still live) and reached the send.
+      await expect.poll(() => freshnessChecks > checksBefore, { timeout: 10_000 }).toBe(true);
+      await messaging.writer.flush();
+      expect(sim.received(CONTACT).some((m) => m.id === sent.waId)).toBe(false);
+      expect((await row(sent.id)).attempts).toBeLessThanOrEqual(1); // given back: the attempt not counted
+    } finally {
+      fresh = true;
+    }
+    await received(sent.waId);
+    await expect.poll(async () => (await row(sent.id)).status, { timeout: 10_000 }).toBe('read');
+    expect((await row(sent.id)).attempts).toBe(1);
   });
 });
 

@@ -10,7 +10,16 @@ import type postgres from 'postgres';
 import type { LiveSession, SessionDirectory } from '../../connector/sessions/context.ts';
 import { startTestServer, type TestServer } from './messages-http.ts';
 
-export function liveSession(opts: { agentId: string; connectorId: string; epoch: bigint; sql: postgres.Sql; logger: Logger; sock: () => WASocket | undefined }): LiveSession {
+export function liveSession(opts: {
+  agentId: string;
+  connectorId: string;
+  epoch: bigint;
+  sql: postgres.Sql;
+  logger: Logger;
+  sock: () => WASocket | undefined;
+  /** The session's own-clock view of its lease (default: fresh), to stand in for a stall. */
+  leaseFresh?: () => boolean;
+}): LiveSession {
   return {
     agentId: opts.agentId,
     connectorId: opts.connectorId,
@@ -19,6 +28,7 @@ export function liveSession(opts: { agentId: string; connectorId: string; epoch:
     logger: opts.logger,
     socket: () => (opts.sock()?.ws.isOpen ? opts.sock() : undefined),
     isOpen: () => opts.sock()?.ws.isOpen === true,
+    leaseFresh: () => opts.leaseFresh?.() ?? true,
   };
 }
 

@@ -1,16 +1,19 @@
 // Wake-ups are latency hints on top of a sweep that always runs: LISTEN/NOTIFY against real
-// PostgreSQL (the trigger of migration 20261122003000 on channel wa_gateway_wake), and the
-// Realtime path with a fake client, because hosted Supabase Realtime cannot run here. Also the
-// health, readiness and Prometheus endpoints.
+// PostgreSQL (channel wa_gateway_wake), and the Realtime path with the connector's real
+// supabase-js client against a fake Realtime server (hosted Supabase Realtime cannot run here)
+// that delivers what the wake-up trigger broadcasts (realtime.send into realtime.messages). Both
+// come from the trigger of migration 20261202050400, which fires only on changes that need a
+// connector. Also the health, readiness and Prometheus endpoints.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHttpServer } from '../../connector/http/server.ts';
-import type { RealtimeChannelLike, RealtimeClientLike } from '../../connector/wakeups/wakeups.ts';
+import { createSupabaseRealtimeClient } from '../../connector/wakeups/wakeups.ts';
 import { installCertificateVerification } from '../../connector/whatsapp/verified-certificates.ts';
 import { type Simulator, startSimulator } from '../../simulator/server.ts';
 import { trustSimulatorRoot } from '../../simulator/trust.ts';
 import { startTestConnector, type TestConnector, testEnv, waitFor } from '../helpers/connector.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
-import { createRunningAgent, createUser, setPlan } from '../helpers/fixtures.ts';
+import { startFakeRealtime } from '../helpers/fake-realtime.ts';
+import { claim, createRunningAgent, createUser, registerConnector, setPlan } from '../helpers/fixtures.ts';
 
 let db: TestDatabase;
 let sim: Simulator;
@@ -62,41 +65,94 @@ describe('connector wake-ups', () => {
     expect(payloads).toContain(agentId);
   });
 
-  it('Realtime (fake client: hosted Supabase Realtime cannot run here): SUBSCRIBED sweeps, a session change wakes', async () => {
-    const handlers: Array<(p: { new?: Record<string, unknown> }) => void> = [];
-    let status: (s: string) => void = () => {};
-    const channel: RealtimeChannelLike = {
-      on(_type, _filter, cb) {
-        handlers.push(cb);
-        return channel;
-      },
-      subscribe(cb) {
-        status = cb;
-        return channel;
-      },
-    };
-    const fake: RealtimeClientLike = { channel: () => channel, removeAllChannels: async () => [] };
+  it('only changes that need action wake: a renewal, heartbeat or status report sends no NOTIFY and no broadcast', async () => {
+    const listener = db.connect({ max: 1 });
+    const payloads: string[] = [];
+    await listener.listen('wa_gateway_wake', (p) => payloads.push(p));
+    const broadcasts = async () =>
+      (await db.sql`select payload from realtime.messages where topic = 'wa-gateway:connector' and event = 'wake' and private order by inserted_at, id`).map((r) => r.payload);
+    const agentId = await createRunningAgent(db.sql, owner, 'quiet');
+    const connector = await registerConnector(db.sql);
+    const epoch = (await claim(db.sql, connector, agentId, 60))!.toString();
+    const before = (await broadcasts()).length;
+    await waitFor(() => payloads.filter((p) => p === agentId).length === 2, 2_000, 'insert and link request wakes'); // create + request_link
+    payloads.length = 0;
+    for (let i = 0; i < 5; i++) await db.sql`select * from gateway.renew_leases(${connector}, ${[agentId]}::uuid[], ${[epoch]}::bigint[], 60)`;
+    await db.sql`select gateway.update_session(${agentId}, ${connector}, ${epoch}, ${db.sql.json({ status: 'qr', qr_code: 'x' })})`;
+    expect((await broadcasts()).length).toBe(before);
+    await db.sql`select gateway.request_session_command(${owner}, ${agentId}, 'restart')`;
+    await db.sql`select gateway.create_number_check(${owner}, ${agentId}, ${['15550001111']}::text[])`;
+    await db.sql`insert into public.messages (agent_id, owner_id, wa_message_id, recipient, type, content) values (${agentId}, ${owner}, 'q1', '15550001111', 'text', '{}')`;
+    await waitFor(() => payloads.length === 3, 2_000, 'three wakes');
+    // The renewals and the status report sent nothing: the first NOTIFY is the command's.
+    expect(payloads).toEqual([agentId, `${agentId}:number_check`, `${agentId}:message`]);
+    expect((await broadcasts()).slice(before)).toEqual([
+      { agent_id: agentId, kind: 'session' },
+      { agent_id: agentId, kind: 'number_check' },
+      { agent_id: agentId, kind: 'message' },
+    ]);
+    await listener.end();
+  });
+
+  it('Realtime (fake Realtime server speaking Phoenix, fed from realtime.messages): a private join; a link request wakes; 100 leased sessions renewing through 60 s of renewals wake nobody', async () => {
+    // Sessions of the earlier tests want a socket too: out of the way, so the one slot is rt-a's.
+    await db.sql`update public.whatsapp_sessions set desired_state = 'disconnected'`;
+    const serviceKey = 'sb_secret_test_connector_key';
+    const fake = await startFakeRealtime({ sql: db.sql, serviceKey });
+    const client = await createSupabaseRealtimeClient(fake.url, serviceKey, { heartbeatIntervalMs: 100 });
     const { loadConfig } = await import('../../connector/config.ts');
     const { createConnector } = await import('../../connector/connector.ts');
     const { createLogger } = await import('../../connector/logging/logger.ts');
-    const env = testEnv(db.url, sim.url, slow);
-    const config = await loadConfig(env);
+    // Renewals every 100 ms stand in for 5 s: 60 s of them pass in 1.2 s. Capacity 1, so the
+    // connector holds one session and the fleet's 100 stay with another connector.
+    const config = await loadConfig(testEnv(db.url, sim.url, { ...slow, CONNECTOR_RENEW_INTERVAL_MS: '100', CONNECTOR_CAPACITY: '1' }));
     const sql = db.connect({ max: 4 });
-    const connector = createConnector({ sql, config, logger: createLogger({ level: 'silent' }), realtimeClient: fake });
+    const connector = createConnector({ sql, config, logger: createLogger({ level: 'silent' }), realtimeClient: client });
     await connector.start();
     try {
-      expect(handlers.length).toBe(2);
-      await new Promise((r) => setTimeout(r, 300));
+      await waitFor(() => fake.joins().some((j) => j.topic === 'realtime:wa-gateway:connector' && j.private && j.ok), 5_000, 'private join');
+      await new Promise((r) => setTimeout(r, 300)); // the SUBSCRIBED sweep has run
       const a = await createRunningAgent(db.sql, owner, 'rt-a');
-      await new Promise((r) => setTimeout(r, 500));
-      expect(await ownerOf(a)).toBeNull(); // no LISTEN in this mode, no sweep yet
-      status('SUBSCRIBED'); // a (re)subscription sweeps
-      await waitFor(async () => (await ownerOf(a)) === config.connectorId, 2_000, 'claimed after SUBSCRIBED');
-      const b = await createRunningAgent(db.sql, owner, 'rt-b');
-      handlers[0]!({ new: { agent_id: b } });
-      await waitFor(async () => (await ownerOf(b)) === config.connectorId, 2_000, 'claimed after a change');
+      await waitFor(async () => (await ownerOf(a)) === config.connectorId, 3_000, 'claimed on the broadcast, not a sweep');
+
+      // 100 sessions leased by another connector of the fleet.
+      await db.sql`update public.plans set max_agents = 1000 where id = 'max'`;
+      const fleet = await registerConnector(db.sql);
+      const agents: string[] = [];
+      for (let i = 0; i < 100; i++) agents.push(await createRunningAgent(db.sql, owner, `idle-${i}`));
+      const leased = await db.sql`select agent_id, lease_epoch from gateway.claim_sessions(${fleet}, 100, 60)`;
+      expect(leased).toHaveLength(100);
+      await fake.pump();
+      const rows = async () => (await db.sql`select count(*)::int as n from realtime.messages`)[0]!.n as number;
+      const rowsBefore = await rows();
+      const deliveredBefore = fake.delivered().length;
+      const heartbeatsBefore = fake.heartbeats();
+      const renewalsBefore = (await db.sql`select last_heartbeat_at from private.connectors where id = ${config.connectorId}`)[0]!.last_heartbeat_at as Date;
+
+      // 60 s of idle time: 12 fleet renewals of all 100 leases while our connector renews its own.
+      for (let i = 0; i < 12; i++) {
+        const renewed = await db.sql`select renewed from gateway.renew_leases(${fleet}, ${leased.map((r) => r.agent_id)}::uuid[], ${leased.map((r) => r.lease_epoch)}::bigint[], 60)`;
+        expect(renewed.every((r) => r.renewed)).toBe(true);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      await waitFor(() => fake.heartbeats() >= heartbeatsBefore + 3, 5_000, 'client heartbeats during the idle time');
+      await waitFor(async () => (await db.sql`select last_heartbeat_at from private.connectors where id = ${config.connectorId}`)[0]!.last_heartbeat_at > renewalsBefore, 3_000, 'our renewals');
+      await fake.pump();
+      const wakeups = fake.delivered().length - deliveredBefore;
+      expect({ wakeups, broadcastRows: (await rows()) - rowsBefore }).toEqual({ wakeups: 0, broadcastRows: 0 });
+
+      // A change that needs action reaches the connector exactly once, with its agent and kind.
+      await db.sql`select gateway.create_number_check(${owner}, ${agents[0]!}, ${['15550001111']}::text[])`;
+      await waitFor(() => fake.delivered().length === deliveredBefore + 1, 3_000, 'number check broadcast');
+      expect(fake.delivered().at(-1)).toEqual({
+        topic: 'realtime:wa-gateway:connector',
+        event: 'wake',
+        payload: { agent_id: agents[0], kind: 'number_check' },
+      });
     } finally {
       await connector.stop();
+      await fake.close();
+      await sql.end();
     }
   });
 

@@ -173,7 +173,7 @@ describe('logout, disconnect and key hygiene', () => {
     expect(renew[0]).toMatchObject({ renewed: true, pending_command: 'logout' });
   });
 
-  it('prunes only old session/sender keys and surplus pre-keys, never on a connected session', async () => {
+  it('prunes only old session/sender keys, never pre-keys, never on a connected session', async () => {
     const user = await createUser(sql);
     const connector = await registerConnector(sql);
     const agent = await createRunningAgent(sql, user);
@@ -192,10 +192,10 @@ describe('logout, disconnect and key hygiene', () => {
     await sql`select gateway.release_sessions(${connector})`;
     expect(await sqlState(sql`select gateway.prune_signal_keys(${agent}, interval '1 day')`)).toBe('WG005');
     const [p] = await sql`select gateway.prune_signal_keys(${agent}) as n`;
-    expect(p!.n).toBe(20 + 2);
+    expect(p!.n).toBe(2);
     const left = await sql`select key_type, count(*)::int as n from private.signal_keys where agent_id = ${agent} group by 1 order by 1`;
     expect(Object.fromEntries(left.map((r) => [r.key_type, r.n]))).toEqual({
-      'app-state-sync-key': 1, 'app-state-sync-version': 1, 'pre-key': 30, session: 1,
+      'app-state-sync-key': 1, 'app-state-sync-version': 1, 'pre-key': 50, session: 1,
     });
   });
 });

@@ -32,13 +32,15 @@ describe('operations from the SQL editor', () => {
     expect(c).toMatchObject({ hostname: 'host-a', alive: true, sessions_held: '1', sessions_connected: '0' });
   });
 
-  it('force-release lets another connector claim at once and fences the old one', async () => {
+  it('force-release moves the epoch on at once, lets another connector claim and fences the old one', async () => {
     const a = await registerConnector(sql);
     const b = await registerConnector(sql);
     const agent = await createRunningAgent(sql, owner);
     const old = (await claim(sql, a, agent))!;
-    await sql`select ops.force_release_session(${agent})`;
-    expect(await claim(sql, b, agent)).toBe(old + 1n);
+    const [released] = await sql`select lease_epoch, owner_connector_id from ops.force_release_session(${agent})`;
+    // The old owner's epoch is dead from the release on, not only from the next claim.
+    expect(released).toEqual({ lease_epoch: String(old + 1n), owner_connector_id: null });
+    expect(await claim(sql, b, agent)).toBe(old + 2n);
     expect(await sqlState(sql`select gateway.update_session(${agent}, ${a}, ${old.toString()}, ${sql.json({ status: 'connected' })})`)).toBe('WG004');
     const [alert] = await sql`select type from ops.recent_alerts where agent_id = ${agent}`;
     expect(alert!.type).toBe('alert.lease_force_released');
@@ -51,7 +53,7 @@ describe('operations from the SQL editor', () => {
     await sql`select gateway.update_session(${agent}, ${connector}, ${e}, ${sql.json({ status: 'connected' })})`;
     const [m] = await sql`select id, wa_message_id from gateway.enqueue_message(${owner}, ${agent}, '15550001111', 'text', '{"text":"a"}'::jsonb)`;
     await sql`select gateway.claim_messages(${connector}, 10, 60)`;
-    await sql`select gateway.complete_messages(${connector}, ${sql.json([{ id: m!.id, outcome: 'failed', error_code: 'timeout' }])})`;
+    await sql`select gateway.complete_messages(${agent}, ${connector}, ${e}, ${sql.json([{ id: m!.id, outcome: 'failed', error_code: 'timeout' }])})`;
     const [n] = await sql`select ops.requeue_failed_messages(${agent}) as n`;
     expect(n!.n).toBe(1);
     const [again] = await sql`select id, wa_message_id, attempts from gateway.claim_messages(${connector}, 10, 60)`;

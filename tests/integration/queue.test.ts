@@ -49,12 +49,16 @@ describe('outbound queue', () => {
     await Promise.all(
       workers.map(async (w) => {
         for (;;) {
-          const rows = await w`select id from gateway.claim_messages(${connector}, 50, 60)`;
+          const rows = await w`select id, agent_id, lease_epoch from gateway.claim_messages(${connector}, 50, 60)`;
           if (rows.length === 0) return;
           seen.push(...rows.map((r) => r.id as string));
-          const results = rows.map((r) => ({ id: r.id, outcome: 'sent' })).reverse();
-          const done = await w`select * from gateway.complete_messages(${connector}, ${w.json(results)})`;
-          expect(done).toHaveLength(rows.length);
+          // Completions are fenced per session, as the connector's writer sends them.
+          for (const agent of new Set(rows.map((r) => r.agent_id as string))) {
+            const mine = rows.filter((r) => r.agent_id === agent);
+            const results = mine.map((r) => ({ id: r.id, outcome: 'sent' })).reverse();
+            const done = await w`select * from gateway.complete_messages(${agent}, ${connector}, ${mine[0]!.lease_epoch}, ${w.json(results)})`;
+            expect(done).toHaveLength(mine.length);
+          }
         }
       }),
     );
@@ -71,7 +75,7 @@ describe('outbound queue', () => {
     const b = await registerConnector(sql);
     const { agent } = await ownedConnectedAgent(a);
     await enqueue(agent, 3, 'dead-');
-    const first = await sql`select id, attempts from gateway.claim_messages(${a}, 10, 1)`;
+    const first = await sql`select id, attempts, lease_epoch from gateway.claim_messages(${a}, 10, 1)`;
     expect(first).toHaveLength(3);
     // a dies: its lease and its row locks expire; b takes the session and the rows
     await sql`update public.whatsapp_sessions set lease_until = now() - interval '1 second' where agent_id = ${agent}`;
@@ -81,10 +85,36 @@ describe('outbound queue', () => {
     const again = await sql`select id, attempts, wa_message_id from gateway.claim_messages(${b}, 10, 60)`;
     expect(new Set(again.map((r) => r.id))).toEqual(new Set(first.map((r) => r.id)));
     expect(again.every((r) => r.attempts === 2)).toBe(true);
-    const late = await sql`select * from gateway.complete_messages(${a}, ${sql.json(first.map((r) => ({ id: r.id, outcome: 'failed' })))})`;
-    expect(late).toHaveLength(0);
+    const late = sql`select * from gateway.complete_messages(${agent}, ${a}, ${first[0]!.lease_epoch}, ${sql.json(first.map((r) => ({ id: r.id, outcome: 'failed' })))})`;
+    expect(await sqlState(late)).toBe('WG004');
     const [s] = await sql`select count(*)::int as n from public.messages where agent_id = ${agent} and status = 'sending' and locked_by = ${b}`;
     expect(s!.n).toBe(3);
+  });
+
+  it('a connector whose lease moved on cannot complete or release rows it still has locked (fenced by the epoch)', async () => {
+    const a = await registerConnector(sql);
+    const b = await registerConnector(sql);
+    const { agent, epoch: old } = await ownedConnectedAgent(a);
+    await enqueue(agent, 2, 'fence-');
+    const [sent, unsent] = await sql`select id from gateway.claim_messages(${a}, 10, 120)`;
+    // a pauses past its lease; b takes the session while a's row locks are still live.
+    await sql`update public.whatsapp_sessions set lease_until = now() - interval '1 second' where agent_id = ${agent}`;
+    const current = (await claim(sql, b, agent))!;
+    expect(current).toBe(old + 1n);
+    const o = old.toString();
+    expect(await sqlState(sql`select * from gateway.complete_messages(${agent}, ${a}, ${o}, ${sql.json([{ id: sent!.id, outcome: 'sent' }])})`)).toBe('WG004');
+    expect(await sqlState(sql`select gateway.release_messages(${agent}, ${a}, ${o}, ${[unsent!.id]}::uuid[])`)).toBe('WG004');
+    // Nor with b's epoch: the lease is b's, not a's.
+    const c = current.toString();
+    expect(await sqlState(sql`select * from gateway.complete_messages(${agent}, ${a}, ${c}, ${sql.json([{ id: sent!.id, outcome: 'sent' }])})`)).toBe('WG004');
+    const rows = await sql`select status, locked_by, attempts from public.messages where agent_id = ${agent}`;
+    expect(rows.map((r) => ({ ...r }))).toEqual([
+      { status: 'sending', locked_by: a, attempts: 1 },
+      { status: 'sending', locked_by: a, attempts: 1 },
+    ]);
+    // The holder of the live lease releases and completes only rows of the session it names.
+    const { agent: other, epoch: otherEpoch } = await ownedConnectedAgent(a);
+    expect((await sql`select gateway.release_messages(${other}, ${a}, ${otherEpoch.toString()}, ${[unsent!.id]}::uuid[]) as n`)[0]!.n).toBe(0);
   });
 
   it('claims only for sessions the caller leases', async () => {
@@ -115,11 +145,11 @@ describe('outbound queue', () => {
 
   it('assigns a WhatsApp id at insert that a retry keeps', async () => {
     const connector = await registerConnector(sql);
-    const { agent } = await ownedConnectedAgent(connector);
+    const { agent, epoch } = await ownedConnectedAgent(connector);
     const [m] = await sql`select * from gateway.enqueue_message(${owner}, ${agent}, '15550003333', 'text', '{"text":"x"}'::jsonb, null, null)`;
     expect(m!.wa_message_id).toMatch(/^3EB0[0-9A-F]{18}$/);
     const [c1] = await sql`select wa_message_id from gateway.claim_messages(${connector}, 1, 60, ${[agent]}::uuid[])`;
-    await sql`select * from gateway.complete_messages(${connector}, ${sql.json([{ id: m!.id, outcome: 'retry', retry_in_seconds: 0 }])})`;
+    await sql`select * from gateway.complete_messages(${agent}, ${connector}, ${epoch.toString()}, ${sql.json([{ id: m!.id, outcome: 'retry', retry_in_seconds: 0 }])})`;
     const [c2] = await sql`select wa_message_id, attempts from gateway.claim_messages(${connector}, 1, 60, ${[agent]}::uuid[])`;
     expect(c1!.wa_message_id).toBe(m!.wa_message_id);
     expect(c2!.wa_message_id).toBe(m!.wa_message_id);
@@ -128,17 +158,17 @@ describe('outbound queue', () => {
 
   it('retries back off and fail after max attempts with a reason', async () => {
     const connector = await registerConnector(sql);
-    const { agent } = await ownedConnectedAgent(connector);
+    const { agent, epoch } = await ownedConnectedAgent(connector);
     const [m] = await sql`select id from gateway.enqueue_message(${owner}, ${agent}, '15550004444', 'text', '{"text":"x"}'::jsonb)`;
     await sql`update public.messages set max_attempts = 2 where id = ${m!.id}`;
     await sql`select gateway.claim_messages(${connector}, 1, 60, ${[agent]}::uuid[])`;
-    await sql`select gateway.complete_messages(${connector}, ${sql.json([{ id: m!.id, outcome: 'retry', error_code: 'timeout', retry_in_seconds: 30 }])})`;
+    await sql`select gateway.complete_messages(${agent}, ${connector}, ${epoch.toString()}, ${sql.json([{ id: m!.id, outcome: 'retry', error_code: 'timeout', retry_in_seconds: 30 }])})`;
     const [r1] = await sql`select status, next_attempt_at > now() + interval '20 seconds' as later from public.messages where id = ${m!.id}`;
     expect(r1).toEqual({ status: 'queued', later: true });
     expect(await sql`select id from gateway.claim_messages(${connector}, 1, 60, ${[agent]}::uuid[])`).toHaveLength(0);
     await sql`update public.messages set next_attempt_at = now() where id = ${m!.id}`;
     await sql`select gateway.claim_messages(${connector}, 1, 60, ${[agent]}::uuid[])`;
-    await sql`select gateway.complete_messages(${connector}, ${sql.json([{ id: m!.id, outcome: 'retry', error_code: 'timeout' }])})`;
+    await sql`select gateway.complete_messages(${agent}, ${connector}, ${epoch.toString()}, ${sql.json([{ id: m!.id, outcome: 'retry', error_code: 'timeout' }])})`;
     const [r2] = await sql`select status, error_code, failed_at is not null as has_time from public.messages where id = ${m!.id}`;
     expect(r2).toEqual({ status: 'failed', error_code: 'timeout', has_time: true });
   });
@@ -152,7 +182,7 @@ describe('outbound queue', () => {
     const advance = (status: string) =>
       sql`select gateway.advance_message_status(${agent}, ${connector}, ${e}, ${sql.json([{ wa_message_id: m!.wa_message_id, status }])}) as n`;
     expect((await advance('delivered'))[0]!.n).toBe(1); // receipt before the send completed
-    await sql`select gateway.complete_messages(${connector}, ${sql.json([{ id: m!.id, outcome: 'sent' }])})`;
+    await sql`select gateway.complete_messages(${agent}, ${connector}, ${epoch.toString()}, ${sql.json([{ id: m!.id, outcome: 'sent' }])})`;
     expect((await advance('sent'))[0]!.n).toBe(0);
     expect((await advance('failed'))[0]!.n).toBe(0);
     expect((await advance('read'))[0]!.n).toBe(1);
@@ -171,7 +201,7 @@ describe('outbound queue', () => {
     const [m] = await sql`select id, wa_message_id from gateway.enqueue_message(${owner}, ${agent}, '15550005556', 'text', '{"text":"x"}'::jsonb)`;
     await sql`select gateway.claim_messages(${connector}, 1, 60, ${[agent]}::uuid[])`;
     // The first try went out but its ack did not come in time; the receipt arrives after all.
-    await sql`select gateway.complete_messages(${connector}, ${sql.json([{ id: m!.id, outcome: 'retry', error_code: 'send_timeout', error_message: 'no ack in 30 s' }])})`;
+    await sql`select gateway.complete_messages(${agent}, ${connector}, ${epoch.toString()}, ${sql.json([{ id: m!.id, outcome: 'retry', error_code: 'send_timeout', error_message: 'no ack in 30 s' }])})`;
     await sql`select gateway.advance_message_status(${agent}, ${connector}, ${epoch.toString()}, ${sql.json([{ wa_message_id: m!.wa_message_id, status: 'read' }])})`;
     const [row] = await sql`select status, error_code, error_message from public.messages where id = ${m!.id}`;
     expect(row).toEqual({ status: 'read', error_code: null, error_message: null });
@@ -181,13 +211,13 @@ describe('outbound queue', () => {
 
   it('strips base64 media once sent (a row queued before media moved to the media store)', async () => {
     const connector = await registerConnector(sql);
-    const { agent } = await ownedConnectedAgent(connector);
+    const { agent, epoch } = await ownedConnectedAgent(connector);
     const content = { media: { data: 'aGVsbG8=', mimetype: 'image/png' }, caption: 'c' };
     // enqueue_message refuses inline bytes now; such a row can only predate that migration.
     const [m] = await sql`insert into public.messages (agent_id, owner_id, wa_message_id, recipient, type, content)
       values (${agent}, ${owner}, 'LEGACY-INLINE', '15550006666', 'image', ${sql.json(content)}) returning id`;
     await sql`select gateway.claim_messages(${connector}, 1, 60, ${[agent]}::uuid[])`;
-    await sql`select gateway.complete_messages(${connector}, ${sql.json([{ id: m!.id, outcome: 'sent', strip_media: true }])})`;
+    await sql`select gateway.complete_messages(${agent}, ${connector}, ${epoch.toString()}, ${sql.json([{ id: m!.id, outcome: 'sent', strip_media: true }])})`;
     const [row] = await sql`select content from public.messages where id = ${m!.id}`;
     expect(row!.content).toEqual({ media: { mimetype: 'image/png', data_removed: true }, caption: 'c' });
   });
