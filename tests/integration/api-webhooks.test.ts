@@ -46,6 +46,14 @@ test.each([
   ['name resolving to a private address', 'https://svc.internal.test/x'],
   ['unresolvable name', 'https://nothing.nxdomain.test/x'],
   ['not a url', 'hooks.example.com'],
+  // The connector's delivery guard refuses these; creation must too, or every delivery fails.
+  ['documentation TEST-NET-1', 'https://192.0.2.10/x'],
+  ['documentation TEST-NET-2', 'https://198.51.100.7/x'],
+  ['documentation TEST-NET-3', 'https://203.0.113.5/x'],
+  ['Teredo', 'https://[2001::1]/x'],
+  ['6to4 of a private address', 'https://[2002:a00:1::1]/x'],
+  ['IPv4-compatible loopback', 'https://[::7f00:1]/x'],
+  ['site-local', 'https://[fec0::1]/x'],
 ])('refuses %s with 422 and stores nothing', async (_name, url) => {
   const res = await create({ url });
   expect(res.status).toBe(422);
