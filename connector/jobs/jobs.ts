@@ -15,6 +15,7 @@
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
+import type { EventType } from '../../kernel/event-types.ts';
 import type { ConnectorConfig } from '../config.ts';
 import type { Metrics } from '../metrics.ts';
 
@@ -66,7 +67,7 @@ export async function keyHygiene(tx: Sql, deps: JobDeps): Promise<{ warned: numb
         if ((error as { code?: string }).code !== 'WG008') throw error;
       }
     }
-    const type = level === 'critical' ? 'alert.signal_keys_critical' : 'alert.signal_keys_high';
+    const type: EventType = level === 'critical' ? 'alert.signal_keys_critical' : 'alert.signal_keys_high';
     const [raised] = await tx`
       select gateway.emit_event(s.owner_id, s.agent_id, ${type}, ${level === 'critical' ? 'critical' : 'warning'},
         jsonb_build_object('rows', ${n}::int, 'level', ${level}::text, 'thresholds', ${tx.json({ warn, prune, critical })}::jsonb))

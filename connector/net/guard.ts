@@ -4,7 +4,7 @@
 //   1. parse; refuse anything but https (http only when configured): file:, data:, ftp: … never;
 //      refuse credentials in the URL;
 //   2. resolve the host name ourselves and refuse it if ANY address is not public
-//      (address-policy.ts); an IP literal is judged as is;
+//      (kernel/address-policy.ts, the policy the API also applies); an IP literal is judged as is;
 //   3. connect to the address we vetted (a pinned `lookup`), never resolving again, so a DNS
 //      answer that changes between check and connect (rebinding) cannot redirect us; TLS still
 //      verifies the certificate against the host name;
@@ -20,7 +20,7 @@ import { promises as dns } from 'node:dns';
 import http, { type IncomingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
-import { type AddressPolicy, addressProblem, DEFAULT_ADDRESS_POLICY } from './address-policy.ts';
+import { type AddressPolicy, addressProblem, DEFAULT_ADDRESS_POLICY } from '../../kernel/address-policy.ts';
 
 export type GuardErrorCode = 'invalid_url' | 'scheme' | 'credentials' | 'forbidden_address' | 'dns' | 'redirect' | 'too_large' | 'timeout' | 'mime' | 'network';
 

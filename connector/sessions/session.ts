@@ -21,6 +21,8 @@ import { type AuthenticationCreds, type AuthenticationState, type ConnectionStat
 import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
 import type { Keyring } from '../../edge-functions/_shared/secret-box.ts';
+import type { EventType } from '../../kernel/event-types.ts';
+import type { SessionStatus, TerminalSessionStatus } from '../../kernel/session-statuses.ts';
 import { createPostgresAuthState, type PostgresAuthState } from '../auth-state/postgres-auth-state.ts';
 import { CorruptAuthState, isLinked } from '../auth-state/validate-creds.ts';
 import type { Clock } from '../clock.ts';
@@ -70,7 +72,7 @@ export interface SessionDeps {
   onEnded(session: ManagedSession, reason: EndReason): void;
 }
 
-type Patch = Record<string, unknown>;
+type Patch = Record<string, unknown> & { status?: SessionStatus };
 
 export class ManagedSession implements LiveSession {
   readonly agentId: string;
@@ -79,7 +81,7 @@ export class ManagedSession implements LiveSession {
   readonly logger: Logger;
   state: SessionState = 'starting';
   /** The status last reported to the database (for metrics). */
-  status = 'connecting';
+  status: SessionStatus = 'connecting';
 
   private epochValue: bigint;
   private sock: WASocket | undefined;
@@ -193,7 +195,7 @@ export class ManagedSession implements LiveSession {
 
   // --- connecting -------------------------------------------------------------------------
 
-  private async connect(status: 'connecting' | 'reconnecting'): Promise<void> {
+  private async connect(status: Extract<SessionStatus, 'connecting' | 'reconnecting'>): Promise<void> {
     if (this.ended || !this.auth) return;
     this.linking = !isLinked(this.auth.creds);
     this.qrShown = 0;
@@ -380,10 +382,10 @@ export class ManagedSession implements LiveSession {
   }
 
   private async terminal(
-    status: 'logged_out' | 'conflict' | 'failed' | 'qr_timeout',
+    status: TerminalSessionStatus,
     reason: string,
     code: number | undefined,
-    opts: { wipe?: boolean; alert?: string } = {},
+    opts: { wipe?: boolean; alert?: EventType } = {},
   ): Promise<void> {
     if (this.ended) return;
     this.state = 'ended'; // no reconnect may start while we write

@@ -27,7 +27,7 @@ import { loadConfig } from '../../connector/config.ts';
 import { createLogger } from '../../connector/logging/logger.ts';
 import { loadMessagingConfig } from '../../connector/messages/config.ts';
 import { createMessagingExtension } from '../../connector/messages/messaging.ts';
-import type { AddressPolicy } from '../../connector/net/address-policy.ts';
+import type { AddressPolicy } from '../../kernel/address-policy.ts';
 import { createJwtVerifier } from '../../edge-functions/_shared/auth/jwt.ts';
 import { generateApiKey } from '../../edge-functions/_shared/auth/api-keys.ts';
 import { mediaStoreFromEnv } from '../../edge-functions/_shared/media/config.ts';

@@ -46,12 +46,50 @@ test.each([
   ['name resolving to a private address', 'https://svc.internal.test/x'],
   ['unresolvable name', 'https://nothing.nxdomain.test/x'],
   ['not a url', 'hooks.example.com'],
+  // The connector's delivery guard refuses these; creation must too, or every delivery fails.
+  ['documentation TEST-NET-1', 'https://192.0.2.10/x'],
+  ['documentation TEST-NET-2', 'https://198.51.100.7/x'],
+  ['documentation TEST-NET-3', 'https://203.0.113.5/x'],
+  ['Teredo', 'https://[2001::1]/x'],
+  ['6to4 of a private address', 'https://[2002:a00:1::1]/x'],
+  ['IPv4-compatible loopback', 'https://[::7f00:1]/x'],
+  ['site-local', 'https://[fec0::1]/x'],
 ])('refuses %s with 422 and stores nothing', async (_name, url) => {
   const res = await create({ url });
   expect(res.status).toBe(422);
   expect((await errorOf(res)).code).toBe('invalid_url');
   const [n] = await api.db.sql`select count(*)::int as n from public.webhook_endpoints where url = ${url}`;
   expect(n!.n).toBe(0);
+});
+
+test.each([
+  ['a misspelt type', ['message.recieved']],
+  ['an unknown family', ['messages.*']],
+  ['a wildcard below a family', ['message.status.*']],
+  ['one unknown among known ones', ['session.status', 'alert.lost_phone']],
+  ['not an event type at all', ['Bad Type']],
+])('refuses %s as a subscription with 400 and stores nothing', async (_name, eventTypes) => {
+  const url = `https://hooks.example.com/${crypto.randomUUID()}`;
+  const res = await create({ url, eventTypes });
+  expect(res.status).toBe(400);
+  const err = await errorOf(res);
+  expect(err.code).toBe('invalid_request');
+  expect(JSON.stringify(err.details)).toContain('unknown event type');
+  const [n] = await api.db.sql`select count(*)::int as n from public.webhook_endpoints where url = ${url}`;
+  expect(n!.n).toBe(0);
+});
+
+test('subscriptions: *, a known family with .*, or known types; an update to an unknown type changes nothing', async () => {
+  for (const eventTypes of [['*'], ['message.*', 'alert.*'], ['session.status', 'alert.inbound_unstorable', 'webhook.test']]) {
+    const res = await create({ url: 'https://hooks.example.com/ok', eventTypes });
+    expect(res.status, await res.clone().text()).toBe(201);
+    expect(((await res.json()) as { eventTypes: string[] }).eventTypes).toEqual(eventTypes);
+  }
+  const hook = (await (await create({ url: 'https://hooks.example.com/upd', eventTypes: ['message.*'] })).json()) as { id: string };
+  const upd = await api.call('PATCH', `/v1/webhooks/${hook.id}`, { token: me.token, body: { eventTypes: ['message.sent'] } });
+  expect(upd.status).toBe(400);
+  const [row] = await api.db.sql`select event_types from public.webhook_endpoints where id = ${hook.id}`;
+  expect(row!.event_types).toEqual(['message.*']);
 });
 
 test('http is accepted only when the dev flag allows it', async () => {

@@ -4,7 +4,8 @@ import { describe, expect, test } from 'vitest';
 import { generateApiKey, parseApiKey, timingSafeEqual } from '../../edge-functions/_shared/auth/api-keys.ts';
 import { decodeCursor, encodeCursor, normalisePhone } from '../../edge-functions/_shared/contracts/common.ts';
 import { sqlToHttp } from '../../edge-functions/_shared/http/sql-errors.ts';
-import { checkOutboundUrl, isForbiddenHost } from '../../edge-functions/_shared/net/url-guard.ts';
+import { checkOutboundUrl } from '../../edge-functions/_shared/net/url-guard.ts';
+import { addressProblem, hostProblem } from '../../kernel/address-policy.ts';
 
 describe('normalisePhone', () => {
   test.each([
@@ -30,8 +31,15 @@ describe('checkOutboundUrl', () => {
     'https://foo.localhost', 'https://metadata.google.internal', 'https://0x7f.0.0.1', 'https://2130706433', 'https://u:p@example.com', 'javascript:alert(1)', 'gopher://x',
   ])('refuses %s', (u) => expect(checkOutboundUrl(u, { allowHttp: false })).not.toBeNull());
   test('http only with the flag', () => expect(checkOutboundUrl('http://hooks.example.com', { allowHttp: true })).toBeNull());
+  test('the API refuses exactly the IP literals the connector refuses (one policy)', () => {
+    const v4 = fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255)).map((o) => o.join('.'));
+    const word = fc.oneof(fc.constantFrom(0, 1, 0xffff, 0x2001, 0x2002, 0xfe80, 0xfec0, 0xfc00, 0x64, 0xff9b, 0x7f00, 0xdb8), fc.nat(0xffff));
+    const v6 = fc.array(word, { minLength: 8, maxLength: 8 }).map((w) => w.map((x) => x.toString(16)).join(':'));
+    fc.assert(fc.property(v4, (ip) => (checkOutboundUrl(`https://${ip}/x`, { allowHttp: false }) !== null) === (addressProblem(ip) !== null)), { numRuns: 3000 });
+    fc.assert(fc.property(v6, (ip) => (checkOutboundUrl(`https://[${ip}]/x`, { allowHttp: false }) !== null) === (addressProblem(ip) !== null)), { numRuns: 3000 });
+  });
   test('every 127/8 and 10/8 literal is forbidden', () => {
-    fc.assert(fc.property(fc.constantFrom(10, 127), fc.nat(255), fc.nat(255), fc.nat(255), (a, b, c, d) => isForbiddenHost(`${a}.${b}.${c}.${d}`)), { numRuns: 2000 });
+    fc.assert(fc.property(fc.constantFrom(10, 127), fc.nat(255), fc.nat(255), fc.nat(255), (a, b, c, d) => hostProblem(`${a}.${b}.${c}.${d}`) !== null), { numRuns: 2000 });
   });
 });
 

@@ -1,6 +1,6 @@
 // The SSRF guard shared by media fetches and webhook deliveries (connector/net).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addressProblem } from '../../connector/net/address-policy.ts';
+import { addressProblem } from '../../kernel/address-policy.ts';
 import { createUrlGuard, GuardError, type Resolver } from '../../connector/net/guard.ts';
 import { startTestServer, type TestServer } from '../helpers/messages-http.ts';
 

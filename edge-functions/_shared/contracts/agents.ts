@@ -1,12 +1,11 @@
 /** Contracts of agents, their session, and statistics. */
 import { z } from '@hono/zod-openapi';
+import { SESSION_STATUSES } from '../../../kernel/session-statuses.ts';
 import { Phone, Text } from './common.ts';
 
-export const CreateAgent = z.strictObject({ name: Text().trim().min(1).max(100) }).openapi('CreateAgent');
+export { SESSION_STATUSES };
 
-export const SESSION_STATUSES = [
-  'disconnected', 'connecting', 'qr', 'pairing_code', 'connected', 'reconnecting', 'logged_out', 'conflict', 'qr_timeout', 'failed',
-] as const;
+export const CreateAgent = z.strictObject({ name: Text().trim().min(1).max(100) }).openapi('CreateAgent');
 
 export const AgentView = z
   .object({

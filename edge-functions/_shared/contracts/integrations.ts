@@ -1,5 +1,6 @@
 /** Contracts of API keys, webhook endpoints and number checks. */
 import { z } from '@hono/zod-openapi';
+import { EVENT_FAMILIES, EVENT_TYPES, isEventSubscription } from '../../../kernel/event-types.ts';
 import { API_KEY_SCOPES } from '../auth/api-keys.ts';
 import { Phone, Text } from './common.ts';
 
@@ -28,7 +29,15 @@ export const ApiKeyView = z
 
 export const CreatedApiKey = ApiKeyView.extend({ key: z.string().openapi({ description: 'Shown once; store it now' }) }).openapi('CreatedApiKey');
 
-const EventType = z.string().regex(/^(\*|[a-z_]+\.([a-z_.]+|\*))$/).max(100);
+// A subscription names something the gateway emits (kernel/event-types.ts): a typo would
+// otherwise be stored and then match no event, silently.
+const EventType = z
+  .string()
+  .max(100)
+  .refine(isEventSubscription, {
+    message: `unknown event type: use *, <family>.* (${EVENT_FAMILIES.join(', ')}) or one of ${EVENT_TYPES.join(', ')}`,
+  })
+  .openapi({ description: 'An event type, `<family>.*` or `*`', example: 'message.received' });
 export const CreateWebhook = z
   .strictObject({
     url: Text().max(2048),

@@ -1,0 +1,29 @@
+/**
+ * kernel/ is the code both runtimes run (the API under Deno, the connector under Node). The
+ * Node suites import it everywhere; this proves every module in it also loads, and decides the
+ * same, under Deno. A new kernel file is picked up without editing this test.
+ *
+ *   npm run test:deno
+ */
+import assert from './assert.ts';
+import { addressProblem, hostProblem } from '../../kernel/address-policy.ts';
+
+const kernel = new URL('../../kernel/', import.meta.url);
+
+Deno.test('every kernel module loads under Deno and exports something', async () => {
+  const files = [...Deno.readDirSync(kernel)].filter((e) => e.isFile && e.name.endsWith('.ts')).map((e) => e.name).sort();
+  assert.ok(files.includes('address-policy.ts'), `kernel/ lists ${files.join(', ')}`);
+  for (const file of files) {
+    const mod = await import(new URL(file, kernel).href);
+    assert.ok(Object.keys(mod).length > 0, `${file} exports nothing`);
+  }
+});
+
+Deno.test('the address policy decides under Deno as under Node', () => {
+  for (const refused of ['127.0.0.1', '203.0.113.5', '192.0.2.1', '198.51.100.7', '2001::1', '2002:a00:1::1', '::7f00:1', 'fec0::1', '::ffff:a9fe:a9fe']) {
+    assert.ok(addressProblem(refused) !== null, `${refused} should be refused`);
+  }
+  for (const allowed of ['8.8.8.8', '2606:4700:4700::1111', '2002:808:808::1']) assert.equal(addressProblem(allowed), null);
+  assert.equal(hostProblem('hooks.example.com'), null);
+  assert.ok(hostProblem('metadata.google.internal') !== null);
+});

@@ -1,0 +1,87 @@
+/**
+ * The vocabularies in kernel/ against what the system really uses: session statuses against the
+ * CHECK on public.whatsapp_sessions.status, event types against every type literal the SQL
+ * functions of the migrated database and the TypeScript services emit. A new status or event
+ * type anywhere fails here until kernel/ names it (and one that nothing emits any more, too).
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EVENT_FAMILIES, EVENT_TYPES } from '../../kernel/event-types.ts';
+import { SESSION_STATUSES } from '../../kernel/session-statuses.ts';
+import { repoRoot } from '../../scripts/db/migrate.ts';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await createTestDatabase();
+});
+afterAll(async () => db?.drop());
+
+const sorted = (values: Iterable<string>) => [...new Set(values)].sort();
+
+/** `'a.b'` string literals in a text, minus schema-qualified names (public.x, gateway.y …). */
+function dottedLiterals(text: string, schemas: ReadonlySet<string>): string[] {
+  return [...text.matchAll(/'([a-z_]+)\.([a-z_]+)'/g)].filter((m) => !schemas.has(m[1]!)).map((m) => `${m[1]}.${m[2]}`);
+}
+
+async function sourceFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(path.join(repoRoot, dir), { recursive: true, withFileTypes: true });
+  return entries.filter((e) => e.isFile() && e.name.endsWith('.ts')).map((e) => path.join(e.parentPath, e.name));
+}
+
+describe('session statuses', () => {
+  it('kernel/session-statuses.ts lists exactly the CHECK of public.whatsapp_sessions.status', async () => {
+    const checks = await db.sql<{ def: string }[]>`
+      select pg_get_constraintdef(c.oid) as def from pg_constraint c
+      where c.conrelid = 'public.whatsapp_sessions'::regclass and c.contype = 'c' and pg_get_constraintdef(c.oid) ~ '^CHECK \\(\\(status '`;
+    expect(checks).toHaveLength(1);
+    const inSql = [...checks[0]!.def.matchAll(/'([a-z_]+)'::text/g)].map((m) => m[1]!);
+    expect(sorted(SESSION_STATUSES)).toEqual(sorted(inSql));
+  });
+});
+
+describe('event types', () => {
+  let fromSql: Map<string, string[]>;
+  let fromSource: Map<string, string[]>;
+
+  beforeAll(async () => {
+    const schemas = new Set((await db.sql<{ nspname: string }[]>`select nspname from pg_namespace`).map((r) => r.nspname));
+    const functions = await db.sql<{ name: string; body: string }[]>`
+      select n.nspname || '.' || p.proname as name, p.prosrc as body
+      from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+      where n.nspname not in ('pg_catalog', 'information_schema', 'auth', 'extensions', 'supabase_migrations') and n.nspname not like 'pg\\_%'`;
+    fromSql = new Map();
+    for (const f of functions) for (const t of dottedLiterals(f.body, schemas)) fromSql.set(t, [...(fromSql.get(t) ?? []), f.name]);
+
+    // In TypeScript, dotted strings are also Baileys event names, headers and the like: only
+    // the families the gateway emits count. A new family shows up on the SQL side, where every
+    // event is written (gateway.emit_event).
+    const family = new RegExp(`['\`](${EVENT_FAMILIES.join('|')})\\.([a-z_]+)['\`]`, 'g');
+    fromSource = new Map();
+    for (const dir of ['connector', 'edge-functions']) {
+      for (const file of await sourceFiles(dir)) {
+        const text = await readFile(file, 'utf8');
+        for (const m of text.matchAll(family)) {
+          const t = `${m[1]}.${m[2]}`;
+          fromSource.set(t, [...(fromSource.get(t) ?? []), path.relative(repoRoot, file)]);
+        }
+      }
+    }
+  });
+
+  it('every event type the SQL functions emit is in kernel/event-types.ts', () => {
+    const missing = [...fromSql].filter(([t]) => !(EVENT_TYPES as readonly string[]).includes(t)).map(([t, where]) => `${t} (${where.join(', ')})`);
+    expect(missing, 'add these to kernel/event-types.ts').toEqual([]);
+  });
+
+  it('every event type the connector and the edge functions name is in kernel/event-types.ts', () => {
+    const missing = [...fromSource].filter(([t]) => !(EVENT_TYPES as readonly string[]).includes(t)).map(([t, where]) => `${t} (${where.join(', ')})`);
+    expect(missing, 'add these to kernel/event-types.ts').toEqual([]);
+  });
+
+  it('every type in kernel/event-types.ts is emitted somewhere', () => {
+    const unused = EVENT_TYPES.filter((t) => !fromSql.has(t) && !fromSource.has(t));
+    expect(unused, 'nothing emits these: remove them from kernel/event-types.ts').toEqual([]);
+  });
+});
