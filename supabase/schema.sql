@@ -51,6 +51,12 @@ CREATE SCHEMA private;
 COMMENT ON SCHEMA private IS 'Secrets and internals of wa-gateway. Not exposed through the Data API; no grants to anon or authenticated.';
 
 --
+-- Name: realtime; Type: SCHEMA; Schema: -; Owner: -
+--
+
+CREATE SCHEMA realtime;
+
+--
 -- Name: pgcrypto; Type: EXTENSION; Schema: -; Owner: -
 --
 
@@ -838,22 +844,23 @@ $$;
 COMMENT ON FUNCTION gateway.complete_deliveries(p_connector uuid, p_results jsonb) IS 'Batched completion of webhook deliveries; checks the caller still holds each row.';
 
 --
--- Name: complete_messages(uuid, jsonb); Type: FUNCTION; Schema: gateway; Owner: -
+-- Name: complete_messages(uuid, uuid, bigint, jsonb); Type: FUNCTION; Schema: gateway; Owner: -
 --
 
-CREATE FUNCTION gateway.complete_messages(p_connector uuid, p_results jsonb) RETURNS TABLE(id uuid, status text)
+CREATE FUNCTION gateway.complete_messages(p_agent uuid, p_connector uuid, p_epoch bigint, p_results jsonb) RETURNS TABLE(id uuid, status text)
     LANGUAGE plpgsql
     SET search_path TO ''
     AS $$
 declare
   r record;
-  v_agents uuid[] := '{}';
-  v_owners uuid[] := '{}';
-  v_statuses text[] := '{}';
+  v_owner uuid;
+  v_sent integer := 0;
+  v_failed integer := 0;
 begin
   if jsonb_typeof(p_results) is distinct from 'array' then
     perform gateway.fail('invalid_argument', 'results must be a JSON array');
   end if;
+  v_owner := (gateway.assert_lease(p_agent, p_connector, p_epoch)).owner_id;
   for r in
     with input as (
       select (x ->> 'id')::uuid as id, x ->> 'outcome' as outcome, left(x ->> 'error_code', 100) as error_code,
@@ -880,15 +887,13 @@ begin
       locked_by = null,
       locked_until = null
     from input i
-    where m.id = i.id and m.locked_by = p_connector and m.status = 'sending'
+    where m.id = i.id and m.agent_id = p_agent and m.locked_by = p_connector and m.status = 'sending'
       and i.outcome in ('sent', 'retry', 'failed')
-    returning m.id, m.agent_id, m.owner_id, m.wa_message_id, m.status, m.error_code, m.error_message
+    returning m.id, m.wa_message_id, m.status, m.error_code, m.error_message
   loop
     if r.status in ('sent', 'failed') then
-      v_agents := v_agents || r.agent_id;
-      v_owners := v_owners || r.owner_id;
-      v_statuses := v_statuses || r.status;
-      perform gateway.emit_event(r.owner_id, r.agent_id, 'message.status',
+      if r.status = 'sent' then v_sent := v_sent + 1; else v_failed := v_failed + 1; end if;
+      perform gateway.emit_event(v_owner, p_agent, 'message.status',
         case when r.status = 'failed' then 'warning' else 'info' end,
         jsonb_build_object('message_id', r.id, 'wa_message_id', r.wa_message_id, 'status', r.status,
                            'error_code', r.error_code, 'error_message', r.error_message));
@@ -896,53 +901,47 @@ begin
     id := r.id; status := r.status;
     return next;
   end loop;
-  -- One statement in agent order: concurrent completions whose batches span the same agents
-  -- then lock daily_stats rows in the same order instead of deadlocking.
-  insert into public.daily_stats as d (agent_id, day, owner_id, sent, failed)
-  select x.agent_id, (now() at time zone 'utc')::date, x.owner_id,
-         count(*) filter (where x.status = 'sent'), count(*) filter (where x.status = 'failed')
-  from unnest(v_agents, v_owners, v_statuses) as x(agent_id, owner_id, status)
-  group by x.agent_id, x.owner_id
-  order by x.agent_id
-  on conflict (agent_id, day) do update set sent = d.sent + excluded.sent, failed = d.failed + excluded.failed;
+  if v_sent + v_failed > 0 then
+    insert into public.daily_stats as d (agent_id, day, owner_id, sent, failed)
+    values (p_agent, (now() at time zone 'utc')::date, v_owner, v_sent, v_failed)
+    on conflict (agent_id, day) do update set sent = d.sent + excluded.sent, failed = d.failed + excluded.failed;
+  end if;
 end;
 $$;
 
 --
--- Name: FUNCTION complete_messages(p_connector uuid, p_results jsonb); Type: COMMENT; Schema: gateway; Owner: -
+-- Name: FUNCTION complete_messages(p_agent uuid, p_connector uuid, p_epoch bigint, p_results jsonb); Type: COMMENT; Schema: gateway; Owner: -
 --
 
-COMMENT ON FUNCTION gateway.complete_messages(p_connector uuid, p_results jsonb) IS 'Batched outcome of claimed sends (sent, retry with backoff, failed); only rows the caller still holds; raises message.status events.';
+COMMENT ON FUNCTION gateway.complete_messages(p_agent uuid, p_connector uuid, p_epoch bigint, p_results jsonb) IS 'Fenced, batched outcome of one session''s claimed sends (sent, retry with backoff, failed); stale_lease unless the caller holds the lease at p_epoch; only rows the caller still holds; raises message.status events.';
 
 --
--- Name: complete_number_check(uuid, uuid, jsonb, text); Type: FUNCTION; Schema: gateway; Owner: -
+-- Name: complete_number_check(uuid, uuid, bigint, uuid, jsonb, text); Type: FUNCTION; Schema: gateway; Owner: -
 --
 
-CREATE FUNCTION gateway.complete_number_check(p_connector uuid, p_check uuid, p_result jsonb, p_error text DEFAULT NULL::text) RETURNS boolean
+CREATE FUNCTION gateway.complete_number_check(p_agent uuid, p_connector uuid, p_epoch bigint, p_check uuid, p_result jsonb, p_error text DEFAULT NULL::text) RETURNS boolean
     LANGUAGE plpgsql
     SET search_path TO ''
     AS $$
-declare
-  v_found boolean;
 begin
   if p_error is null and (p_result is null or jsonb_typeof(p_result) <> 'array') then
     perform gateway.fail('invalid_argument', 'a result array or an error is required');
   end if;
+  perform gateway.assert_lease(p_agent, p_connector, p_epoch);
   update public.number_checks c
   set status = case when p_error is null then 'done' else 'failed' end,
       result = case when p_error is null then p_result end,
       error = left(p_error, 500), completed_at = now(), locked_by = null, locked_until = null
-  where c.id = p_check and c.status = 'running' and c.locked_by = p_connector;
-  v_found := found;
-  return v_found;
+  where c.id = p_check and c.agent_id = p_agent and c.status = 'running' and c.locked_by = p_connector;
+  return found;
 end;
 $$;
 
 --
--- Name: FUNCTION complete_number_check(p_connector uuid, p_check uuid, p_result jsonb, p_error text); Type: COMMENT; Schema: gateway; Owner: -
+-- Name: FUNCTION complete_number_check(p_agent uuid, p_connector uuid, p_epoch bigint, p_check uuid, p_result jsonb, p_error text); Type: COMMENT; Schema: gateway; Owner: -
 --
 
-COMMENT ON FUNCTION gateway.complete_number_check(p_connector uuid, p_check uuid, p_result jsonb, p_error text) IS 'Answers a claimed number check (done with a result, or failed with an error); false when the caller no longer holds it.';
+COMMENT ON FUNCTION gateway.complete_number_check(p_agent uuid, p_connector uuid, p_epoch bigint, p_check uuid, p_result jsonb, p_error text) IS 'Fenced: answers a claimed number check (done with a result, or failed with an error); stale_lease unless the caller holds the lease at p_epoch; false when the caller no longer holds the job.';
 
 --
 -- Name: count_api_call(uuid, uuid); Type: FUNCTION; Schema: gateway; Owner: -
@@ -1607,10 +1606,10 @@ $$;
 COMMENT ON FUNCTION gateway.prune_rate_limit_buckets(p_older_than interval) IS 'Retention: drops buckets untouched for a while (they are full again by then anyway).';
 
 --
--- Name: prune_signal_keys(uuid, interval, integer); Type: FUNCTION; Schema: gateway; Owner: -
+-- Name: prune_signal_keys(uuid, interval); Type: FUNCTION; Schema: gateway; Owner: -
 --
 
-CREATE FUNCTION gateway.prune_signal_keys(p_agent uuid, p_min_age interval DEFAULT '14 days'::interval, p_keep_pre_keys integer DEFAULT 30) RETURNS integer
+CREATE FUNCTION gateway.prune_signal_keys(p_agent uuid, p_min_age interval DEFAULT '14 days'::interval) RETURNS integer
     LANGUAGE plpgsql
     SET search_path TO ''
     AS $$
@@ -1618,8 +1617,8 @@ declare
   v_session public.whatsapp_sessions;
   v_deleted integer;
 begin
-  if p_min_age < interval '14 days' or p_keep_pre_keys < 30 then
-    perform gateway.fail('invalid_argument', 'hygiene keeps keys younger than 14 days and at least 30 pre-keys');
+  if p_min_age is null or p_min_age < interval '14 days' then
+    perform gateway.fail('invalid_argument', 'hygiene keeps keys younger than 14 days');
   end if;
   select * into v_session from public.whatsapp_sessions where agent_id = p_agent for update;
   if v_session.agent_id is null then
@@ -1629,30 +1628,20 @@ begin
      or (v_session.owner_connector_id is not null and v_session.lease_until > now()) then
     perform gateway.fail('conflict', 'key hygiene never runs on a connected or owned session');
   end if;
-  with doomed as (
-    select k.key_type, k.key_id from private.signal_keys k
-    where k.agent_id = p_agent and k.updated_at < now() - p_min_age
-      and k.key_type in ('session', 'sender-key', 'sender-key-memory')
-    union all
-    select p.key_type, p.key_id from (
-      select k.key_type, k.key_id, k.updated_at,
-             row_number() over (order by k.updated_at desc, k.key_id desc) as rn
-      from private.signal_keys k where k.agent_id = p_agent and k.key_type = 'pre-key'
-    ) p
-    where p.rn > p_keep_pre_keys and p.updated_at < now() - p_min_age
-  )
-  delete from private.signal_keys k using doomed
-  where k.agent_id = p_agent and k.key_type = doomed.key_type and k.key_id = doomed.key_id;
+  -- Only the types that grow with use; never pre-keys, creds or app-state keys.
+  delete from private.signal_keys k
+  where k.agent_id = p_agent and k.updated_at < now() - p_min_age
+    and k.key_type in ('session', 'sender-key', 'sender-key-memory');
   get diagnostics v_deleted = row_count;
   return v_deleted;
 end;
 $$;
 
 --
--- Name: FUNCTION prune_signal_keys(p_agent uuid, p_min_age interval, p_keep_pre_keys integer); Type: COMMENT; Schema: gateway; Owner: -
+-- Name: FUNCTION prune_signal_keys(p_agent uuid, p_min_age interval); Type: COMMENT; Schema: gateway; Owner: -
 --
 
-COMMENT ON FUNCTION gateway.prune_signal_keys(p_agent uuid, p_min_age interval, p_keep_pre_keys integer) IS 'Key hygiene per the auth-safety seed: only disconnected, unowned sessions; never creds or app-state keys; keeps >= 30 pre-keys and everything younger than 14 days.';
+COMMENT ON FUNCTION gateway.prune_signal_keys(p_agent uuid, p_min_age interval) IS 'Key hygiene per the auth-safety seed: only disconnected, unowned sessions; only session and sender-key rows untouched for 14 days or more; never pre-keys (unconsumed ones are still handed to new contacts), creds or app-state keys.';
 
 --
 -- Name: raise_session_alert(uuid, uuid, bigint, text, text, jsonb); Type: FUNCTION; Schema: gateway; Owner: -
@@ -1864,30 +1853,31 @@ $_$;
 COMMENT ON FUNCTION gateway.register_media(p_owner uuid, p_key text, p_sha256 text, p_size bigint) IS 'Registers a media object before its bytes are stored (or refreshes it), so retention knows it and spares it for the grace period.';
 
 --
--- Name: release_messages(uuid, uuid[]); Type: FUNCTION; Schema: gateway; Owner: -
+-- Name: release_messages(uuid, uuid, bigint, uuid[]); Type: FUNCTION; Schema: gateway; Owner: -
 --
 
-CREATE FUNCTION gateway.release_messages(p_connector uuid, p_ids uuid[]) RETURNS integer
+CREATE FUNCTION gateway.release_messages(p_agent uuid, p_connector uuid, p_epoch bigint, p_ids uuid[]) RETURNS integer
     LANGUAGE plpgsql
     SET search_path TO ''
     AS $$
 declare
   v_count integer;
 begin
+  perform gateway.assert_lease(p_agent, p_connector, p_epoch);
   update public.messages m
   set status = 'queued', attempts = greatest(m.attempts - 1, 0), next_attempt_at = now(),
       locked_by = null, locked_until = null
-  where m.id = any (p_ids) and m.locked_by = p_connector and m.status = 'sending';
+  where m.id = any (p_ids) and m.agent_id = p_agent and m.locked_by = p_connector and m.status = 'sending';
   get diagnostics v_count = row_count;
   return v_count;
 end;
 $$;
 
 --
--- Name: FUNCTION release_messages(p_connector uuid, p_ids uuid[]); Type: COMMENT; Schema: gateway; Owner: -
+-- Name: FUNCTION release_messages(p_agent uuid, p_connector uuid, p_epoch bigint, p_ids uuid[]); Type: COMMENT; Schema: gateway; Owner: -
 --
 
-COMMENT ON FUNCTION gateway.release_messages(p_connector uuid, p_ids uuid[]) IS 'Returns claimed but unattempted messages to the queue (attempt not counted); only rows the caller still holds.';
+COMMENT ON FUNCTION gateway.release_messages(p_agent uuid, p_connector uuid, p_epoch bigint, p_ids uuid[]) IS 'Fenced: returns one session''s claimed but unattempted messages to the queue (attempt not counted); stale_lease unless the caller holds the lease at p_epoch; only rows the caller still holds.';
 
 --
 -- Name: release_sessions(uuid, uuid[]); Type: FUNCTION; Schema: gateway; Owner: -
@@ -2554,16 +2544,16 @@ CREATE FUNCTION ops.force_release_session(p_agent uuid) RETURNS public.whatsapp_
 declare
   v_session public.whatsapp_sessions;
 begin
-  -- Clearing the owner does not bump the epoch: the next claim does, which fences the old owner.
   update public.whatsapp_sessions
-  set owner_connector_id = null, owner_hostname = null, owner_pid = null, lease_until = null
+  set owner_connector_id = null, owner_hostname = null, owner_pid = null, lease_until = null,
+      lease_epoch = lease_epoch + 1
   where agent_id = p_agent
   returning * into v_session;
   if v_session.agent_id is null then
     perform gateway.fail('unknown_agent', 'no session for this agent');
   end if;
   perform gateway.emit_event(v_session.owner_id, p_agent, 'alert.lease_force_released', 'warning',
-    jsonb_build_object('by', current_user));
+    jsonb_build_object('by', current_user, 'lease_epoch', v_session.lease_epoch));
   return v_session;
 end;
 $$;
@@ -2572,7 +2562,7 @@ $$;
 -- Name: FUNCTION force_release_session(p_agent uuid); Type: COMMENT; Schema: ops; Owner: -
 --
 
-COMMENT ON FUNCTION ops.force_release_session(p_agent uuid) IS 'Operator: clears a session''s lease so any connector claims it next (the old owner is fenced by the new epoch).';
+COMMENT ON FUNCTION ops.force_release_session(p_agent uuid) IS 'Operator: clears a session''s lease and moves its epoch on, so the old owner''s writes are refused at once and any connector claims it next.';
 
 --
 -- Name: requeue_failed_messages(uuid, timestamp with time zone); Type: FUNCTION; Schema: ops; Owner: -
@@ -2730,7 +2720,7 @@ CREATE FUNCTION private.notify_message_wake() RETURNS trigger
     SET search_path TO ''
     AS $$
 begin
-  perform pg_notify('wa_gateway_wake', new.agent_id::text || ':message');
+  perform private.wake_connectors(new.agent_id, 'message');
   return null;
 end;
 $$;
@@ -2739,7 +2729,27 @@ $$;
 -- Name: FUNCTION notify_message_wake(); Type: COMMENT; Schema: private; Owner: -
 --
 
-COMMENT ON FUNCTION private.notify_message_wake() IS 'Trigger: NOTIFY wa_gateway_wake <agent_id>:message when an outbound message is queued.';
+COMMENT ON FUNCTION private.notify_message_wake() IS 'Trigger: wakes connectors when an outbound message is queued.';
+
+--
+-- Name: notify_number_check_wake(); Type: FUNCTION; Schema: private; Owner: -
+--
+
+CREATE FUNCTION private.notify_number_check_wake() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+begin
+  perform private.wake_connectors(new.agent_id, 'number_check');
+  return null;
+end;
+$$;
+
+--
+-- Name: FUNCTION notify_number_check_wake(); Type: COMMENT; Schema: private; Owner: -
+--
+
+COMMENT ON FUNCTION private.notify_number_check_wake() IS 'Trigger: wakes connectors when a number check is queued.';
 
 --
 -- Name: notify_session_wake(); Type: FUNCTION; Schema: private; Owner: -
@@ -2750,12 +2760,7 @@ CREATE FUNCTION private.notify_session_wake() RETURNS trigger
     SET search_path TO ''
     AS $$
 begin
-  if tg_op = 'INSERT'
-     or new.desired_state is distinct from old.desired_state
-     or new.pending_command is distinct from old.pending_command
-     or new.link_requested_at is distinct from old.link_requested_at then
-    perform pg_notify('wa_gateway_wake', new.agent_id::text);
-  end if;
+  perform private.wake_connectors(new.agent_id, 'session');
   return null;
 end;
 $$;
@@ -2764,7 +2769,7 @@ $$;
 -- Name: FUNCTION notify_session_wake(); Type: COMMENT; Schema: private; Owner: -
 --
 
-COMMENT ON FUNCTION private.notify_session_wake() IS 'Trigger: NOTIFY wa_gateway_wake <agent_id> when a session''s desired state, command or link request changes.';
+COMMENT ON FUNCTION private.notify_session_wake() IS 'Trigger: wakes connectors when a session is created or its desired state, command or link request changes (never on lease or heartbeat writes).';
 
 --
 -- Name: record_takeover(uuid, uuid, uuid, uuid, bigint); Type: FUNCTION; Schema: private; Owner: -
@@ -2874,6 +2879,73 @@ $_$;
 --
 
 COMMENT ON FUNCTION private.valid_event_types(p_types text[]) IS 'Event type filters of a webhook endpoint: ''*'', ''<group>.*'' or an exact type.';
+
+--
+-- Name: wake_connectors(uuid, text); Type: FUNCTION; Schema: private; Owner: -
+--
+
+CREATE FUNCTION private.wake_connectors(p_agent uuid, p_kind text) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+begin
+  perform pg_notify('wa_gateway_wake', p_agent::text || case when p_kind = 'session' then '' else ':' || p_kind end);
+  perform realtime.send(jsonb_build_object('agent_id', p_agent, 'kind', p_kind), 'wake', 'wa-gateway:connector', true);
+end;
+$$;
+
+--
+-- Name: FUNCTION wake_connectors(p_agent uuid, p_kind text); Type: COMMENT; Schema: private; Owner: -
+--
+
+COMMENT ON FUNCTION private.wake_connectors(p_agent uuid, p_kind text) IS 'Wakes connectors about one agent: NOTIFY wa_gateway_wake and a private Realtime broadcast on topic wa-gateway:connector (event wake).';
+
+--
+-- Name: send(jsonb, text, text, boolean); Type: FUNCTION; Schema: realtime; Owner: -
+--
+
+CREATE FUNCTION realtime.send(payload jsonb, event text, topic text, private boolean DEFAULT true) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+  begin
+    begin
+      perform set_config('realtime.topic', topic, true);
+      insert into realtime.messages (payload, event, topic, private, extension)
+      values (payload, event, topic, private, 'broadcast');
+      delete from realtime.messages m
+      where (m.id, m.inserted_at) in (
+        select o.id, o.inserted_at from realtime.messages o
+        where o.inserted_at < now() - interval '3 days'
+        order by o.inserted_at limit 10
+        for update skip locked);
+    exception when others then
+      -- As on Supabase: a broadcast that cannot be written never fails the caller's transaction.
+      raise warning 'ErrorSendingBroadcastMessage: %', sqlerrm;
+    end;
+  end;
+  $$;
+
+--
+-- Name: FUNCTION send(payload jsonb, event text, topic text, private boolean); Type: COMMENT; Schema: realtime; Owner: -
+--
+
+COMMENT ON FUNCTION realtime.send(payload jsonb, event text, topic text, private boolean) IS 'Broadcast from the database (Supabase''s signature): a row in realtime.messages for Realtime to deliver to the topic.';
+
+--
+-- Name: topic(); Type: FUNCTION; Schema: realtime; Owner: -
+--
+
+CREATE FUNCTION realtime.topic() RETURNS text
+    LANGUAGE sql STABLE
+    SET search_path TO ''
+    AS $$ select nullif(current_setting('realtime.topic', true), '')::text $$;
+
+--
+-- Name: FUNCTION topic(); Type: COMMENT; Schema: realtime; Owner: -
+--
+
+COMMENT ON FUNCTION realtime.topic() IS 'The topic of the channel being authorised (Supabase Realtime sets it).';
 
 --
 -- Name: connectors; Type: VIEW; Schema: ops; Owner: -
@@ -3283,6 +3355,27 @@ CREATE TABLE public.plans (
 COMMENT ON TABLE public.plans IS 'Subscription tiers: how many agents a user may have and how many messages per minute each agent may send.';
 
 --
+-- Name: messages; Type: TABLE; Schema: realtime; Owner: -
+--
+
+CREATE TABLE realtime.messages (
+    topic text NOT NULL,
+    extension text NOT NULL,
+    payload jsonb,
+    event text,
+    private boolean DEFAULT false,
+    updated_at timestamp without time zone DEFAULT now() NOT NULL,
+    inserted_at timestamp without time zone DEFAULT now() NOT NULL,
+    id uuid DEFAULT gen_random_uuid() NOT NULL
+);
+
+--
+-- Name: TABLE messages; Type: COMMENT; Schema: realtime; Owner: -
+--
+
+COMMENT ON TABLE realtime.messages IS 'Stand-in for Supabase Realtime''s broadcast messages on plain Postgres (same columns).';
+
+--
 -- Name: api_keys api_keys_pkey; Type: CONSTRAINT; Schema: private; Owner: -
 --
 
@@ -3435,6 +3528,13 @@ ALTER TABLE ONLY public.webhook_endpoints
 
 ALTER TABLE ONLY public.whatsapp_sessions
     ADD CONSTRAINT whatsapp_sessions_pkey PRIMARY KEY (agent_id);
+
+--
+-- Name: messages messages_pkey; Type: CONSTRAINT; Schema: realtime; Owner: -
+--
+
+ALTER TABLE ONLY realtime.messages
+    ADD CONSTRAINT messages_pkey PRIMARY KEY (id, inserted_at);
 
 --
 -- Name: api_keys_agent_idx; Type: INDEX; Schema: private; Owner: -
@@ -3623,6 +3723,12 @@ CREATE INDEX whatsapp_sessions_owner_connector_idx ON public.whatsapp_sessions U
 CREATE INDEX whatsapp_sessions_owner_id_idx ON public.whatsapp_sessions USING btree (owner_id);
 
 --
+-- Name: messages_inserted_at_idx; Type: INDEX; Schema: realtime; Owner: -
+--
+
+CREATE INDEX messages_inserted_at_idx ON realtime.messages USING btree (inserted_at);
+
+--
 -- Name: connectors _RETURN; Type: RULE; Schema: ops; Owner: -
 --
 
@@ -3673,16 +3779,28 @@ CREATE TRIGGER messages_notify_wake AFTER INSERT ON public.messages FOR EACH ROW
 CREATE TRIGGER messages_touch_updated_at BEFORE UPDATE ON public.messages FOR EACH ROW EXECUTE FUNCTION private.touch_updated_at();
 
 --
+-- Name: number_checks number_checks_notify_wake; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER number_checks_notify_wake AFTER INSERT ON public.number_checks FOR EACH ROW EXECUTE FUNCTION private.notify_number_check_wake();
+
+--
 -- Name: webhook_endpoints webhook_endpoints_touch_updated_at; Type: TRIGGER; Schema: public; Owner: -
 --
 
 CREATE TRIGGER webhook_endpoints_touch_updated_at BEFORE UPDATE ON public.webhook_endpoints FOR EACH ROW EXECUTE FUNCTION private.touch_updated_at();
 
 --
--- Name: whatsapp_sessions whatsapp_sessions_notify_wake; Type: TRIGGER; Schema: public; Owner: -
+-- Name: whatsapp_sessions whatsapp_sessions_notify_wake_on_change; Type: TRIGGER; Schema: public; Owner: -
 --
 
-CREATE TRIGGER whatsapp_sessions_notify_wake AFTER INSERT OR UPDATE ON public.whatsapp_sessions FOR EACH ROW EXECUTE FUNCTION private.notify_session_wake();
+CREATE TRIGGER whatsapp_sessions_notify_wake_on_change AFTER UPDATE OF desired_state, pending_command, link_requested_at ON public.whatsapp_sessions FOR EACH ROW WHEN (((new.desired_state IS DISTINCT FROM old.desired_state) OR (new.pending_command IS DISTINCT FROM old.pending_command) OR (new.link_requested_at IS DISTINCT FROM old.link_requested_at))) EXECUTE FUNCTION private.notify_session_wake();
+
+--
+-- Name: whatsapp_sessions whatsapp_sessions_notify_wake_on_insert; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER whatsapp_sessions_notify_wake_on_insert AFTER INSERT ON public.whatsapp_sessions FOR EACH ROW EXECUTE FUNCTION private.notify_session_wake();
 
 --
 -- Name: whatsapp_sessions whatsapp_sessions_touch_updated_at; Type: TRIGGER; Schema: public; Owner: -
@@ -4064,6 +4182,18 @@ ALTER TABLE public.webhook_endpoints ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.whatsapp_sessions ENABLE ROW LEVEL SECURITY;
 
 --
+-- Name: messages connector_reads_wakeups; Type: POLICY; Schema: realtime; Owner: -
+--
+
+CREATE POLICY connector_reads_wakeups ON realtime.messages FOR SELECT TO service_role USING (((( SELECT realtime.topic() AS topic) = 'wa-gateway:connector'::text) AND (extension = 'broadcast'::text)));
+
+--
+-- Name: messages; Type: ROW SECURITY; Schema: realtime; Owner: -
+--
+
+ALTER TABLE realtime.messages ENABLE ROW LEVEL SECURITY;
+
+--
 -- Name: supabase_realtime; Type: PUBLICATION; Schema: -; Owner: -
 --
 
@@ -4114,6 +4244,14 @@ GRANT USAGE ON SCHEMA public TO anon;
 GRANT USAGE ON SCHEMA public TO authenticated;
 GRANT USAGE ON SCHEMA public TO service_role;
 GRANT USAGE ON SCHEMA public TO gateway_api;
+
+--
+-- Name: SCHEMA realtime; Type: ACL; Schema: -; Owner: -
+--
+
+GRANT USAGE ON SCHEMA realtime TO anon;
+GRANT USAGE ON SCHEMA realtime TO authenticated;
+GRANT USAGE ON SCHEMA realtime TO service_role;
 
 --
 -- Name: FUNCTION advance_message_status(p_agent uuid, p_connector uuid, p_epoch bigint, p_updates jsonb); Type: ACL; Schema: gateway; Owner: -
@@ -4426,18 +4564,18 @@ REVOKE ALL ON FUNCTION gateway.complete_deliveries(p_connector uuid, p_results j
 GRANT ALL ON FUNCTION gateway.complete_deliveries(p_connector uuid, p_results jsonb) TO service_role;
 
 --
--- Name: FUNCTION complete_messages(p_connector uuid, p_results jsonb); Type: ACL; Schema: gateway; Owner: -
+-- Name: FUNCTION complete_messages(p_agent uuid, p_connector uuid, p_epoch bigint, p_results jsonb); Type: ACL; Schema: gateway; Owner: -
 --
 
-REVOKE ALL ON FUNCTION gateway.complete_messages(p_connector uuid, p_results jsonb) FROM PUBLIC;
-GRANT ALL ON FUNCTION gateway.complete_messages(p_connector uuid, p_results jsonb) TO service_role;
+REVOKE ALL ON FUNCTION gateway.complete_messages(p_agent uuid, p_connector uuid, p_epoch bigint, p_results jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION gateway.complete_messages(p_agent uuid, p_connector uuid, p_epoch bigint, p_results jsonb) TO service_role;
 
 --
--- Name: FUNCTION complete_number_check(p_connector uuid, p_check uuid, p_result jsonb, p_error text); Type: ACL; Schema: gateway; Owner: -
+-- Name: FUNCTION complete_number_check(p_agent uuid, p_connector uuid, p_epoch bigint, p_check uuid, p_result jsonb, p_error text); Type: ACL; Schema: gateway; Owner: -
 --
 
-REVOKE ALL ON FUNCTION gateway.complete_number_check(p_connector uuid, p_check uuid, p_result jsonb, p_error text) FROM PUBLIC;
-GRANT ALL ON FUNCTION gateway.complete_number_check(p_connector uuid, p_check uuid, p_result jsonb, p_error text) TO service_role;
+REVOKE ALL ON FUNCTION gateway.complete_number_check(p_agent uuid, p_connector uuid, p_epoch bigint, p_check uuid, p_result jsonb, p_error text) FROM PUBLIC;
+GRANT ALL ON FUNCTION gateway.complete_number_check(p_agent uuid, p_connector uuid, p_epoch bigint, p_check uuid, p_result jsonb, p_error text) TO service_role;
 
 --
 -- Name: FUNCTION count_api_call(p_owner uuid, p_agent uuid); Type: ACL; Schema: gateway; Owner: -
@@ -4597,11 +4735,11 @@ REVOKE ALL ON FUNCTION gateway.prune_rate_limit_buckets(p_older_than interval) F
 GRANT ALL ON FUNCTION gateway.prune_rate_limit_buckets(p_older_than interval) TO service_role;
 
 --
--- Name: FUNCTION prune_signal_keys(p_agent uuid, p_min_age interval, p_keep_pre_keys integer); Type: ACL; Schema: gateway; Owner: -
+-- Name: FUNCTION prune_signal_keys(p_agent uuid, p_min_age interval); Type: ACL; Schema: gateway; Owner: -
 --
 
-REVOKE ALL ON FUNCTION gateway.prune_signal_keys(p_agent uuid, p_min_age interval, p_keep_pre_keys integer) FROM PUBLIC;
-GRANT ALL ON FUNCTION gateway.prune_signal_keys(p_agent uuid, p_min_age interval, p_keep_pre_keys integer) TO service_role;
+REVOKE ALL ON FUNCTION gateway.prune_signal_keys(p_agent uuid, p_min_age interval) FROM PUBLIC;
+GRANT ALL ON FUNCTION gateway.prune_signal_keys(p_agent uuid, p_min_age interval) TO service_role;
 
 --
 -- Name: FUNCTION raise_session_alert(p_agent uuid, p_connector uuid, p_epoch bigint, p_type text, p_severity text, p_payload jsonb); Type: ACL; Schema: gateway; Owner: -
@@ -4654,11 +4792,11 @@ GRANT ALL ON FUNCTION gateway.register_media(p_owner uuid, p_key text, p_sha256 
 GRANT ALL ON FUNCTION gateway.register_media(p_owner uuid, p_key text, p_sha256 text, p_size bigint) TO gateway_api;
 
 --
--- Name: FUNCTION release_messages(p_connector uuid, p_ids uuid[]); Type: ACL; Schema: gateway; Owner: -
+-- Name: FUNCTION release_messages(p_agent uuid, p_connector uuid, p_epoch bigint, p_ids uuid[]); Type: ACL; Schema: gateway; Owner: -
 --
 
-REVOKE ALL ON FUNCTION gateway.release_messages(p_connector uuid, p_ids uuid[]) FROM PUBLIC;
-GRANT ALL ON FUNCTION gateway.release_messages(p_connector uuid, p_ids uuid[]) TO service_role;
+REVOKE ALL ON FUNCTION gateway.release_messages(p_agent uuid, p_connector uuid, p_epoch bigint, p_ids uuid[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION gateway.release_messages(p_agent uuid, p_connector uuid, p_epoch bigint, p_ids uuid[]) TO service_role;
 
 --
 -- Name: FUNCTION release_sessions(p_connector uuid, p_agents uuid[]); Type: ACL; Schema: gateway; Owner: -
@@ -4839,6 +4977,13 @@ REVOKE ALL ON FUNCTION private.notify_message_wake() FROM PUBLIC;
 GRANT ALL ON FUNCTION private.notify_message_wake() TO service_role;
 
 --
+-- Name: FUNCTION notify_number_check_wake(); Type: ACL; Schema: private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION private.notify_number_check_wake() FROM PUBLIC;
+GRANT ALL ON FUNCTION private.notify_number_check_wake() TO service_role;
+
+--
 -- Name: FUNCTION notify_session_wake(); Type: ACL; Schema: private; Owner: -
 --
 
@@ -4879,6 +5024,29 @@ GRANT ALL ON FUNCTION private.valid_api_key_scopes(p_scopes text[]) TO service_r
 
 REVOKE ALL ON FUNCTION private.valid_event_types(p_types text[]) FROM PUBLIC;
 GRANT ALL ON FUNCTION private.valid_event_types(p_types text[]) TO service_role;
+
+--
+-- Name: FUNCTION wake_connectors(p_agent uuid, p_kind text); Type: ACL; Schema: private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION private.wake_connectors(p_agent uuid, p_kind text) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.wake_connectors(p_agent uuid, p_kind text) TO service_role;
+
+--
+-- Name: FUNCTION send(payload jsonb, event text, topic text, private boolean); Type: ACL; Schema: realtime; Owner: -
+--
+
+GRANT ALL ON FUNCTION realtime.send(payload jsonb, event text, topic text, private boolean) TO anon;
+GRANT ALL ON FUNCTION realtime.send(payload jsonb, event text, topic text, private boolean) TO authenticated;
+GRANT ALL ON FUNCTION realtime.send(payload jsonb, event text, topic text, private boolean) TO service_role;
+
+--
+-- Name: FUNCTION topic(); Type: ACL; Schema: realtime; Owner: -
+--
+
+GRANT ALL ON FUNCTION realtime.topic() TO anon;
+GRANT ALL ON FUNCTION realtime.topic() TO authenticated;
+GRANT ALL ON FUNCTION realtime.topic() TO service_role;
 
 --
 -- Name: TABLE connectors; Type: ACL; Schema: ops; Owner: -
@@ -4987,6 +5155,14 @@ GRANT SELECT ON TABLE public.number_checks TO gateway_api;
 GRANT SELECT ON TABLE public.plans TO authenticated;
 GRANT ALL ON TABLE public.plans TO service_role;
 GRANT SELECT ON TABLE public.plans TO gateway_api;
+
+--
+-- Name: TABLE messages; Type: ACL; Schema: realtime; Owner: -
+--
+
+GRANT SELECT,INSERT ON TABLE realtime.messages TO anon;
+GRANT SELECT,INSERT ON TABLE realtime.messages TO authenticated;
+GRANT SELECT,INSERT ON TABLE realtime.messages TO service_role;
 
 --
 -- Name: DEFAULT PRIVILEGES FOR FUNCTIONS; Type: DEFAULT ACL; Schema: gateway; Owner: -
