@@ -85,7 +85,7 @@ beforeAll(async () => {
     sql: db.sql,
     connectorId,
     directory: directoryOf([session]),
-    keyring,
+    webhookKeyring: keyring,
     config,
     logger,
     addressPolicy: { allowLoopbackForTests: true },

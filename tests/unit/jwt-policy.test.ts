@@ -35,7 +35,8 @@ async function es256() {
   return { jwks: { keys: [jwk] }, sign };
 }
 
-const baseEnv = { SUPABASE_DB_URL: 'postgresql://postgres@127.0.0.1:1/none', SUPABASE_URL, SUPABASE_JWKS: '{"keys":[]}', CREDENTIALS_ENCRYPTION_KEY: 'ab'.repeat(32) };
+const baseEnv = { SUPABASE_DB_URL: 'postgresql://postgres@127.0.0.1:1/none', SUPABASE_URL, SUPABASE_JWKS: '{"keys":[]}', WEBHOOK_SECRETS_KEY: 'ab'.repeat(32),
+  MEDIA_STORE: 'folder', MEDIA_STORE_DIR: '/nonexistent/wg-media' };
 
 describe('HS256 is an explicit opt-in', () => {
   it('SUPABASE_JWT_SECRET or GATEWAY_JWT_SECRET alone does not enable it', async () => {
