@@ -1,10 +1,12 @@
 // Configuration, read once from the environment at start and validated with zod. A missing or
-// malformed variable stops the process with a message naming it (ConfigError). The encryption
-// keyring is built here too, from CREDENTIALS_ENCRYPTION_KEY (required; never a random fallback).
+// malformed variable stops the process with a message naming it (ConfigError). Both encryption
+// keyrings are built here too (required; never a random fallback): CREDENTIALS_ENCRYPTION_* for
+// creds and Signal keys, WEBHOOK_SECRETS_* for webhook signing secrets — the edge function holds
+// only the second, so the two keys must differ.
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { ConfigError, type Keyring, keyringFromEnv } from '../edge-functions/_shared/secret-box.ts';
+import { bothKeyringsFromEnv, ConfigError, type Keyring } from '../edge-functions/_shared/secret-box.ts';
 
 export { ConfigError };
 
@@ -20,8 +22,22 @@ const cronExpr = (fallback: string) => z.string().regex(/^\S+( \S+){4,5}$/, 'mus
 // The default is the one Baileys 7.0.0-rc14 ships.
 const DEFAULT_WA_VERSION = '2.3000.1043857760';
 
+// A keyring's variables (secret-box.ts parses them exactly; zod makes the key required, names the
+// variable when it is missing or malformed, and documents them).
+const keyMaterial = z
+  .string()
+  .regex(/^\s*([0-9a-fA-F]{64}|[A-Za-z0-9+/_-]{43}=?)\s*$/, 'must be 32 random bytes written as 64 hex characters or base64 (e.g. `openssl rand -hex 32`)')
+  .meta({ accepts: '32 bytes, hex or base64' });
+const oldKeys = z.string().optional().meta({ accepts: '`version:key,…`' });
+
 export const envSchema = z.object({
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL (the direct connection)'),
+  CREDENTIALS_ENCRYPTION_KEY: keyMaterial,
+  CREDENTIALS_ENCRYPTION_KEY_VERSION: int(1, 1),
+  CREDENTIALS_ENCRYPTION_OLD_KEYS: oldKeys,
+  WEBHOOK_SECRETS_KEY: keyMaterial,
+  WEBHOOK_SECRETS_KEY_VERSION: int(1, 1),
+  WEBHOOK_SECRETS_OLD_KEYS: oldKeys,
   CONNECTOR_ID: z.uuid().optional(),
   CONNECTOR_HOSTNAME: z.string().min(1).optional(),
   CONNECTOR_CAPACITY: int(0, 500),
@@ -109,7 +125,10 @@ export interface ConnectorConfig {
     retentionMessagesDays: number;
   };
   keyThresholds: { warn: number; prune: number; critical: number };
+  /** Creds and Signal keys (CREDENTIALS_ENCRYPTION_*): session code only. */
   keyring: Keyring;
+  /** Webhook signing secrets (WEBHOOK_SECRETS_*): the webhook dispatcher only. */
+  webhookKeyring: Keyring;
 }
 
 export const CONNECTOR_VERSION = '0.1.0';
@@ -126,7 +145,7 @@ export async function loadConfig(env: Record<string, string | undefined> = proce
     throw new ConfigError(variable, issue.code === 'invalid_type' && cleaned[variable] === undefined ? 'is required' : issue.message);
   }
   const e = parsed.data;
-  const keyring = await keyringFromEnv(env);
+  const { credentials: keyring, webhookSecrets: webhookKeyring } = await bothKeyringsFromEnv(cleaned);
   if (e.SUPABASE_URL && !(e.SUPABASE_SECRET_KEY ?? e.SUPABASE_SERVICE_ROLE_KEY)) {
     throw new ConfigError('SUPABASE_SECRET_KEY', 'is required when SUPABASE_URL is set (Realtime wake-ups)');
   }
@@ -182,5 +201,6 @@ export async function loadConfig(env: Record<string, string | undefined> = proce
     },
     keyThresholds: { warn: e.KEY_WARN_ROWS, prune: e.KEY_PRUNE_ROWS, critical: e.KEY_CRITICAL_ROWS },
     keyring,
+    webhookKeyring,
   };
 }

@@ -2779,10 +2779,13 @@ CREATE FUNCTION private.record_takeover(p_owner uuid, p_agent uuid, p_from uuid,
     LANGUAGE plpgsql
     SET search_path TO ''
     AS $$
+declare
+  v_event uuid;
 begin
   if p_from is not null then
-    perform gateway.emit_event(p_owner, p_agent, 'session.lease_takeover', 'warning',
-      jsonb_build_object('from_connector', p_from, 'to_connector', p_to, 'lease_epoch', p_epoch));
+    v_event := gateway.emit_event(p_owner, p_agent, 'session.lease_takeover', 'warning', '{}'::jsonb);
+    insert into private.lease_takeovers (event_id, agent_id, from_connector, to_connector, lease_epoch)
+    values (v_event, p_agent, p_from, p_to, p_epoch);
   end if;
 end;
 $$;
@@ -2791,7 +2794,7 @@ $$;
 -- Name: FUNCTION record_takeover(p_owner uuid, p_agent uuid, p_from uuid, p_to uuid, p_epoch bigint); Type: COMMENT; Schema: private; Owner: -
 --
 
-COMMENT ON FUNCTION private.record_takeover(p_owner uuid, p_agent uuid, p_from uuid, p_to uuid, p_epoch bigint) IS 'Raises a session.lease_takeover event when a claim took an expired lease from another connector.';
+COMMENT ON FUNCTION private.record_takeover(p_owner uuid, p_agent uuid, p_from uuid, p_to uuid, p_epoch bigint) IS 'Raises a session.lease_takeover event (no connector ids or epoch in its payload) when a claim took an expired lease from another connector, and records the connectors for operators in private.lease_takeovers.';
 
 --
 -- Name: take_or_fail(text, integer, integer, integer, text); Type: FUNCTION; Schema: private; Owner: -
@@ -2970,6 +2973,54 @@ SELECT
 --
 
 COMMENT ON VIEW ops.connectors IS 'Connector processes, whether they look alive, and how many sessions each holds and has connected.';
+
+--
+-- Name: lease_takeovers; Type: TABLE; Schema: private; Owner: -
+--
+
+CREATE TABLE private.lease_takeovers (
+    event_id uuid NOT NULL,
+    agent_id uuid NOT NULL,
+    from_connector uuid NOT NULL,
+    to_connector uuid NOT NULL,
+    lease_epoch bigint NOT NULL,
+    taken_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+--
+-- Name: TABLE lease_takeovers; Type: COMMENT; Schema: private; Owner: -
+--
+
+COMMENT ON TABLE private.lease_takeovers IS 'Which connector took an expired lease from which, for operators (ops.lease_takeovers); the tenant-visible session.lease_takeover event carries none of it.';
+
+--
+-- Name: lease_takeovers; Type: VIEW; Schema: ops; Owner: -
+--
+
+CREATE VIEW ops.lease_takeovers WITH (security_invoker='true') AS
+ SELECT t.taken_at,
+    t.agent_id,
+    a.name AS agent_name,
+    a.owner_id,
+    t.lease_epoch,
+    t.from_connector,
+    f.hostname AS from_hostname,
+    f.pid AS from_pid,
+    t.to_connector,
+    n.hostname AS to_hostname,
+    n.pid AS to_pid,
+    t.event_id
+   FROM (((private.lease_takeovers t
+     LEFT JOIN public.agents a ON ((a.id = t.agent_id)))
+     LEFT JOIN private.connectors f ON ((f.id = t.from_connector)))
+     LEFT JOIN private.connectors n ON ((n.id = t.to_connector)))
+  ORDER BY t.taken_at DESC;
+
+--
+-- Name: VIEW lease_takeovers; Type: COMMENT; Schema: ops; Owner: -
+--
+
+COMMENT ON VIEW ops.lease_takeovers IS 'Lease takeovers, newest first: which connector (host, PID) lost each session and which took it, with the new lease epoch.';
 
 --
 -- Name: events; Type: TABLE; Schema: public; Owner: -
@@ -3397,6 +3448,13 @@ ALTER TABLE ONLY private.connectors
     ADD CONSTRAINT connectors_pkey PRIMARY KEY (id);
 
 --
+-- Name: lease_takeovers lease_takeovers_pkey; Type: CONSTRAINT; Schema: private; Owner: -
+--
+
+ALTER TABLE ONLY private.lease_takeovers
+    ADD CONSTRAINT lease_takeovers_pkey PRIMARY KEY (event_id);
+
+--
 -- Name: media_objects media_objects_pkey; Type: CONSTRAINT; Schema: private; Owner: -
 --
 
@@ -3547,6 +3605,12 @@ CREATE INDEX api_keys_agent_idx ON private.api_keys USING btree (agent_id);
 --
 
 CREATE INDEX api_keys_owner_idx ON private.api_keys USING btree (owner_id);
+
+--
+-- Name: lease_takeovers_taken_at_idx; Type: INDEX; Schema: private; Owner: -
+--
+
+CREATE INDEX lease_takeovers_taken_at_idx ON private.lease_takeovers USING btree (taken_at DESC);
 
 --
 -- Name: media_objects_registered_idx; Type: INDEX; Schema: private; Owner: -
@@ -3821,6 +3885,13 @@ ALTER TABLE ONLY private.api_keys
 
 ALTER TABLE ONLY private.api_keys
     ADD CONSTRAINT api_keys_owner_id_fkey FOREIGN KEY (owner_id) REFERENCES auth.users(id) ON DELETE CASCADE;
+
+--
+-- Name: lease_takeovers lease_takeovers_event_id_fkey; Type: FK CONSTRAINT; Schema: private; Owner: -
+--
+
+ALTER TABLE ONLY private.lease_takeovers
+    ADD CONSTRAINT lease_takeovers_event_id_fkey FOREIGN KEY (event_id) REFERENCES public.events(id) ON DELETE CASCADE;
 
 --
 -- Name: session_credentials session_credentials_agent_id_fkey; Type: FK CONSTRAINT; Schema: private; Owner: -
@@ -5053,6 +5124,18 @@ GRANT ALL ON FUNCTION realtime.topic() TO service_role;
 --
 
 GRANT SELECT ON TABLE ops.connectors TO service_role;
+
+--
+-- Name: TABLE lease_takeovers; Type: ACL; Schema: private; Owner: -
+--
+
+GRANT ALL ON TABLE private.lease_takeovers TO service_role;
+
+--
+-- Name: TABLE lease_takeovers; Type: ACL; Schema: ops; Owner: -
+--
+
+GRANT SELECT ON TABLE ops.lease_takeovers TO service_role;
 
 --
 -- Name: TABLE events; Type: ACL; Schema: public; Owner: -

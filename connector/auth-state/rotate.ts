@@ -1,5 +1,6 @@
-// Re-encrypts every stored secret (creds, Signal keys, webhook signing secrets) under the
-// keyring's current key. Safe while connectors run: each row is rewritten only if it still holds
+// Re-encrypts every stored secret under the current key of its keyring: creds and Signal keys
+// under the credentials keyring, webhook signing secrets under the webhook keyring (a separate key,
+// the only one the edge function holds). Safe while connectors run: each row is rewritten only if it still holds
 // the ciphertext that was read (compare-and-set), so a concurrent write — which already used the
 // current key — is never overwritten with older content. Rows that cannot be opened are counted
 // and left alone (they would be reported by the connector as corrupt).
@@ -14,12 +15,18 @@ export interface RotationReport {
   skippedConcurrent: number;
 }
 
-export async function rotateKeys(sql: Sql, keyring: Keyring, options: { batchSize?: number } = {}): Promise<RotationReport> {
+export interface RotationKeyrings {
+  /** CREDENTIALS_ENCRYPTION_*: creds and Signal keys. */
+  credentials: Keyring;
+  /** WEBHOOK_SECRETS_*: webhook signing secrets. */
+  webhookSecrets: Keyring;
+}
+
+export async function rotateKeys(sql: Sql, keyrings: RotationKeyrings, options: { batchSize?: number } = {}): Promise<RotationReport> {
   const batch = options.batchSize ?? 500;
-  const current = keyring.currentVersion;
   const report: RotationReport = { creds: 0, signalKeys: 0, webhookSecrets: 0, failed: 0, skippedConcurrent: 0 };
 
-  async function reseal(ciphertext: Uint8Array, version: number, ad: string): Promise<Buffer | undefined> {
+  async function reseal(keyring: Keyring, ciphertext: Uint8Array, version: number, ad: string): Promise<Buffer | undefined> {
     try {
       const plain = await open(keyring, ciphertext, version, ad);
       return Buffer.from((await seal(keyring, plain, ad)).ciphertext);
@@ -29,13 +36,15 @@ export async function rotateKeys(sql: Sql, keyring: Keyring, options: { batchSiz
     }
   }
 
+  const keyring = keyrings.credentials;
+  const current = keyring.currentVersion;
   // Creds.
   for (let after = '00000000-0000-0000-0000-000000000000'; ; ) {
     const rows = await sql`select agent_id, ciphertext, key_version from private.session_credentials
       where key_version <> ${current} and agent_id > ${after} order by agent_id limit ${batch}`;
     if (rows.length === 0) break;
     for (const r of rows) {
-      const next = await reseal(r.ciphertext, r.key_version, associatedData.creds(r.agent_id));
+      const next = await reseal(keyring, r.ciphertext, r.key_version, associatedData.creds(r.agent_id));
       if (!next) continue;
       const done = await sql`update private.session_credentials set ciphertext = ${next}, key_version = ${current}
         where agent_id = ${r.agent_id} and ciphertext = ${r.ciphertext}`;
@@ -53,7 +62,7 @@ export async function rotateKeys(sql: Sql, keyring: Keyring, options: { batchSiz
       order by agent_id, key_type, key_id limit ${batch}`;
     if (rows.length === 0) break;
     for (const r of rows) {
-      const next = await reseal(r.ciphertext, r.key_version, associatedData.signalKey(r.agent_id, r.key_type, r.key_id));
+      const next = await reseal(keyring, r.ciphertext, r.key_version, associatedData.signalKey(r.agent_id, r.key_type, r.key_id));
       if (!next) continue;
       const done = await sql`update private.signal_keys set ciphertext = ${next}, key_version = ${current}
         where agent_id = ${r.agent_id} and key_type = ${r.key_type} and key_id = ${r.key_id} and ciphertext = ${r.ciphertext}`;
@@ -64,12 +73,16 @@ export async function rotateKeys(sql: Sql, keyring: Keyring, options: { batchSiz
     cursor = [last.agent_id, last.key_type, last.key_id];
   }
 
-  // Webhook signing secrets (same secret-box, bound to the endpoint).
-  const secrets = await sql`select endpoint_id, ciphertext, key_version from private.webhook_secrets where key_version <> ${current}`;
+  // Webhook signing secrets, under their own keyring (same secret-box, bound to the endpoint).
+  // Before the keyrings were split they were sealed with the credentials key: a deployment moving
+  // off it lists that key in WEBHOOK_SECRETS_OLD_KEYS under its old version, so they open here.
+  const webhookKeyring = keyrings.webhookSecrets;
+  const webhookCurrent = webhookKeyring.currentVersion;
+  const secrets = await sql`select endpoint_id, ciphertext, key_version from private.webhook_secrets where key_version <> ${webhookCurrent}`;
   for (const r of secrets) {
-    const next = await reseal(r.ciphertext, r.key_version, associatedData.webhookSecret(r.endpoint_id));
+    const next = await reseal(webhookKeyring, r.ciphertext, r.key_version, associatedData.webhookSecret(r.endpoint_id));
     if (!next) continue;
-    const done = await sql`update private.webhook_secrets set ciphertext = ${next}, key_version = ${current}
+    const done = await sql`update private.webhook_secrets set ciphertext = ${next}, key_version = ${webhookCurrent}
       where endpoint_id = ${r.endpoint_id} and ciphertext = ${r.ciphertext}`;
     if (done.count) report.webhookSecrets++;
     else report.skippedConcurrent++;

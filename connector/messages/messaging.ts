@@ -30,7 +30,8 @@ export interface MessagingDeps {
   sql: Sql;
   connectorId: string;
   directory: SessionDirectory;
-  keyring: Keyring;
+  /** Opens webhook signing secrets (WEBHOOK_SECRETS_*); never the credentials keyring. */
+  webhookKeyring: Keyring;
   config: MessagingConfig;
   logger: Logger;
   clock?: Clock;
@@ -62,7 +63,7 @@ export function createMessaging(deps: MessagingDeps): Messaging {
   const guard = (allowHttp: boolean, timeoutMs: number): UrlGuard => createUrlGuard({ allowHttp, timeoutMs, addressPolicy: deps.addressPolicy });
 
   const dispatcher = config.webhooks.enabled
-    ? createWebhookDispatcher({ sql, connectorId, keyring: deps.keyring, guard: guard(config.webhooks.allowHttp, config.webhooks.timeoutMs), config: config.webhooks, logger, clock })
+    ? createWebhookDispatcher({ sql, connectorId, keyring: deps.webhookKeyring, guard: guard(config.webhooks.allowHttp, config.webhooks.timeoutMs), config: config.webhooks, logger, clock })
     : undefined;
   const writer = createMessageWriter({ sql, connectorId, logger: log, onWritten: () => dispatcher?.nudge() });
   const inbound = createInboundStore({ logger: log, onStored: () => dispatcher?.nudge() });
@@ -201,7 +202,7 @@ export function createMessagingExtension(
       sql: ctx.sql,
       connectorId: ctx.config.connectorId,
       directory: ctx.directory,
-      keyring: ctx.config.keyring,
+      webhookKeyring: ctx.config.webhookKeyring,
       config,
       logger: ctx.logger,
       clock: ctx.clock,

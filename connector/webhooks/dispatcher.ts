@@ -56,6 +56,7 @@ export const DEFAULT_WEBHOOK_CONFIG: WebhookDispatcherConfig = {
 export interface WebhookDispatcherDeps {
   sql: Sql;
   connectorId: string;
+  /** The webhook keyring (WEBHOOK_SECRETS_*), never the credentials one. */
   keyring: Keyring;
   guard: UrlGuard;
   config?: Partial<WebhookDispatcherConfig>;

@@ -8,11 +8,17 @@
  * version of the key that made it; a keyring opens any configured version and seals with the
  * current one, which is what makes rotation (scripts/rotate-keys.ts) possible.
  *
- * Configuration (checked at start; a missing or malformed key stops the process, never a random
- * fallback):
- *   CREDENTIALS_ENCRYPTION_KEY           the current key: 32 bytes as 64 hex chars or base64
- *   CREDENTIALS_ENCRYPTION_KEY_VERSION   its version, a positive integer (default 1)
- *   CREDENTIALS_ENCRYPTION_OLD_KEYS      optional older keys for reading: "1:<key>,2:<key>"
+ * Two keyrings, so that holding one secret does not give away the other (least privilege): the
+ * internet-facing edge function seals webhook signing secrets and must not be able to read any
+ * WhatsApp session's creds or Signal keys.
+ *   CREDENTIALS_ENCRYPTION_*  creds and Signal keys (connector and keys:rotate only)
+ *   WEBHOOK_SECRETS_*         webhook signing secrets (edge function, connector, keys:rotate)
+ *
+ * Configuration for a keyring with prefix P (checked at start; a missing or malformed key stops
+ * the process, never a random fallback):
+ *   P_KEY           the current key: 32 bytes as 64 hex chars or base64
+ *   P_KEY_VERSION   its version, a positive integer (default 1)
+ *   P_OLD_KEYS      optional older keys for reading: "1:<key>,2:<key>"
  */
 
 export class ConfigError extends Error {
@@ -73,25 +79,56 @@ function parseVersion(text: string, variable: string): number {
   return Number(text.trim());
 }
 
-/** Builds the keyring from the environment, or throws ConfigError naming the variable at fault. */
-export async function keyringFromEnv(env: Record<string, string | undefined>): Promise<Keyring> {
-  const currentText = env.CREDENTIALS_ENCRYPTION_KEY;
-  if (!currentText) {
-    throw new ConfigError('CREDENTIALS_ENCRYPTION_KEY', 'is required (32 random bytes, hex or base64); there is no fallback');
-  }
+/** The environment prefix of each keyring (see the header). */
+export const KEYRING_PREFIX = { credentials: 'CREDENTIALS_ENCRYPTION', webhookSecrets: 'WEBHOOK_SECRETS' } as const;
+export type KeyringPrefix = (typeof KEYRING_PREFIX)[keyof typeof KEYRING_PREFIX];
+
+/** The key material of `<prefix>_KEY`, parsed, or throws ConfigError naming it. */
+export function currentKeyFromEnv(env: Record<string, string | undefined>, prefix: KeyringPrefix): Uint8Array {
+  const name = `${prefix}_KEY`;
+  const text = env[name];
+  if (!text) throw new ConfigError(name, 'is required (32 random bytes, hex or base64); there is no fallback');
+  return parseKeyMaterial(text, name);
+}
+
+/**
+ * Builds the keyring named by `prefix` from `<prefix>_KEY`, `<prefix>_KEY_VERSION` and
+ * `<prefix>_OLD_KEYS`, or throws ConfigError naming the variable at fault. Variables of the other
+ * keyring are never read.
+ */
+export async function keyringFromEnv(env: Record<string, string | undefined>, prefix: KeyringPrefix): Promise<Keyring> {
+  const versionName = `${prefix}_KEY_VERSION`;
+  const oldName = `${prefix}_OLD_KEYS`;
+  const versionText = env[versionName];
   const current = {
-    version: env.CREDENTIALS_ENCRYPTION_KEY_VERSION ? parseVersion(env.CREDENTIALS_ENCRYPTION_KEY_VERSION, 'CREDENTIALS_ENCRYPTION_KEY_VERSION') : 1,
-    key: parseKeyMaterial(currentText, 'CREDENTIALS_ENCRYPTION_KEY'),
+    key: currentKeyFromEnv(env, prefix),
+    version: versionText ? parseVersion(versionText, versionName) : 1,
   };
   const older: Array<{ version: number; key: Uint8Array }> = [];
-  for (const item of (env.CREDENTIALS_ENCRYPTION_OLD_KEYS ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const item of (env[oldName] ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
     const separator = item.indexOf(':');
-    if (separator < 1) throw new ConfigError('CREDENTIALS_ENCRYPTION_OLD_KEYS', 'entries must look like "<version>:<key>"');
-    const version = parseVersion(item.slice(0, separator), 'CREDENTIALS_ENCRYPTION_OLD_KEYS');
-    if (version === current.version) throw new ConfigError('CREDENTIALS_ENCRYPTION_OLD_KEYS', `version ${version} is the current key's version`);
-    older.push({ version, key: parseKeyMaterial(item.slice(separator + 1), 'CREDENTIALS_ENCRYPTION_OLD_KEYS') });
+    if (separator < 1) throw new ConfigError(oldName, 'entries must look like "<version>:<key>"');
+    const version = parseVersion(item.slice(0, separator), oldName);
+    if (version === current.version) throw new ConfigError(oldName, `version ${version} is the current key's version`);
+    older.push({ version, key: parseKeyMaterial(item.slice(separator + 1), oldName) });
   }
   return createKeyring(current, older);
+}
+
+/**
+ * Both keyrings, for the processes that hold both (connector, keys:rotate, the dev stack). The two
+ * current keys must differ: the edge function holds the webhook key, and the same bytes would let
+ * it open every session's creds.
+ */
+export async function bothKeyringsFromEnv(env: Record<string, string | undefined>): Promise<{ credentials: Keyring; webhookSecrets: Keyring }> {
+  const credentials = await keyringFromEnv(env, KEYRING_PREFIX.credentials);
+  const webhookSecrets = await keyringFromEnv(env, KEYRING_PREFIX.webhookSecrets);
+  const a = currentKeyFromEnv(env, KEYRING_PREFIX.credentials);
+  const b = currentKeyFromEnv(env, KEYRING_PREFIX.webhookSecrets);
+  if (a.every((byte, i) => byte === b[i])) {
+    throw new ConfigError(`${KEYRING_PREFIX.webhookSecrets}_KEY`, `must differ from ${KEYRING_PREFIX.credentials}_KEY (the edge function holds it)`);
+  }
+  return { credentials, webhookSecrets };
 }
 
 export async function seal(keyring: Keyring, plaintext: Uint8Array, associatedData: string): Promise<{ ciphertext: Uint8Array; keyVersion: number }> {

@@ -10,7 +10,9 @@
  *   GATEWAY_JWT_SECRET   the HS256 secret, read only with GATEWAY_JWT_ALLOW_HS256 (SUPABASE_JWT_SECRET
  *                        is used then if it is unset)
  *   GATEWAY_ALLOW_ANONYMOUS_USERS  "true" lets anonymous sign-ins (is_anonymous) use the API; else 403
- *   CREDENTIALS_ENCRYPTION_KEY (+ _VERSION, _OLD_KEYS)  seals webhook signing secrets (secret-box.ts)
+ *   WEBHOOK_SECRETS_KEY (+ _VERSION, _OLD_KEYS)  seals webhook signing secrets (secret-box.ts). The
+ *                        credentials key (CREDENTIALS_ENCRYPTION_KEY) is never read here: this
+ *                        function faces the internet and must not be able to open session creds
  *   GATEWAY_ALLOW_HTTP_WEBHOOKS / GATEWAY_ALLOW_HTTP_MEDIA  "true" accepts http:// (development only)
  *   GATEWAY_MAX_MEDIA_BYTES      base64 media limit (default 10 MiB)
  *   GATEWAY_NUMBER_CHECK_WAIT_MS how long a number check waits before 202 (default 5000)
@@ -23,7 +25,7 @@ import postgres from 'postgres';
 import { createJwtVerifier } from '../_shared/auth/jwt.ts';
 import type { Resolver } from '../_shared/net/url-guard.ts';
 import { mediaStoreFromEnv } from '../_shared/media/config.ts';
-import { keyringFromEnv } from '../_shared/secret-box.ts';
+import { KEYRING_PREFIX, keyringFromEnv } from '../_shared/secret-box.ts';
 import { type AppDeps, DEFAULT_CONFIG, type GatewayConfig, type Logger } from './types.ts';
 
 type EnvMap = Record<string, string | undefined>;
@@ -78,7 +80,7 @@ export async function depsFromEnv(env: EnvMap, options: { resolveHost?: Resolver
     // prepare: false — the transaction pooler cannot keep prepared statements across transactions.
     sql: postgres(url, { prepare: false, max: int(env.DB_POOL_MAX, 5), idle_timeout: 20, onnotice: () => {} }),
     verifyJwt: createJwtVerifier({ supabaseUrl, jwks, legacySecret: legacyJwtSecret(env), allowAnonymous: flag(env.GATEWAY_ALLOW_ANONYMOUS_USERS, false) }),
-    keyring: await keyringFromEnv(env),
+    keyring: await keyringFromEnv(env, KEYRING_PREFIX.webhookSecrets),
     config: configFromEnv(env),
     resolveHost: options.resolveHost,
     mediaStore: await mediaStoreFromEnv(env),

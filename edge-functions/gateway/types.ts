@@ -76,7 +76,7 @@ export interface AppDeps {
   verifyJwt: JwtVerifier;
   config?: Partial<GatewayConfig>;
   logger: Logger;
-  /** Seals webhook signing secrets (CREDENTIALS_ENCRYPTION_KEY). */
+  /** Seals webhook signing secrets (WEBHOOK_SECRETS_KEY; never the credentials keyring). */
   keyring: Keyring;
   /** DNS lookup for the webhook URL check; omitted where the runtime cannot resolve. */
   resolveHost?: Resolver;

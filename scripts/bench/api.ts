@@ -73,7 +73,7 @@ try {
     cwd: repoRoot,
     env: {
       ...process.env, MEDIA_STORE: 'folder', MEDIA_STORE_DIR: path.join(repoRoot, '.data', 'bench-media'), SUPABASE_DB_URL: url, SUPABASE_URL: supabaseUrl, SUPABASE_JWKS: JSON.stringify({ keys: [jwk] }),
-      CREDENTIALS_ENCRYPTION_KEY: randomBytes(32).toString('hex'), PORT: String(PORT), LOG_LEVEL: 'warn', DB_POOL_MAX: String(POOL),
+      WEBHOOK_SECRETS_KEY: randomBytes(32).toString('hex'), PORT: String(PORT), LOG_LEVEL: 'warn', DB_POOL_MAX: String(POOL),
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -83,7 +83,7 @@ async function startApi(): Promise<{ base: string; token: string; child: ChildPr
     cwd: repoRoot,
     env: {
       ...process.env, MEDIA_STORE: 'folder', MEDIA_STORE_DIR: path.join(repoRoot, '.data', 'bench-media'), SUPABASE_DB_URL: setup.dbUrl, SUPABASE_URL: supabaseUrl, SUPABASE_JWKS: JSON.stringify({ keys: [jwk] }),
-      CREDENTIALS_ENCRYPTION_KEY: randomBytes(32).toString('hex'), PORT: String(port), LOG_LEVEL: 'warn',
+      WEBHOOK_SECRETS_KEY: randomBytes(32).toString('hex'), PORT: String(port), LOG_LEVEL: 'warn',
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

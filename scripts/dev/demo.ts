@@ -102,7 +102,7 @@ try {
   step('register a webhook receiver');
   const [endpoint] = await stack.sql`select extensions.gen_random_uuid() as id`;
   secret = `whsec_demo_${Math.random().toString(36).slice(2)}`;
-  const sealed = await sealText(stack.keyring, secret, associatedData.webhookSecret(endpoint!.id as string));
+  const sealed = await sealText(stack.webhookKeyring, secret, associatedData.webhookSecret(endpoint!.id as string));
   await stack.sql`select id from gateway.create_webhook_endpoint(${stack.userId}, ${endpoint!.id as string}, ${agent.id}, ${receiverUrl},
     ${['message.received', 'message.status', 'session.status']}::text[], 'demo receiver', ${sealed.ciphertext}, ${sealed.keyVersion})`;
   say(`2. webhook receiver listening at ${receiverUrl}`);

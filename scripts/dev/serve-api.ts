@@ -4,7 +4,7 @@
  * @hono/node-server.
  *
  *   SUPABASE_DB_URL=postgresql://gateway_api@127.0.0.1:5432/wa SUPABASE_URL=http://127.0.0.1:54321 \
- *   CREDENTIALS_ENCRYPTION_KEY=$(openssl rand -hex 32) PORT=8787 tsx scripts/dev/serve-api.ts
+ *   WEBHOOK_SECRETS_KEY=$(openssl rand -hex 32) PORT=8787 tsx scripts/dev/serve-api.ts
  */
 import { lookup } from 'node:dns/promises';
 import { serve } from '@hono/node-server';

@@ -31,7 +31,8 @@ import type { AddressPolicy } from '../../kernel/address-policy.ts';
 import { createJwtVerifier } from '../../edge-functions/_shared/auth/jwt.ts';
 import { generateApiKey } from '../../edge-functions/_shared/auth/api-keys.ts';
 import { mediaStoreFromEnv } from '../../edge-functions/_shared/media/config.ts';
-import { type Keyring, keyringFromEnv } from '../../edge-functions/_shared/secret-box.ts';
+import { KEYRING_PREFIX, type Keyring, keyringFromEnv } from '../../edge-functions/_shared/secret-box.ts';
+import { rotateKeys } from '../../connector/auth-state/rotate.ts';
 import { createApp } from '../../edge-functions/gateway/app.ts';
 import { configFromEnv } from '../../edge-functions/gateway/deps.ts';
 import { applyBootstrap, pushMigrations, repoRoot } from '../db/migrate.ts';
@@ -65,7 +66,8 @@ export interface LocalStack {
   apiKey: string;
   userId: string;
   sql: Sql;
-  keyring: Keyring;
+  /** Seals webhook signing secrets (the edge function's only keyring). */
+  webhookKeyring: Keyring;
   connector: Connector;
   embedded: boolean;
   stop(): Promise<void>;
@@ -73,7 +75,11 @@ export interface LocalStack {
 
 interface DevSecrets {
   userId: string;
+  /** CREDENTIALS_ENCRYPTION_KEY (version 1). */
   encryptionKey: string;
+  /** WEBHOOK_SECRETS_KEY; absent from a data directory made before the keyrings were split. */
+  webhookSecretsKey?: string;
+  webhookSecretsKeyVersion?: number;
   jwtSecret: string;
   apiKey?: string;
 }
@@ -82,9 +88,35 @@ const LOCAL_SUPABASE_URL = 'http://localhost.invalid';
 
 function loadSecrets(file: string): DevSecrets {
   if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as DevSecrets;
-  const secrets: DevSecrets = { userId: randomUUID(), encryptionKey: randomBytes(32).toString('hex'), jwtSecret: randomBytes(32).toString('hex') };
+  const secrets: DevSecrets = {
+    userId: randomUUID(),
+    encryptionKey: randomBytes(32).toString('hex'),
+    webhookSecretsKey: randomBytes(32).toString('hex'),
+    webhookSecretsKeyVersion: 1,
+    jwtSecret: randomBytes(32).toString('hex'),
+  };
   writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
   return secrets;
+}
+
+/**
+ * A data directory from before the keyrings were split has its webhook secrets sealed with the
+ * credentials key (version 1): give it a webhook key (version 2) and re-seal them, the same move
+ * README "Rotating the encryption keys" describes for a deployment.
+ */
+async function ensureWebhookSecretsKey(sql: Sql, secrets: DevSecrets, file: string): Promise<void> {
+  if (secrets.webhookSecretsKey) return;
+  const webhookSecretsKey = randomBytes(32).toString('hex');
+  const report = await rotateKeys(sql, {
+    credentials: await keyringFromEnv({ CREDENTIALS_ENCRYPTION_KEY: secrets.encryptionKey }, KEYRING_PREFIX.credentials),
+    webhookSecrets: await keyringFromEnv(
+      { WEBHOOK_SECRETS_KEY: webhookSecretsKey, WEBHOOK_SECRETS_KEY_VERSION: '2', WEBHOOK_SECRETS_OLD_KEYS: `1:${secrets.encryptionKey}` },
+      KEYRING_PREFIX.webhookSecrets,
+    ),
+  });
+  if (report.failed > 0) throw new Error(`${report.failed} stored secrets could not be opened while moving webhook secrets to their own key`);
+  Object.assign(secrets, { webhookSecretsKey, webhookSecretsKeyVersion: 2 });
+  saveSecrets(file, secrets);
 }
 
 function saveSecrets(file: string, secrets: DevSecrets): void {
@@ -164,6 +196,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   }
   const embedded = embeddedDb !== undefined;
   const sql = postgres(databaseUrl, { max: embedded ? 1 : 10, onnotice: () => {}, connection: { application_name: 'wa-gateway-local' } });
+  await ensureWebhookSecretsKey(sql, secrets, secretsFile);
   const env: Record<string, string | undefined> = {
     LOG_LEVEL: logLevel,
     BAILEYS_LOG_LEVEL: 'silent',
@@ -176,18 +209,20 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     ...options.env,
     DATABASE_URL: databaseUrl,
     CREDENTIALS_ENCRYPTION_KEY: secrets.encryptionKey,
+    WEBHOOK_SECRETS_KEY: secrets.webhookSecretsKey,
+    WEBHOOK_SECRETS_KEY_VERSION: String(secrets.webhookSecretsKeyVersion ?? 1),
   };
   const cleanEnv = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined)) as Record<string, string>;
 
   const apiKey = await ensureIdentity(sql, secrets, secretsFile);
   const logger: Logger = createLogger({ level: logLevel });
-  const keyring = await keyringFromEnv(cleanEnv);
+  const webhookKeyring = await keyringFromEnv(cleanEnv, KEYRING_PREFIX.webhookSecrets);
   const mediaStore = await mediaStoreFromEnv(cleanEnv);
   const gateway = createApp({
     sql,
     mediaStore,
     verifyJwt: createJwtVerifier({ supabaseUrl: LOCAL_SUPABASE_URL, jwks: { keys: [] }, legacySecret: secrets.jwtSecret }),
-    keyring,
+    keyring: webhookKeyring,
     config: configFromEnv(cleanEnv),
     logger: { info: (o, m) => logger.info(o, m), warn: (o, m) => logger.warn(o, m), error: (o, m) => logger.error(o, m) },
     resolveHost: async (host) => (await lookup(host, { all: true })).map((a) => a.address),
@@ -241,7 +276,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     apiKey,
     userId: secrets.userId,
     sql,
-    keyring,
+    webhookKeyring,
     connector,
     embedded,
     async stop() {

@@ -16,6 +16,12 @@ import { repoRoot } from '../db/migrate.ts';
 
 export const DESCRIPTIONS: Record<string, string> = {
   DATABASE_URL: 'Direct Postgres connection (not the transaction pooler: the connector uses transactions and LISTEN). `SUPABASE_DB_URL` is used when unset.',
+  CREDENTIALS_ENCRYPTION_KEY: 'AES-256-GCM key for creds and Signal keys. Only the connector and `npm run keys:rotate` hold it, never the edge function. No fallback: the process refuses to start without it.',
+  CREDENTIALS_ENCRYPTION_KEY_VERSION: 'Version stored beside every creds and Signal-key ciphertext made with the current key.',
+  CREDENTIALS_ENCRYPTION_OLD_KEYS: 'Older credentials keys, for reading during a rotation (`npm run keys:rotate`).',
+  WEBHOOK_SECRETS_KEY: 'AES-256-GCM key for webhook signing secrets, shared with the edge function; must differ from `CREDENTIALS_ENCRYPTION_KEY`. No fallback.',
+  WEBHOOK_SECRETS_KEY_VERSION: 'Version stored beside every webhook-secret ciphertext made with the current key.',
+  WEBHOOK_SECRETS_OLD_KEYS: 'Older webhook keys, for reading during a rotation or the move off the credentials key (README "Rotating the encryption keys").',
   CONNECTOR_ID: 'Stable identity of this process; a new random id per start when unset.',
   CONNECTOR_HOSTNAME: 'Host name recorded with the leases it holds.',
   CONNECTOR_CAPACITY: 'Most sessions this connector holds at once.',
@@ -103,13 +109,6 @@ export function allConfigVariables(): string[] {
   return [...new Set([...Object.keys(envSchema.shape), ...Object.keys(messagingEnvSchema.shape)])].sort();
 }
 
-/** Read by the shared secret box (edge-functions/_shared/secret-box.ts), not by the zod schema. */
-const KEYRING_ROWS = [
-  ['CREDENTIALS_ENCRYPTION_KEY', 'required', '32 bytes, hex or base64', 'AES-256-GCM key for creds, Signal keys and webhook secrets. No fallback: the process refuses to start without it.'],
-  ['CREDENTIALS_ENCRYPTION_KEY_VERSION', '`1`', 'positive integer', 'Version stored beside every ciphertext made with the current key.'],
-  ['CREDENTIALS_ENCRYPTION_OLD_KEYS', '—', '`version:key,…`', 'Older keys, for reading during a rotation (`npm run keys:rotate`).'],
-];
-
 interface JsonProp {
   type?: string;
   default?: unknown;
@@ -118,9 +117,12 @@ interface JsonProp {
   format?: string;
   minimum?: number;
   minLength?: number;
+  /** Set with zod `.meta({ accepts })` where the JSON schema alone would say too little. */
+  accepts?: string;
 }
 
 function constraint(p: JsonProp): string {
+  if (p.accepts) return p.accepts;
   if (p.enum) return p.enum.map((v) => `\`${v}\``).join(', ');
   if (p.format === 'uuid') return 'UUID';
   if (p.format === 'uri') return 'URL';
@@ -146,7 +148,7 @@ export function renderConfigReference(): string {
     if (!text) throw new Error(`config reference: ${name} has no description in scripts/docs/config-reference.ts`);
     return `| \`${name}\` | ${value} | ${constraint(p)} | ${text} |`;
   });
-  for (const [name, value, kind, text] of [...KEYRING_ROWS, ...MEDIA_STORE_ROWS]) rows.push(`| \`${name}\` | ${value} | ${kind} | ${text} |`);
+  for (const [name, value, kind, text] of MEDIA_STORE_ROWS) rows.push(`| \`${name}\` | ${value} | ${kind} | ${text} |`);
   return ['| variable | default | accepts | meaning |', '| --- | --- | --- | --- |', ...rows].join('\n');
 }
 

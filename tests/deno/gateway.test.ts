@@ -12,6 +12,7 @@ import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import postgres from 'postgres';
 import { createApp } from '../../edge-functions/gateway/app.ts';
 import { depsFromEnv } from '../../edge-functions/gateway/deps.ts';
+import { associatedData, KEYRING_PREFIX, keyringFromEnv, openText } from '../../edge-functions/_shared/secret-box.ts';
 
 const root = new URL('../../', import.meta.url);
 const adminUrl = Deno.env.get('TEST_DATABASE_URL') ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
@@ -54,11 +55,13 @@ Deno.test('gateway under Deno: auth, send and status over real HTTP and Postgres
   const apiUrl = new URL(url);
   apiUrl.username = 'gateway_api';
   apiUrl.password = '';
+  // Only the webhook keyring: the edge function never holds CREDENTIALS_ENCRYPTION_KEY.
+  const webhookKeyHex = [...crypto.getRandomValues(new Uint8Array(32))].map((b) => b.toString(16).padStart(2, '0')).join('');
   const deps = await depsFromEnv({
     SUPABASE_DB_URL: apiUrl.toString(),
     SUPABASE_URL: supabaseUrl,
     SUPABASE_JWKS: JSON.stringify({ keys: [jwk] }),
-    CREDENTIALS_ENCRYPTION_KEY: 'ab'.repeat(32),
+    WEBHOOK_SECRETS_KEY: webhookKeyHex,
     MEDIA_STORE: 'folder',
     // Created on the first upload only; this test sends none (the run has no --allow-write).
     MEDIA_STORE_DIR: `${Deno.env.get('TMPDIR') ?? '/tmp'}/wg-deno-media`,
@@ -125,6 +128,14 @@ Deno.test('gateway under Deno: auth, send and status over real HTTP and Postgres
       assert.equal(status.body.status, 'qr');
       assert.equal(status.body.qr.text, '2@deno,qr');
       assert.match(status.body.qr.image, /^data:image\/png;base64,/);
+    });
+
+    await t.step('webhooks: the signing secret is sealed with WEBHOOK_SECRETS_KEY (no credentials key here)', async () => {
+      const created = await call('POST', '/v1/webhooks', token, { url: 'https://hooks.example.com/deno', eventTypes: ['*'] });
+      assert.equal(created.status, 201);
+      const [row] = await sql`select ciphertext, key_version from private.webhook_secrets where endpoint_id = ${created.body.id}`;
+      const ring = await keyringFromEnv({ WEBHOOK_SECRETS_KEY: webhookKeyHex }, KEYRING_PREFIX.webhookSecrets);
+      assert.equal(await openText(ring, new Uint8Array(row!.ciphertext), row!.key_version, associatedData.webhookSecret(created.body.id)), created.body.secret);
     });
 
     await t.step('health and OpenAPI document', async () => {

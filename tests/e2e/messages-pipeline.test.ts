@@ -99,7 +99,7 @@ beforeAll(async () => {
     sql: db.sql,
     connectorId,
     directory: directoryOf([session]),
-    keyring,
+    webhookKeyring: keyring,
     config,
     logger,
     addressPolicy: { allowLoopbackForTests: true },

@@ -9,12 +9,14 @@ import { createLogger } from '../../connector/logging/logger.ts';
 import { createSocketFactory } from '../../connector/whatsapp/make-socket.ts';
 
 export const TEST_KEY_HEX = randomBytes(32).toString('hex');
+export const TEST_WEBHOOK_KEY_HEX = randomBytes(32).toString('hex');
 
 /** Env for a connector against `dbUrl` and (optionally) a simulator at `wsUrl`, fast timings. */
 export function testEnv(dbUrl: string, wsUrl?: string, overrides: Record<string, string> = {}): Record<string, string> {
   return {
     DATABASE_URL: dbUrl,
     CREDENTIALS_ENCRYPTION_KEY: TEST_KEY_HEX,
+    WEBHOOK_SECRETS_KEY: TEST_WEBHOOK_KEY_HEX,
     CONNECTOR_ID: randomUUID(),
     CONNECTOR_LEASE_SECONDS: '4',
     CONNECTOR_RENEW_INTERVAL_MS: '500',

@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type Sql, type TestDatabase } from '../helpers/db.ts';
-import { claim, createRunningAgent, createUser, registerConnector, sqlState } from '../helpers/fixtures.ts';
+import { asRole, claim, createRunningAgent, createUser, registerConnector, sqlState } from '../helpers/fixtures.ts';
 
 let db: TestDatabase;
 let sql: Sql;
@@ -49,7 +49,30 @@ describe('claiming a session', () => {
     expect(taken!.taken_over_from).toBe(a);
     const events = await sql`select payload from public.events where agent_id = ${agent} and type = 'session.lease_takeover'`;
     expect(events).toHaveLength(1);
-    expect(events[0]!.payload.from_connector).toBe(a);
+    const [takeover] = await sql`select from_connector, to_connector from ops.lease_takeovers where agent_id = ${agent}`;
+    expect(takeover).toEqual({ from_connector: a, to_connector: b });
+  });
+
+  it('a takeover event a tenant can read names no connector, host, PID or epoch; operators see them in ops.lease_takeovers', async () => {
+    const a = await registerConnector(sql, randomUUID(), 'host-a.internal');
+    const b = await registerConnector(sql, randomUUID(), 'host-b.internal');
+    const agent = await createRunningAgent(sql, owner);
+    await claim(sql, a, agent);
+    await sql`update public.whatsapp_sessions set lease_until = now() - interval '1 second' where agent_id = ${agent}`;
+    expect(await claim(sql, b, agent)).toBe(2n);
+
+    const seen = await asRole(sql, 'authenticated', owner, (tx) => tx`select type, severity, payload from public.events where agent_id = ${agent} and type = 'session.lease_takeover'`);
+    expect(seen).toHaveLength(1);
+    const text = JSON.stringify(seen[0]);
+    for (const secret of [a, b, 'host-a.internal', 'host-b.internal']) expect(text).not.toContain(secret);
+    expect(Object.keys(seen[0]!.payload)).not.toEqual(expect.arrayContaining(['from_connector']));
+    expect(seen[0]!.payload).not.toHaveProperty('to_connector');
+    expect(seen[0]!.payload).not.toHaveProperty('lease_epoch');
+
+    const [op] = await sql`select * from ops.lease_takeovers where agent_id = ${agent}`;
+    expect(op).toMatchObject({ from_connector: a, from_hostname: 'host-a.internal', to_connector: b, to_hostname: 'host-b.internal', lease_epoch: '2' });
+    // Tenants cannot read the operators' record.
+    expect(await sqlState(asRole(sql, 'authenticated', owner, (tx) => tx`select * from private.lease_takeovers`))).toBe('42501');
   });
 
   it('does not claim sessions that do not want a socket or whose agent is disabled', async () => {

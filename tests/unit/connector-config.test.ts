@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../connector/config.ts';
 
-const base = { DATABASE_URL: 'postgres://u@127.0.0.1:5432/db', CREDENTIALS_ENCRYPTION_KEY: 'ab'.repeat(32) };
+const base = { DATABASE_URL: 'postgres://u@127.0.0.1:5432/db', CREDENTIALS_ENCRYPTION_KEY: 'ab'.repeat(32), WEBHOOK_SECRETS_KEY: 'cd'.repeat(32) };
 
 async function problem(env: Record<string, string | undefined>): Promise<string> {
   try {
@@ -24,15 +24,30 @@ describe('connector config', () => {
     expect(config.renewIntervalMs).toBe(5000);
     expect(config.realtime).toBeUndefined();
     expect(config.keyring.currentVersion).toBe(1);
+    expect(config.webhookKeyring.currentVersion).toBe(1);
   });
 
-  it('refuses to start without an encryption key, naming it (no random fallback)', async () => {
-    expect(await problem({ DATABASE_URL: base.DATABASE_URL })).toMatch(/^CREDENTIALS_ENCRYPTION_KEY: is required/);
+  it('refuses to start without either encryption key, naming it (no random fallback)', async () => {
+    expect(await problem({ DATABASE_URL: base.DATABASE_URL, WEBHOOK_SECRETS_KEY: base.WEBHOOK_SECRETS_KEY })).toMatch(/^CREDENTIALS_ENCRYPTION_KEY: is required/);
     expect(await problem({ ...base, CREDENTIALS_ENCRYPTION_KEY: 'short' })).toMatch(/^CREDENTIALS_ENCRYPTION_KEY: must be 32/);
+    expect(await problem({ DATABASE_URL: base.DATABASE_URL, CREDENTIALS_ENCRYPTION_KEY: base.CREDENTIALS_ENCRYPTION_KEY })).toMatch(/^WEBHOOK_SECRETS_KEY: is required/);
+    expect(await problem({ ...base, WEBHOOK_SECRETS_KEY: 'ab'.repeat(31) })).toMatch(/^WEBHOOK_SECRETS_KEY: must be 32/);
+    expect(await problem({ ...base, WEBHOOK_SECRETS_KEY_VERSION: '0' })).toMatch(/^WEBHOOK_SECRETS_KEY_VERSION:/);
+    expect(await problem({ ...base, WEBHOOK_SECRETS_OLD_KEYS: 'nonsense' })).toMatch(/^WEBHOOK_SECRETS_OLD_KEYS:/);
+  });
+
+  it('opens webhook secrets with their own keyring, creds with the credentials keyring; the keys must differ', async () => {
+    const config = await loadConfig({ ...base, WEBHOOK_SECRETS_KEY_VERSION: '3', WEBHOOK_SECRETS_OLD_KEYS: `1:${base.CREDENTIALS_ENCRYPTION_KEY}` });
+    expect([...config.keyring.keys.keys()]).toEqual([1]);
+    expect([...config.webhookKeyring.keys.keys()].sort()).toEqual([1, 3]);
+    expect(config.webhookKeyring.currentVersion).toBe(3);
+    // Hex and base64 of the same bytes are the same key.
+    const sameAsCredentials = Buffer.from(base.CREDENTIALS_ENCRYPTION_KEY, 'hex').toString('base64');
+    expect(await problem({ ...base, WEBHOOK_SECRETS_KEY: sameAsCredentials })).toMatch(/^WEBHOOK_SECRETS_KEY: must differ from CREDENTIALS_ENCRYPTION_KEY/);
   });
 
   it('names a missing or malformed variable', async () => {
-    expect(await problem({ CREDENTIALS_ENCRYPTION_KEY: base.CREDENTIALS_ENCRYPTION_KEY })).toMatch(/^DATABASE_URL: is required/);
+    expect(await problem({ CREDENTIALS_ENCRYPTION_KEY: base.CREDENTIALS_ENCRYPTION_KEY, WEBHOOK_SECRETS_KEY: base.WEBHOOK_SECRETS_KEY })).toMatch(/^DATABASE_URL: is required/);
     expect(await problem({ ...base, DATABASE_URL: 'mysql://x' })).toMatch(/^DATABASE_URL:/);
     expect(await problem({ ...base, CONNECTOR_LEASE_SECONDS: 'ten' })).toMatch(/^CONNECTOR_LEASE_SECONDS:/);
     expect(await problem({ ...base, WA_VERSION: '2.3000' })).toMatch(/^WA_VERSION:/);
@@ -45,6 +60,7 @@ describe('connector config', () => {
   it('accepts SUPABASE_DB_URL for the database and Supabase Realtime with a secret key', async () => {
     const config = await loadConfig({
       CREDENTIALS_ENCRYPTION_KEY: base.CREDENTIALS_ENCRYPTION_KEY,
+      WEBHOOK_SECRETS_KEY: base.WEBHOOK_SECRETS_KEY,
       SUPABASE_DB_URL: base.DATABASE_URL,
       SUPABASE_URL: 'https://p.supabase.co',
       SUPABASE_SECRET_KEY: 'sb_secret_x',

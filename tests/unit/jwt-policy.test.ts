@@ -1,7 +1,6 @@
 // Which user tokens the gateway accepts: HS256 only on an explicit opt-in (a legacy secret merely
 // present in the environment is ignored), role `authenticated` required, anonymous sign-ins
 // refused unless configured.
-import { tmpdir } from 'node:os';
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { AnonymousUserRefused, createJwtVerifier } from '../../edge-functions/_shared/auth/jwt.ts';
@@ -36,7 +35,8 @@ async function es256() {
   return { jwks: { keys: [jwk] }, sign };
 }
 
-const baseEnv = { SUPABASE_DB_URL: 'postgresql://postgres@127.0.0.1:1/none', SUPABASE_URL, SUPABASE_JWKS: '{"keys":[]}', CREDENTIALS_ENCRYPTION_KEY: 'ab'.repeat(32), MEDIA_STORE: 'folder', MEDIA_STORE_DIR: tmpdir() };
+const baseEnv = { SUPABASE_DB_URL: 'postgresql://postgres@127.0.0.1:1/none', SUPABASE_URL, SUPABASE_JWKS: '{"keys":[]}', WEBHOOK_SECRETS_KEY: 'ab'.repeat(32),
+  MEDIA_STORE: 'folder', MEDIA_STORE_DIR: '/nonexistent/wg-media' };
 
 describe('HS256 is an explicit opt-in', () => {
   it('SUPABASE_JWT_SECRET or GATEWAY_JWT_SECRET alone does not enable it', async () => {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  associatedData, ConfigError, createKeyring, DecryptionError, keyringFromEnv, open, openText, seal, sealText,
+  associatedData, ConfigError, createKeyring, DecryptionError, KEYRING_PREFIX, keyringFromEnv, open, openText, seal, sealText,
 } from '../../edge-functions/_shared/secret-box.ts';
 
 const key = () => new Uint8Array(randomBytes(32));
@@ -46,17 +46,35 @@ describe('secret box (AES-256-GCM)', () => {
     expect((await sealText(v2, 'creds', 'aad')).keyVersion).toBe(2);
   });
 
-  it('refuses to start without a valid key, naming the variable; never falls back', async () => {
-    await expect(keyringFromEnv({})).rejects.toThrow(/^CREDENTIALS_ENCRYPTION_KEY: is required/);
-    await expect(keyringFromEnv({ CREDENTIALS_ENCRYPTION_KEY: 'short' })).rejects.toBeInstanceOf(ConfigError);
-    await expect(keyringFromEnv({ CREDENTIALS_ENCRYPTION_KEY: 'ab'.repeat(31) })).rejects.toThrow(/64 hex characters or base64/);
+  it.each(Object.values(KEYRING_PREFIX))('refuses to start without a valid %s key, naming the variable; never falls back', async (p) => {
+    await expect(keyringFromEnv({}, p)).rejects.toThrow(new RegExp(`^${p}_KEY: is required`));
+    await expect(keyringFromEnv({ [`${p}_KEY`]: 'short' }, p)).rejects.toBeInstanceOf(ConfigError);
+    await expect(keyringFromEnv({ [`${p}_KEY`]: 'ab'.repeat(31) }, p)).rejects.toThrow(new RegExp(`^${p}_KEY: must be 32 .*64 hex characters or base64`));
     const hex = Buffer.from(key()).toString('hex');
-    await expect(keyringFromEnv({ CREDENTIALS_ENCRYPTION_KEY: hex, CREDENTIALS_ENCRYPTION_KEY_VERSION: '0' })).rejects.toThrow(/CREDENTIALS_ENCRYPTION_KEY_VERSION/);
-    await expect(keyringFromEnv({ CREDENTIALS_ENCRYPTION_KEY: hex, CREDENTIALS_ENCRYPTION_OLD_KEYS: 'nonsense' })).rejects.toThrow(/CREDENTIALS_ENCRYPTION_OLD_KEYS/);
+    await expect(keyringFromEnv({ [`${p}_KEY`]: hex, [`${p}_KEY_VERSION`]: '0' }, p)).rejects.toThrow(new RegExp(`^${p}_KEY_VERSION:`));
+    await expect(keyringFromEnv({ [`${p}_KEY`]: hex, [`${p}_OLD_KEYS`]: 'nonsense' }, p)).rejects.toThrow(new RegExp(`^${p}_OLD_KEYS:`));
     const b64 = Buffer.from(key()).toString('base64');
-    const ring = await keyringFromEnv({ CREDENTIALS_ENCRYPTION_KEY: hex, CREDENTIALS_ENCRYPTION_KEY_VERSION: '3', CREDENTIALS_ENCRYPTION_OLD_KEYS: `1:${b64}` });
+    const ring = await keyringFromEnv({ [`${p}_KEY`]: hex, [`${p}_KEY_VERSION`]: '3', [`${p}_OLD_KEYS`]: `1:${b64}` }, p);
     expect(ring.currentVersion).toBe(3);
     expect([...ring.keys.keys()].sort()).toEqual([1, 3]);
+  });
+
+  it('builds each keyring from its own variables only (the edge function never needs the credentials key)', async () => {
+    const credentials = key();
+    const webhook = key();
+    const env = {
+      CREDENTIALS_ENCRYPTION_KEY: Buffer.from(credentials).toString('hex'),
+      CREDENTIALS_ENCRYPTION_KEY_VERSION: '7',
+      WEBHOOK_SECRETS_KEY: Buffer.from(webhook).toString('hex'),
+    };
+    const webhookRing = await keyringFromEnv(env, KEYRING_PREFIX.webhookSecrets);
+    expect(webhookRing.currentVersion).toBe(1);
+    expect([...webhookRing.keys.keys()]).toEqual([1]);
+    const sealedForCreds = await sealText(await createKeyring({ version: 7, key: credentials }), 'creds', 'aad');
+    await expect(openText(webhookRing, sealedForCreds.ciphertext, 7, 'aad')).rejects.toBeInstanceOf(DecryptionError);
+    const { WEBHOOK_SECRETS_KEY: _omitted, ...withoutWebhookKey } = env;
+    await expect(keyringFromEnv(withoutWebhookKey, KEYRING_PREFIX.webhookSecrets)).rejects.toThrow(/^WEBHOOK_SECRETS_KEY: is required/);
+    expect((await keyringFromEnv({ WEBHOOK_SECRETS_KEY: env.WEBHOOK_SECRETS_KEY }, KEYRING_PREFIX.webhookSecrets)).currentVersion).toBe(1);
   });
 
   it('never puts key or plaintext into its error messages', async () => {

@@ -1,6 +1,6 @@
 /**
  * Webhook endpoints: create (https only, no private addresses; the signing secret is shown once
- * and stored sealed with CREDENTIALS_ENCRYPTION_KEY), list, update, delete, test, deliveries,
+ * and stored sealed with WEBHOOK_SECRETS_KEY), list, update, delete, test, deliveries,
  * redeliver. Account-level: a signed-in user, or an API key with webhooks:manage not bound to
  * one agent.
  */
