@@ -1,4 +1,4 @@
-// A Baileys auth state kept in Postgres (DESIGN invariant 2): creds in
+// A Baileys auth state kept in Postgres (docs/invariants.md, invariant 2): creds in
 // private.session_credentials and every Signal key type in private.signal_keys, encrypted by the
 // connector, each call fenced by the session's lease epoch in SQL.
 //

@@ -1,4 +1,4 @@
-// The connector's pino logger. Two layers keep secrets out of logs (DESIGN invariant 4):
+// The connector's pino logger. Two layers keep secrets out of logs (docs/invariants.md, invariant 4):
 //   - redact: values under names that hold creds, keys, tokens, secrets, QR or pairing codes;
 //   - a logMethod hook that masks phone numbers (and jids built from them) in every string and
 //     removes key material from objects (Baileys logs nodes and errors we do not control).

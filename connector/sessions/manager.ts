@@ -1,4 +1,4 @@
-// The reconciler: which sessions this connector owns (DESIGN invariant 1), and the
+// The reconciler: which sessions this connector owns (docs/invariants.md, invariant 1), and the
 // SessionDirectory the message and webhook code reads.
 //
 // Loops, in plain words:

@@ -1,5 +1,5 @@
 // A base64 upload becomes an object in the media store and a reference in the queued content
-// (DESIGN invariant 6). Registered first, then stored: retention never deletes an object whose
+// (docs/invariants.md, invariant 6). Registered first, then stored: retention never deletes an object whose
 // registration is fresh, and it holds the registry row locked while it deletes one, so an upload
 // racing a deletion waits and then stores the bytes again.
 import type { Sql } from 'postgres';

@@ -80,7 +80,7 @@ export interface AppDeps {
   keyring: Keyring;
   /** DNS lookup for the webhook URL check; omitted where the runtime cannot resolve. */
   resolveHost?: Resolver;
-  /** Where base64 uploads go; queued rows keep a reference (DESIGN invariant 6). */
+  /** Where base64 uploads go; queued rows keep a reference (docs/invariants.md, invariant 6). */
   mediaStore: MediaStore;
 }
 

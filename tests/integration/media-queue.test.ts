@@ -1,4 +1,4 @@
-// Media bytes stay out of queue rows (DESIGN invariant 6), on real Postgres: enqueue refuses
+// Media bytes stay out of queue rows (docs/invariants.md, invariant 6), on real Postgres: enqueue refuses
 // inline bytes, oversized content and foreign or unregistered media references; claims are
 // bounded in bytes; the media registry gives up an object only once no pending send needs it.
 import { createHash, randomUUID } from 'node:crypto';

@@ -1,4 +1,4 @@
-// Where media bytes live (DESIGN invariant 6): never in queue rows, never in the Realtime
+// Where media bytes live (docs/invariants.md, invariant 6): never in queue rows, never in the Realtime
 // publication. The API stores an upload and queues a reference; the connector reads the bytes
 // back at send time; the retention job deletes what no queued send needs any more.
 //
