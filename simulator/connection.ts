@@ -195,7 +195,9 @@ export class Connection {
   private onClosed(): void {
     this.state = 'closed';
     this.account?.live.delete(this);
-    if (this.account && this.companion) for (const node of this.unacked.values()) this.account.queueOffline(this.companion.id, node);
+    // Unacknowledged stanzas go to the device's live connection if it has another one already
+    // (a new login can overtake the close of the old socket), else wait for its next login.
+    if (this.account && this.companion) for (const node of this.unacked.values()) this.account.deliver(this.companion.id, node);
     this.unacked.clear();
   }
 

@@ -7,6 +7,7 @@ import { deflateSync } from 'node:zlib';
 import { type BinaryNode, encodeBigEndian, getBinaryNodeChild, getBinaryNodeChildren, jidNormalizedUser, proto } from '@whiskeysockets/baileys';
 import { type Connection, unixNow } from './connection.ts';
 import { type Contact, type Directory, lidJid } from './directory.ts';
+import type { SignalDevice } from './signal-device.ts';
 
 /** WhatsApp phones stop asking for a message again after this many retry receipts. */
 const MAX_RETRY_RECEIPTS = 5;
@@ -23,6 +24,8 @@ export type InboundContent =
 export interface InboundState {
   /** The client acknowledged it as processed (a non-retry receipt, or a plain ack). */
   acked: boolean;
+  /** The client refused it (an ack with an error): WhatsApp drops it then. */
+  nacked?: boolean;
   /** Receipt types the client sent for it ('delivery' when untyped). */
   receipts: string[];
 }
@@ -115,18 +118,40 @@ export class Relay {
   }
 
   /** The client acked or receipted something; remember it if it is one of our injected messages. */
-  onClientAck(node: BinaryNode): void {
+  onClientAck(node: BinaryNode, connection?: Connection): void {
     const state = node.attrs.id ? this.inbound.get(node.attrs.id) : undefined;
     if (!state) return;
+    if (node.tag === 'receipt' && node.attrs.type === 'retry' && connection) void this.resend(node, connection);
     // Baileys acknowledges a decrypted message with a receipt (untyped, or 'inactive' when not
     // online) and a failed one with a nack or a 'retry' receipt.
     if (node.tag === 'ack' && node.attrs.class === 'message' && !node.attrs.error) state.acked = true;
+    if (node.tag === 'ack' && node.attrs.class === 'message' && node.attrs.error) state.nacked = true;
     if (node.tag === 'receipt') {
       const type = node.attrs.type ?? 'delivery';
       state.receipts.push(type);
       if (type !== 'retry') state.acked = true;
     }
   }
+
+  /**
+   * The client could not decrypt an injected message and asked again (a retry receipt): as a
+   * WhatsApp phone does, the contact encrypts it again on a fresh session and sends it once more,
+   * at most MAX_RETRY_RECEIPTS times.
+   */
+  private async resend(receipt: BinaryNode, connection: Connection): Promise<void> {
+    const id = receipt.attrs.id!;
+    const sent = this.sentInbound.get(id);
+    const account = connection.account;
+    const companion = connection.companion;
+    const count = Number(getBinaryNodeChild(receipt, 'retry')?.attrs.count ?? 1);
+    if (!sent || !account || !companion?.bundle || count > MAX_RETRY_RECEIPTS) return;
+    const address = lidJid(account.lid, companion.id);
+    await sent.sender.forgetSession(address);
+    const enc = await sent.sender.encrypt(address, () => companion.bundle, sent.content);
+    account.deliver(companion.id, { ...sent.node, content: [{ tag: 'enc', attrs: { v: '2', type: enc.type, count: String(count) }, content: enc.ciphertext }] }, connection);
+  }
+
+  private readonly sentInbound = new Map<string, { sender: SignalDevice; content: proto.IMessage; node: BinaryNode }>();
 
   async inject(accountRef: string, message: InboundContent): Promise<{ id: string }> {
     const account = this.directory.account(accountRef);
@@ -141,7 +166,7 @@ export class Relay {
     if (companions.length === 0) throw new Error(`account ${account.phone} has no device with uploaded keys`);
     for (const companion of companions) {
       const enc = await sender.encrypt(lidJid(account.lid, companion.id), () => companion.bundle, content);
-      account.deliver(companion.id, {
+      const node: BinaryNode = {
         tag: 'message',
         attrs: {
           id,
@@ -153,7 +178,9 @@ export class Relay {
           notify: contact.pushName,
         },
         content: [{ tag: 'enc', attrs: { v: '2', type: enc.type }, content: enc.ciphertext }],
-      });
+      };
+      this.sentInbound.set(id, { sender, content, node });
+      account.deliver(companion.id, node);
     }
     return { id };
   }

@@ -110,7 +110,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       else pending.settle.resolve(linked(phone, outcome.id));
     },
     onMessageFromClient: (connection, node) => relay.fromClient(connection, node),
-    onAckOrReceipt: (_connection, node: BinaryNode) => relay.onClientAck(node),
+    onAckOrReceipt: (connection, node: BinaryNode) => relay.onClientAck(node, connection),
     onInitialSyncDue: (connection) => sendInitialHistory(connection),
     onProtocolError: (connection, error) => {
       const entry: StanzaLogEntry = {

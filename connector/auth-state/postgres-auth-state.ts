@@ -8,16 +8,41 @@
 // - A stale_lease error (WG004) is reported through onStale and rethrown; the session manager then
 //   ends the socket. Undecryptable or malformed rows are reported through onCorrupt
 //   (CorruptAuthState.undecryptable tells the two apart).
+// - Key writes made while Baileys decrypts an inbound message are held in memory until the message
+//   is stored (held-key-writes.ts); `holdKeyWrites` starts the hold of a new socket, and reads see
+//   held values first.
 import type { AuthenticationCreds, SignalDataSet, SignalDataTypeMap, SignalKeyStore } from '@whiskeysockets/baileys';
 import { initAuthCreds } from '@whiskeysockets/baileys';
+import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
 import { DecryptionError, type Keyring } from '../../edge-functions/_shared/secret-box.ts';
 import type { Metrics } from '../metrics.ts';
 import { isStaleLease, STALE_LEASE } from '../sessions/context.ts';
 import { credsAd, decodeValue, encodeValue, keyAd, reviveKey } from './codec.ts';
+import { decryptionScope, KeyWriteHold } from './held-key-writes.ts';
 import { CorruptAuthState, validateCreds } from './validate-creds.ts';
 
 const BYTEA_ARRAY = 1001;
+/** A read is retried this long when the database connection fails (a PostgreSQL restart). */
+const READ_RETRY_MS = 15_000;
+const CONNECTION_ERRORS = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'CONNECTION_CLOSED', 'CONNECTION_DESTROYED', 'CONNECT_TIMEOUT', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08006']);
+
+/**
+ * Baileys reads keys while it handles an inbound message; a failed read makes it nack the message
+ * ("error in handling message"), which WhatsApp then drops. A lost connection is retried instead.
+ */
+async function retryConnectionErrors<T>(read: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + READ_RETRY_MS;
+  for (let delay = 100; ; delay = Math.min(1_000, delay * 2)) {
+    try {
+      return await read();
+    } catch (error) {
+      const code = (error as { code?: unknown } | null)?.code;
+      if (typeof code !== 'string' || !CONNECTION_ERRORS.has(code) || Date.now() + delay > deadline) throw error;
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+}
 
 export interface AuthStateDeps {
   sql: Sql;
@@ -26,6 +51,7 @@ export interface AuthStateDeps {
   connectorId: string;
   epoch(): bigint;
   metrics?: Metrics;
+  logger?: Logger;
   /** False once the lease has run out by the session's own clock: no statement is sent then. */
   leaseFresh?(): boolean;
   onStale?(error: unknown): void;
@@ -44,6 +70,8 @@ export interface PostgresAuthState {
    * resurrects part of the state.
    */
   closeWrites(): Promise<void>;
+  /** A new socket's hold on the key writes of the messages it decrypts; the previous one is dropped. */
+  holdKeyWrites(): KeyWriteHold;
 }
 
 function staleLeaseError(): Error {
@@ -55,6 +83,8 @@ export function createPostgresAuthState(deps: AuthStateDeps): PostgresAuthState 
 
   let writesClosed = false;
   const inflight = new Set<Promise<unknown>>();
+  const owner = {};
+  let hold: KeyWriteHold | undefined;
 
   function write(op: string, work: () => Promise<void>): Promise<void> {
     if (writesClosed) return Promise.resolve();
@@ -81,6 +111,32 @@ export function createPostgresAuthState(deps: AuthStateDeps): PostgresAuthState 
     }
   }
 
+  /** One gateway.write_signal_keys call (fenced; an empty ciphertext deletes). */
+  async function writeKeys(q: Sql, data: SignalDataSet): Promise<void> {
+    const types: string[] = [];
+    const ids: string[] = [];
+    const ciphertexts: Buffer[] = [];
+    const versions: number[] = [];
+    for (const [type, entries] of Object.entries(data)) {
+      for (const [id, value] of Object.entries(entries ?? {})) {
+        types.push(type);
+        ids.push(id);
+        if (value === null || value === undefined) {
+          ciphertexts.push(Buffer.alloc(0)); // empty means delete
+          versions.push(keyring.currentVersion);
+        } else {
+          const sealed = await encodeValue(keyring, value, keyAd(agentId, type, id));
+          ciphertexts.push(sealed.ciphertext);
+          versions.push(sealed.keyVersion);
+        }
+      }
+    }
+    if (types.length === 0) return;
+    await q`
+      select gateway.write_signal_keys(${agentId}, ${connectorId}, ${deps.epoch().toString()},
+        ${types}, ${ids}, ${q.array(ciphertexts, BYTEA_ARRAY)}, ${versions})`;
+  }
+
   const corrupt = (what: string, error: unknown) =>
     new CorruptAuthState(`${what} cannot be opened: ${error instanceof DecryptionError ? error.message : String((error as Error)?.message ?? error)}`, {
       undecryptable: error instanceof DecryptionError,
@@ -103,7 +159,20 @@ export function createPostgresAuthState(deps: AuthStateDeps): PostgresAuthState 
 
     closeWrites: async () => {
       writesClosed = true;
+      hold?.drop();
       await Promise.allSettled([...inflight]);
+    },
+
+    holdKeyWrites: () => {
+      hold?.drop();
+      hold = new KeyWriteHold(owner, {
+        sql,
+        // Inside the message's transaction a failure fails the transaction; on its own it is
+        // dropped after writesClosed like any other write.
+        write: (q, data, standalone) => (standalone ? write('set', () => writeKeys(q, data)) : run('set', () => writeKeys(q, data))),
+        onError: (error, what) => deps.logger?.warn({ err: error, agentId }, what),
+      });
+      return hold;
     },
 
     saveCreds: (creds) =>
@@ -121,10 +190,18 @@ export function createPostgresAuthState(deps: AuthStateDeps): PostgresAuthState 
       get: <T extends keyof SignalDataTypeMap>(type: T, ids: string[]) =>
         run('get', async () => {
           const out: { [id: string]: SignalDataTypeMap[T] } = {};
-          if (ids.length === 0) return out;
-          const rows = await sql`
+          const unheld: string[] = [];
+          for (const id of ids) {
+            const held = hold?.lookup(type, id);
+            if (!held) unheld.push(id);
+            else if (held.value !== null) out[id] = held.value as SignalDataTypeMap[T];
+          }
+          if (unheld.length === 0) return out;
+          const rows = await retryConnectionErrors(
+            () => sql`
             select key_id, ciphertext, key_version
-            from gateway.get_signal_keys(${agentId}, ${connectorId}, ${deps.epoch().toString()}, ${type}, ${ids})`;
+            from gateway.get_signal_keys(${agentId}, ${connectorId}, ${deps.epoch().toString()}, ${type}, ${unheld})`,
+          );
           for (const row of rows) {
             const id = row.key_id as string;
             try {
@@ -137,31 +214,15 @@ export function createPostgresAuthState(deps: AuthStateDeps): PostgresAuthState 
           return out;
         }),
 
-      set: (data: SignalDataSet) =>
-        write('set', async () => {
-          const types: string[] = [];
-          const ids: string[] = [];
-          const ciphertexts: Buffer[] = [];
-          const versions: number[] = [];
-          for (const [type, entries] of Object.entries(data)) {
-            for (const [id, value] of Object.entries(entries ?? {})) {
-              types.push(type);
-              ids.push(id);
-              if (value === null || value === undefined) {
-                ciphertexts.push(Buffer.alloc(0)); // empty means delete
-                versions.push(keyring.currentVersion);
-              } else {
-                const sealed = await encodeValue(keyring, value, keyAd(agentId, type, id));
-                ciphertexts.push(sealed.ciphertext);
-                versions.push(sealed.keyVersion);
-              }
-            }
-          }
-          if (types.length === 0) return;
-          await sql`
-            select gateway.write_signal_keys(${agentId}, ${connectorId}, ${deps.epoch().toString()},
-              ${types}, ${ids}, ${sql.array(ciphertexts, BYTEA_ARRAY)}, ${versions})`;
-        }),
+      set: (data: SignalDataSet) => {
+        const scoped = decryptionScope();
+        if (scoped?.owner === owner) {
+          scoped.take(data);
+          return Promise.resolve();
+        }
+        if (hold?.queueBehind(data)) return Promise.resolve();
+        return write('set', () => writeKeys(sql, data));
+      },
     },
   };
 }

@@ -25,17 +25,33 @@
 // If no upsert comes at all (Baileys failed after sending the receipt), the id is released after
 // NO_UPSERT_MS with a warning: holding longer would stall the socket and the same message would
 // fail the same way when redelivered.
+//
+// The Signal key writes Baileys made while decrypting the message are held with its receipt
+// (auth-state/held-key-writes.ts): each receipt or ack of an inbound message claims them, the
+// message's commit writes them, a message with nothing to store writes them before its receipt
+// goes out, and they are dropped with the held frames when the socket ends.
 import type { WASocket } from '@whiskeysockets/baileys';
 import type { Logger } from 'pino';
+import type { KeyWriteHold } from '../auth-state/held-key-writes.ts';
+import { keyHoldOf } from '../whatsapp/decrypt-scope.ts';
 
 const NO_UPSERT_MS = 10_000;
 /** Baileys buffers events (offline queue, initial sync); a held id's upsert is flushed out after this. */
 const FLUSH_AFTER_MS = 100;
 const NOT_HELD_RECEIPTS = new Set(['read', 'read-self', 'played', 'retry', 'server-error']);
+/** Receipts that are not part of handling a message as it arrives (sent later, for stored ones). */
+const LATER_RECEIPTS = new Set(['read', 'read-self', 'played']);
 const RECENT_LIMIT = 5_000;
 
-/** Ids of the frame Baileys is about to write, noted by its logger (synchronous, one write). */
-let nextFrameIds: string[] | undefined;
+/**
+ * The frame Baileys is about to write, noted by its logger (synchronous, one write): the inbound
+ * messages it answers, and whether it acknowledges them (held) or refuses them (a nack or retry).
+ */
+interface NextFrame {
+  ids: string[];
+  hold: boolean;
+}
+let nextFrame: NextFrame | undefined;
 const hookedLoggers = new WeakSet<object>();
 const gates = new WeakMap<WASocket, InboundAckGate>();
 
@@ -57,24 +73,27 @@ export interface InboundAckGate {
   release(ids: string[]): void;
   /** Frames held right now (tests, metrics). */
   held(): number;
+  /** The socket's held Signal key writes, written with the messages they belong to. */
+  keys?: KeyWriteHold;
 }
 
 function noteFrame(obj: unknown, msg: unknown): void {
   if (msg === 'sending receipt for messages') {
     const { attrs, messageIds } = obj as { attrs?: { type?: string }; messageIds?: string[] };
-    if (Array.isArray(messageIds) && !NOT_HELD_RECEIPTS.has(attrs?.type ?? '')) setNext(messageIds);
+    const type = attrs?.type ?? '';
+    if (Array.isArray(messageIds) && !LATER_RECEIPTS.has(type)) setNext({ ids: messageIds, hold: !NOT_HELD_RECEIPTS.has(type) });
   } else if (msg === 'sent ack') {
     const { recv, sent } = obj as { recv?: { tag?: string; attrs?: { id?: string } }; sent?: { error?: string } };
-    if (recv?.tag === 'message' && !sent?.error && recv.attrs?.id) setNext([recv.attrs.id]);
+    if (recv?.tag === 'message' && recv.attrs?.id) setNext({ ids: [recv.attrs.id], hold: !sent?.error });
   }
 }
 
-function setNext(ids: string[]): void {
-  nextFrameIds = ids;
+function setNext(frame: NextFrame): void {
+  nextFrame = frame;
   // The write follows synchronously; a write that never happens (socket closed) must not leave
   // the ids to a later, unrelated frame.
   queueMicrotask(() => {
-    if (nextFrameIds === ids) nextFrameIds = undefined;
+    if (nextFrame === frame) nextFrame = undefined;
   });
 }
 
@@ -100,6 +119,9 @@ export function holdInboundAcks(sock: WASocket, logger: Logger): InboundAckGate 
   const gate: InboundAckGate = { seen() {}, release() {}, held: () => 0 };
   if (!raw) return gate;
   hookLogger(client.config.logger);
+  const keys = keyHoldOf(sock);
+  keys?.enable();
+  gate.keys = keys;
   const send = raw.send.bind(raw);
   const queue: HeldFrame[] = [];
   const waiting = new Map<string, Waiting>();
@@ -130,6 +152,16 @@ export function holdInboundAcks(sock: WASocket, logger: Logger): InboundAckGate 
     remember(id);
   };
 
+  /** Lets these messages' receipts go, after the key writes they allow (a no-op when stored). */
+  const release = (ids: string[]) => {
+    const go = () => {
+      for (const id of ids) settle(id);
+      drain();
+    };
+    if (!keys || keys.held() === 0) return go();
+    void keys.settle(ids).then(go, go);
+  };
+
   const flushSoon = () => {
     if (flushTimer || closed) return;
     flushTimer = setTimeout(() => {
@@ -145,22 +177,28 @@ export function holdInboundAcks(sock: WASocket, logger: Logger): InboundAckGate 
     closed = true;
     // Never sent: WhatsApp offers these messages again at the next login.
     queue.length = 0;
+    keys?.drop();
     for (const w of waiting.values()) clearTimeout(w.timer);
     waiting.clear();
     if (flushTimer) clearTimeout(flushTimer);
   }
 
   raw.send = (...args: unknown[]) => {
-    const ids = nextFrameIds;
-    nextFrameIds = undefined;
-    const waitFor = closed ? [] : (ids ?? []).filter((id) => !recent.has(id));
+    const frame = nextFrame;
+    nextFrame = undefined;
+    const waitFor = closed || !frame?.hold ? [] : frame.ids.filter((id) => !recent.has(id));
+    if (frame && !closed && keys) {
+      // Baileys answers the message it just decrypted: the key writes since the last answer are its.
+      keys.claim(frame.ids);
+      const unheld = frame.ids.filter((id) => !waitFor.includes(id));
+      if (unheld.length > 0) void keys.settle(unheld);
+    }
     for (const id of waitFor) {
       if (waiting.has(id)) continue;
       const timer = setTimeout(() => {
         if (waiting.get(id)?.upsert) return;
         logger.warn({ waId: id }, 'no upsert for an inbound message within 10 s of its receipt; acknowledging it unstored');
-        settle(id);
-        drain();
+        release([id]);
       }, NO_UPSERT_MS);
       timer.unref();
       waiting.set(id, { since: Date.now(), upsert: false, timer });
@@ -187,10 +225,7 @@ export function holdInboundAcks(sock: WASocket, logger: Logger): InboundAckGate 
       }
     }
   };
-  gate.release = (ids) => {
-    for (const id of ids) settle(id);
-    drain();
-  };
+  gate.release = release;
   gate.held = () => queue.length;
   gates.set(sock, gate);
   sock.ev.on('messages.upsert', ({ messages }) => gate.seen(messages.map((m) => m.key.id).filter((id): id is string => !!id)));

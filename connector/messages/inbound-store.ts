@@ -8,7 +8,11 @@
 // cannot be stored raises a critical `alert.inbound_unstorable` event and its receipt is then
 // released, or WhatsApp would offer it forever (README, known gaps).
 // Writes in flight are tracked so a graceful stop waits for them before leases are released.
+// The Signal key writes Baileys made while decrypting the messages are written in the same
+// transaction (the gate's key-write hold, auth-state/held-key-writes.ts): message and key change
+// are durable together or not at all.
 import type { Logger } from 'pino';
+import type { Sql } from 'postgres';
 import { isStaleLease, type LiveSession } from '../sessions/context.ts';
 import type { InboundRecord } from './inbound.ts';
 import type { InboundAckGate } from './inbound-acks.ts';
@@ -33,8 +37,15 @@ export function createInboundStore(deps: { logger: Logger; onStored?(records: In
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const pending = new Set<Promise<boolean>>();
 
-  async function write(session: LiveSession, records: InboundRecord[]): Promise<void> {
-    await session.sql`select count(*) from gateway.record_inbound(${session.agentId}, ${session.connectorId}, ${session.epoch().toString()}, ${session.sql.json(records as never)})`;
+  async function write(session: LiveSession, records: InboundRecord[], gate: InboundAckGate | undefined): Promise<void> {
+    const statement = (q: Sql) =>
+      q`select count(*) from gateway.record_inbound(${session.agentId}, ${session.connectorId}, ${session.epoch().toString()}, ${q.json(records as never)})`;
+    if (gate?.keys)
+      await gate.keys.commit(
+        records.map((r) => r.wa_message_id),
+        statement,
+      );
+    else await statement(session.sql);
   }
 
   async function unstorable(session: LiveSession, record: InboundRecord, error: unknown, log: Logger): Promise<void> {
@@ -47,10 +58,10 @@ export function createInboundStore(deps: { logger: Logger; onStored?(records: In
   }
 
   /** Writes `records` until committed; returns the ids whose receipts may go out. */
-  async function persist(session: LiveSession, records: InboundRecord[], log: Logger): Promise<{ stored: InboundRecord[]; release: string[] } | undefined> {
+  async function persist(session: LiveSession, records: InboundRecord[], log: Logger, gate: InboundAckGate | undefined): Promise<{ stored: InboundRecord[]; release: string[] } | undefined> {
     for (let attempt = 1; ; attempt++) {
       try {
-        await write(session, records);
+        await write(session, records, gate);
         return { stored: records, release: records.map((r) => r.wa_message_id) };
       } catch (error) {
         // Lease gone, or our pool closed (stop, crash tests): the receipt was never sent.
@@ -64,7 +75,7 @@ export function createInboundStore(deps: { logger: Logger; onStored?(records: In
           const stored: InboundRecord[] = [];
           const release: string[] = [];
           for (const record of records) {
-            const one = await persist(session, [record], log);
+            const one = await persist(session, [record], log, gate);
             if (!one) return stored.length > 0 ? { stored, release } : undefined;
             stored.push(...one.stored);
             release.push(...one.release);
@@ -81,7 +92,7 @@ export function createInboundStore(deps: { logger: Logger; onStored?(records: In
   return {
     store(session, records, gate) {
       const log = deps.logger.child({ agentId: session.agentId });
-      const done = persist(session, records, log).then(
+      const done = persist(session, records, log, gate).then(
         (outcome) => {
           if (!outcome) return false;
           if (outcome.stored.length > 0) deps.onStored?.(outcome.stored);

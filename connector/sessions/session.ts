@@ -29,6 +29,7 @@ import type { Clock } from '../clock.ts';
 import type { ConnectorConfig } from '../config.ts';
 import { maskPhones } from '../logging/logger.ts';
 import { closeCodeLabel, type Metrics } from '../metrics.ts';
+import { scopeDecryption } from '../whatsapp/decrypt-scope.ts';
 import { gateIncomingFrames } from '../whatsapp/lease-gate.ts';
 import type { MakeSocket } from '../whatsapp/make-socket.ts';
 import { storedMessageLookup } from '../whatsapp/stored-messages.ts';
@@ -114,6 +115,7 @@ export class ManagedSession implements LiveSession {
       connectorId: deps.connectorId,
       epoch: () => this.epochValue,
       metrics: deps.metrics,
+      logger: this.logger,
       leaseFresh: () => this.leaseStillFresh(),
       onStale: () => this.lose('stale_write'),
       onCorrupt: (error) => void (error.undecryptable ? this.handBack(error) : this.fail(error)),
@@ -207,6 +209,8 @@ export class ManagedSession implements LiveSession {
     const sock = this.deps.makeSocket({ auth: this.auth, logger: this.deps.baileysLogger, getMessage: storedMessageLookup(this.sql, this.agentId) });
     this.sock = sock;
     gateIncomingFrames(sock, () => this.sock === sock && this.guard());
+    // Key writes of a message it decrypts stay in memory until the message is stored (issue 16).
+    scopeDecryption(sock, this.store.holdKeyWrites());
     this.deps.hooks.onSocketCreated?.(this, sock);
     sock.ev.on('creds.update', () => {
       if (this.sock === sock && this.guard()) this.persistCreds();

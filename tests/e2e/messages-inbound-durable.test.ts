@@ -17,6 +17,7 @@ import { createRunningAgent, createUser } from '../helpers/fixtures.ts';
 
 const ACCOUNT = '15550007001';
 const CONTACT = '447700900777';
+const NEW_CONTACT = '447700900778';
 
 let db: TestDatabase;
 let sim: Simulator;
@@ -45,6 +46,7 @@ beforeAll(async () => {
   sim = await startSimulator();
   untrust = trustSimulatorRoot(sim);
   sim.addContact(CONTACT);
+  sim.addContact(NEW_CONTACT);
   await db.sql.unsafe(`
     create sequence public.test_inbound_attempts;
     create table public.test_inbound_fault (refuse boolean not null);
@@ -101,6 +103,28 @@ describe('inbound messages are durable before they are acknowledged', () => {
     await waitFor(() => sim.inboundState(msg.id)?.acked, 10_000, 'acknowledged once stored');
     expect(await stored(msg.id)).toEqual([{ type: 'text', content: { text: 'store me' } }]);
     expect(await tc.stop()).toBe(1);
+  });
+
+  it('a crash after Baileys decrypted a message but before it was stored: the copy WhatsApp redelivers decrypts and is stored once', async () => {
+    // Decrypting moves the Signal session (and consumes a one-time pre-key for a first message).
+    // Were that change durable before the message, the redelivered copy could not be decrypted
+    // ("Key used already or never filled"), Baileys would nack it, and it would be lost.
+    const tc = await start();
+    await waitForStatus(db.sql, agent, 'connected');
+    const base = await attempts();
+    await refuseInserts(true);
+    const first = await sim.inject(ACCOUNT, { from: NEW_CONTACT, text: 'first words' });
+    await waitFor(async () => (await attempts()) >= base + 1, 15_000, 'a refused attempt (the message was decrypted)');
+    await tc.crash();
+    await refuseInserts(false);
+    const after = await start();
+    await waitFor(async () => (await stored(first.id)).length === 1, 20_000, 'the redelivered message stored');
+    await waitFor(() => sim.inboundState(first.id)?.acked, 10_000, 'acknowledged once stored');
+    expect(await stored(first.id)).toEqual([{ type: 'text', content: { text: 'first words' } }]);
+    // The session survives: the contact's next message decrypts too.
+    const next = await sim.inject(ACCOUNT, { from: NEW_CONTACT, text: 'second words' });
+    await waitFor(async () => (await stored(next.id)).length === 1, 15_000, 'the next message stored');
+    await after.stop();
   });
 
   it('a graceful stop with an inbound write in flight waits for it before releasing the lease', async () => {

@@ -178,3 +178,67 @@ describe('Postgres auth state: closing writes', () => {
     expect(row!.n).toBe(0);
   });
 });
+
+describe('Postgres auth state: key writes held while a message is decrypted (issue 16)', () => {
+  const rec = (fill: number) => Buffer.from(`session-${fill}`) as never;
+  const durable = async (agentId: string, type: string, id: string) =>
+    (await db.sql`select 1 from private.signal_keys where agent_id = ${agentId} and key_type = ${type} and key_id = ${id}`).length === 1;
+
+  it('reads see held writes and deletes; a commit writes message and keys in one transaction; a failed one writes neither', async () => {
+    const { agentId, epoch } = await ownedSession();
+    const s = store(agentId, epoch);
+    const pair = { public: Buffer.alloc(32, 2), private: Buffer.alloc(32, 3) };
+    await s.keys.set({ 'pre-key': { '7': pair } });
+    const hold = s.holdKeyWrites();
+    hold.enable();
+    await hold.decrypting(async () => s.keys.set({ session: { 'c.0': rec(1) }, 'pre-key': { '7': null } }));
+    expect(hold.held()).toBe(1);
+    expect(await durable(agentId, 'session', 'c.0')).toBe(false);
+    expect(await durable(agentId, 'pre-key', '7')).toBe(true);
+    expect(Buffer.from((await s.keys.get('session', ['c.0']))['c.0'] as never)).toEqual(Buffer.from('session-1'));
+    expect(await s.keys.get('pre-key', ['7'])).toEqual({});
+    hold.claim(['M1']);
+    await expect(hold.commit(['M1'], async (q) => { await q`select 1/0`; })).rejects.toThrow();
+    expect(await durable(agentId, 'session', 'c.0')).toBe(false);
+    expect(hold.held()).toBe(1);
+    await hold.commit(['M1'], async (q) => q`select 1`);
+    expect(hold.held()).toBe(0);
+    expect(await durable(agentId, 'session', 'c.0')).toBe(true);
+    expect(await durable(agentId, 'pre-key', '7')).toBe(false);
+  });
+
+  it('writes in order: a later message stored first waits for the earlier one; a drop makes nothing durable', async () => {
+    const { agentId, epoch } = await ownedSession();
+    const s = store(agentId, epoch);
+    const hold = s.holdKeyWrites();
+    hold.enable();
+    await hold.decrypting(async () => s.keys.set({ session: { 'c.0': rec(1) } }));
+    hold.claim(['A']);
+    await hold.decrypting(async () => s.keys.set({ session: { 'c.0': rec(2) }, 'sender-key': { g: Buffer.from('sk') } }));
+    hold.claim(['B']);
+    // A send outside any decryption touching a held key queues behind it; an unrelated one goes through.
+    await s.keys.set({ session: { 'c.0': rec(3) }, 'identity-key': { 'x.0': Buffer.alloc(33, 1) } });
+    await s.keys.set({ 'pre-key': { '9': { public: Buffer.alloc(32, 1), private: Buffer.alloc(32, 1) } } });
+    expect(await durable(agentId, 'pre-key', '9')).toBe(true);
+    expect(await durable(agentId, 'identity-key', 'x.0')).toBe(false);
+    expect(Buffer.from((await s.keys.get('session', ['c.0']))['c.0'] as never)).toEqual(Buffer.from('session-3'));
+    await hold.commit(['B'], async (q) => q`select 1`);
+    expect(await durable(agentId, 'session', 'c.0')).toBe(false); // B's state includes A's step
+    await hold.settle(['A']); // A needed no storing
+    expect(hold.held()).toBe(0);
+    const [row] = await db.sql`select 1 from private.signal_keys where agent_id = ${agentId} and key_type = 'sender-key'`;
+    expect(row).toBeDefined();
+    expect(Buffer.from((await store(agentId, epoch).keys.get('session', ['c.0']))['c.0'] as never)).toEqual(Buffer.from('session-3'));
+
+    const next = s.holdKeyWrites();
+    next.enable();
+    await next.decrypting(async () => s.keys.set({ session: { 'd.0': rec(4) } }));
+    next.claim(['C']);
+    next.drop();
+    await next.decrypting(async () => s.keys.set({ session: { 'd.1': rec(5) } }));
+    await next.settle(['C']);
+    expect(await durable(agentId, 'session', 'd.0')).toBe(false);
+    expect(await durable(agentId, 'session', 'd.1')).toBe(false);
+    expect(await s.keys.get('session', ['d.0', 'd.1'])).toEqual({});
+  });
+});

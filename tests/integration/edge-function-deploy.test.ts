@@ -112,7 +112,7 @@ describe('the gateway function starts under Deno from its own folder', () => {
         SUPABASE_DB_URL: dbUrl.toString(),
         SUPABASE_URL: 'https://deploy.supabase.test',
         SUPABASE_JWKS: JSON.stringify({ keys: [] }),
-        CREDENTIALS_ENCRYPTION_KEY: 'cd'.repeat(32),
+        WEBHOOK_SECRETS_KEY: 'cd'.repeat(32),
         MEDIA_STORE: 'folder',
         MEDIA_STORE_DIR: path.join(tmpdir(), 'wg-deploy-test-media'),
         LOG_LEVEL: 'warn',
