@@ -117,6 +117,25 @@ describe('outbound queue', () => {
     expect((await sql`select gateway.release_messages(${other}, ${a}, ${otherEpoch.toString()}, ${[unsent!.id]}::uuid[]) as n`)[0]!.n).toBe(0);
   });
 
+  it('rows a lost lease left locked are claimed again at once by the new lease holder (no visibility-timeout stall)', async () => {
+    const a = await registerConnector(sql);
+    const b = await registerConnector(sql);
+    const { agent } = await ownedConnectedAgent(a);
+    await enqueue(agent, 2, 'stall-');
+    expect(await sql`select id from gateway.claim_messages(${a}, 10, 120)`).toHaveLength(2);
+    // a loses the lease with both rows locked for two more minutes (its release is fenced now).
+    await sql`update public.whatsapp_sessions set lease_until = now() - interval '1 second' where agent_id = ${agent}`;
+    const epochB = (await claim(sql, b, agent))!;
+    const again = await sql`select id, lease_epoch from gateway.claim_messages(${b}, 10, 120)`;
+    expect(again.map((r) => BigInt(r.lease_epoch))).toEqual([epochB, epochB]);
+    // A row locked under the live lease is not taken twice, not even by its holder.
+    expect(await sql`select id from gateway.claim_messages(${b}, 10, 120)`).toHaveLength(0);
+    // The same connector winning its own session back (a new epoch) takes its old rows at once too.
+    await sql`update public.whatsapp_sessions set lease_until = now() - interval '1 second' where agent_id = ${agent}`;
+    expect(await claim(sql, b, agent)).toBe(epochB + 1n);
+    expect(await sql`select id from gateway.claim_messages(${b}, 10, 120)`).toHaveLength(2);
+  });
+
   it('claims only for sessions the caller leases', async () => {
     const a = await registerConnector(sql);
     const b = await registerConnector(sql);
