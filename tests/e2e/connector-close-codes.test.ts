@@ -67,7 +67,7 @@ describe('connector: close codes', () => {
   it('408 (pings unanswered) reconnects', async () => {
     const { agentId, phone } = await linked();
     const before = await disconnects('408');
-    sim.fault(phone, 'silence_pings');
+    expect(sim.fault(phone, 'silence_pings')).toBe(1);
     await waitFor(async () => (await disconnects('408')) > before, 15_000, '408 counted');
     await waitFor(() => c.connector.directory.get(agentId)?.isOpen(), 10_000, 'reconnected');
   });
