@@ -295,6 +295,9 @@ export class Connection {
       return;
     }
     if (xmlns === 'md') return this.onMdIq(iq);
+    // A stream that is closing answers nothing, as WhatsApp's: an empty result here read as
+    // "nobody is on WhatsApp" to a usync that raced a dropped socket, and failed messages for good.
+    if (this.state === 'closing' || this.state === 'closed') return;
     if (!this.isLive || !this.account || !this.companion) return this.result(iq);
     if (xmlns === 'w:p') return this.result(iq);
     if (xmlns === 'usync') return this.result(iq, answerUsync(this.host.directory, iq));

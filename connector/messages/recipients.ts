@@ -1,6 +1,10 @@
 // Where a queued message goes on the wire, and the stored messages it refers to.
 //   - A group jid is used as is. A phone number is checked with onWhatsApp once per session and
-//     cached (a number without WhatsApp fails the message permanently: invalid_number).
+//     cached. A number without WhatsApp fails the message permanently (invalid_number), but only
+//     once two separate answers agree: Baileys' onWhatsApp returns the
+//     same empty list for "not registered" and for an answer without a usync list at all (the
+//     simulator gave one on a closing stream, and six messages to a known contact failed for
+//     good in the crash test). Until then the message is retried (number_unconfirmed).
 //   - v7 is LID-first: when Baileys knows the LID of the number, the message is addressed to the
 //     LID (sending to the phone-number jid of a migrated contact can be refused with 463).
 //   - Replies, reactions, edits and deletes point at a WhatsApp id: it is looked up among the
@@ -10,9 +14,17 @@ import type { Sql } from 'postgres';
 import { quotableMessage, type StoredTarget, userJid } from './content.ts';
 import { permanent, transient } from './errors.ts';
 
+export interface RecipientAnswer {
+  exists: boolean;
+  /** When the answer was first given (for a negative: the first of the answers that agree). */
+  at: number;
+  /** A negative answer that a second one confirmed. */
+  confirmed?: boolean;
+}
+
 export interface RecipientCache {
-  get(key: string): { exists: boolean; at: number } | undefined;
-  set(key: string, value: { exists: boolean; at: number }): void;
+  get(key: string): RecipientAnswer | undefined;
+  set(key: string, value: RecipientAnswer): void;
 }
 
 export async function resolveRecipient(opts: {
@@ -28,8 +40,9 @@ export async function resolveRecipient(opts: {
   const key = `${opts.agentId}:${recipient}`;
   const cached = opts.cache.get(key);
   // A negative answer is kept for a tenth of the time: numbers get registered.
-  const fresh = cached && opts.now - cached.at < (cached.exists ? opts.ttlMs : opts.ttlMs / 10);
-  let exists = fresh ? cached.exists : undefined;
+  const fresh = cached && opts.now - cached.at < (cached.exists ? opts.ttlMs : opts.ttlMs / 10) ? cached : undefined;
+  const unconfirmed = () => transient('number_unconfirmed', 'WhatsApp reported the recipient absent once; checking again before failing');
+  let exists = fresh && (fresh.exists || fresh.confirmed) ? fresh.exists : undefined;
   if (exists === undefined) {
     let result: Awaited<ReturnType<WASocket['onWhatsApp']>>;
     try {
@@ -38,7 +51,12 @@ export async function resolveRecipient(opts: {
       throw transient('number_check_failed', `could not check the number on WhatsApp: ${(error as Error).message}`);
     }
     exists = (result ?? []).some((r) => r.exists);
-    opts.cache.set(key, { exists, at: opts.now });
+    if (exists) opts.cache.set(key, { exists, at: opts.now });
+    else if (fresh && !fresh.exists) opts.cache.set(key, { exists, at: fresh.at, confirmed: true });
+    else {
+      opts.cache.set(key, { exists, at: opts.now });
+      throw unconfirmed();
+    }
   }
   if (!exists) throw permanent('invalid_number', 'the recipient is not on WhatsApp');
   const pn = userJid(recipient);
