@@ -599,7 +599,7 @@ begin
     where s.owner_connector_id = p_connector and s.lease_until > now()
       and (p_agents is null or m.agent_id = any (p_agents))
       and ((m.status = 'queued' and m.next_attempt_at <= now())
-           or (m.status = 'sending' and (m.locked_until <= now() or m.locked_epoch < s.lease_epoch)))
+           or (m.status = 'sending' and (m.locked_until <= now() or (m.locked_epoch < s.lease_epoch and m.locked_by is distinct from p_connector))))
     order by m.next_attempt_at, m.created_at
     limit p_limit
     for update of m skip locked
@@ -629,7 +629,7 @@ $$;
 -- Name: FUNCTION claim_messages(p_connector uuid, p_limit integer, p_visibility_seconds integer, p_agents uuid[], p_max_bytes integer); Type: COMMENT; Schema: gateway; Owner: -
 --
 
-COMMENT ON FUNCTION gateway.claim_messages(p_connector uuid, p_limit integer, p_visibility_seconds integer, p_agents uuid[], p_max_bytes integer) IS 'Claims due outbound messages of sessions the connector leases (FOR UPDATE SKIP LOCKED, visibility timeout), at most p_limit rows and p_max_bytes of content (always at least one row); expired locks come back, and so do locks taken under an older lease of the session.';
+COMMENT ON FUNCTION gateway.claim_messages(p_connector uuid, p_limit integer, p_visibility_seconds integer, p_agents uuid[], p_max_bytes integer) IS 'Claims due outbound messages of sessions the connector leases (FOR UPDATE SKIP LOCKED, visibility timeout), at most p_limit rows and p_max_bytes of content (always at least one row); expired locks come back, and so do locks another connector took under an older lease of the session.';
 
 --
 -- Name: claim_number_checks(uuid, uuid[], integer, integer); Type: FUNCTION; Schema: gateway; Owner: -

@@ -1,10 +1,13 @@
--- Rows a lost lease left locked come back at once. Queue completions and releases are fenced by
--- the lease epoch, so a connector that lost a session (a database restart, a stall, a takeover)
--- can no longer give back the rows it had claimed: they stayed `sending` until their visibility
--- timeout (120 s by default) and the session's queue stalled behind them. Each claim now records
--- the epoch it was made under, and a row locked under an older epoch of its session is due again
--- for the session's current holder. Sending it again is safe: it keeps its WhatsApp id, which
--- receivers dedupe, exactly as after an expired visibility timeout.
+-- Rows another connector left locked come back at once. Queue completions and releases are
+-- fenced by the lease epoch, so a connector that lost a session to another one (a takeover after
+-- a stall, a partition, a kill) can no longer give back the rows it had claimed: they stayed
+-- `sending` until their visibility timeout (120 s by default) and the session's queue stalled
+-- behind them. Each claim now records the epoch it was made under, and a row locked by another
+-- connector under an older epoch of the session is due again for the session's current holder.
+-- Sending it again is safe: it keeps its WhatsApp id, which receivers dedupe, exactly as after an
+-- expired visibility timeout. A connector that wins its own session back keeps its own locks: it
+-- still holds those rows in memory and finishes them under its new epoch, and taking them again
+-- would put them on the wire twice.
 
 alter table public.messages add column locked_epoch bigint;
 comment on column public.messages.locked_epoch is 'Lease epoch of the session under which the row was last claimed; a lock from an older epoch is void.';
@@ -33,7 +36,7 @@ begin
     where s.owner_connector_id = p_connector and s.lease_until > now()
       and (p_agents is null or m.agent_id = any (p_agents))
       and ((m.status = 'queued' and m.next_attempt_at <= now())
-           or (m.status = 'sending' and (m.locked_until <= now() or m.locked_epoch < s.lease_epoch)))
+           or (m.status = 'sending' and (m.locked_until <= now() or (m.locked_epoch < s.lease_epoch and m.locked_by is distinct from p_connector))))
     order by m.next_attempt_at, m.created_at
     limit p_limit
     for update of m skip locked
@@ -58,7 +61,7 @@ begin
             m.attempts, m.max_attempts, m.created_at;
 end;
 $$;
-comment on function gateway.claim_messages(uuid, integer, integer, uuid[], integer) is 'Claims due outbound messages of sessions the connector leases (FOR UPDATE SKIP LOCKED, visibility timeout), at most p_limit rows and p_max_bytes of content (always at least one row); expired locks come back, and so do locks taken under an older lease of the session.';
+comment on function gateway.claim_messages(uuid, integer, integer, uuid[], integer) is 'Claims due outbound messages of sessions the connector leases (FOR UPDATE SKIP LOCKED, visibility timeout), at most p_limit rows and p_max_bytes of content (always at least one row); expired locks come back, and so do locks another connector took under an older lease of the session.';
 
 revoke all on function gateway.claim_messages(uuid, integer, integer, uuid[], integer) from public, anon, authenticated;
 grant execute on function gateway.claim_messages(uuid, integer, integer, uuid[], integer) to service_role;
