@@ -80,7 +80,7 @@ describe('connector leases', () => {
     await expect(b.connector.metrics.leaseTakeovers.get()).resolves.toMatchObject({ values: [{ value: 3 }] });
   });
 
-  it('ends the socket within a second of the renewal reporting the lease lost', async () => {
+  it('ends the socket within a second of its lease being taken (reported by the renewal or by any fenced write)', async () => {
     const [id] = await agents(1);
     const a = await connector();
     await waitFor(async () => a.connector.manager.holdings().find((h) => h.agentId === id && h.status === 'qr'), 20_000, 'qr');
@@ -89,7 +89,12 @@ describe('connector leases', () => {
     const t0 = Date.now();
     await waitFor(() => a.connector.manager.holdings().length === 0, 3_000, 'session dropped');
     expect(Date.now() - t0).toBeLessThan(1_000 + 500);
-    expect(await a.connector.metrics.leaseLosses.get()).toMatchObject({ values: [{ labels: { reason: 'renewal_refused' }, value: 1 }] });
+    // The next renewal usually reports it; a fenced write of the session (QR, creds, keys) that
+    // happens to come first reports it as stale_write. Either way: one loss, from the database.
+    const losses = (await a.connector.metrics.leaseLosses.get()).values;
+    expect(losses).toHaveLength(1);
+    expect(losses[0]).toMatchObject({ value: 1 });
+    expect(['renewal_refused', 'stale_write']).toContain(losses[0]!.labels.reason);
   });
 
   it('self-fences by its own clock when renewals stop succeeding (no database needed)', async () => {
