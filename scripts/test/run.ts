@@ -46,10 +46,19 @@ interface VitestJson {
   testResults: Array<{ name: string; status: string; message?: string; assertionResults: Array<{ status: string }> }>;
 }
 
-async function vitest(): Promise<void> {
-  console.log('\n== vitest (unit, integration, e2e)');
-  const out = path.join(results, 'vitest.json');
-  const code = await run(bin('vitest'), ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${out}`]);
+/**
+ * The slow tier: files that kill and restart connector processes and PostgreSQL itself and count
+ * what survives. They run after the rest, one at a time, so that they do not share the two cores
+ * with another suite's processes (a stall of seconds there is a different test than the one
+ * written).
+ */
+const SLOW_TIER = ['tests/e2e/messages-crash.test.ts', 'tests/e2e/connector-processes.test.ts'];
+
+async function vitest(tier: 'main' | 'slow'): Promise<void> {
+  console.log(tier === 'main' ? '\n== vitest (unit, integration, e2e)' : '\n== vitest, slow tier, one file at a time');
+  const out = path.join(results, `vitest-${tier}.json`);
+  const selection = tier === 'main' ? SLOW_TIER.map((f) => `--exclude=${f}`) : ['--maxWorkers=1', ...SLOW_TIER];
+  const code = await run(bin('vitest'), ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${out}`, ...selection]);
   if (!existsSync(out)) {
     tally.failed++;
     console.log(`== vitest produced no report (exit ${code})`);
@@ -104,7 +113,8 @@ try {
   await step('typecheck', bin('tsc'), ['--noEmit', '-p', 'tsconfig.json']);
   await step('lint', bin('biome'), ['lint', '.']);
   await ensureTemplate(adminUrl);
-  await vitest();
+  await vitest('main');
+  await vitest('slow');
   await deno(adminUrl);
 } catch (error) {
   tally.failed++;
