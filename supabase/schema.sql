@@ -599,7 +599,7 @@ begin
     where s.owner_connector_id = p_connector and s.lease_until > now()
       and (p_agents is null or m.agent_id = any (p_agents))
       and ((m.status = 'queued' and m.next_attempt_at <= now())
-           or (m.status = 'sending' and (m.locked_until <= now() or (m.locked_epoch < s.lease_epoch and m.locked_by is distinct from p_connector))))
+           or (m.status = 'sending' and m.locked_until <= now()))
     order by m.next_attempt_at, m.created_at
     limit p_limit
     for update of m skip locked
@@ -615,7 +615,7 @@ begin
     select b.id, b.lease_epoch from budgeted b where b.n = 1 or b.running <= p_max_bytes
   )
   update public.messages m
-  set status = 'sending', locked_by = p_connector, locked_epoch = due.lease_epoch,
+  set status = 'sending', locked_by = p_connector,
       locked_until = now() + make_interval(secs => p_visibility_seconds),
       attempts = m.attempts + 1, sending_at = coalesce(m.sending_at, now())
   from due
@@ -629,7 +629,7 @@ $$;
 -- Name: FUNCTION claim_messages(p_connector uuid, p_limit integer, p_visibility_seconds integer, p_agents uuid[], p_max_bytes integer); Type: COMMENT; Schema: gateway; Owner: -
 --
 
-COMMENT ON FUNCTION gateway.claim_messages(p_connector uuid, p_limit integer, p_visibility_seconds integer, p_agents uuid[], p_max_bytes integer) IS 'Claims due outbound messages of sessions the connector leases (FOR UPDATE SKIP LOCKED, visibility timeout), at most p_limit rows and p_max_bytes of content (always at least one row); expired locks come back, and so do locks another connector took under an older lease of the session.';
+COMMENT ON FUNCTION gateway.claim_messages(p_connector uuid, p_limit integer, p_visibility_seconds integer, p_agents uuid[], p_max_bytes integer) IS 'Claims due outbound messages of sessions the connector leases (FOR UPDATE SKIP LOCKED, visibility timeout), at most p_limit rows and p_max_bytes of content (always at least one row); expired locks come back.';
 
 --
 -- Name: claim_number_checks(uuid, uuid[], integer, integer); Type: FUNCTION; Schema: gateway; Owner: -
@@ -3096,7 +3096,6 @@ CREATE TABLE public.messages (
     read_at timestamp with time zone,
     failed_at timestamp with time zone,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    locked_epoch bigint,
     CONSTRAINT messages_idempotency_key_check CHECK (((char_length(idempotency_key) >= 1) AND (char_length(idempotency_key) <= 255))),
     CONSTRAINT messages_max_attempts_check CHECK ((max_attempts > 0)),
     CONSTRAINT messages_recipient_check CHECK (((recipient ~ '^[0-9]{6,15}$'::text) OR (recipient ~ '^[0-9A-Za-z.:_-]+@[a-z.]+$'::text))),
@@ -3109,12 +3108,6 @@ CREATE TABLE public.messages (
 --
 
 COMMENT ON TABLE public.messages IS 'Outbound queue and history: one row per accepted send, with its WhatsApp id assigned at insert and a forward-only status.';
-
---
--- Name: COLUMN messages.locked_epoch; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.messages.locked_epoch IS 'Lease epoch of the session under which the row was last claimed; a lock from an older epoch is void.';
 
 --
 -- Name: sessions; Type: VIEW; Schema: ops; Owner: -
