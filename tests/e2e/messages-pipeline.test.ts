@@ -23,7 +23,7 @@ import { claim, createRunningAgent, createUser, registerConnector, setPlan } fro
 import { startTestServer } from '../helpers/messages-http.ts';
 import { directoryOf, enqueue, liveSession, type MediaHost, startMediaHost } from '../helpers/messages-pipeline.ts';
 import { createEndpoint, type Receiver, startReceiver, testKeyring } from '../helpers/messages-webhooks.ts';
-import { endAllClients, linkAccount } from '../helpers/simulator-client.ts';
+import { endAllClients, linkAccount } from '../../scripts/harness/simulator-client.ts';
 
 const ACCOUNT = '15550004444';
 const CONTACT = '447700900321';

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMessagingExtension } from '../../connector/messages/messaging.ts';
 import { createKeyring } from '../../kernel/secret-box.ts';
-import { startTestConnector, TEST_KEY_HEX, TEST_WEBHOOK_KEY_HEX, type TestConnector, testEnv, waitFor } from '../helpers/connector.ts';
+import { startTestConnector, TEST_KEY_HEX, TEST_WEBHOOK_KEY_HEX, type TestConnector, testEnv, waitFor } from '../../scripts/harness/connector.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { createUser } from '../helpers/fixtures.ts';
 import { createEndpoint, type Receiver, startReceiver } from '../helpers/messages-webhooks.ts';
