@@ -6,7 +6,7 @@
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { bothKeyringsFromEnv, ConfigError, type Keyring } from '../edge-functions/_shared/secret-box.ts';
+import { bothKeyringsFromEnv, ConfigError, type Keyring } from '../kernel/secret-box.ts';
 
 export { ConfigError };
 

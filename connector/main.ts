@@ -5,8 +5,8 @@
 import postgres from 'postgres';
 import { createConnector, type ExtensionFactory } from './connector.ts';
 import { ConfigError, loadConfig } from './config.ts';
-import { mediaStoreFromEnv } from '../edge-functions/_shared/media/config.ts';
-import type { MediaStore } from '../edge-functions/_shared/media/store.ts';
+import { mediaStoreFromEnv } from '../kernel/media/config.ts';
+import type { MediaStore } from '../kernel/media/store.ts';
 import { installConsoleScrub } from './logging/console-scrub.ts';
 import { loadMessagingConfig, type MessagingConfig } from './messages/config.ts';
 import { createMessagingExtension } from './messages/messaging.ts';

@@ -15,7 +15,7 @@
 //            P_OLD_KEYS.
 import postgres from 'postgres';
 import { rotateKeys } from '../connector/auth-state/rotate.ts';
-import { bothKeyringsFromEnv, ConfigError, type Keyring } from '../edge-functions/_shared/secret-box.ts';
+import { bothKeyringsFromEnv, ConfigError, type Keyring } from '../kernel/secret-box.ts';
 
 const url = process.env.DATABASE_URL || process.env.SUPABASE_DB_URL;
 if (!url) {

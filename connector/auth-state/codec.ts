@@ -2,7 +2,7 @@
 // encoding (BufferJSON), sealed with AES-256-GCM; the associated data names the row (session,
 // and for keys also type and id) so a ciphertext moved to another row does not open.
 import { BufferJSON, proto } from '@whiskeysockets/baileys';
-import { associatedData, type Keyring, open, seal } from '../../edge-functions/_shared/secret-box.ts';
+import { associatedData, type Keyring, open, seal } from '../../kernel/secret-box.ts';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();

@@ -15,7 +15,7 @@ import type { AuthenticationCreds, SignalDataSet, SignalDataTypeMap, SignalKeySt
 import { initAuthCreds } from '@whiskeysockets/baileys';
 import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
-import { DecryptionError, type Keyring } from '../../edge-functions/_shared/secret-box.ts';
+import { DecryptionError, type Keyring } from '../../kernel/secret-box.ts';
 import type { Metrics } from '../metrics.ts';
 import { isStaleLease, STALE_LEASE } from '../sessions/context.ts';
 import { credsAd, decodeValue, encodeValue, keyAd, reviveKey } from './codec.ts';

@@ -5,7 +5,7 @@
 // current key — is never overwritten with older content. Rows that cannot be opened are counted
 // and left alone (they would be reported by the connector as corrupt).
 import type { Sql } from 'postgres';
-import { associatedData, type Keyring, open, seal } from '../../edge-functions/_shared/secret-box.ts';
+import { associatedData, type Keyring, open, seal } from '../../kernel/secret-box.ts';
 
 export interface RotationReport {
   creds: number;

@@ -2,7 +2,7 @@
 // zod like connector/config.ts (a bad value names its variable). Kept apart from the session
 // manager's config so the two can evolve separately; main.ts reads both from the same env.
 import { z } from 'zod';
-import { ConfigError } from '../../edge-functions/_shared/secret-box.ts';
+import { ConfigError } from '../../kernel/secret-box.ts';
 import type { WebhookDispatcherConfig } from '../webhooks/dispatcher.ts';
 import type { OutboundConfig } from './outbound-worker.ts';
 

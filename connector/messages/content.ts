@@ -1,5 +1,5 @@
-// The stored content of a queued message (edge-functions/_shared/contracts/messages.ts, validated
-// by the API) mapped to Baileys' AnyMessageContent. Pure apart from two lookups it is given:
+// The stored content of a queued message (kernel/message-content.ts, validated by the API)
+// mapped to Baileys' AnyMessageContent. Pure apart from two lookups it is given:
 // loading media bytes (media store, guarded URL fetch, or legacy base64) and finding the stored message a reply,
 // reaction, edit or delete points at. Baileys never sees a URL from a tenant: media always reaches
 // it as a Buffer, because Baileys would read a non-http `{ url }` from local disk.
@@ -10,7 +10,7 @@ export type MediaKind = 'image' | 'video' | 'audio' | 'voice' | 'document';
 
 export type MediaRef =
   | { url: string; mimetype?: string; filename?: string }
-  /** An upload in the media store (edge-functions/_shared/media/store.ts StoredMediaRef). */
+  /** An upload in the media store (kernel/media/store.ts StoredMediaRef). */
   | { key: string; sha256: string; size: number; mimetype: string; filename?: string }
   /** Inline base64: only rows queued before uploads moved to the media store. */
   | { data?: string; mimetype: string; filename?: string; data_removed?: boolean };

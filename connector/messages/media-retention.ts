@@ -4,7 +4,7 @@
 // advisory lock); the registry rows stay locked while the objects are deleted, so an upload of the
 // same bytes waits and stores them again (see gateway.claim_unused_media).
 import type { Sql } from 'postgres';
-import type { MediaStore } from '../../edge-functions/_shared/media/store.ts';
+import type { MediaStore } from '../../kernel/media/store.ts';
 import { runExclusive } from '../jobs/jobs.ts';
 
 export interface MediaRetentionOptions {

@@ -5,8 +5,8 @@
 // must be one WhatsApp accepts for the kind (the API's allow-list); a server answering
 // application/octet-stream is accepted only when the API request named the type itself.
 import { createHash } from 'node:crypto';
-import { MIME_ALLOW_LIST } from '../../edge-functions/_shared/contracts/messages.ts';
-import { type MediaStore, MediaTooLargeError, readAll } from '../../edge-functions/_shared/media/store.ts';
+import { MIME_ALLOW_LIST } from '../../kernel/message-content.ts';
+import { type MediaStore, MediaTooLargeError, readAll } from '../../kernel/media/store.ts';
 import { GuardError, type UrlGuard } from '../net/guard.ts';
 import type { ContentDeps, MediaKind, MediaRef } from './content.ts';
 import { permanent, SendError, transient } from './errors.ts';

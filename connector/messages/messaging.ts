@@ -5,8 +5,8 @@
 import type { WAMediaUploadFunction, WASocket } from '@whiskeysockets/baileys';
 import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
-import type { MediaStore } from '../../edge-functions/_shared/media/store.ts';
-import type { Keyring } from '../../edge-functions/_shared/secret-box.ts';
+import type { MediaStore } from '../../kernel/media/store.ts';
+import type { Keyring } from '../../kernel/secret-box.ts';
 import { type Clock, systemClock } from '../clock.ts';
 import type { ConnectorExtension, ExtensionFactory } from '../connector.ts';
 import type { AddressPolicy } from '../net/address-policy.ts';

@@ -20,7 +20,7 @@
 import { type AuthenticationCreds, type AuthenticationState, type ConnectionState, jidNormalizedUser, type WASocket } from '@whiskeysockets/baileys';
 import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
-import type { Keyring } from '../../edge-functions/_shared/secret-box.ts';
+import type { Keyring } from '../../kernel/secret-box.ts';
 import type { EventType } from '../../kernel/event-types.ts';
 import type { SessionStatus, TerminalSessionStatus } from '../../kernel/session-statuses.ts';
 import { createPostgresAuthState, type PostgresAuthState } from '../auth-state/postgres-auth-state.ts';

@@ -21,7 +21,7 @@
 //   If a claim came back full, claim again at once instead of waiting.
 import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
-import { associatedData, type Keyring, openText } from '../../edge-functions/_shared/secret-box.ts';
+import { associatedData, type Keyring, openText } from '../../kernel/secret-box.ts';
 import { type Clock, systemClock } from '../clock.ts';
 import { GuardError, type UrlGuard } from '../net/guard.ts';
 import { backoffMs, type RetryPolicy, retryAfterMs } from './backoff.ts';

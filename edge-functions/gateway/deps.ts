@@ -18,14 +18,14 @@
  *   GATEWAY_NUMBER_CHECK_WAIT_MS how long a number check waits before 202 (default 5000)
  *   GATEWAY_TRUST_PROXY          "false" ignores X-Forwarded-For for the failed-auth limit
  *   MEDIA_STORE (+ MEDIA_STORE_BUCKET, SUPABASE_SERVICE_ROLE_KEY / MEDIA_STORE_DIR)
- *                                where base64 uploads go (_shared/media/config.ts); required
+ *                                where base64 uploads go (kernel/media/config.ts); required
  *   LOG_LEVEL                    pino level (default info)
  */
 import postgres from 'postgres';
 import { createJwtVerifier } from '../_shared/auth/jwt.ts';
 import type { Resolver } from '../_shared/net/url-guard.ts';
-import { mediaStoreFromEnv } from '../_shared/media/config.ts';
-import { KEYRING_PREFIX, keyringFromEnv } from '../_shared/secret-box.ts';
+import { mediaStoreFromEnv } from '../../kernel/media/config.ts';
+import { KEYRING_PREFIX, keyringFromEnv } from '../../kernel/secret-box.ts';
 import { type AppDeps, DEFAULT_CONFIG, type GatewayConfig, type Logger } from './types.ts';
 
 type EnvMap = Record<string, string | undefined>;

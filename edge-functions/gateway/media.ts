@@ -4,7 +4,7 @@
 // racing a deletion waits and then stores the bytes again.
 import type { Sql } from 'postgres';
 import { HttpError } from '../_shared/http/errors.ts';
-import { decodeBase64, type MediaStore, mediaKey, sha256Hex, type StoredMediaRef } from '../_shared/media/store.ts';
+import { decodeBase64, type MediaStore, mediaKey, sha256Hex, type StoredMediaRef } from '../../kernel/media/store.ts';
 import type { Logger } from './types.ts';
 
 export async function storeInlineMedia(

@@ -4,8 +4,8 @@ import type { Sql } from 'postgres';
 import type { JwtVerifier } from '../_shared/auth/jwt.ts';
 import type { Principal } from '../_shared/auth/principal.ts';
 import type { Resolver } from '../_shared/net/url-guard.ts';
-import type { MediaStore } from '../_shared/media/store.ts';
-import type { Keyring } from '../_shared/secret-box.ts';
+import type { MediaStore } from '../../kernel/media/store.ts';
+import type { Keyring } from '../../kernel/secret-box.ts';
 
 export interface Bucket {
   capacity: number;

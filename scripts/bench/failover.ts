@@ -2,9 +2,9 @@
 // kill -9 one; seconds until every session is connected again (owned by the survivor, status
 // connected, the simulator sees one live login per account). The seeds' target: under 30 s.
 // Production lease timings (20 s lease, 5 s renewal, 2 s sweep) unless overridden in the env.
-import { setupBench } from '../../tests/helpers/connector-bench.ts';
-import { testEnv } from '../../tests/helpers/connector.ts';
-import { type ConnectorProcess, spawnConnector } from '../../tests/helpers/connector-process.ts';
+import { setupBench } from './connector-bench.ts';
+import { testEnv } from '../harness/connector.ts';
+import { type ConnectorProcess, spawnConnector } from '../harness/connector-process.ts';
 
 const requested = Number(process.env.SESSIONS ?? 100);
 const log = (msg: string) => console.log(`[bench:failover] ${msg}`);

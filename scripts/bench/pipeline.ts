@@ -17,9 +17,9 @@ import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { repoRoot } from '../db/migrate.ts';
 import { pino } from 'pino';
 import { installConsoleScrub } from '../../connector/logging/console-scrub.ts';
-import { setupBench } from '../../tests/helpers/connector-bench.ts';
-import { testEnv } from '../../tests/helpers/connector.ts';
-import { type MessagingProcess, spawnMessagingConnector } from '../../tests/helpers/messages-connector.ts';
+import { setupBench } from './connector-bench.ts';
+import { testEnv } from '../harness/connector.ts';
+import { type MessagingProcess, spawnMessagingConnector } from '../harness/messages-connector.ts';
 
 const SESSIONS = Number(process.env.SESSIONS ?? 20);
 // 5/s over 20 sessions = one message per session every 4 s: inside the default pacing (1 s + up to

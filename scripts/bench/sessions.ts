@@ -7,9 +7,9 @@
 // disconnected, read its idle RSS, then ask for all N at once (one UPDATE; NOTIFY wakes it) and
 // (testEnv carries the same encryption key the linker used) time until every row reads connected and the simulator sees N live logins. Then sample RSS
 // and CPU over IDLE_SECONDS (default 20) with nothing happening.
-import { cpuSeconds, rssBytes, setupBench } from '../../tests/helpers/connector-bench.ts';
-import { testEnv } from '../../tests/helpers/connector.ts';
-import { spawnConnector } from '../../tests/helpers/connector-process.ts';
+import { cpuSeconds, rssBytes, setupBench } from './connector-bench.ts';
+import { testEnv } from '../harness/connector.ts';
+import { spawnConnector } from '../harness/connector-process.ts';
 
 const sizes = (process.env.SESSIONS ?? '100,500').split(',').map(Number);
 const idleSeconds = Number(process.env.IDLE_SECONDS ?? 20);

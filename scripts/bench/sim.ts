@@ -20,7 +20,7 @@ import {
   waitForClose,
   waitForOpen,
   waitForQr,
-} from '../../tests/helpers/simulator-client.ts';
+} from '../harness/simulator-client.ts';
 
 type Saved = { creds: AuthenticationCreds; keys: KeyStoreDump };
 type ToParent = { qr: string; phone: string } | { done: true; rss?: number; openMs?: number };

@@ -17,7 +17,7 @@ import { installConsoleScrub } from '../../connector/logging/console-scrub.ts';
 import { createLogger } from '../../connector/logging/logger.ts';
 import { verify, WEBHOOK_HEADERS } from '../../connector/webhooks/signature.ts';
 import { installCertificateVerification } from '../../connector/whatsapp/verified-certificates.ts';
-import { associatedData, sealText } from '../../edge-functions/_shared/secret-box.ts';
+import { associatedData, sealText } from '../../kernel/secret-box.ts';
 import { startSimulator } from '../../simulator/server.ts';
 import { trustSimulatorRoot } from '../../simulator/trust.ts';
 import { startLocalStack } from './stack.ts';

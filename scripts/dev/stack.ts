@@ -30,8 +30,8 @@ import { createMessagingExtension } from '../../connector/messages/messaging.ts'
 import type { AddressPolicy } from '../../kernel/address-policy.ts';
 import { createJwtVerifier } from '../../edge-functions/_shared/auth/jwt.ts';
 import { generateApiKey } from '../../edge-functions/_shared/auth/api-keys.ts';
-import { mediaStoreFromEnv } from '../../edge-functions/_shared/media/config.ts';
-import { KEYRING_PREFIX, type Keyring, keyringFromEnv } from '../../edge-functions/_shared/secret-box.ts';
+import { mediaStoreFromEnv } from '../../kernel/media/config.ts';
+import { KEYRING_PREFIX, type Keyring, keyringFromEnv } from '../../kernel/secret-box.ts';
 import { rotateKeys } from '../../connector/auth-state/rotate.ts';
 import { createApp } from '../../edge-functions/gateway/app.ts';
 import { configFromEnv } from '../../edge-functions/gateway/deps.ts';

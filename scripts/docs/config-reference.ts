@@ -96,7 +96,7 @@ export const DESCRIPTIONS: Record<string, string> = {
   WEBHOOK_ALLOW_HTTP: 'Allow plain http webhook URLs (https only by default). Private addresses stay refused.',
 };
 
-/** Read by the media store configuration (edge-functions/_shared/media/config.ts), API and connector alike. */
+/** Read by the media store configuration (kernel/media/config.ts), API and connector alike. */
 const MEDIA_STORE_ROWS = [
   ['MEDIA_STORE', 'required', '`supabase`, `folder`', 'Where base64 uploads are kept (queue rows hold a reference). `npm start` uses `folder` under its data directory.'],
   ['MEDIA_STORE_BUCKET', '`wa-gateway-media`', 'string', 'With `supabase`: the private Storage bucket (created by a migration where Storage exists).'],

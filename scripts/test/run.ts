@@ -13,7 +13,7 @@ import path from 'node:path';
 import { repoRoot } from '../db/migrate.ts';
 import { resolveTestServer } from '../db/server.ts';
 import type { Cluster } from '../db/throwaway-cluster.ts';
-import { ensureTemplate } from '../../tests/helpers/global-setup.ts';
+import { ensureTemplate } from '../db/template.ts';
 
 const results = path.join(repoRoot, 'test-results');
 mkdirSync(results, { recursive: true });

@@ -12,7 +12,7 @@ import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import postgres from 'postgres';
 import { createApp } from '../../edge-functions/gateway/app.ts';
 import { depsFromEnv } from '../../edge-functions/gateway/deps.ts';
-import { associatedData, KEYRING_PREFIX, keyringFromEnv, openText } from '../../edge-functions/_shared/secret-box.ts';
+import { associatedData, KEYRING_PREFIX, keyringFromEnv, openText } from '../../kernel/secret-box.ts';
 
 const root = new URL('../../', import.meta.url);
 const adminUrl = Deno.env.get('TEST_DATABASE_URL') ?? 'postgresql://postgres@127.0.0.1:5432/postgres';

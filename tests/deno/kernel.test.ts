@@ -1,7 +1,8 @@
 /**
  * kernel/ is the code both runtimes run (the API under Deno, the connector under Node). The
  * Node suites import it everywhere; this proves every module in it also loads, and decides the
- * same, under Deno. A new kernel file is picked up without editing this test.
+ * same, under Deno. A new kernel file is picked up without editing this test, in subfolders too
+ * (kernel/node/ files use Node built-ins, which Deno provides: they load here as well).
  *
  *   npm run test:deno
  */
@@ -11,7 +12,11 @@ import { addressProblem, hostProblem } from '../../kernel/address-policy.ts';
 const kernel = new URL('../../kernel/', import.meta.url);
 
 Deno.test('every kernel module loads under Deno and exports something', async () => {
-  const files = [...Deno.readDirSync(kernel)].filter((e) => e.isFile && e.name.endsWith('.ts')).map((e) => e.name).sort();
+  const list = (dir: string): string[] =>
+    [...Deno.readDirSync(new URL(dir, kernel))].flatMap((e) =>
+      e.isDirectory ? list(`${dir}${e.name}/`) : e.isFile && e.name.endsWith('.ts') ? [`${dir}${e.name}`] : [],
+    );
+  const files = list('').sort();
   assert.ok(files.includes('address-policy.ts'), `kernel/ lists ${files.join(', ')}`);
   for (const file of files) {
     const mod = await import(new URL(file, kernel).href);

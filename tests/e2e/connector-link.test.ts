@@ -6,7 +6,7 @@ import { credsAd, encodeValue } from '../../connector/auth-state/codec.ts';
 import { installCertificateVerification } from '../../connector/whatsapp/verified-certificates.ts';
 import { type Simulator, startSimulator } from '../../simulator/server.ts';
 import { trustSimulatorRoot } from '../../simulator/trust.ts';
-import { LogCapture, sessionRow, startTestConnector, type TestConnector, testEnv, waitFor } from '../helpers/connector.ts';
+import { LogCapture, sessionRow, startTestConnector, type TestConnector, testEnv, waitFor } from '../../scripts/harness/connector.ts';
 import { scanPublishedQr, waitForStatus } from '../helpers/connector-sim.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { createAgent, createRunningAgent, createUser, setPlan } from '../helpers/fixtures.ts';

@@ -21,10 +21,10 @@ import { migrate } from '../../scripts/db/migrate.ts';
 import { type Cluster, startThrowawayCluster } from '../../scripts/db/throwaway-cluster.ts';
 import { type Simulator, startSimulator } from '../../simulator/server.ts';
 import { trustSimulatorRoot } from '../../simulator/trust.ts';
-import { startTestConnector, testEnv, waitFor } from '../helpers/connector.ts';
+import { startTestConnector, testEnv, waitFor } from '../../scripts/harness/connector.ts';
 import { scanPublishedQr, waitForStatus } from '../helpers/connector-sim.ts';
 import { createRunningAgent, createUser, setPlan } from '../helpers/fixtures.ts';
-import { type MessagingProcess, spawnMessagingConnector } from '../helpers/messages-connector.ts';
+import { type MessagingProcess, spawnMessagingConnector } from '../../scripts/harness/messages-connector.ts';
 import { restartCluster } from '../helpers/pg-restart.ts';
 
 const SCALE = Number(process.env.CRASH_SCALE ?? '1');

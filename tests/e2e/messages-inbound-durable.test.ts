@@ -10,7 +10,7 @@ import { createMessagingExtension } from '../../connector/messages/messaging.ts'
 import { installCertificateVerification } from '../../connector/whatsapp/verified-certificates.ts';
 import { type Simulator, startSimulator } from '../../simulator/server.ts';
 import { trustSimulatorRoot } from '../../simulator/trust.ts';
-import { startTestConnector, type TestConnector, testEnv, waitFor } from '../helpers/connector.ts';
+import { startTestConnector, type TestConnector, testEnv, waitFor } from '../../scripts/harness/connector.ts';
 import { scanPublishedQr, waitForStatus } from '../helpers/connector-sim.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { createRunningAgent, createUser } from '../helpers/fixtures.ts';

@@ -12,10 +12,10 @@ import { installConsoleScrub } from '../../connector/logging/console-scrub.ts';
 import { loadMessagingConfig } from '../../connector/messages/config.ts';
 import { deleteUnusedMedia } from '../../connector/messages/media-retention.ts';
 import { createMessaging, type Messaging } from '../../connector/messages/messaging.ts';
-import { createFolderMediaStore } from '../../edge-functions/_shared/media/folder-store.ts';
-import type { MediaStore } from '../../edge-functions/_shared/media/store.ts';
+import { createFolderMediaStore } from '../../kernel/node/media-folder-store.ts';
+import type { MediaStore } from '../../kernel/media/store.ts';
 import { storeInlineMedia } from '../../edge-functions/gateway/media.ts';
-import type { Keyring } from '../../edge-functions/_shared/secret-box.ts';
+import type { Keyring } from '../../kernel/secret-box.ts';
 import { type Simulator, startSimulator } from '../../simulator/server.ts';
 import { trustSimulatorRoot } from '../../simulator/trust.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
@@ -23,7 +23,7 @@ import { claim, createRunningAgent, createUser, registerConnector, setPlan } fro
 import { startTestServer } from '../helpers/messages-http.ts';
 import { directoryOf, enqueue, liveSession, type MediaHost, startMediaHost } from '../helpers/messages-pipeline.ts';
 import { createEndpoint, type Receiver, startReceiver, testKeyring } from '../helpers/messages-webhooks.ts';
-import { endAllClients, linkAccount } from '../helpers/simulator-client.ts';
+import { endAllClients, linkAccount } from '../../scripts/harness/simulator-client.ts';
 
 const ACCOUNT = '15550004444';
 const CONTACT = '447700900321';

@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { installCertificateVerification } from '../../connector/whatsapp/verified-certificates.ts';
 import { type Simulator, startSimulator } from '../../simulator/server.ts';
 import { trustSimulatorRoot } from '../../simulator/trust.ts';
-import { connectClient, endAllClients, makeTestAuthState, waitForClose, waitForQr } from '../helpers/simulator-client.ts';
+import { connectClient, endAllClients, makeTestAuthState, waitForClose, waitForQr } from '../../scripts/harness/simulator-client.ts';
 
 let trusted: Simulator;
 let forged: Simulator;

@@ -9,7 +9,7 @@ import {
   trackStatuses,
   waitForClose,
   waitForOpen,
-} from '../helpers/simulator-client.ts';
+} from '../../scripts/harness/simulator-client.ts';
 
 let sim: Simulator;
 let untrust: () => void;

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Simulator, startSimulator } from '../../simulator/server.ts';
 import { trustSimulatorRoot } from '../../simulator/trust.ts';
-import { endAllClients, linkAccount } from '../helpers/simulator-client.ts';
+import { endAllClients, linkAccount } from '../../scripts/harness/simulator-client.ts';
 
 let sim: Simulator;
 let untrust: () => void;

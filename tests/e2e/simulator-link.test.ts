@@ -10,7 +10,7 @@ import {
   waitForClose,
   waitForOpen,
   waitForQr,
-} from '../helpers/simulator-client.ts';
+} from '../../scripts/harness/simulator-client.ts';
 
 let sim: Simulator;
 let untrust: () => void;

@@ -3,7 +3,7 @@ import { proto, type WAMessage, type WASocket } from '@whiskeysockets/baileys';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Simulator, startSimulator } from '../../simulator/server.ts';
 import { trustSimulatorRoot } from '../../simulator/trust.ts';
-import { endAllClients, linkAccount, trackStatuses } from '../helpers/simulator-client.ts';
+import { endAllClients, linkAccount, trackStatuses } from '../../scripts/harness/simulator-client.ts';
 
 const ACCOUNT = '15550003333';
 const CONTACT = '447700900123';

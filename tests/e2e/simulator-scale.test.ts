@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Simulator, startSimulator } from '../../simulator/server.ts';
 import { trustSimulatorRoot } from '../../simulator/trust.ts';
-import { connectClient, endAllClients, linkAccount, waitForClose, waitForOpen } from '../helpers/simulator-client.ts';
+import { connectClient, endAllClients, linkAccount, waitForClose, waitForOpen } from '../../scripts/harness/simulator-client.ts';
 
 const ACCOUNTS = 50;
 const LINKING_AT_ONCE = 10;

@@ -2,7 +2,7 @@
 // on the session row is what the "phone" scans, exactly as the web app would show it.
 import type postgres from 'postgres';
 import type { Simulator } from '../../simulator/server.ts';
-import { sessionRow, waitFor } from './connector.ts';
+import { sessionRow, waitFor } from '../../scripts/harness/connector.ts';
 
 export async function scanPublishedQr(sql: postgres.Sql, sim: Pick<Simulator, 'scan'>, agentId: string, phone: string): Promise<void> {
   const qr = await waitFor(async () => {

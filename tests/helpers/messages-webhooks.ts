@@ -2,7 +2,7 @@
 // receiver that verifies every request's signature independently of connector/webhooks.
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import type postgres from 'postgres';
-import { associatedData, createKeyring, type Keyring, sealText } from '../../edge-functions/_shared/secret-box.ts';
+import { associatedData, createKeyring, type Keyring, sealText } from '../../kernel/secret-box.ts';
 import { type RecordedRequest, startTestServer, type TestServer } from './messages-http.ts';
 
 export async function testKeyring(): Promise<Keyring> {

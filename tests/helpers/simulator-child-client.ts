@@ -5,7 +5,7 @@
 // restart, and exits 0 once open, 1 on any other close.
 import type { WASocket } from '@whiskeysockets/baileys';
 import { installCertificateVerification } from '../../connector/whatsapp/verified-certificates.ts';
-import { connectClient, makeTestAuthState } from './simulator-client.ts';
+import { connectClient, makeTestAuthState } from '../../scripts/harness/simulator-client.ts';
 
 const url = process.argv[2] ?? '';
 if (!url) throw new Error('usage: simulator-child-client.ts <ws-url>');

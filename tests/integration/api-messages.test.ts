@@ -1,7 +1,7 @@
 /** Sending every message type, idempotency, the plan's per-minute limit, media rules, reading and listing. */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { readAll } from '../../edge-functions/_shared/media/store.ts';
+import { readAll } from '../../kernel/media/store.ts';
 import { type ApiHarness, createApiHarness, errorOf } from '../helpers/api.ts';
 
 let api: ApiHarness;

@@ -1,6 +1,6 @@
 /** Webhook endpoints (URL rules, sealed secret, update, delete, test, deliveries, redeliver) and number checks. */
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { associatedData, openText } from '../../edge-functions/_shared/secret-box.ts';
+import { associatedData, openText } from '../../kernel/secret-box.ts';
 import { type ApiHarness, createApiHarness, errorOf } from '../helpers/api.ts';
 
 let api: ApiHarness;

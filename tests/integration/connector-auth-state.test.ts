@@ -4,7 +4,7 @@ import { initAuthCreds, proto } from '@whiskeysockets/baileys';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresAuthState } from '../../connector/auth-state/postgres-auth-state.ts';
 import { CorruptAuthState } from '../../connector/auth-state/validate-creds.ts';
-import { createKeyring, type Keyring } from '../../edge-functions/_shared/secret-box.ts';
+import { createKeyring, type Keyring } from '../../kernel/secret-box.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { claim, createRunningAgent, createUser, registerConnector, setPlan, sqlState } from '../helpers/fixtures.ts';
 

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../connector/config.ts';
 import { runExclusive, runJob } from '../../connector/jobs/jobs.ts';
 import { createMetrics } from '../../connector/metrics.ts';
-import { testEnv } from '../helpers/connector.ts';
+import { testEnv } from '../../scripts/harness/connector.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { claim, createAgent, createRunningAgent, createUser, registerConnector, setPlan } from '../helpers/fixtures.ts';
 

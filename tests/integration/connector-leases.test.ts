@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { installCertificateVerification } from '../../connector/whatsapp/verified-certificates.ts';
 import { type Simulator, startSimulator } from '../../simulator/server.ts';
 import { trustSimulatorRoot } from '../../simulator/trust.ts';
-import { startTestConnector, type TestConnector, testEnv, waitFor } from '../helpers/connector.ts';
+import { startTestConnector, type TestConnector, testEnv, waitFor } from '../../scripts/harness/connector.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { createRunningAgent, createUser, setPlan } from '../helpers/fixtures.ts';
 

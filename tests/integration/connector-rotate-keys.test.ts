@@ -8,7 +8,7 @@ import { initAuthCreds } from '@whiskeysockets/baileys';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresAuthState } from '../../connector/auth-state/postgres-auth-state.ts';
 import { loadConfig } from '../../connector/config.ts';
-import { associatedData, createKeyring, DecryptionError, openText } from '../../edge-functions/_shared/secret-box.ts';
+import { associatedData, createKeyring, DecryptionError, openText } from '../../kernel/secret-box.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { claim, createRunningAgent, createUser, registerConnector } from '../helpers/fixtures.ts';
 import { createEndpoint } from '../helpers/messages-webhooks.ts';

@@ -10,7 +10,7 @@ import { createSupabaseRealtimeClient } from '../../connector/wakeups/wakeups.ts
 import { installCertificateVerification } from '../../connector/whatsapp/verified-certificates.ts';
 import { type Simulator, startSimulator } from '../../simulator/server.ts';
 import { trustSimulatorRoot } from '../../simulator/trust.ts';
-import { startTestConnector, type TestConnector, testEnv, waitFor } from '../helpers/connector.ts';
+import { startTestConnector, type TestConnector, testEnv, waitFor } from '../../scripts/harness/connector.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { startFakeRealtime } from '../helpers/fake-realtime.ts';
 import { claim, createRunningAgent, createUser, registerConnector, setPlan } from '../helpers/fixtures.ts';

@@ -4,8 +4,8 @@
 // (which the edge function no longer has) cannot be opened and is retried, never sent unsigned.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMessagingExtension } from '../../connector/messages/messaging.ts';
-import { createKeyring } from '../../edge-functions/_shared/secret-box.ts';
-import { startTestConnector, TEST_KEY_HEX, TEST_WEBHOOK_KEY_HEX, type TestConnector, testEnv, waitFor } from '../helpers/connector.ts';
+import { createKeyring } from '../../kernel/secret-box.ts';
+import { startTestConnector, TEST_KEY_HEX, TEST_WEBHOOK_KEY_HEX, type TestConnector, testEnv, waitFor } from '../../scripts/harness/connector.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { createUser } from '../helpers/fixtures.ts';
 import { createEndpoint, type Receiver, startReceiver } from '../helpers/messages-webhooks.ts';

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalStack } from '../../scripts/dev/stack.ts';
-import { associatedData, createKeyring, DecryptionError, openText } from '../../edge-functions/_shared/secret-box.ts';
+import { associatedData, createKeyring, DecryptionError, openText } from '../../kernel/secret-box.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { createUser } from '../helpers/fixtures.ts';
 import { createEndpoint } from '../helpers/messages-webhooks.ts';

@@ -7,8 +7,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSupabaseMediaStore } from '../../edge-functions/_shared/media/supabase-store.ts';
-import { mediaKey, readAll } from '../../edge-functions/_shared/media/store.ts';
+import { createSupabaseMediaStore } from '../../kernel/media/supabase-store.ts';
+import { mediaKey, readAll } from '../../kernel/media/store.ts';
 
 const KEY = 'service-role-key-for-the-fake';
 const BUCKET = 'wa-gateway-media';

@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Keyring } from '../../edge-functions/_shared/secret-box.ts';
+import type { Keyring } from '../../kernel/secret-box.ts';
 import { createUrlGuard } from '../../connector/net/guard.ts';
 import { createWebhookDispatcher, type WebhookDispatcher, type WebhookDispatcherConfig } from '../../connector/webhooks/dispatcher.ts';
 import { verify } from '../../connector/webhooks/signature.ts';

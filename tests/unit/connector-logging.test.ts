@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createLogger, maskPhones } from '../../connector/logging/logger.ts';
-import { LogCapture } from '../helpers/connector.ts';
+import { LogCapture } from '../../scripts/harness/connector.ts';
 
 describe('connector logging', () => {
   it('masks phone numbers, also inside jids, but not uuids', () => {

@@ -4,9 +4,9 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { mediaStoreFromEnv } from '../../edge-functions/_shared/media/config.ts';
-import { createFolderMediaStore } from '../../edge-functions/_shared/media/folder-store.ts';
-import { MediaTooLargeError, mediaKey, readAll } from '../../edge-functions/_shared/media/store.ts';
+import { mediaStoreFromEnv } from '../../kernel/media/config.ts';
+import { createFolderMediaStore } from '../../kernel/node/media-folder-store.ts';
+import { MediaTooLargeError, mediaKey, readAll } from '../../kernel/media/store.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'wg-unit-media-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

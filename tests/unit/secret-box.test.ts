@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   associatedData, ConfigError, createKeyring, DecryptionError, KEYRING_PREFIX, keyringFromEnv, open, openText, seal, sealText,
-} from '../../edge-functions/_shared/secret-box.ts';
+} from '../../kernel/secret-box.ts';
 
 const key = () => new Uint8Array(randomBytes(32));
 

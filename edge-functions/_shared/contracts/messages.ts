@@ -1,57 +1,15 @@
 /**
- * The send contract: what a caller POSTs, and the `content` jsonb stored in public.messages that
- * the connector maps to Baileys. KEEP THIS STABLE: the connector depends on the content shapes.
+ * The send contract: what a caller POSTs, validated into the stored `content` shapes of
+ * kernel/message-content.ts (the connector maps them to Baileys; keep them stable).
  *
  * Request body: `{ "to": <phone or group jid>, "type": <type>, ...fields of the type }`.
  * `content` = the fields of the type exactly as validated below (phones normalised to E.164
  * digits, no `+`). `recipient` (the column) = `to` normalised: E.164 digits, or a `…@g.us` jid.
- *
- *   type       content
- *   text       { text, replyTo?, mentions?, linkPreview? }
- *   image      { media, caption?, replyTo?, mentions? }
- *   video      { media, caption?, gifPlayback?, replyTo?, mentions? }
- *   audio      { media, replyTo? }                      an audio file
- *   voice      { media, replyTo? }                      a voice note (push-to-talk; ogg/opus)
- *   document   { media, filename?, caption?, replyTo?, mentions? }
- *   location   { latitude, longitude, name?, address? }
- *   contact    { contacts: [{ name, phone, organization?, email? }] }   connector builds vCards
- *   reaction   { messageId, emoji }                    emoji "" removes the reaction
- *   poll       { name, options: string[2..12], selectableCount }        0 = any number
- *   edit       { messageId, text }                     edits one of the agent's own text messages
- *   delete     { messageId, forEveryone }              revokes one of the agent's own messages
- *
- *   media      { url, mimetype?, filename? }           https URL (http only if configured)
- *            | { data, mimetype, filename? }           base64 (standard alphabet), size-limited
- *   replyTo    WhatsApp message id of the quoted message (outbound waMessageId or inbound id)
- *   mentions   E.164 digits of mentioned users (text should contain "@<digits>" for each)
- *   messageId  WhatsApp message id of the target message
- *
- * After sending a base64 upload, the connector may drop `media.data` (complete_messages
- * strip_media) and set `media.data_removed = true`.
  */
 import { z } from '@hono/zod-openapi';
+import { MESSAGE_TYPES, MIME_ALLOW_LIST, type MessageType } from '../../../kernel/message-content.ts';
 import { checkOutboundUrl } from '../net/url-guard.ts';
 import { Phone, Text, WaMessageId } from './common.ts';
-
-export const MESSAGE_TYPES = ['text', 'image', 'video', 'audio', 'voice', 'document', 'location', 'contact', 'reaction', 'poll', 'edit', 'delete'] as const;
-export type MessageType = (typeof MESSAGE_TYPES)[number];
-
-/** MIME types accepted per media type (WhatsApp's own limits; anything else is refused, not converted). */
-export const MIME_ALLOW_LIST: Record<'image' | 'video' | 'audio' | 'voice' | 'document', readonly string[]> = {
-  image: ['image/jpeg', 'image/png', 'image/webp'],
-  video: ['video/mp4', 'video/3gpp'],
-  audio: ['audio/mpeg', 'audio/mp4', 'audio/aac', 'audio/ogg', 'audio/amr', 'audio/opus'],
-  voice: ['audio/ogg', 'audio/opus'],
-  document: [
-    'application/pdf', 'text/plain', 'text/csv', 'application/zip', 'application/json', 'application/rtf',
-    'application/msword', 'application/vnd.ms-excel', 'application/vnd.ms-powerpoint',
-    'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
-    'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
-    'application/vnd.openxmlformats-officedocument.presentationml.presentation',
-    'application/vnd.oasis.opendocument.text', 'application/vnd.oasis.opendocument.spreadsheet',
-    'image/jpeg', 'image/png', 'image/webp', 'video/mp4', 'audio/mpeg',
-  ],
-};
 
 export interface MessageLimits {
   /** Largest decoded base64 upload in bytes (the seeds' 10 MB). */

@@ -11,7 +11,7 @@ import { CreatedWebhook, CreateWebhook, DeliveryView, UpdateWebhook, WebhookView
 import { forbidden, HttpError } from '../../_shared/http/errors.ts';
 import { rateFromRow, setRateHeaders } from '../../_shared/http/rate-limit.ts';
 import { checkOutboundUrl, checkResolvedHost } from '../../_shared/net/url-guard.ts';
-import { associatedData, sealText } from '../../_shared/secret-box.ts';
+import { associatedData, sealText } from '../../../kernel/secret-box.ts';
 import type { Ctx, GatewayApp } from '../types.ts';
 import { iso, isoNow, principalOf } from '../util.ts';
 

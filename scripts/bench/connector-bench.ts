@@ -4,12 +4,12 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import postgres from 'postgres';
-import { migrate } from '../../scripts/db/migrate.ts';
-import { resolveTestServer, withDatabase } from '../../scripts/db/server.ts';
+import { migrate } from '../db/migrate.ts';
+import { resolveTestServer, withDatabase } from '../db/server.ts';
 import { installCertificateVerification } from '../../connector/whatsapp/verified-certificates.ts';
 import { type Simulator, startSimulator } from '../../simulator/server.ts';
 import { trustSimulatorRoot } from '../../simulator/trust.ts';
-import { startTestConnector, testEnv } from './connector.ts';
+import { startTestConnector, testEnv } from '../harness/connector.ts';
 
 export interface BenchSetup {
   dbUrl: string;

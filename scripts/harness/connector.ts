@@ -1,5 +1,6 @@
-// Building real connectors for tests: config from an env map (the same parser main.ts uses),
-// a Postgres pool per connector, real Baileys sockets pointed at the simulator, a captured log.
+// Building real connectors for tests and benchmarks: config from an env map (the same parser
+// main.ts uses), a Postgres pool per connector, real Baileys sockets pointed at the simulator, a
+// captured log.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import postgres from 'postgres';

@@ -24,9 +24,10 @@ function required(env: EnvMap, name: string, why: string): string {
 export async function mediaStoreFromEnv(env: EnvMap): Promise<MediaStore> {
   const kind = required(env, 'MEDIA_STORE', '(supabase or folder): media bytes are kept in a media store, not in queue rows');
   if (kind === 'folder') {
-    // A computed specifier: the folder store uses node:fs, which the edge function's Deno type
-    // check cannot resolve offline; Deno still loads it at run time (npm start, tests).
-    const folderModule = './folder-store.ts';
+    // A computed specifier: the folder store uses node:fs (hence kernel/node/), which the edge
+    // function's Deno type check cannot resolve offline; Deno still loads it at run time (npm
+    // start, tests).
+    const folderModule = '../node/media-folder-store.ts';
     const { createFolderMediaStore } = (await import(folderModule)) as { createFolderMediaStore(root: string): MediaStore };
     return createFolderMediaStore(required(env, 'MEDIA_STORE_DIR', 'when MEDIA_STORE=folder'));
   }

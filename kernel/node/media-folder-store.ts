@@ -1,12 +1,14 @@
 // The media store in a local folder: `npm start` (under the data directory) and tests. A write
 // goes to a temporary file in the same folder and is renamed into place, so a reader never sees
 // half an object and a crash leaves at most a stray temporary file.
+// Node built-ins (kernel/node/): reached only through mediaStoreFromEnv's computed import, never
+// in the edge function's static module graph; Deno runs it through its Node compatibility.
 import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { assertMediaKey, type MediaStore } from './store.ts';
+import { assertMediaKey, type MediaStore } from '../media/store.ts';
 
 export function createFolderMediaStore(root: string): MediaStore {
   const base = path.resolve(root);

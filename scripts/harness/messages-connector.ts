@@ -1,5 +1,5 @@
 // A connector process (connector/main.ts, which includes the message path), started
-// like tests/helpers/connector-process.ts starts connector/main.ts: tsx, the simulator's trust
+// like connector-process.ts starts connector/main.ts: tsx, the simulator's trust
 // preload and the root key in the environment.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
