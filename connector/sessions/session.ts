@@ -455,10 +455,7 @@ export class ManagedSession implements LiveSession {
 
   /** Self-fencing in the event path: a socket event after our lease ran out ends everything. */
   private guard(): boolean {
-    if (this.ended) return false;
-    if (this.deps.leaseFresh()) return true;
-    this.lose('self_fenced');
-    return false;
+    return !this.ended && this.leaseStillFresh();
   }
 
   /** The same clock check for the key store, which Baileys calls outside our event handlers. */

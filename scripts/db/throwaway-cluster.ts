@@ -15,7 +15,8 @@ export interface Cluster {
   stop(): void;
 }
 
-function pgBin(name: string): string {
+/** The newest installed PostgreSQL's binary `name` (initdb refuses root: run it as `postgres`). */
+export function pgBin(name: string): string {
   const base = '/usr/lib/postgresql';
   const versions = existsSync(base) ? readdirSync(base).sort((a, b) => Number(b) - Number(a)) : [];
   for (const v of versions) {
