@@ -8,6 +8,8 @@
  */
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
+import { cors } from 'hono/cors';
+import { secureHeaders } from 'hono/secure-headers';
 import { HTTPException } from 'hono/http-exception';
 import { authenticate } from '../_shared/auth/authenticate.ts';
 import { errorBody, HttpError } from '../_shared/http/errors.ts';
@@ -57,6 +59,26 @@ export function createApp(deps: AppDeps): GatewayApp {
     c.header('X-Request-Id', requestId);
     await next();
   });
+
+  // Browsers on another origin: preflights are answered here, before authentication, so they never
+  // spend the failed-auth budget (they carry no credentials by design). An origin not listed gets
+  // no Access-Control-Allow-Origin and the browser refuses the response.
+  const allowed = new Set(config.corsOrigins);
+  app.use('*', cors({
+    origin: (origin) => (allowed.has('*') ? '*' : allowed.has(origin) ? origin : null),
+    allowMethods: ['GET', 'POST', 'PATCH', 'PUT', 'DELETE', 'OPTIONS'],
+    allowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id'],
+    exposeHeaders: ['X-Request-Id', 'Retry-After', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'Location'],
+    maxAge: 600,
+    credentials: false,
+  }));
+  // An API answers JSON: nothing in it may be framed, sniffed or run as a page. The one HTML page
+  // (/docs) has no script and only inline style.
+  app.use('*', secureHeaders({
+    contentSecurityPolicy: { defaultSrc: ["'none'"], styleSrc: ["'unsafe-inline'"], frameAncestors: ["'none'"], baseUri: ["'none'"], formAction: ["'none'"] },
+    xFrameOptions: 'DENY',
+    referrerPolicy: 'no-referrer',
+  }));
 
   // Body limits: the send route carries base64 media (4/3 of the media limit plus JSON).
   const small = bodyLimit({ maxSize: config.maxBodyBytes, onError: () => { throw new HttpError(413, 'payload_too_large', `Request bodies are limited to ${config.maxBodyBytes} bytes`); } });

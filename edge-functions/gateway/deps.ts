@@ -17,6 +17,8 @@
  *   GATEWAY_MAX_MEDIA_BYTES      base64 media limit (default 10 MiB)
  *   GATEWAY_NUMBER_CHECK_WAIT_MS how long a number check waits before 202 (default 5000)
  *   GATEWAY_TRUST_PROXY          "false" ignores X-Forwarded-For for the failed-auth limit
+ *   GATEWAY_CORS_ORIGINS         comma-separated origins of browser apps allowed to call the API
+ *                                (`https://app.example.com,http://localhost:5173`), or `*`
  *   MEDIA_STORE (+ MEDIA_STORE_BUCKET, SUPABASE_SERVICE_ROLE_KEY / MEDIA_STORE_DIR)
  *                                where base64 uploads go (kernel/media/config.ts); required
  *   LOG_LEVEL                    pino level (default info)
@@ -39,6 +41,27 @@ function required(env: EnvMap, name: string): string {
 const flag = (value: string | undefined, fallback: boolean) => (value === undefined ? fallback : value === 'true' || value === '1');
 const int = (value: string | undefined, fallback: number) => (value && /^[0-9]+$/.test(value) ? Number(value) : fallback);
 
+/** `*`, or a list of exact origins; anything else is a configuration error, not a silent no-match. */
+export function corsOrigins(value: string | undefined): string[] {
+  const list = (value ?? '').split(',').map((o) => o.trim()).filter(Boolean);
+  if (list.includes('*')) {
+    if (list.length > 1) throw new Error('GATEWAY_CORS_ORIGINS: `*` cannot be combined with other origins');
+    return ['*'];
+  }
+  for (const origin of list) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || !/^https?:$/.test(parsed.protocol) || parsed.origin !== origin) {
+      throw new Error(`GATEWAY_CORS_ORIGINS: "${origin}" is not an origin (scheme://host[:port], no path or trailing slash)`);
+    }
+  }
+  return list;
+}
+
 export function configFromEnv(env: EnvMap): GatewayConfig {
   return {
     ...DEFAULT_CONFIG,
@@ -47,6 +70,7 @@ export function configFromEnv(env: EnvMap): GatewayConfig {
     maxMediaBytes: int(env.GATEWAY_MAX_MEDIA_BYTES, DEFAULT_CONFIG.maxMediaBytes),
     numberCheckWaitMs: int(env.GATEWAY_NUMBER_CHECK_WAIT_MS, DEFAULT_CONFIG.numberCheckWaitMs),
     trustProxy: flag(env.GATEWAY_TRUST_PROXY, true),
+    corsOrigins: corsOrigins(env.GATEWAY_CORS_ORIGINS),
   };
 }
 

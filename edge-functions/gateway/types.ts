@@ -33,6 +33,12 @@ export interface GatewayConfig {
   numberCheckPollMs: number;
   /** Take the client address from the last X-Forwarded-For entry, the one the platform's proxy appends (true behind Supabase's gateway or a proxy). */
   trustProxy: boolean;
+  /**
+   * Origins of web apps that may call the API from a browser (exact `scheme://host[:port]`), or
+   * `['*']` for any. Credentials (cookies) are never allowed: the API authenticates by the
+   * Authorization header, so `*` cannot leak a cookie-bound session. Empty: no cross-origin use.
+   */
+  corsOrigins: string[];
 }
 
 export const DEFAULT_CONFIG: GatewayConfig = {
@@ -51,6 +57,7 @@ export const DEFAULT_CONFIG: GatewayConfig = {
   numberCheckWaitMs: 5000,
   numberCheckPollMs: 150,
   trustProxy: true,
+  corsOrigins: [],
 };
 
 export interface Clock {
