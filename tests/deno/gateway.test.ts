@@ -142,7 +142,7 @@ Deno.test('gateway under Deno: auth, send and status over real HTTP and Postgres
       assert.equal((await call('GET', '/health')).body.status, 'ok');
       const doc = await call('GET', '/openapi.json');
       assert.equal(doc.body.openapi, '3.1.0');
-      assert.ok(doc.body.paths['/gateway/v1/agents/{agentId}/messages']);
+      assert.ok(doc.body.paths['/v1/agents/{agentId}/messages']);
       assert.deepEqual(errors, []);
     });
   } finally {

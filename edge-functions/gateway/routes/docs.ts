@@ -10,6 +10,20 @@ const info = {
     '`{ "error": { "code", "message", "details?", "requestId" } }`.',
 };
 
+/** Where the function is reached: on Supabase, and from `npm start` (scripts/dev/start.ts, PORT). */
+export const SERVERS: Array<{ url: string; description: string; variables: Record<string, { default: string; description: string }> }> = [
+  {
+    url: 'https://{projectRef}.supabase.co/functions/v1/gateway',
+    description: 'The gateway function of a Supabase project',
+    variables: { projectRef: { default: 'your-project-ref', description: 'The project reference (Project Settings → General)' } },
+  },
+  {
+    url: 'http://127.0.0.1:{port}/gateway',
+    description: 'The local stack of `npm start`',
+    variables: { port: { default: '8787', description: 'PORT of npm start' } },
+  },
+];
+
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 
 export function registerDocs(app: GatewayApp): void {
@@ -18,7 +32,13 @@ export function registerDocs(app: GatewayApp): void {
     scheme: 'bearer',
     description: 'A Supabase user JWT, or a gateway API key (wag_<prefix>_<secret>)',
   });
-  const document = () => app.getOpenAPI31Document({ openapi: '3.1.0', info });
+  // Paths are relative to the function's URL (the server), as generated clients expect: the
+  // app routes them under /gateway because Supabase hands a function every path under its name.
+  const document = () => {
+    const doc = app.getOpenAPI31Document({ openapi: '3.1.0', info, servers: SERVERS });
+    doc.paths = Object.fromEntries(Object.entries(doc.paths ?? {}).map(([p, item]) => [p.replace(/^\/gateway(?=\/)/, ''), item]));
+    return doc;
+  };
 
   app.get('/openapi.json', (c) => c.json(document()));
 
@@ -33,7 +53,7 @@ export function registerDocs(app: GatewayApp): void {
     }
     const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(info.title)}</title>
 <style>body{font:14px system-ui,sans-serif;margin:2rem;max-width:80rem}table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.4rem;text-align:left;vertical-align:top}code{font-size:13px}</style></head>
-<body><h1>${escapeHtml(info.title)}</h1><p>${escapeHtml(info.description)}</p><p>Machine-readable: <a href="openapi.json">openapi.json</a> (OpenAPI 3.1).</p>
+<body><h1>${escapeHtml(info.title)}</h1><p>${escapeHtml(info.description)}</p><p>Machine-readable: <a href="openapi.json">openapi.json</a> (OpenAPI 3.1; paths are relative to this function's URL).</p>
 <table><thead><tr><th>Area</th><th>Method</th><th>Path</th><th>Auth</th><th>What</th></tr></thead><tbody>${rows.join('')}</tbody></table></body></html>`;
     return c.html(html);
   });
