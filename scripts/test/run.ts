@@ -112,6 +112,7 @@ try {
 
   await step('typecheck', bin('tsc'), ['--noEmit', '-p', 'tsconfig.json']);
   await step('lint', bin('biome'), ['lint', '.']);
+  await step('OpenAPI lint (Redocly)', bin('redocly'), ['lint', '--format=summary', 'docs/openapi.json']);
   await ensureTemplate(adminUrl);
   await vitest('main');
   await vitest('slow');
