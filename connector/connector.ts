@@ -116,6 +116,7 @@ export function createConnector(deps: ConnectorDeps): Connector {
       },
     },
   });
+  metrics.observe({ sessions: manager, sql, logger });
   for (const factory of deps.extensions ?? []) extensions.push(factory({ sql, config, logger, metrics, clock, directory: manager }));
 
   let wakeups: WakeupSource | undefined;

@@ -22,6 +22,7 @@ import { createInboundStore, type InboundStore } from './inbound-store.ts';
 import { createMediaLoader } from './media.ts';
 import { deleteUnusedMedia } from './media-retention.ts';
 import { createNumberCheckWorker, type NumberCheckWorker } from './number-checks.ts';
+import { observeSendOutcomes, type SendOutcomeObserver } from './observed-writer.ts';
 import { createOutboundWorker, type OutboundWorker } from './outbound-worker.ts';
 import { attachMessageEvents } from './session-events.ts';
 import { createMessageWriter, type MessageWriter } from './writer.ts';
@@ -42,6 +43,8 @@ export interface MessagingDeps {
   /** Where uploads are (connector/main.ts: MEDIA_STORE); read at send time, cleaned by retention. */
   mediaStore?: MediaStore;
   observeSendSeconds?: (seconds: number) => void;
+  observeSendOutcome?: SendOutcomeObserver;
+  observeWebhookOutcome?: (outcome: 'delivered' | 'retry' | 'dead') => void;
   /** How long a graceful stop waits for inbound writes in flight (default 10 s). */
   inboundDrainMs?: number;
 }
@@ -63,7 +66,7 @@ export function createMessaging(deps: MessagingDeps): Messaging {
   const guard = (allowHttp: boolean, timeoutMs: number): UrlGuard => createUrlGuard({ allowHttp, timeoutMs, addressPolicy: deps.addressPolicy });
 
   const dispatcher = config.webhooks.enabled
-    ? createWebhookDispatcher({ sql, connectorId, keyring: deps.webhookKeyring, guard: guard(config.webhooks.allowHttp, config.webhooks.timeoutMs), config: config.webhooks, logger, clock })
+    ? createWebhookDispatcher({ sql, connectorId, keyring: deps.webhookKeyring, guard: guard(config.webhooks.allowHttp, config.webhooks.timeoutMs), config: config.webhooks, logger, clock, onOutcome: deps.observeWebhookOutcome })
     : undefined;
   const writer = createMessageWriter({ sql, connectorId, logger: log, onWritten: () => dispatcher?.nudge() });
   const inbound = createInboundStore({ logger: log, onStored: () => dispatcher?.nudge() });
@@ -71,7 +74,7 @@ export function createMessaging(deps: MessagingDeps): Messaging {
     sql,
     connectorId,
     sessions: deps.directory,
-    writer,
+    writer: observeSendOutcomes(writer, deps.observeSendOutcome),
     loadMedia: createMediaLoader({ guard: guard(config.media.allowHttp, config.media.timeoutMs), maxBytes: config.media.maxBytes, timeoutMs: config.media.timeoutMs, store: deps.mediaStore }),
     config: config.outbound,
     logger,
@@ -210,6 +213,8 @@ export function createMessagingExtension(
       upload: options.upload,
       mediaStore: options.mediaStore,
       observeSendSeconds: (s) => ctx.metrics.sendSeconds.observe(s),
+      observeSendOutcome: ctx.metrics.sendOutcome,
+      observeWebhookOutcome: (outcome) => ctx.metrics.webhookDeliveries.inc({ outcome }),
       inboundDrainMs: ctx.config.shutdownGraceMs,
     });
     messaging.start();

@@ -228,6 +228,7 @@ export class SessionManager implements SessionDirectory {
       return;
     }
     this.heartbeatFailingSince = undefined;
+    metrics.heartbeatLastSuccess.set(clock.wall() / 1000);
     this.healthy = true;
     for (const row of rows) {
       const held = this.held.get(row.agent_id as string);

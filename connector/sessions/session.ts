@@ -28,7 +28,7 @@ import { CorruptAuthState, isLinked } from '../auth-state/validate-creds.ts';
 import type { Clock } from '../clock.ts';
 import type { ConnectorConfig } from '../config.ts';
 import { maskPhones } from '../logging/logger.ts';
-import { closeCodeLabel, type Metrics } from '../metrics.ts';
+import type { Metrics } from '../metrics.ts';
 import { scopeDecryption } from '../whatsapp/decrypt-scope.ts';
 import { gateIncomingFrames } from '../whatsapp/lease-gate.ts';
 import type { MakeSocket } from '../whatsapp/make-socket.ts';
@@ -252,8 +252,7 @@ export class ManagedSession implements LiveSession {
   private async onOpen(): Promise<void> {
     this.freeSlot();
     const now = this.deps.clock.monotonic();
-    this.deps.metrics.connects.inc();
-    this.deps.metrics.reconnectSeconds.observe((now - this.closedAt) / 1000);
+    this.deps.metrics.sessionOpened(this.agentId, (now - this.closedAt) / 1000, this.openedAt === undefined ? 'claim' : 'close');
     this.openedAt = now;
     this.state = 'open';
     this.status = 'connected';
@@ -291,7 +290,7 @@ export class ManagedSession implements LiveSession {
     this.closedAt = now;
     if (wasOpen) this.deps.hooks.onSocketClose?.(this);
     const action: CloseAction = classifyClose({ code, message, data, linking: this.linking && this.qrShown > 0 });
-    this.deps.metrics.disconnects.inc({ code: closeCodeLabel(code), action });
+    this.deps.metrics.sessionClosed(this.agentId, code, action);
     this.logger.info({ code, action, reason: message ? maskPhones(message) : undefined }, 'socket closed');
     if (openFor !== undefined && openFor >= this.deps.config.backoff.stableMs) this.conflicts = 0;
     this.attempt = attemptAfterClose(this.attempt, openFor, this.deps.config.backoff.stableMs);

@@ -63,6 +63,8 @@ export interface WebhookDispatcherDeps {
   logger: Logger;
   clock?: Clock;
   random?: () => number;
+  /** Each delivery attempt's outcome (metrics). */
+  onOutcome?: (outcome: Outcome['outcome']) => void;
 }
 
 export interface WebhookDispatcher {
@@ -195,6 +197,7 @@ export function createWebhookDispatcher(deps: WebhookDispatcherDeps): WebhookDis
           if (outcome.outcome !== 'delivered') {
             log.info({ deliveryId: row.delivery_id, eventType: row.event_type, attempt: row.attempts, outcome: outcome.outcome, status: outcome.status_code, error: outcome.error }, 'webhook delivery failed');
           }
+          deps.onOutcome?.(outcome.outcome);
           record(outcome);
         })
         .finally(() => {

@@ -92,7 +92,7 @@ describe('connector processes', () => {
     await waitFor(async () => (await rows()).every((r) => r.owner_connector_id === a.id && r.status === 'connected') && allLive(), 40_000, 'a holds all');
     const epochsA = new Map((await rows()).map((r) => [r.agent_id as string, BigInt(r.lease_epoch)]));
     // On a loaded machine a's 4 s leases may self-fence once while it connects: count from here.
-    const fencedBefore = metricValue(await a.proc.metrics(), 'wa_lease_losses_total', 'reason="self_fenced"');
+    const fencedBefore = metricValue(await a.proc.metrics(), 'wa_gateway_lease_losses_total', 'reason="self_fenced"');
     a.proc.signal('SIGSTOP');
     // b's own lease is longer than a's, so that b, starved by a loaded machine, cannot lose the
     // sessions back to the woken a: this test is about a, whose 4 s lease has long run out.
@@ -104,7 +104,7 @@ describe('connector processes', () => {
     a.proc.signal('SIGCONT');
     await waitFor(() => sessions.every((s) => sim.observe(s.phone).live === 1), 3_000, 'a ended its sockets');
     const metrics = await a.proc.metrics();
-    expect(metricValue(metrics, 'wa_lease_losses_total', 'reason="self_fenced"') - fencedBefore).toBe(20);
+    expect(metricValue(metrics, 'wa_gateway_lease_losses_total', 'reason="self_fenced"') - fencedBefore).toBe(20);
     // a wrote nothing for those sessions: b's ownership and status stand.
     await new Promise((r) => setTimeout(r, 1_500));
     for (const r of await rows()) {

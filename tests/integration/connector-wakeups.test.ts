@@ -166,8 +166,9 @@ describe('connector wake-ups', () => {
       await c.connector.start();
       await waitFor(async () => (await fetch(`${http.url}/readyz`)).status === 200, 3_000, 'ready');
       const text = await (await fetch(`${http.url}/metrics`)).text();
-      for (const name of ['wa_sessions', 'wa_connects_total', 'wa_disconnects_total', 'wa_reconnect_seconds', 'wa_lease_takeovers_total', 'wa_lease_losses_total',
-        'wa_heartbeat_failures_total', 'wa_queue_depth', 'wa_queue_oldest_age_seconds', 'wa_send_seconds', 'wa_key_store_operations_total', 'wa_signal_keys']) {
+      for (const name of ['wa_gateway_sessions', 'wa_gateway_session_connects_total', 'wa_gateway_session_disconnects_total', 'wa_gateway_session_reconnect_duration_seconds',
+        'wa_gateway_lease_takeovers_total', 'wa_gateway_lease_losses_total', 'wa_gateway_heartbeat_failures_total', 'wa_gateway_outbound_queue_depth',
+        'wa_gateway_outbound_queue_oldest_age_seconds', 'wa_gateway_message_send_duration_seconds', 'wa_gateway_key_store_operations_total', 'wa_gateway_signal_keys']) {
         expect(text).toContain(`# TYPE ${name} `);
       }
       await c.stop();
