@@ -4,8 +4,8 @@
 // The loop, in plain words:
 //   idle      before start() and after stop(): nudges are ignored and no timer is set.
 //   fetching  one fetch() at a time. A nudge that arrives now is remembered and one more fetch
-//             follows at once: the work it announces may have been committed after this fetch's
-//             snapshot was taken, so this fetch cannot be trusted to have seen it.
+//             follows right after (nudgeDelayMs, as for any nudge): the work it announces may
+//             have been committed after this fetch's snapshot, so this fetch may not have seen it.
 //   full      fetch() said its batch came back full: fetch again at once, there is likely more.
 //   failed    fetch() threw: logged, then wait the poll interval doubled per failure in a row, up
 //             to maxBackoffMs, so a failing database is not asked every interval. The first
