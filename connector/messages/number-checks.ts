@@ -1,10 +1,11 @@
 // Number checks: answers the bulk "is this number on WhatsApp" jobs of the sessions this
 // connector holds (POST /v1/agents/{id}/number-checks queues them).
 //
-// The loop, in plain words:
-//   claim    every pollIntervalMs, sooner when nudged (a number_check wake-up, an opened socket):
-//            one gateway.claim_number_checks statement takes pending jobs of sessions whose
-//            socket is open here (SKIP LOCKED, visibility timeout).
+// The loop, in plain words (its timing is connector/poll-loop.ts's):
+//   claim    every pollIntervalMs, sooner when nudged (a number_check wake-up, an opened socket),
+//            at once again after a full claim: one gateway.claim_number_checks statement takes up
+//            to 10 pending jobs of sessions whose socket is open here (SKIP LOCKED,
+//            visibility timeout); the next claim waits until they are answered.
 //   answer   one usync query per job (all of its numbers at once) through the session's socket,
 //            then gateway.complete_number_check with [{number, exists, jid}], fenced by the lease
 //            epoch the job was claimed under. Only the holder's answer is accepted, so a job
@@ -15,6 +16,7 @@
 import type { WASocket } from '@whiskeysockets/baileys';
 import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
+import { createPollLoop } from '../poll-loop.ts';
 import { isStaleLease, type SessionDirectory } from '../sessions/context.ts';
 
 export interface NumberCheckConfig {
@@ -56,9 +58,6 @@ const withTimeout = <T>(promise: Promise<T>, ms: number): Promise<T> => {
 export function createNumberCheckWorker(deps: { sql: Sql; connectorId: string; sessions: SessionDirectory; config: NumberCheckConfig; logger: Logger }): NumberCheckWorker {
   const { sql, connectorId, sessions, config } = deps;
   const log = deps.logger.child({ module: 'number-checks' });
-  let timer: NodeJS.Timeout | undefined;
-  let running = false;
-  let busy: Promise<void> | undefined;
 
   async function answer(job: { id: string; agent_id: string; lease_epoch: string; numbers: string[] }): Promise<void> {
     const session = sessions.get(job.agent_id);
@@ -82,9 +81,9 @@ export function createNumberCheckWorker(deps: { sql: Sql; connectorId: string; s
     log.debug({ checkId: job.id, numbers: job.numbers.length, failed: error !== undefined }, 'number check answered');
   }
 
-  async function tick(): Promise<void> {
+  async function claimAndAnswer(): Promise<boolean> {
     const open = sessions.open().filter((s) => s.isOpen()).map((s) => s.agentId);
-    if (open.length === 0) return;
+    if (open.length === 0) return false;
     const jobs = await sql`
       select id, agent_id, lease_epoch, numbers from gateway.claim_number_checks(${connectorId}, ${open}::uuid[], 10, ${config.visibilitySeconds})`;
     await Promise.all(
@@ -92,35 +91,9 @@ export function createNumberCheckWorker(deps: { sql: Sql; connectorId: string; s
         answer(job as unknown as { id: string; agent_id: string; lease_epoch: string; numbers: string[] }).catch((e) => log.error({ err: e, checkId: job.id }, 'answering a number check failed')),
       ),
     );
+    return jobs.length >= 10; // the claim's limit: a full batch
   }
 
-  function schedule(ms: number): void {
-    if (!running) return;
-    if (timer) clearTimeout(timer);
-    timer = setTimeout(() => {
-      timer = undefined;
-      if (busy) return schedule(config.pollIntervalMs);
-      busy = tick()
-        .catch((e) => log.error({ err: e }, 'claiming number checks failed'))
-        .finally(() => {
-          busy = undefined;
-          schedule(config.pollIntervalMs);
-        });
-    }, ms);
-  }
-
-  return {
-    start() {
-      running = true;
-      schedule(0);
-    },
-    nudge() {
-      if (running && !busy) schedule(10);
-    },
-    async stop() {
-      running = false;
-      if (timer) clearTimeout(timer);
-      await busy;
-    },
-  };
+  const loop = createPollLoop({ name: 'claiming number checks', fetch: claimAndAnswer, intervalMs: config.pollIntervalMs, nudgeDelayMs: 10, logger: log });
+  return { start: loop.start, nudge: loop.nudge, stop: loop.stop };
 }

@@ -2,7 +2,8 @@
 //
 // The loop, in plain words:
 //   claim     every poll interval (sooner when nudged by a wake-up or an opened socket, at once
-//             again when a claim came back full): one gateway.claim_messages statement takes up
+//             again when a claim came back full or was nudged meanwhile, later after a failed one;
+//             connector/poll-loop.ts): one gateway.claim_messages statement takes up
 //             to claimBatch due rows of the sessions this connector holds whose socket is open
 //             and whose lane has room (SKIP LOCKED, visibility timeout). A row we already hold
 //             (its claim expired while queued and we took it again) is not queued twice.
@@ -29,6 +30,7 @@ import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
 import { type Clock, systemClock } from '../clock.ts';
 import { maskPhones } from '../logging/logger.ts';
+import { createPollLoop } from '../poll-loop.ts';
 import type { LiveSession, SessionDirectory } from '../sessions/context.ts';
 import { type ContentDeps, mapContent } from './content.ts';
 import { ACK_ERRORS, permanent, SendError, transient } from './errors.ts';
@@ -144,12 +146,7 @@ export function createOutboundWorker(deps: OutboundWorkerDeps): OutboundWorker {
   const ours = new Map<string, Set<string>>();
   const numbers = new Map<string, { exists: boolean; at: number }>();
   const recipientCache: RecipientCache = { get: (k) => numbers.get(k), set: (k, v) => void numbers.set(k, v) };
-  let running = false;
   let stopping = false;
-  let claiming = false;
-  /** A wake-up arrived during a claim: claim again right after it (the row may have missed it). */
-  let nudgedWhileClaiming = false;
-  let timer: NodeJS.Timeout | undefined;
 
   const laneOf = (agentId: string): Lane => {
     let lane = lanes.get(agentId);
@@ -313,39 +310,12 @@ export function createOutboundWorker(deps: OutboundWorkerDeps): OutboundWorker {
     return rows.length;
   }
 
-  async function tick(): Promise<void> {
-    if (!running || stopping || claiming) return;
-    claiming = true;
-    let full = false;
-    try {
-      full = (await claim()) >= config.claimBatch;
-    } catch (error) {
-      log.error({ err: error }, 'claiming messages failed');
-    } finally {
-      claiming = false;
-    }
-    const again = full || nudgedWhileClaiming;
-    nudgedWhileClaiming = false;
-    schedule(again ? 0 : config.pollIntervalMs);
-  }
-
-  function schedule(ms: number): void {
-    if (!running || stopping) return;
-    if (timer) clearTimeout(timer);
-    timer = setTimeout(() => void tick(), ms);
-  }
+  // A burst of wake-ups (one per queued message) coalesces into one claim.
+  const loop = createPollLoop({ name: 'claiming messages', fetch: async () => (await claim()) >= config.claimBatch, intervalMs: config.pollIntervalMs, nudgeDelayMs: 10, logger: log });
 
   return {
-    start() {
-      if (running) return;
-      running = true;
-      schedule(0);
-    },
-    nudge() {
-      if (!running || stopping) return;
-      if (claiming) nudgedWhileClaiming = true;
-      else schedule(10); // coalesce a burst of wake-ups
-    },
+    start: loop.start,
+    nudge: loop.nudge,
     async whenIdle(agentId, timeoutMs = config.sendTimeoutMs) {
       const inFlight = lanes.get(agentId)?.inFlight;
       if (!inFlight) return true;
@@ -370,7 +340,7 @@ export function createOutboundWorker(deps: OutboundWorkerDeps): OutboundWorker {
     slowed: (agentId) => lanes.get(agentId)?.pacer.slowed(clock.monotonic()) ?? false,
     async drain() {
       stopping = true;
-      if (timer) clearTimeout(timer);
+      await loop.stop();
       // Running lanes finish their send in flight (at most the send timeout) and give back the
       // rest as they exit; idle lanes give theirs back now.
       for (const lane of lanes.values()) if (!lane.running) for (const row of lane.queue.splice(0)) release(row);

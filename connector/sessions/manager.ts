@@ -2,7 +2,8 @@
 // SessionDirectory the message and webhook code reads.
 //
 // Loops, in plain words:
-//   claim   every sweepIntervalMs (and at once on a wake-up): if below capacity, one statement
+//   claim   every sweepIntervalMs (at once on a wake-up; later after a failed claim; the timing is
+//           connector/poll-loop.ts's): if below capacity, one statement
 //           (gateway.claim_sessions) takes sessions that want a socket and whose lease is free
 //           or expired, and whose creds are sealed under a key version this connector holds
 //           (minus sessions it recently failed to decrypt), and starts a ManagedSession for each
@@ -22,6 +23,7 @@ import type { Sql } from 'postgres';
 import type { Clock } from '../clock.ts';
 import type { ConnectorConfig } from '../config.ts';
 import type { Metrics } from '../metrics.ts';
+import { createPollLoop, type PollLoop } from '../poll-loop.ts';
 import type { MakeSocket } from '../whatsapp/make-socket.ts';
 import type { LiveSession, SessionDirectory } from './context.ts';
 import { Semaphore } from './semaphore.ts';
@@ -53,8 +55,7 @@ interface Held {
 export class SessionManager implements SessionDirectory {
   private held = new Map<string, Held>();
   private timers: NodeJS.Timeout[] = [];
-  private claiming = false;
-  private claimAgain = false;
+  private readonly claims: PollLoop;
   private renewing: Promise<void> | undefined;
   private stopped = false;
   private readonly slots: Semaphore;
@@ -66,6 +67,7 @@ export class SessionManager implements SessionDirectory {
 
   constructor(private readonly deps: SessionManagerDeps) {
     this.slots = new Semaphore(deps.config.connectConcurrency);
+    this.claims = createPollLoop({ name: 'claiming sessions', fetch: () => this.claim(), intervalMs: deps.config.sweepIntervalMs, logger: deps.logger });
   }
 
   get leaseMs(): number {
@@ -78,12 +80,11 @@ export class SessionManager implements SessionDirectory {
   }
 
   start(): void {
-    const { sweepIntervalMs, renewIntervalMs } = this.deps.config;
+    const { renewIntervalMs } = this.deps.config;
     this.timers.push(setInterval(() => this.fence(), FENCE_CHECK_MS));
     this.timers.push(setInterval(() => void this.renew(), renewIntervalMs));
-    this.timers.push(setInterval(() => this.sweep(), sweepIntervalMs));
     this.timers.push(setInterval(() => void this.syncCreds(), this.deps.config.credsSyncIntervalMs));
-    this.sweep();
+    this.claims.start();
   }
 
   // --- SessionDirectory -------------------------------------------------------------------
@@ -105,26 +106,13 @@ export class SessionManager implements SessionDirectory {
 
   /** Asks for a claim round soon (wake-ups call this; several calls coalesce). */
   sweep(): void {
-    if (this.stopped) return;
-    if (this.claiming) {
-      this.claimAgain = true;
-      return;
-    }
-    this.claiming = true;
-    void this.claim()
-      .catch((error) => this.deps.logger.error({ err: error }, 'claim failed'))
-      .finally(() => {
-        this.claiming = false;
-        if (this.claimAgain && !this.stopped) {
-          this.claimAgain = false;
-          this.sweep();
-        }
-      });
+    this.claims.nudge();
   }
 
-  private async claim(): Promise<void> {
+  /** One claim round; true when it took as many sessions as there was room for. */
+  private async claim(): Promise<boolean> {
     const free = this.deps.config.capacity - this.held.size;
-    if (free <= 0) return;
+    if (free <= 0) return false;
     const { sql, config, clock } = this.deps;
     const sentAt = clock.monotonic();
     // Only sessions sealed under a key version we hold, and not those we just failed to open.
@@ -155,6 +143,7 @@ export class SessionManager implements SessionDirectory {
       this.startSession(agentId, epoch, sentAt);
     }
     if (handBack.length > 0) await sql`select gateway.release_sessions(${config.connectorId}, ${handBack}::uuid[])`;
+    return rows.length >= free;
   }
 
   private startSession(agentId: string, epoch: bigint, renewedAt: number): void {
@@ -269,6 +258,7 @@ export class SessionManager implements SessionDirectory {
   /** Stop claiming (shutdown begins; in-flight work may still finish). */
   stopClaiming(): void {
     this.stopped = true;
+    void this.claims.stop();
   }
 
   /** End every socket, then release every lease in one statement so others take over at once. */
@@ -276,6 +266,8 @@ export class SessionManager implements SessionDirectory {
     this.stopped = true;
     for (const timer of this.timers) clearInterval(timer);
     this.timers = [];
+    // A claim in flight is awaited: its sessions are then released with the rest, not left leased.
+    await this.claims.stop();
     await this.renewing?.catch(() => {});
     for (const { session } of [...this.held.values()]) session.shutdown();
     this.held.clear();
@@ -287,6 +279,7 @@ export class SessionManager implements SessionDirectory {
   /** Crash-like stop for tests of takeover: timers and sockets end, nothing is released. */
   abandon(): void {
     this.stopped = true;
+    void this.claims.stop();
     for (const timer of this.timers) clearInterval(timer);
     this.timers = [];
     for (const { session } of [...this.held.values()]) session.lose('abandoned');

@@ -2,8 +2,9 @@
 // it; rows are shared out by gateway.claim_deliveries (FOR UPDATE SKIP LOCKED + visibility
 // timeout), so two dispatchers never hold one row and a crashed one's rows come back.
 //
-// The loop, in plain words:
-//   idle       wait for the poll interval, or less when nudged (an event we just committed).
+// The loop, in plain words (its timing is connector/poll-loop.ts's):
+//   idle       wait for the poll interval, or less when nudged (an event we just committed, a
+//              free slot, written outcomes); a nudge during a claim claims again right after it.
 //   claim      one call claims up to (concurrency − in flight) due rows, endpoint by endpoint:
 //              at most perEndpoint of one endpoint in flight across the fleet, endpoints in
 //              turn, disabled endpoints skipped (so one slow tenant cannot take every slot).
@@ -18,12 +19,13 @@
 //              which only touches rows this connector still holds (a row whose claim expired
 //              and went to someone else is left alone: that delivery may arrive twice, which is
 //              why receivers dedupe on the event id).
-//   If a claim came back full, claim again at once instead of waiting.
+//   If a claim came back full, claim again at once instead of waiting; a failed claim backs off.
 import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
 import { associatedData, type Keyring, openText } from '../../kernel/secret-box.ts';
 import { type Clock, systemClock } from '../clock.ts';
 import { GuardError, type UrlGuard } from '../net/guard.ts';
+import { createPollLoop } from '../poll-loop.ts';
 import { backoffMs, type RetryPolicy, retryAfterMs } from './backoff.ts';
 import { signedHeaders } from './signature.ts';
 
@@ -105,9 +107,6 @@ export function createWebhookDispatcher(deps: WebhookDispatcherDeps): WebhookDis
   let buffer: Outcome[] = [];
   let flushing: Promise<void> = Promise.resolve();
   let flushTimer: NodeJS.Timeout | undefined;
-  let pollTimer: NodeJS.Timeout | undefined;
-  let running = false;
-  let claiming = false;
 
   async function secretOf(row: Claimed): Promise<string> {
     if (!row.secret_ciphertext || row.secret_key_version === null) throw new Error('endpoint has no signing secret');
@@ -176,7 +175,7 @@ export function createWebhookDispatcher(deps: WebhookDispatcherDeps): WebhookDis
         // Fewer rows than outcomes: their claims expired and went elsewhere; nothing to undo.
         if (n < batch.length) log.warn({ written: n, outcomes: batch.length }, 'some delivery outcomes arrived after their claim expired');
         // Those rows no longer count against their endpoint's cap: claim again now, not at the next poll.
-        if (n > 0 && running) schedule(0);
+        if (n > 0) loop.nudge();
       } catch (error) {
         // The rows stay claimed until their visibility timeout, then come back: at least once.
         log.error({ err: error, outcomes: batch.length }, 'writing delivery outcomes failed');
@@ -202,44 +201,26 @@ export function createWebhookDispatcher(deps: WebhookDispatcherDeps): WebhookDis
         })
         .finally(() => {
           inFlight.delete(task);
-          if (running) schedule(0); // a slot is free
+          loop.nudge(); // a slot is free
         });
       inFlight.add(task);
     }
     return rows.length;
   }
 
-  async function tick(): Promise<void> {
-    if (!running || claiming) return;
-    claiming = true;
-    let full = false;
-    try {
+  const loop = createPollLoop({
+    name: 'claiming webhook deliveries',
+    fetch: async () => {
       const room = config.concurrency - inFlight.size;
-      const n = await claimAndDeliver();
-      full = room > 0 && n === room;
-    } catch (error) {
-      log.error({ err: error }, 'claiming webhook deliveries failed');
-    } finally {
-      claiming = false;
-    }
-    schedule(full ? 0 : config.pollIntervalMs);
-  }
-
-  function schedule(ms: number): void {
-    if (!running) return;
-    if (pollTimer) clearTimeout(pollTimer);
-    pollTimer = setTimeout(() => void tick(), ms);
-  }
+      return room > 0 && (await claimAndDeliver()) === room;
+    },
+    intervalMs: config.pollIntervalMs,
+    logger: log,
+  });
 
   return {
-    start() {
-      if (running) return;
-      running = true;
-      schedule(0);
-    },
-    nudge() {
-      if (running && !claiming) schedule(0);
-    },
+    start: loop.start,
+    nudge: loop.nudge,
     async runOnce() {
       const n = await claimAndDeliver();
       await Promise.all(inFlight);
@@ -247,8 +228,7 @@ export function createWebhookDispatcher(deps: WebhookDispatcherDeps): WebhookDis
       return n;
     },
     async stop() {
-      running = false;
-      if (pollTimer) clearTimeout(pollTimer);
+      await loop.stop();
       await Promise.all(inFlight);
       await flush();
     },
