@@ -2670,6 +2670,31 @@ $$;
 COMMENT ON FUNCTION private.create_account_for_new_user() IS 'Trigger: every new auth user gets an account on the basic plan.';
 
 --
+-- Name: event_types(); Type: FUNCTION; Schema: private; Owner: -
+--
+
+CREATE FUNCTION private.event_types() RETURNS text[]
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path TO ''
+    AS $$
+  select array[
+    'session.status', 'session.lease_takeover', 'session.restricted',
+    'message.received', 'message.sent_from_phone', 'message.status',
+    'webhook.test',
+    'alert.agent_disabled', 'alert.auth_state_corrupt', 'alert.auth_state_unreadable', 'alert.conflict',
+    'alert.disconnected_long', 'alert.heartbeat_failing', 'alert.inbound_unstorable',
+    'alert.lease_force_released', 'alert.logged_out', 'alert.repeated_logouts', 'alert.session_inactive',
+    'alert.session_stopped', 'alert.signal_keys_critical', 'alert.signal_keys_high'
+  ]::text[]
+$$;
+
+--
+-- Name: FUNCTION event_types(); Type: COMMENT; Schema: private; Owner: -
+--
+
+COMMENT ON FUNCTION private.event_types() IS 'Every event type the gateway emits (kernel/event-types.ts EVENT_TYPES; a test keeps them equal).';
+
+--
 -- Name: expose_to_api(regprocedure); Type: FUNCTION; Schema: private; Owner: -
 --
 
@@ -2872,16 +2897,22 @@ COMMENT ON FUNCTION private.valid_api_key_scopes(p_scopes text[]) IS 'The scopes
 CREATE FUNCTION private.valid_event_types(p_types text[]) RETURNS boolean
     LANGUAGE sql IMMUTABLE
     SET search_path TO ''
-    AS $_$
+    AS $$
   select p_types is not null and cardinality(p_types) between 1 and 50
-     and not exists (select 1 from unnest(p_types) t where t is null or (t <> '*' and t !~ '^[a-z_]+\.([a-z_.]+|\*)$'))
-$_$;
+     and not exists (
+       select 1 from unnest(p_types) t
+       where t is null
+          or not (t = '*'
+                  or t = any (private.event_types())
+                  or (t like '%.*' and left(t, -2) in (select split_part(e, '.', 1) from unnest(private.event_types()) e)))
+     )
+$$;
 
 --
 -- Name: FUNCTION valid_event_types(p_types text[]); Type: COMMENT; Schema: private; Owner: -
 --
 
-COMMENT ON FUNCTION private.valid_event_types(p_types text[]) IS 'Event type filters of a webhook endpoint: ''*'', ''<group>.*'' or an exact type.';
+COMMENT ON FUNCTION private.valid_event_types(p_types text[]) IS 'Event type filters of a webhook endpoint: ''*'', ''<family>.*'' of a known family or a known type (private.event_types()).';
 
 --
 -- Name: wake_connectors(uuid, text); Type: FUNCTION; Schema: private; Owner: -
@@ -5026,6 +5057,13 @@ GRANT ALL ON FUNCTION private.bump_stats(p_agent uuid, p_owner uuid, p_column te
 
 REVOKE ALL ON FUNCTION private.create_account_for_new_user() FROM PUBLIC;
 GRANT ALL ON FUNCTION private.create_account_for_new_user() TO service_role;
+
+--
+-- Name: FUNCTION event_types(); Type: ACL; Schema: private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION private.event_types() FROM PUBLIC;
+GRANT ALL ON FUNCTION private.event_types() TO service_role;
 
 --
 -- Name: FUNCTION expose_to_api(p_function regprocedure); Type: ACL; Schema: private; Owner: -
