@@ -267,6 +267,34 @@ $$;
 COMMENT ON FUNCTION gateway.api_redeliver(p_owner uuid, p_endpoint uuid, p_delivery uuid, p_capacity integer, p_window_seconds integer) IS 'Control plane: redeliver one delivery of an owner''s endpoint, limited per owner together with webhook tests (default 30 per hour).';
 
 --
+-- Name: api_rename_agent(uuid, uuid, text, integer, integer); Type: FUNCTION; Schema: gateway; Owner: -
+--
+
+CREATE FUNCTION gateway.api_rename_agent(p_owner uuid, p_agent uuid, p_name text, p_capacity integer DEFAULT 30, p_window_seconds integer DEFAULT 3600) RETURNS TABLE(agent public.agents, rate_limit integer, rate_remaining integer, rate_reset_seconds integer)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_agent public.agents;
+  v_rate record;
+begin
+  perform gateway.api_call(p_owner, p_agent);
+  if p_name is null or char_length(trim(p_name)) not between 1 and 100 then
+    perform gateway.fail('invalid_argument', 'name must be 1 to 100 characters');
+  end if;
+  select * into v_rate from private.take_or_fail('rename:' || p_agent::text, p_capacity, p_window_seconds, 1, 'rename');
+  update public.agents a set name = trim(p_name) where a.id = p_agent returning a.* into v_agent;
+  return query select v_agent, v_rate.rate_limit, v_rate.rate_remaining, v_rate.rate_reset_seconds;
+end;
+$$;
+
+--
+-- Name: FUNCTION api_rename_agent(p_owner uuid, p_agent uuid, p_name text, p_capacity integer, p_window_seconds integer); Type: COMMENT; Schema: gateway; Owner: -
+--
+
+COMMENT ON FUNCTION gateway.api_rename_agent(p_owner uuid, p_agent uuid, p_name text, p_capacity integer, p_window_seconds integer) IS 'Control plane: renames an agent of the owner (1 to 100 characters, trimmed), limited per agent (default 30 per hour), with the API call counted.';
+
+--
 -- Name: api_request_link(uuid, uuid, text, text, integer, integer); Type: FUNCTION; Schema: gateway; Owner: -
 --
 
@@ -4400,6 +4428,14 @@ GRANT ALL ON FUNCTION gateway.api_read(p_owner uuid, p_agent uuid) TO gateway_ap
 REVOKE ALL ON FUNCTION gateway.api_redeliver(p_owner uuid, p_endpoint uuid, p_delivery uuid, p_capacity integer, p_window_seconds integer) FROM PUBLIC;
 GRANT ALL ON FUNCTION gateway.api_redeliver(p_owner uuid, p_endpoint uuid, p_delivery uuid, p_capacity integer, p_window_seconds integer) TO service_role;
 GRANT ALL ON FUNCTION gateway.api_redeliver(p_owner uuid, p_endpoint uuid, p_delivery uuid, p_capacity integer, p_window_seconds integer) TO gateway_api;
+
+--
+-- Name: FUNCTION api_rename_agent(p_owner uuid, p_agent uuid, p_name text, p_capacity integer, p_window_seconds integer); Type: ACL; Schema: gateway; Owner: -
+--
+
+REVOKE ALL ON FUNCTION gateway.api_rename_agent(p_owner uuid, p_agent uuid, p_name text, p_capacity integer, p_window_seconds integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION gateway.api_rename_agent(p_owner uuid, p_agent uuid, p_name text, p_capacity integer, p_window_seconds integer) TO service_role;
+GRANT ALL ON FUNCTION gateway.api_rename_agent(p_owner uuid, p_agent uuid, p_name text, p_capacity integer, p_window_seconds integer) TO gateway_api;
 
 --
 -- Name: FUNCTION api_request_link(p_owner uuid, p_agent uuid, p_method text, p_phone text, p_capacity integer, p_window_seconds integer); Type: ACL; Schema: gateway; Owner: -

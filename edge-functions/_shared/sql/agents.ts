@@ -5,7 +5,7 @@
  *
  *   const agent = await readAgent(sql, ownerId, agentId); // undefined when not visible
  */
-import type { Dated, Sql, TableRow } from './types.ts';
+import type { Dated, RateColumns, Sql, TableRow } from './types.ts';
 
 export type AgentRow = Dated<
   Pick<TableRow<'agents'>, 'id' | 'name' | 'disabled_at' | 'disabled_reason' | 'created_at'> & Pick<TableRow<'whatsapp_sessions'>, 'status' | 'phone_number'>,
@@ -35,6 +35,17 @@ export async function readAgent(sql: Sql, owner: string, agent: string): Promise
     select a.id, a.name, a.disabled_at, a.disabled_reason, a.created_at, s.status, s.phone_number
     from gateway.api_read(${owner}, ${agent}) a join public.whatsapp_sessions s on s.agent_id = a.id`;
   return row;
+}
+
+/** Renames the agent, taking a token from its rename bucket. */
+export async function renameAgent(
+  sql: Sql, owner: string, agent: string, name: string, limit: { capacity: number; windowSeconds: number },
+): Promise<AgentRow & RateColumns> {
+  const [row] = await sql<(AgentRow & RateColumns)[]>`
+    select (r.agent).*, s.status, s.phone_number, r.rate_limit, r.rate_remaining, r.rate_reset_seconds
+    from gateway.api_rename_agent(${owner}, ${agent}, ${name}, ${limit.capacity}, ${limit.windowSeconds}) r
+    join public.whatsapp_sessions s on s.agent_id = (r.agent).id`;
+  return row!;
 }
 
 export async function deleteAgent(sql: Sql, owner: string, agent: string): Promise<void> {

@@ -1,10 +1,11 @@
-/** Agents (create within the plan, list, get, delete) and their daily statistics. */
+/** Agents (create within the plan, list, get, rename, delete) and their daily statistics. */
 import { createRoute, type z } from '@hono/zod-openapi';
 import { HttpError, notFound } from '../../_shared/http/errors.ts';
-import { AgentList, AgentView, CreateAgent, StatsQuery, StatsView } from '../../_shared/contracts/agents.ts';
+import { AgentList, AgentView, CreateAgent, StatsQuery, StatsView, UpdateAgent } from '../../_shared/contracts/agents.ts';
 import { AgentParams, errorResponses } from '../../_shared/contracts/common.ts';
-import { type AgentRow, createAgent, dailyStats, deleteAgent, listAgents, readAgent } from '../../_shared/sql/agents.ts';
+import { type AgentRow, createAgent, dailyStats, deleteAgent, listAgents, readAgent, renameAgent } from '../../_shared/sql/agents.ts';
 import { agentVisible, scope, userOnly } from '../guards.ts';
+import { rateFromRow, setRateHeaders } from '../../_shared/http/rate-limit.ts';
 import type { Ctx, GatewayApp } from '../types.ts';
 import { isoNow, principalOf } from '../util.ts';
 
@@ -21,7 +22,7 @@ const toView = (r: AgentRow): z.infer<typeof AgentView> => ({
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
 const security = [{ bearer: [] }];
 
-export function registerAgentRoutes(app: GatewayApp, { sql, clock }: Ctx): void {
+export function registerAgentRoutes(app: GatewayApp, { sql, clock, config }: Ctx): void {
   app.openapi(
     createRoute({
       method: 'post', path: '/v1/agents', tags: ['Agents'], summary: 'Create an agent (plan limit enforced)', security, middleware: [userOnly],
@@ -55,6 +56,21 @@ export function registerAgentRoutes(app: GatewayApp, { sql, clock }: Ctx): void 
     async (c) => {
       const row = await readAgent(sql, principalOf(c).ownerId, c.req.valid('param').agentId);
       if (!row) throw notFound('agent');
+      return c.json(toView(row), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'patch', path: '/v1/agents/{agentId}', tags: ['Agents'], security, middleware: [userOnly],
+      summary: `Rename an agent (limited to ${config.limits.agentRenames.capacity} per ${config.limits.agentRenames.windowSeconds / 60} minutes per agent)`,
+      request: { params: AgentParams, body: { required: true, content: { 'application/json': { schema: UpdateAgent } } } },
+      responses: { 200: json(AgentView, 'Renamed'), ...errorResponses },
+    }),
+    async (c) => {
+      const { agentId } = c.req.valid('param');
+      const row = await renameAgent(sql, principalOf(c).ownerId, agentId, c.req.valid('json').name, config.limits.agentRenames);
+      setRateHeaders(c, rateFromRow(row));
       return c.json(toView(row), 200);
     },
   );
