@@ -267,6 +267,34 @@ $$;
 COMMENT ON FUNCTION gateway.api_redeliver(p_owner uuid, p_endpoint uuid, p_delivery uuid, p_capacity integer, p_window_seconds integer) IS 'Control plane: redeliver one delivery of an owner''s endpoint, limited per owner together with webhook tests (default 30 per hour).';
 
 --
+-- Name: api_rename_agent(uuid, uuid, text, integer, integer); Type: FUNCTION; Schema: gateway; Owner: -
+--
+
+CREATE FUNCTION gateway.api_rename_agent(p_owner uuid, p_agent uuid, p_name text, p_capacity integer DEFAULT 30, p_window_seconds integer DEFAULT 3600) RETURNS TABLE(agent public.agents, rate_limit integer, rate_remaining integer, rate_reset_seconds integer)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_agent public.agents;
+  v_rate record;
+begin
+  perform gateway.api_call(p_owner, p_agent);
+  if p_name is null or char_length(trim(p_name)) not between 1 and 100 then
+    perform gateway.fail('invalid_argument', 'name must be 1 to 100 characters');
+  end if;
+  select * into v_rate from private.take_or_fail('rename:' || p_agent::text, p_capacity, p_window_seconds, 1, 'rename');
+  update public.agents a set name = trim(p_name) where a.id = p_agent returning a.* into v_agent;
+  return query select v_agent, v_rate.rate_limit, v_rate.rate_remaining, v_rate.rate_reset_seconds;
+end;
+$$;
+
+--
+-- Name: FUNCTION api_rename_agent(p_owner uuid, p_agent uuid, p_name text, p_capacity integer, p_window_seconds integer); Type: COMMENT; Schema: gateway; Owner: -
+--
+
+COMMENT ON FUNCTION gateway.api_rename_agent(p_owner uuid, p_agent uuid, p_name text, p_capacity integer, p_window_seconds integer) IS 'Control plane: renames an agent of the owner (1 to 100 characters, trimmed), limited per agent (default 30 per hour), with the API call counted.';
+
+--
 -- Name: api_request_link(uuid, uuid, text, text, integer, integer); Type: FUNCTION; Schema: gateway; Owner: -
 --
 
@@ -2670,6 +2698,31 @@ $$;
 COMMENT ON FUNCTION private.create_account_for_new_user() IS 'Trigger: every new auth user gets an account on the basic plan.';
 
 --
+-- Name: event_types(); Type: FUNCTION; Schema: private; Owner: -
+--
+
+CREATE FUNCTION private.event_types() RETURNS text[]
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path TO ''
+    AS $$
+  select array[
+    'session.status', 'session.lease_takeover', 'session.restricted',
+    'message.received', 'message.sent_from_phone', 'message.status',
+    'webhook.test',
+    'alert.agent_disabled', 'alert.auth_state_corrupt', 'alert.auth_state_unreadable', 'alert.conflict',
+    'alert.disconnected_long', 'alert.heartbeat_failing', 'alert.inbound_unstorable',
+    'alert.lease_force_released', 'alert.logged_out', 'alert.repeated_logouts', 'alert.session_inactive',
+    'alert.session_stopped', 'alert.signal_keys_critical', 'alert.signal_keys_high'
+  ]::text[]
+$$;
+
+--
+-- Name: FUNCTION event_types(); Type: COMMENT; Schema: private; Owner: -
+--
+
+COMMENT ON FUNCTION private.event_types() IS 'Every event type the gateway emits (kernel/event-types.ts EVENT_TYPES; a test keeps them equal).';
+
+--
 -- Name: expose_to_api(regprocedure); Type: FUNCTION; Schema: private; Owner: -
 --
 
@@ -2872,16 +2925,22 @@ COMMENT ON FUNCTION private.valid_api_key_scopes(p_scopes text[]) IS 'The scopes
 CREATE FUNCTION private.valid_event_types(p_types text[]) RETURNS boolean
     LANGUAGE sql IMMUTABLE
     SET search_path TO ''
-    AS $_$
+    AS $$
   select p_types is not null and cardinality(p_types) between 1 and 50
-     and not exists (select 1 from unnest(p_types) t where t is null or (t <> '*' and t !~ '^[a-z_]+\.([a-z_.]+|\*)$'))
-$_$;
+     and not exists (
+       select 1 from unnest(p_types) t
+       where t is null
+          or not (t = '*'
+                  or t = any (private.event_types())
+                  or (t like '%.*' and left(t, -2) in (select split_part(e, '.', 1) from unnest(private.event_types()) e)))
+     )
+$$;
 
 --
 -- Name: FUNCTION valid_event_types(p_types text[]); Type: COMMENT; Schema: private; Owner: -
 --
 
-COMMENT ON FUNCTION private.valid_event_types(p_types text[]) IS 'Event type filters of a webhook endpoint: ''*'', ''<group>.*'' or an exact type.';
+COMMENT ON FUNCTION private.valid_event_types(p_types text[]) IS 'Event type filters of a webhook endpoint: ''*'', ''<family>.*'' of a known family or a known type (private.event_types()).';
 
 --
 -- Name: wake_connectors(uuid, text); Type: FUNCTION; Schema: private; Owner: -
@@ -4371,6 +4430,14 @@ GRANT ALL ON FUNCTION gateway.api_redeliver(p_owner uuid, p_endpoint uuid, p_del
 GRANT ALL ON FUNCTION gateway.api_redeliver(p_owner uuid, p_endpoint uuid, p_delivery uuid, p_capacity integer, p_window_seconds integer) TO gateway_api;
 
 --
+-- Name: FUNCTION api_rename_agent(p_owner uuid, p_agent uuid, p_name text, p_capacity integer, p_window_seconds integer); Type: ACL; Schema: gateway; Owner: -
+--
+
+REVOKE ALL ON FUNCTION gateway.api_rename_agent(p_owner uuid, p_agent uuid, p_name text, p_capacity integer, p_window_seconds integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION gateway.api_rename_agent(p_owner uuid, p_agent uuid, p_name text, p_capacity integer, p_window_seconds integer) TO service_role;
+GRANT ALL ON FUNCTION gateway.api_rename_agent(p_owner uuid, p_agent uuid, p_name text, p_capacity integer, p_window_seconds integer) TO gateway_api;
+
+--
 -- Name: FUNCTION api_request_link(p_owner uuid, p_agent uuid, p_method text, p_phone text, p_capacity integer, p_window_seconds integer); Type: ACL; Schema: gateway; Owner: -
 --
 
@@ -5026,6 +5093,13 @@ GRANT ALL ON FUNCTION private.bump_stats(p_agent uuid, p_owner uuid, p_column te
 
 REVOKE ALL ON FUNCTION private.create_account_for_new_user() FROM PUBLIC;
 GRANT ALL ON FUNCTION private.create_account_for_new_user() TO service_role;
+
+--
+-- Name: FUNCTION event_types(); Type: ACL; Schema: private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION private.event_types() FROM PUBLIC;
+GRANT ALL ON FUNCTION private.event_types() TO service_role;
 
 --
 -- Name: FUNCTION expose_to_api(p_function regprocedure); Type: ACL; Schema: private; Owner: -

@@ -40,6 +40,11 @@ export type Database = {
               "id": string,"rate_limit": number,"rate_remaining": number,"rate_reset_seconds": number,"status": string
             }[]
                            },
+"api_rename_agent":
+{ Args: { "p_agent": string,"p_capacity"?: number,"p_name": string,"p_owner": string,"p_window_seconds"?: number }; Returns: {
+              "agent": Database["public"]['Tables']["agents"]['Row'],"rate_limit": number,"rate_remaining": number,"rate_reset_seconds": number
+            }[]
+                           },
 "api_request_link":
 { Args: { "p_agent": string,"p_capacity"?: number,"p_method": string,"p_owner": string,"p_phone"?: string,"p_window_seconds"?: number }; Returns: {
               "agent_id": string,"desired_state": string,"link_method": string,"link_requested_at": string,"rate_limit": number,"rate_remaining": number,"rate_reset_seconds": number,"status": string

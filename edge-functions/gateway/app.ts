@@ -12,8 +12,9 @@ import { cors } from 'hono/cors';
 import { secureHeaders } from 'hono/secure-headers';
 import { HTTPException } from 'hono/http-exception';
 import { authenticate } from '../_shared/auth/authenticate.ts';
-import { errorBody, HttpError } from '../_shared/http/errors.ts';
+import { errorBody, HttpError, notFound } from '../_shared/http/errors.ts';
 import { sqlToHttp } from '../_shared/http/sql-errors.ts';
+import { ping } from '../_shared/sql/health.ts';
 import { registerActivityRoutes } from './routes/activity.ts';
 import { registerAgentRoutes } from './routes/agents.ts';
 import { registerDocs } from './routes/docs.ts';
@@ -116,7 +117,7 @@ export function createApp(deps: AppDeps): GatewayApp {
 
   app.get('/health', async (c) => {
     const started = performance.now();
-    await ctx.sql`select 1`;
+    await ping(ctx.sql);
     return c.json({ status: 'ok', database: 'ok', latencyMs: Math.round(performance.now() - started) });
   });
 
@@ -129,7 +130,10 @@ export function createApp(deps: AppDeps): GatewayApp {
   registerActivityRoutes(app, ctx);
   registerDocs(app);
 
-  app.notFound((c) => c.json(errorBody('not_found', 'No such route', c.get('requestId') ?? ''), 404));
+  // Thrown, not answered: every error response is made in onError below.
+  app.notFound(() => {
+    throw notFound('route');
+  });
 
   app.onError((error, c) => {
     const requestId = c.get('requestId') ?? crypto.randomUUID();

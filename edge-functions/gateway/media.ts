@@ -2,8 +2,9 @@
 // (docs/invariants.md, invariant 6). Registered first, then stored: retention never deletes an object whose
 // registration is fresh, and it holds the registry row locked while it deletes one, so an upload
 // racing a deletion waits and then stores the bytes again.
-import type { Sql } from 'postgres';
 import { HttpError } from '../_shared/http/errors.ts';
+import { registerMedia } from '../_shared/sql/messages.ts';
+import type { Sql } from '../_shared/sql/types.ts';
 import { decodeBase64, type MediaStore, mediaKey, sha256Hex, type StoredMediaRef } from '../../kernel/media/store.ts';
 import type { Logger } from './types.ts';
 
@@ -17,7 +18,7 @@ export async function storeInlineMedia(
   const bytes = decodeBase64(media.data);
   const sha256 = await sha256Hex(bytes);
   const key = mediaKey(ownerId, sha256);
-  await deps.sql`select gateway.register_media(${ownerId}, ${key}, ${sha256}, ${bytes.byteLength})`;
+  await registerMedia(deps.sql, ownerId, key, sha256, bytes.byteLength);
   try {
     await deps.mediaStore.put(key, bytes, media.mimetype ?? 'application/octet-stream');
   } catch (error) {

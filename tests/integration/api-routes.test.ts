@@ -55,6 +55,7 @@ const routes: Route[] = [
   { name: 'deliveries', method: 'GET', path: (i) => `/v1/webhooks/${i.hook}/deliveries`, invalid: { path: () => `/v1/webhooks/${randomUUID()}/deliveries?cursor=!!` }, ok: 200 },
   { name: 'redeliver', method: 'POST', path: (i) => `/v1/webhooks/${i.hook}/deliveries/${i.delivery}/redeliver`, body: {}, invalid: { path: (i) => `/v1/webhooks/x/deliveries/${i.agent}/redeliver` }, ok: 202 },
   { name: 'delete webhook', method: 'DELETE', path: (i) => `/v1/webhooks/${i.hook}`, invalid: { path: () => '/v1/webhooks/x' }, ok: 204 },
+  { name: 'rename agent', method: 'PATCH', path: (i) => `/v1/agents/${i.agent}`, body: { name: 'renamed' }, invalid: { body: { name: ' ' } }, ok: 200 },
   { name: 'delete agent', method: 'DELETE', path: (i) => `/v1/agents/${i.agent}`, invalid: { path: () => '/v1/agents/x' }, ok: 204 },
 ];
 

@@ -3,14 +3,18 @@
  * CHECK on public.whatsapp_sessions.status, event types against every type literal the SQL
  * functions of the migrated database and the TypeScript services emit. A new status or event
  * type anywhere fails here until kernel/ names it (and one that nothing emits any more, too).
+ * The list SQL validates webhook subscriptions against (private.event_types()) must equal
+ * kernel/'s, and a subscription to a type outside it is refused by SQL as well as by the API.
  */
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EVENT_FAMILIES, EVENT_TYPES } from '../../kernel/event-types.ts';
 import { SESSION_STATUSES } from '../../kernel/session-statuses.ts';
 import { repoRoot } from '../../scripts/db/migrate.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import { createUser } from '../helpers/fixtures.ts';
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -50,7 +54,9 @@ describe('event types', () => {
     const functions = await db.sql<{ name: string; body: string }[]>`
       select n.nspname || '.' || p.proname as name, p.prosrc as body
       from pg_proc p join pg_namespace n on n.oid = p.pronamespace
-      where n.nspname not in ('pg_catalog', 'information_schema', 'auth', 'extensions', 'supabase_migrations') and n.nspname not like 'pg\\_%'`;
+      where n.nspname not in ('pg_catalog', 'information_schema', 'auth', 'extensions', 'supabase_migrations') and n.nspname not like 'pg\\_%'
+        -- The vocabulary itself names every type; counting it would make each one look emitted.
+        and p.oid <> 'private.event_types()'::regprocedure`;
     fromSql = new Map();
     for (const f of functions) for (const t of dottedLiterals(f.body, schemas)) fromSql.set(t, [...(fromSql.get(t) ?? []), f.name]);
 
@@ -83,5 +89,34 @@ describe('event types', () => {
   it('every type in kernel/event-types.ts is emitted somewhere', () => {
     const unused = EVENT_TYPES.filter((t) => !fromSql.has(t) && !fromSource.has(t));
     expect(unused, 'nothing emits these: remove them from kernel/event-types.ts').toEqual([]);
+  });
+});
+
+describe('webhook subscriptions in SQL', () => {
+  it('private.event_types() lists exactly kernel/event-types.ts EVENT_TYPES', async () => {
+    const [row] = await db.sql<{ types: string[] }[]>`select private.event_types() as types`;
+    expect(sorted(row!.types)).toEqual(sorted(EVENT_TYPES));
+  });
+
+  it('accepts *, a known family.* and every known type; refuses a typo, an unknown family and a stray form', async () => {
+    const valid = async (types: string[]) => (await db.sql<{ ok: boolean }[]>`select private.valid_event_types(${types}::text[]) as ok`)[0]!.ok;
+    expect(await valid(['*'])).toBe(true);
+    expect(await valid(EVENT_FAMILIES.map((f) => `${f}.*`))).toBe(true);
+    expect(await valid([...EVENT_TYPES])).toBe(true);
+    for (const bad of ['message.recieved', 'messages.*', 'message.status.*', 'message.', '**', 'alert']) {
+      expect({ bad, ok: await valid(['message.received', bad]) }).toEqual({ bad, ok: false });
+    }
+  });
+
+  it('gateway.create_webhook_endpoint and gateway.update_webhook_endpoint refuse a typo with invalid_argument', async () => {
+    const owner = await createUser(db.sql);
+    const create = (id: string, types: string[]) => db.sql`
+      select id from gateway.create_webhook_endpoint(${owner}, ${id}, null, 'https://hooks.example.com/x', ${types}::text[], null, '\\x00'::bytea, 1)`;
+    await expect(create(randomUUID(), ['message.recieved'])).rejects.toMatchObject({ code: 'WG005' });
+    const id = randomUUID();
+    await create(id, ['message.received']);
+    await expect(db.sql`select gateway.update_webhook_endpoint(${owner}, ${id}, ${db.sql.json({ event_types: ['sesion.*'] })})`).rejects.toMatchObject({ code: 'WG005' });
+    const [row] = await db.sql<{ event_types: string[] }[]>`select event_types from public.webhook_endpoints where id = ${id}`;
+    expect(row!.event_types).toEqual(['message.received']);
   });
 });

@@ -11,9 +11,11 @@
  *   app.use('/agents/*', authenticate({ sql, verifyJwt, clock, failedAuthLimit, clientAddress }));
  */
 import type { MiddlewareHandler } from 'hono';
-import type { Sql } from 'postgres';
 import { forbidden, unauthenticated } from '../http/errors.ts';
 import { rateLimited } from '../http/rate-limit.ts';
+import { takeToken } from '../sql/health.ts';
+import { apiKeyForPrefix } from '../sql/keys.ts';
+import type { Sql } from '../sql/types.ts';
 import { LocalBuckets } from './local-buckets.ts';
 import { parseApiKey, sha256, timingSafeEqual } from './api-keys.ts';
 import { AnonymousUserRefused, type JwtVerifier } from './jwt.ts';
@@ -28,14 +30,11 @@ export interface AuthOptions {
   clientAddress: (headers: Headers) => string;
 }
 
-type KeyRow = { id: string; owner_id: string; agent_id: string | null; scopes: string[]; key_hash: Uint8Array; usable: boolean };
-
 async function fromApiKey(sql: Sql, token: string): Promise<Principal | null> {
   const parsed = parseApiKey(token);
   if (!parsed) return null;
   const hash = await sha256(token);
-  const rows = await sql<KeyRow[]>`select * from gateway.api_key_for_prefix(${parsed.prefix}, ${hash})`;
-  const row = rows[0];
+  const row = await apiKeyForPrefix(sql, parsed.prefix, hash);
   // Compare even when the key is unusable, so revoked and live keys take the same time.
   const matches = row ? timingSafeEqual(new Uint8Array(row.key_hash), hash) : timingSafeEqual(hash, new Uint8Array(32));
   if (!row || !matches || !row.usable) return null;
@@ -70,8 +69,7 @@ export function authenticate(options: AuthOptions): MiddlewareHandler {
       const refusedHere = local.take(address, options.now().getTime());
       if (refusedHere) throw rateLimited(refusedHere, tooMany);
       const { capacity, windowSeconds } = options.failedAuthLimit;
-      const [bucket] = await options.sql<{ allowed: boolean; remaining: number; reset_seconds: number; retry_after_seconds: number }[]>`
-        select * from gateway.take_token(${`authfail:${address}`}, ${capacity}, ${capacity / windowSeconds}, 1)`;
+      const bucket = await takeToken(options.sql, `authfail:${address}`, capacity, capacity / windowSeconds);
       if (bucket && !bucket.allowed) {
         local.block(address, options.now().getTime(), bucket.retry_after_seconds);
         throw rateLimited({ limit: capacity, remaining: bucket.remaining, reset: bucket.reset_seconds, retryAfter: bucket.retry_after_seconds }, tooMany);

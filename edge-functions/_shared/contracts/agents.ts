@@ -5,7 +5,11 @@ import { Phone, Text } from './common.ts';
 
 export { SESSION_STATUSES };
 
-export const CreateAgent = z.strictObject({ name: Text().trim().min(1).max(100) }).openapi('CreateAgent');
+const AgentName = Text().trim().min(1).max(100);
+
+export const CreateAgent = z.strictObject({ name: AgentName }).openapi('CreateAgent');
+
+export const UpdateAgent = z.strictObject({ name: AgentName }).openapi('UpdateAgent');
 
 export const AgentView = z
   .object({

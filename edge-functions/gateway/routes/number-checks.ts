@@ -4,21 +4,21 @@
  * results, or 202 with the job to poll.
  */
 import { createRoute, type z } from '@hono/zod-openapi';
-import { requireScope, visibleAgent } from '../../_shared/auth/principal.ts';
 import { AgentParams, errorResponses, Uuid } from '../../_shared/contracts/common.ts';
 import { NumberCheckRequest, NumberCheckView } from '../../_shared/contracts/integrations.ts';
 import { notFound } from '../../_shared/http/errors.ts';
 import { rateFromRow, setRateHeaders } from '../../_shared/http/rate-limit.ts';
+import { createNumberCheck, type NumberCheckRow, numberCheck, readNumberCheck } from '../../_shared/sql/number-checks.ts';
+import { agentVisible, scope } from '../guards.ts';
 import type { Ctx, GatewayApp } from '../types.ts';
 import { iso, isoNow, principalOf } from '../util.ts';
 
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
 const security = [{ bearer: [] }];
 
-type CheckRow = { id: string; agent_id: string; status: string; numbers: string[]; result: unknown; error: string | null; created_at: Date; completed_at: Date | null };
 type View = z.infer<typeof NumberCheckView>;
 
-function toView(r: CheckRow): View {
+function toView(r: NumberCheckRow): View {
   const results = Array.isArray(r.result)
     ? (r.result as Array<Record<string, unknown>>).map((x) => ({ number: String(x.number ?? ''), exists: x.exists === true, jid: typeof x.jid === 'string' ? x.jid : null }))
     : null;
@@ -32,6 +32,7 @@ export function registerNumberCheckRoutes(app: GatewayApp, { sql, clock, config 
     createRoute({
       method: 'post', path: '/v1/agents/{agentId}/number-checks', tags: ['Number checks'],
       summary: `Check up to 50 numbers; waits up to ${config.numberCheckWaitMs} ms, then 202 with a job to poll (limited to ${config.limits.numberChecks.capacity} numbers per ${config.limits.numberChecks.windowSeconds} s per agent)`, security,
+      middleware: [scope('numbers:check'), agentVisible],
       request: { params: AgentParams, body: { required: true, content: { 'application/json': { schema: NumberCheckRequest } } } },
       responses: { 200: json(NumberCheckView, 'Answered'), 202: json(NumberCheckView, 'Still pending; poll the Location'), ...errorResponses },
     }),
@@ -39,17 +40,12 @@ export function registerNumberCheckRoutes(app: GatewayApp, { sql, clock, config 
       const p = principalOf(c);
       const { agentId } = c.req.valid('param');
       const { numbers } = c.req.valid('json');
-      requireScope(p, 'numbers:check');
-      visibleAgent(p, agentId);
-      const unique = [...new Set(numbers)];
-      const { capacity, windowSeconds } = config.limits.numberChecks;
-      const [created] = await sql<{ id: string; rate_limit: number; rate_remaining: number; rate_reset_seconds: number }[]>`
-        select * from gateway.create_number_check(${p.ownerId}, ${agentId}, ${unique}::text[], ${capacity}, ${windowSeconds})`;
-      setRateHeaders(c, rateFromRow(created!));
+      const created = await createNumberCheck(sql, p.ownerId, agentId, [...new Set(numbers)], config.limits.numberChecks);
+      setRateHeaders(c, rateFromRow(created));
       const deadline = clock.now().getTime() + config.numberCheckWaitMs;
-      let row: CheckRow | undefined;
+      let row: NumberCheckRow | undefined;
       for (;;) {
-        [row] = await sql<CheckRow[]>`select * from public.number_checks where id = ${created!.id}`;
+        row = await numberCheck(sql, created.id);
         if (!row || finished(row.status) || clock.now().getTime() + config.numberCheckPollMs > deadline) break;
         await clock.sleep(config.numberCheckPollMs);
       }
@@ -62,16 +58,14 @@ export function registerNumberCheckRoutes(app: GatewayApp, { sql, clock, config 
   app.openapi(
     createRoute({
       method: 'get', path: '/v1/agents/{agentId}/number-checks/{checkId}', tags: ['Number checks'], summary: 'Poll a number check', security,
+      middleware: [scope('numbers:check'), agentVisible],
       request: { params: AgentParams.extend({ checkId: Uuid }) },
       responses: { 200: json(NumberCheckView, 'The job'), ...errorResponses },
     }),
     async (c) => {
       const p = principalOf(c);
       const { agentId, checkId } = c.req.valid('param');
-      requireScope(p, 'numbers:check');
-      visibleAgent(p, agentId);
-      const [row] = await sql<CheckRow[]>`
-        select n.* from gateway.api_read(${p.ownerId}, ${agentId}) a join public.number_checks n on n.agent_id = a.id and n.id = ${checkId}`;
+      const row = await readNumberCheck(sql, p.ownerId, agentId, checkId);
       if (!row) throw notFound('number check');
       return c.json(toView(row), 200);
     },

@@ -1,24 +1,17 @@
 /** The WhatsApp session of an agent: link (QR or pairing code), status, commands, sending status. */
 import { createRoute, z } from '@hono/zod-openapi';
 import QRCode from 'qrcode';
-import { requireScope, visibleAgent } from '../../_shared/auth/principal.ts';
 import { CommandRequest, LinkAccepted, LinkRequest, SendingStatus, SessionView } from '../../_shared/contracts/agents.ts';
 import { AgentParams, errorResponses } from '../../_shared/contracts/common.ts';
 import { notFound } from '../../_shared/http/errors.ts';
 import { rateFromRow, setRateHeaders } from '../../_shared/http/rate-limit.ts';
+import { readSession, requestLink, requestSessionCommand, type SessionRow, sendingStatus } from '../../_shared/sql/sessions.ts';
+import { agentVisible, scope } from '../guards.ts';
 import type { Ctx, GatewayApp } from '../types.ts';
 import { iso, isoNow, principalOf } from '../util.ts';
 
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
 const security = [{ bearer: [] }];
-
-type SessionRow = {
-  agent_id: string; status: string; status_reason: string | null; desired_state: string; pending_command: string | null;
-  qr_code: string | null; qr_expires_at: Date | null; pairing_code: string | null; phone_number: string | null;
-  last_disconnect_code: number | null; last_disconnect_reason: string | null; last_disconnected_at: Date | null;
-  held: boolean; lease_until: Date | null;
-  heartbeat_age: number | null; last_connected_at: Date | null; status_changed_at: Date;
-};
 
 type View = z.infer<typeof SessionView>;
 
@@ -52,6 +45,7 @@ export function registerSessionRoutes(app: GatewayApp, { sql, config }: Ctx): vo
     createRoute({
       method: 'post', path: '/v1/agents/{agentId}/session/link', tags: ['Session'],
       summary: `Link by QR code or pairing code (limited to ${config.limits.link.capacity} per ${config.limits.link.windowSeconds / 60} minutes per agent)`, security,
+      middleware: [scope('sessions:write'), agentVisible],
       request: { params: AgentParams, body: { required: true, content: { 'application/json': { schema: LinkRequest } } } },
       responses: { 202: json(LinkAccepted, 'Requested; watch the session status for the QR or pairing code'), 409: json(z.unknown(), 'Already connected or disabled'), ...errorResponses },
     }),
@@ -59,31 +53,24 @@ export function registerSessionRoutes(app: GatewayApp, { sql, config }: Ctx): vo
       const p = principalOf(c);
       const { agentId } = c.req.valid('param');
       const body = c.req.valid('json');
-      requireScope(p, 'sessions:write');
-      visibleAgent(p, agentId);
       const phone = body.method === 'pairing_code' ? body.phone : null;
-      const { capacity, windowSeconds } = config.limits.link;
-      const [row] = await sql<{ agent_id: string; status: string; desired_state: string; link_method: string; link_requested_at: Date; rate_limit: number; rate_remaining: number; rate_reset_seconds: number }[]>`
-        select * from gateway.api_request_link(${p.ownerId}, ${agentId}, ${body.method}, ${phone}, ${capacity}, ${windowSeconds})`;
-      setRateHeaders(c, rateFromRow(row!));
-      return c.json({ agentId, status: row!.status as View['status'], desiredState: row!.desired_state, method: row!.link_method, requestedAt: isoNow(row!.link_requested_at) }, 202);
+      const row = await requestLink(sql, p.ownerId, agentId, body.method, phone, config.limits.link);
+      setRateHeaders(c, rateFromRow(row));
+      return c.json({ agentId, status: row.status as View['status'], desiredState: row.desired_state, method: row.link_method, requestedAt: isoNow(row.link_requested_at) }, 202);
     },
   );
 
   app.openapi(
     createRoute({
       method: 'get', path: '/v1/agents/{agentId}/session', tags: ['Session'], summary: 'Session status with QR (text and PNG), pairing code, last error, owner connector and heartbeat age', security,
+      middleware: [scope('sessions:read'), agentVisible],
       request: { params: AgentParams },
       responses: { 200: json(SessionView, 'The session'), ...errorResponses },
     }),
     async (c) => {
       const p = principalOf(c);
       const { agentId } = c.req.valid('param');
-      requireScope(p, 'sessions:read');
-      visibleAgent(p, agentId);
-      const [row] = await sql<SessionRow[]>`
-        select s.*, (s.owner_connector_id is not null and s.lease_until > now()) as held, extract(epoch from now() - s.last_heartbeat_at)::float8 as heartbeat_age
-        from gateway.api_read(${p.ownerId}, ${agentId}) a join public.whatsapp_sessions s on s.agent_id = a.id`;
+      const row = await readSession(sql, p.ownerId, agentId);
       if (!row) throw notFound('agent');
       return c.json(await toView(row), 200);
     },
@@ -94,6 +81,7 @@ export function registerSessionRoutes(app: GatewayApp, { sql, config }: Ctx): vo
       createRoute({
         method: 'post', path: `/v1/agents/{agentId}/session/${command}`, tags: ['Session'],
         summary: `${command[0]!.toUpperCase()}${command.slice(1)} the session (refused with 409 while sends are in flight unless force is true; restart, disconnect and logout together are limited to ${config.limits.sessionCommands.capacity} per ${config.limits.sessionCommands.windowSeconds / 60} minutes per agent)`, security,
+        middleware: [scope('sessions:write'), agentVisible],
         request: { params: AgentParams, body: { required: false, content: { 'application/json': { schema: CommandRequest } } } },
         responses: { 202: json(SessionView, 'Command recorded; the connector carries it out'), 409: json(z.unknown(), 'Sends in flight or session not running'), ...errorResponses },
       }),
@@ -101,15 +89,9 @@ export function registerSessionRoutes(app: GatewayApp, { sql, config }: Ctx): vo
         const p = principalOf(c);
         const { agentId } = c.req.valid('param');
         const force = (c.req.valid('json') as { force?: boolean }).force ?? false;
-        requireScope(p, 'sessions:write');
-        visibleAgent(p, agentId);
-        const { capacity, windowSeconds } = config.limits.sessionCommands;
-        const [row] = await sql<(SessionRow & { rate_limit: number; rate_remaining: number; rate_reset_seconds: number })[]>`
-          select (r.session).*, ((r.session).owner_connector_id is not null and (r.session).lease_until > now()) as held, extract(epoch from now() - (r.session).last_heartbeat_at)::float8 as heartbeat_age,
-                 r.rate_limit, r.rate_remaining, r.rate_reset_seconds
-          from gateway.api_session_command(${p.ownerId}, ${agentId}, ${command}, ${force}, ${capacity}, ${windowSeconds}) r`;
-        setRateHeaders(c, rateFromRow(row!));
-        return c.json(await toView(row!), 202);
+        const row = await requestSessionCommand(sql, p.ownerId, agentId, command, force, config.limits.sessionCommands);
+        setRateHeaders(c, rateFromRow(row));
+        return c.json(await toView(row), 202);
       },
     );
   }
@@ -117,16 +99,14 @@ export function registerSessionRoutes(app: GatewayApp, { sql, config }: Ctx): vo
   app.openapi(
     createRoute({
       method: 'get', path: '/v1/agents/{agentId}/session/sending-status', tags: ['Session'], summary: 'Sends in flight and queued (whether a restart would be refused)', security,
+      middleware: [scope('sessions:read'), agentVisible],
       request: { params: AgentParams },
       responses: { 200: json(SendingStatus, 'Sending status'), ...errorResponses },
     }),
     async (c) => {
       const p = principalOf(c);
       const { agentId } = c.req.valid('param');
-      requireScope(p, 'sessions:read');
-      visibleAgent(p, agentId);
-      const [row] = await sql<{ in_flight: string; queued: string; oldest_queued_at: Date | null }[]>`
-        select st.* from gateway.api_read(${p.ownerId}, ${agentId}) a, gateway.session_sending_status(${p.ownerId}, a.id) st`;
+      const row = await sendingStatus(sql, p.ownerId, agentId);
       const inFlight = Number(row?.in_flight ?? 0);
       return c.json({ inFlight, queued: Number(row?.queued ?? 0), oldestQueuedAt: iso(row?.oldest_queued_at), canRestart: inFlight === 0 }, 200);
     },

@@ -5,13 +5,17 @@
  * one agent.
  */
 import { createRoute, z } from '@hono/zod-openapi';
-import { type Principal, requireScope } from '../../_shared/auth/principal.ts';
 import { decodeCursor, encodeCursor, errorResponses, Uuid } from '../../_shared/contracts/common.ts';
 import { CreatedWebhook, CreateWebhook, DeliveryView, UpdateWebhook, WebhookView } from '../../_shared/contracts/integrations.ts';
-import { forbidden, HttpError } from '../../_shared/http/errors.ts';
+import { HttpError } from '../../_shared/http/errors.ts';
 import { rateFromRow, setRateHeaders } from '../../_shared/http/rate-limit.ts';
+import {
+  createWebhookEndpoint, type DeliveryRow, deleteWebhookEndpoint, listDeliveries, listWebhookEndpoints, redeliver, testWebhook, updateWebhookEndpoint,
+  type WebhookEndpointRow, type WebhookPatch,
+} from '../../_shared/sql/webhooks.ts';
 import { checkOutboundUrl, checkResolvedHost } from '../../_shared/net/url-guard.ts';
 import { associatedData, sealText } from '../../../kernel/secret-box.ts';
+import { webhookManager } from '../guards.ts';
 import type { Ctx, GatewayApp } from '../types.ts';
 import { iso, isoNow, principalOf } from '../util.ts';
 
@@ -19,13 +23,7 @@ const json = <T extends z.ZodType>(schema: T, description: string) => ({ descrip
 const security = [{ bearer: [] }];
 const WebhookParams = z.object({ webhookId: Uuid });
 
-type EndpointRow = { id: string; agent_id: string | null; url: string; event_types: string[]; description: string | null; enabled: boolean; created_at: Date; updated_at: Date };
-type DeliveryRow = {
-  id: string; event_id: string; event_type: string; status: string; attempts: number; max_attempts: number; next_attempt_at: Date;
-  last_status_code: number | null; last_error: string | null; last_attempt_at: Date | null; delivered_at: Date | null; created_at: Date; cursor_ts: string;
-};
-
-const toView = (r: EndpointRow): z.infer<typeof WebhookView> => ({
+const toView = (r: WebhookEndpointRow): z.infer<typeof WebhookView> => ({
   id: r.id, agentId: r.agent_id, url: r.url, eventTypes: r.event_types, description: r.description, enabled: r.enabled,
   createdAt: isoNow(r.created_at), updatedAt: isoNow(r.updated_at),
 });
@@ -35,11 +33,6 @@ const toDelivery = (r: DeliveryRow): z.infer<typeof DeliveryView> => ({
   maxAttempts: r.max_attempts, nextAttemptAt: isoNow(r.next_attempt_at), lastStatusCode: r.last_status_code, lastError: r.last_error,
   lastAttemptAt: iso(r.last_attempt_at), deliveredAt: iso(r.delivered_at), createdAt: isoNow(r.created_at),
 });
-
-function requireWebhookAccess(p: Principal): void {
-  requireScope(p, 'webhooks:manage');
-  if (p.kind === 'api_key' && p.agentId) throw forbidden('Webhooks are managed with a key that is not bound to one agent');
-}
 
 function secret(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(32));
@@ -54,97 +47,89 @@ export function registerWebhookRoutes(app: GatewayApp, { sql, config, keyring, r
 
   app.openapi(
     createRoute({
-      method: 'post', path: '/v1/webhooks', tags: ['Webhooks'], summary: 'Create a webhook endpoint; the signing secret is in this response only', security,
+      method: 'post', path: '/v1/webhooks', tags: ['Webhooks'], summary: 'Create a webhook endpoint; the signing secret is in this response only', security, middleware: [webhookManager],
       request: { body: { required: true, content: { 'application/json': { schema: CreateWebhook } } } },
       responses: { 201: json(CreatedWebhook, 'Created'), 422: json(z.unknown(), 'URL not allowed'), ...errorResponses },
     }),
     async (c) => {
       const p = principalOf(c);
-      requireWebhookAccess(p);
       const body = c.req.valid('json');
       await assertUrl(body.url);
       // The id is chosen here because the sealed secret is bound to it (associated data).
       const id = crypto.randomUUID();
       const plain = secret();
       const sealed = await sealText(keyring, plain, associatedData.webhookSecret(id));
-      const [row] = await sql<EndpointRow[]>`
-        select * from gateway.create_webhook_endpoint(${p.ownerId}, ${id}, ${body.agentId ?? null}, ${body.url}, ${body.eventTypes}::text[],
-          ${body.description ?? null}, ${sealed.ciphertext}, ${sealed.keyVersion})`;
-      return c.json({ ...toView(row!), secret: plain }, 201);
+      const row = await createWebhookEndpoint(sql, {
+        owner: p.ownerId, id, agent: body.agentId ?? null, url: body.url, eventTypes: body.eventTypes, description: body.description ?? null, sealed,
+      });
+      return c.json({ ...toView(row), secret: plain }, 201);
     },
   );
 
   app.openapi(
     createRoute({
-      method: 'get', path: '/v1/webhooks', tags: ['Webhooks'], summary: 'List webhook endpoints', security,
+      method: 'get', path: '/v1/webhooks', tags: ['Webhooks'], summary: 'List webhook endpoints', security, middleware: [webhookManager],
       responses: { 200: json(z.object({ data: z.array(WebhookView) }), 'Endpoints'), ...errorResponses },
     }),
     async (c) => {
       const p = principalOf(c);
-      requireWebhookAccess(p);
-      const rows = await sql<EndpointRow[]>`select * from public.webhook_endpoints where owner_id = ${p.ownerId} order by created_at, id`;
+      const rows = await listWebhookEndpoints(sql, p.ownerId);
       return c.json({ data: rows.map(toView) }, 200);
     },
   );
 
   app.openapi(
     createRoute({
-      method: 'patch', path: '/v1/webhooks/{webhookId}', tags: ['Webhooks'], summary: 'Update url, event types, description or enabled', security,
+      method: 'patch', path: '/v1/webhooks/{webhookId}', tags: ['Webhooks'], summary: 'Update url, event types, description or enabled', security, middleware: [webhookManager],
       request: { params: WebhookParams, body: { required: true, content: { 'application/json': { schema: UpdateWebhook } } } },
       responses: { 200: json(WebhookView, 'Updated'), 422: json(z.unknown(), 'URL not allowed'), ...errorResponses },
     }),
     async (c) => {
       const p = principalOf(c);
-      requireWebhookAccess(p);
       const { webhookId } = c.req.valid('param');
       const body = c.req.valid('json');
       if (body.url !== undefined) await assertUrl(body.url);
-      const patch: Record<string, unknown> = {};
+      const patch: WebhookPatch = {};
       if (body.url !== undefined) patch.url = body.url;
       if (body.eventTypes !== undefined) patch.event_types = body.eventTypes;
       if (body.description !== undefined) patch.description = body.description;
       if (body.enabled !== undefined) patch.enabled = body.enabled;
-      const [row] = await sql<EndpointRow[]>`select * from gateway.update_webhook_endpoint(${p.ownerId}, ${webhookId}, ${sql.json(patch as never)})`;
-      return c.json(toView(row!), 200);
+      return c.json(toView(await updateWebhookEndpoint(sql, p.ownerId, webhookId, patch)), 200);
     },
   );
 
   app.openapi(
     createRoute({
-      method: 'delete', path: '/v1/webhooks/{webhookId}', tags: ['Webhooks'], summary: 'Delete a webhook endpoint', security,
+      method: 'delete', path: '/v1/webhooks/{webhookId}', tags: ['Webhooks'], summary: 'Delete a webhook endpoint', security, middleware: [webhookManager],
       request: { params: WebhookParams },
       responses: { 204: { description: 'Deleted' }, ...errorResponses },
     }),
     async (c) => {
       const p = principalOf(c);
-      requireWebhookAccess(p);
       const { webhookId } = c.req.valid('param');
-      await sql`select gateway.delete_webhook_endpoint(${p.ownerId}, ${webhookId})`;
+      await deleteWebhookEndpoint(sql, p.ownerId, webhookId);
       return c.body(null, 204);
     },
   );
 
   app.openapi(
     createRoute({
-      method: 'post', path: '/v1/webhooks/{webhookId}/test', tags: ['Webhooks'], summary: 'Queue a webhook.test event for this endpoint (tests and redeliveries together are limited per account)', security,
+      method: 'post', path: '/v1/webhooks/{webhookId}/test', tags: ['Webhooks'], summary: 'Queue a webhook.test event for this endpoint (tests and redeliveries together are limited per account)', security, middleware: [webhookManager],
       request: { params: WebhookParams },
       responses: { 202: json(z.object({ eventId: z.uuid(), deliveryId: z.uuid() }), 'Queued'), ...errorResponses },
     }),
     async (c) => {
       const p = principalOf(c);
-      requireWebhookAccess(p);
       const { webhookId } = c.req.valid('param');
-      const { capacity, windowSeconds } = config.limits.webhookSends;
-      const [row] = await sql<{ event_id: string; delivery_id: string; rate_limit: number; rate_remaining: number; rate_reset_seconds: number }[]>`
-        select * from gateway.api_test_webhook(${p.ownerId}, ${webhookId}, ${capacity}, ${windowSeconds})`;
-      setRateHeaders(c, rateFromRow(row!));
-      return c.json({ eventId: row!.event_id, deliveryId: row!.delivery_id }, 202);
+      const row = await testWebhook(sql, p.ownerId, webhookId, config.limits.webhookSends);
+      setRateHeaders(c, rateFromRow(row));
+      return c.json({ eventId: row.event_id, deliveryId: row.delivery_id }, 202);
     },
   );
 
   app.openapi(
     createRoute({
-      method: 'get', path: '/v1/webhooks/{webhookId}/deliveries', tags: ['Webhooks'], summary: 'Deliveries of an endpoint, newest first', security,
+      method: 'get', path: '/v1/webhooks/{webhookId}/deliveries', tags: ['Webhooks'], summary: 'Deliveries of an endpoint, newest first', security, middleware: [webhookManager],
       request: {
         params: WebhookParams,
         query: z.object({ limit: z.coerce.number().int().min(1).max(200).default(50), cursor: z.string().max(200).regex(/^[A-Za-z0-9_-]+$/).optional() }),
@@ -153,14 +138,11 @@ export function registerWebhookRoutes(app: GatewayApp, { sql, config, keyring, r
     }),
     async (c) => {
       const p = principalOf(c);
-      requireWebhookAccess(p);
       const { webhookId } = c.req.valid('param');
       const q = c.req.valid('query');
       const cursor = decodeCursor(q.cursor);
       if (cursor === 'invalid') throw new HttpError(400, 'invalid_request', 'The cursor is malformed', [{ path: 'cursor', message: 'malformed' }]);
-      const rows = await sql<DeliveryRow[]>`
-        select d.*, to_char(d.created_at at time zone 'utc', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as cursor_ts
-        from gateway.list_webhook_deliveries(${p.ownerId}, ${webhookId}, ${q.limit + 1}, ${cursor?.createdAt ?? null}::timestamptz, ${cursor?.id ?? null}::uuid) d`;
+      const rows = await listDeliveries(sql, p.ownerId, webhookId, cursor, q.limit + 1);
       const page = rows.slice(0, q.limit);
       const last = page[page.length - 1];
       return c.json({ data: page.map(toDelivery), nextCursor: rows.length > q.limit && last ? encodeCursor(last.cursor_ts, last.id) : null }, 200);
@@ -169,19 +151,16 @@ export function registerWebhookRoutes(app: GatewayApp, { sql, config, keyring, r
 
   app.openapi(
     createRoute({
-      method: 'post', path: '/v1/webhooks/{webhookId}/deliveries/{deliveryId}/redeliver', tags: ['Webhooks'], summary: 'Queue a delivered or dead delivery again (tests and redeliveries together are limited per account)', security,
+      method: 'post', path: '/v1/webhooks/{webhookId}/deliveries/{deliveryId}/redeliver', tags: ['Webhooks'], summary: 'Queue a delivered or dead delivery again (tests and redeliveries together are limited per account)', security, middleware: [webhookManager],
       request: { params: WebhookParams.extend({ deliveryId: Uuid }) },
       responses: { 202: json(z.object({ id: z.uuid(), status: z.string() }), 'Queued again'), 409: json(z.unknown(), 'Being attempted right now'), ...errorResponses },
     }),
     async (c) => {
       const p = principalOf(c);
-      requireWebhookAccess(p);
       const { webhookId, deliveryId } = c.req.valid('param');
-      const { capacity, windowSeconds } = config.limits.webhookSends;
-      const [row] = await sql<{ id: string; status: string; rate_limit: number; rate_remaining: number; rate_reset_seconds: number }[]>`
-        select * from gateway.api_redeliver(${p.ownerId}, ${webhookId}, ${deliveryId}, ${capacity}, ${windowSeconds})`;
-      setRateHeaders(c, rateFromRow(row!));
-      return c.json({ id: row!.id, status: row!.status }, 202);
+      const row = await redeliver(sql, p.ownerId, webhookId, deliveryId, config.limits.webhookSends);
+      setRateHeaders(c, rateFromRow(row));
+      return c.json({ id: row.id, status: row.status }, 202);
     },
   );
 }
