@@ -49,7 +49,8 @@ export const envSchema = z.object({
   WA_QUERY_TIMEOUT_MS: int(1_000, 120_000).describe('Timeout of WhatsApp queries.'),
   WA_SEND_TIMEOUT_MS: int(1_000, 30_000).describe('Timeout of one send (seeds: 30 s).'),
   WA_QR_MAX: int(1, 3).describe('QR codes shown per link attempt before `qr_timeout`.'),
-  WA_QR_TIMEOUT_MS: optionalInt(1_000).describe('Optional overall deadline of a QR link attempt.'),
+  WA_QR_TIMEOUT_MS: int(1_000, 180_000).describe('Overall deadline of a link attempt, from its first QR code (or pairing code) until linked; then `qr_timeout` (seeds: 3 min). The `WA_QR_MAX` codes share it: each is shown for `WA_QR_TIMEOUT_MS / WA_QR_MAX`.'),
+  WA_RETRY_REQUEST_DELAY_MS: int(0, 500).describe('Pause after asking a contact\'s device to resend a message this session could not decrypt, before the next such request (seeds: 500 ms).'),
   WA_SYNC_HISTORY: bool(false).describe('Ask the phone for chat history on linking.'),
   BACKOFF_BASE_MS: int(1, 1_000).describe('First reconnect delay; doubles with full jitter.'),
   BACKOFF_MAX_MS: int(1, 30_000).describe('Reconnect delay cap.'),
@@ -134,7 +135,8 @@ export interface ConnectorConfig {
     connectTimeoutMs: number;
     queryTimeoutMs: number;
     qrMax: number;
-    qrTimeoutMs?: number;
+    qrTimeoutMs: number;
+    retryRequestDelayMs: number;
     syncHistory: boolean;
   };
   backoff: { baseMs: number; maxMs: number; stableMs: number };
@@ -210,6 +212,7 @@ export async function loadConfig(env: EnvMap = process.env): Promise<ConnectorCo
       queryTimeoutMs: e.WA_QUERY_TIMEOUT_MS,
       qrMax: e.WA_QR_MAX,
       qrTimeoutMs: e.WA_QR_TIMEOUT_MS,
+      retryRequestDelayMs: e.WA_RETRY_REQUEST_DELAY_MS,
       syncHistory: e.WA_SYNC_HISTORY,
     },
     backoff: { baseMs: e.BACKOFF_BASE_MS, maxMs: e.BACKOFF_MAX_MS, stableMs: e.BACKOFF_STABLE_MS },

@@ -16,7 +16,7 @@ async function problem(env: Record<string, string | undefined>): Promise<string>
 describe('connector config', () => {
   it('applies the seeds\' defaults', async () => {
     const config = await loadConfig(base);
-    expect(config.whatsapp).toMatchObject({ keepAliveMs: 20_000, connectTimeoutMs: 120_000, qrMax: 3, version: [2, 3000, 1043857760] });
+    expect(config.whatsapp).toMatchObject({ keepAliveMs: 20_000, connectTimeoutMs: 120_000, qrMax: 3, qrTimeoutMs: 180_000, retryRequestDelayMs: 500, version: [2, 3000, 1043857760] });
     expect(config.messaging.outbound.sendTimeoutMs).toBe(30_000);
     expect(config.backoff).toEqual({ baseMs: 1000, maxMs: 30_000, stableMs: 60_000 });
     expect(config.health).toEqual({ connectedMs: 60_000, connectingMs: 30_000 });
