@@ -1,87 +1,117 @@
-// Configuration, read once from the environment at start and validated with zod. A missing or
-// malformed variable stops the process with a message naming it (ConfigError). Both encryption
-// keyrings are built here too (required; never a random fallback): CREDENTIALS_ENCRYPTION_* for
-// creds and Signal keys, WEBHOOK_SECRETS_* for webhook signing secrets — the edge function holds
-// only the second, so the two keys must differ.
+// The connector's configuration: one zod schema (`envSchema`) for every variable the process
+// reads, each with its description (the README reference is generated from it: npm run
+// docs:config), read once at start. A missing or malformed variable stops the process with a
+// message naming it (ConfigError). Both encryption keyrings are built here too (required; never a
+// random fallback): CREDENTIALS_ENCRYPTION_* for creds and Signal keys, WEBHOOK_SECRETS_* for
+// webhook signing secrets — the edge function holds only the second, so the two keys must differ.
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { ACCEPTS_KEY, ACCEPTS_OLD_KEYS, bool, cleanEnv, type EnvMap, int, keyMaterial, logLevel, optionalInt, parseEnv } from '../kernel/env-schema.ts';
+import { mediaStoreEnvShape } from '../kernel/media/config.ts';
 import { bothKeyringsFromEnv, ConfigError, type Keyring } from '../kernel/secret-box.ts';
+import type { OutboundConfig } from './messages/outbound-worker.ts';
+import type { WebhookDispatcherConfig } from './webhooks/dispatcher.ts';
 
 export { ConfigError };
 
-const int = (min: number, fallback: number) => z.coerce.number().int().min(min).default(fallback);
-const bool = (fallback: boolean) =>
-  z
-    .enum(['true', 'false', '1', '0'])
-    .default(fallback ? 'true' : 'false')
-    .transform((v) => v === 'true' || v === '1');
 const cronExpr = (fallback: string) => z.string().regex(/^\S+( \S+){4,5}$/, 'must be a cron expression').default(fallback);
 
 // WhatsApp Web version: pinned in config so an upgrade of Baileys never changes it silently.
 // The default is the one Baileys 7.0.0-rc14 ships.
 const DEFAULT_WA_VERSION = '2.3000.1043857760';
 
-// A keyring's variables (secret-box.ts parses them exactly; zod makes the key required, names the
-// variable when it is missing or malformed, and documents them).
-const keyMaterial = z
-  .string()
-  .regex(/^\s*([0-9a-fA-F]{64}|[A-Za-z0-9+/_-]{43}=?)\s*$/, 'must be 32 random bytes written as 64 hex characters or base64 (e.g. `openssl rand -hex 32`)')
-  .meta({ accepts: '32 bytes, hex or base64' });
-const oldKeys = z.string().optional().meta({ accepts: '`version:key,…`' });
-
 export const envSchema = z.object({
-  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL (the direct connection)'),
-  CREDENTIALS_ENCRYPTION_KEY: keyMaterial,
-  CREDENTIALS_ENCRYPTION_KEY_VERSION: int(1, 1),
-  CREDENTIALS_ENCRYPTION_OLD_KEYS: oldKeys,
-  WEBHOOK_SECRETS_KEY: keyMaterial,
-  WEBHOOK_SECRETS_KEY_VERSION: int(1, 1),
-  WEBHOOK_SECRETS_OLD_KEYS: oldKeys,
-  CONNECTOR_ID: z.uuid().optional(),
-  CONNECTOR_HOSTNAME: z.string().min(1).optional(),
-  CONNECTOR_CAPACITY: int(0, 500),
-  CONNECTOR_LEASE_SECONDS: int(3, 20),
-  CONNECTOR_RENEW_INTERVAL_MS: z.coerce.number().int().min(100).optional(),
-  CONNECTOR_SWEEP_INTERVAL_MS: int(100, 2_000),
-  CONNECTOR_CONNECT_CONCURRENCY: int(1, 16),
-  CONNECTOR_SHUTDOWN_GRACE_MS: int(0, 10_000),
-  CONNECTOR_DB_POOL: int(2, 10),
-  HTTP_PORT: int(0, 9464),
-  HTTP_HOST: z.string().default('0.0.0.0'),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  BAILEYS_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn'),
-  WA_WEBSOCKET_URL: z.string().regex(/^wss?:\/\//, 'must be a ws:// or wss:// URL').optional(),
-  WA_VERSION: z.string().regex(/^\d+\.\d+\.\d+$/, 'must look like 2.3000.123').default(DEFAULT_WA_VERSION),
-  WA_KEEPALIVE_MS: int(1_000, 20_000),
-  WA_CONNECT_TIMEOUT_MS: int(1_000, 120_000),
-  WA_QUERY_TIMEOUT_MS: int(1_000, 120_000),
-  WA_SEND_TIMEOUT_MS: int(1_000, 30_000),
-  WA_QR_MAX: int(1, 3),
-  WA_QR_TIMEOUT_MS: z.coerce.number().int().min(1_000).optional(),
-  WA_SYNC_HISTORY: bool(false),
-  BACKOFF_BASE_MS: int(1, 1_000),
-  BACKOFF_MAX_MS: int(1, 30_000),
-  BACKOFF_STABLE_MS: int(0, 60_000),
-  CONFLICT_MAX_TRIES: int(1, 3),
-  HEALTH_CONNECTED_MS: int(100, 60_000),
-  HEALTH_CONNECTING_MS: int(100, 30_000),
-  CREDS_SYNC_INTERVAL_MS: int(1_000, 300_000),
-  SUPABASE_URL: z.url().optional(),
-  SUPABASE_SECRET_KEY: z.string().min(1).optional(),
-  SUPABASE_SERVICE_ROLE_KEY: z.string().min(1).optional(),
-  JOBS_ENABLED: bool(true),
-  JOB_INACTIVE_CRON: cronExpr('15 3 * * *'),
-  JOB_KEY_HYGIENE_CRON: cronExpr('0 * * * *'),
-  JOB_LEASE_SWEEP_CRON: cronExpr('* * * * *'),
-  JOB_RETENTION_CRON: cronExpr('45 3 * * *'),
-  INACTIVE_DAYS: int(1, 7),
-  RETENTION_EVENTS_DAYS: int(1, 30),
-  RETENTION_MESSAGES_DAYS: int(1, 30),
-  KEY_WARN_ROWS: int(1, 120),
-  KEY_PRUNE_ROWS: int(1, 150),
-  KEY_CRITICAL_ROWS: int(1, 180),
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL (the direct connection)').describe('Direct Postgres connection (not the transaction pooler: the connector uses transactions and LISTEN). `SUPABASE_DB_URL` is used when unset.'),
+  CREDENTIALS_ENCRYPTION_KEY: keyMaterial().meta({ accepts: ACCEPTS_KEY, description: 'AES-256-GCM key for creds and Signal keys. Only the connector and `npm run keys:rotate` hold it, never the edge function. No fallback: the process refuses to start without it.' }),
+  CREDENTIALS_ENCRYPTION_KEY_VERSION: int(1, 1).describe('Version stored beside every creds and Signal-key ciphertext made with the current key.'),
+  CREDENTIALS_ENCRYPTION_OLD_KEYS: z.string().optional().meta({ accepts: ACCEPTS_OLD_KEYS, description: 'Older credentials keys, for reading during a rotation (`npm run keys:rotate`).' }),
+  WEBHOOK_SECRETS_KEY: keyMaterial().meta({ accepts: ACCEPTS_KEY, description: 'AES-256-GCM key for webhook signing secrets, shared with the edge function; must differ from `CREDENTIALS_ENCRYPTION_KEY`. No fallback.' }),
+  WEBHOOK_SECRETS_KEY_VERSION: int(1, 1).describe('Version stored beside every webhook-secret ciphertext made with the current key.'),
+  WEBHOOK_SECRETS_OLD_KEYS: z.string().optional().meta({ accepts: ACCEPTS_OLD_KEYS, description: 'Older webhook keys, for reading during a rotation or the move off the credentials key (README "Rotating the encryption keys").' }),
+  CONNECTOR_ID: z.uuid().optional().describe('Stable identity of this process; a new random id per start when unset.'),
+  CONNECTOR_HOSTNAME: z.string().min(1).optional().describe('Host name recorded with the leases it holds.'),
+  CONNECTOR_CAPACITY: int(0, 500).describe('Most sessions this connector holds at once.'),
+  CONNECTOR_LEASE_SECONDS: int(3, 20).describe('Lease length; a dead connector\'s sessions are taken over within it.'),
+  CONNECTOR_RENEW_INTERVAL_MS: optionalInt(100).describe('How often all leases are renewed in one statement (default: a quarter of the lease).'),
+  CONNECTOR_SWEEP_INTERVAL_MS: int(100, 2_000).describe('Polling sweep for new work; wake-ups only shorten it.'),
+  CONNECTOR_CONNECT_CONCURRENCY: int(1, 16).describe('Sockets opened at once (limits the burst after a takeover).'),
+  CONNECTOR_SHUTDOWN_GRACE_MS: int(0, 10_000).describe('On SIGTERM/SIGINT, how long in-flight sends may finish before sockets end.'),
+  CONNECTOR_DB_POOL: int(2, 10).describe('Postgres connections of this process.'),
+  HTTP_PORT: int(0, 9464).describe('`/healthz`, `/readyz` and `/metrics` (Prometheus); 0 picks a free port.'),
+  HTTP_HOST: z.string().default('0.0.0.0').describe('Interface for the health and metrics server.'),
+  LOG_LEVEL: logLevel('info').describe('pino level of the connector.'),
+  BAILEYS_LOG_LEVEL: logLevel('warn').describe('pino level of Baileys itself.'),
+  WA_WEBSOCKET_URL: z.string().regex(/^wss?:\/\//, 'must be a ws:// or wss:// URL').optional().describe('WhatsApp Web endpoint; only set it to use the simulator.'),
+  WA_VERSION: z.string().regex(/^\d+\.\d+\.\d+$/, 'must look like 2.3000.123').default(DEFAULT_WA_VERSION).describe('WhatsApp Web version announced at login, pinned (a stale one gets 405: update it deliberately).'),
+  WA_KEEPALIVE_MS: int(1_000, 20_000).describe('Keepalive ping interval (seeds: 20 s).'),
+  WA_CONNECT_TIMEOUT_MS: int(1_000, 120_000).describe('Connect timeout (seeds: 120 s); a timeout is retried with backoff.'),
+  WA_QUERY_TIMEOUT_MS: int(1_000, 120_000).describe('Timeout of WhatsApp queries.'),
+  WA_SEND_TIMEOUT_MS: int(1_000, 30_000).describe('Timeout of one send (seeds: 30 s).'),
+  WA_QR_MAX: int(1, 3).describe('QR codes shown per link attempt before `qr_timeout`.'),
+  WA_QR_TIMEOUT_MS: int(1_000, 180_000).describe('Overall deadline of a link attempt, from its first QR code (or pairing code) until linked; then `qr_timeout` (seeds: 3 min). The `WA_QR_MAX` codes share it: each is shown for `WA_QR_TIMEOUT_MS / WA_QR_MAX`.'),
+  WA_RETRY_REQUEST_DELAY_MS: int(0, 500).describe('Pause after asking a contact\'s device to resend a message this session could not decrypt, before the next such request (seeds: 500 ms).'),
+  WA_SYNC_HISTORY: bool(false).describe('Ask the phone for chat history on linking.'),
+  BACKOFF_BASE_MS: int(1, 1_000).describe('First reconnect delay; doubles with full jitter.'),
+  BACKOFF_MAX_MS: int(1, 30_000).describe('Reconnect delay cap.'),
+  BACKOFF_STABLE_MS: int(0, 60_000).describe('A connection open this long resets the backoff.'),
+  CONFLICT_MAX_TRIES: int(1, 3).describe('Reconnects after 440 (replaced) before the session is marked `conflict`.'),
+  HEALTH_CONNECTED_MS: int(100, 60_000).describe('Health check interval of a connected socket (seeds: 60 s).'),
+  HEALTH_CONNECTING_MS: int(100, 30_000).describe('Health check interval while connecting (seeds: 30 s).'),
+  CREDS_SYNC_INTERVAL_MS: int(1_000, 300_000).describe('Periodic creds save, besides the save on every update (seeds: 5 min).'),
+  SUPABASE_URL: z.url().optional().describe('Use Supabase Realtime for wake-ups (otherwise LISTEN/NOTIFY on DATABASE_URL); the project of the media store with `MEDIA_STORE=supabase`.'),
+  SUPABASE_SECRET_KEY: z.string().min(1).optional().describe('Secret key for Realtime (required with SUPABASE_URL), and for the media store with `MEDIA_STORE=supabase`.'),
+  SUPABASE_SERVICE_ROLE_KEY: z.string().min(1).optional().describe('Legacy alternative to SUPABASE_SECRET_KEY (Realtime, and the media store with `MEDIA_STORE=supabase`).'),
+  JOBS_ENABLED: bool(true).describe('Run the scheduled jobs (each runs on one connector at a time).'),
+  JOB_INACTIVE_CRON: cronExpr('15 3 * * *').describe('Inactive-session check (cron).'),
+  JOB_KEY_HYGIENE_CRON: cronExpr('0 * * * *').describe('Signal key hygiene (cron).'),
+  JOB_LEASE_SWEEP_CRON: cronExpr('* * * * *').describe('Expired-lease sweep (cron).'),
+  JOB_RETENTION_CRON: cronExpr('45 3 * * *').describe('Retention of old events, messages, message bodies, number checks and idle rate-limit buckets (cron).'),
+  INACTIVE_DAYS: int(1, 7).describe('A session unused this long is flagged inactive (seeds: 7 days).'),
+  RETENTION_EVENTS_DAYS: int(1, 30).describe('Events older than this are deleted.'),
+  RETENTION_MESSAGES_DAYS: int(1, 30).describe('Delivered/read and inbound messages and number checks older than this are deleted; failed and sent-but-never-delivered messages keep their row but lose their content.'),
+  KEY_WARN_ROWS: int(1, 120).describe('Signal key rows of one session that raise a warning (seed: 120).'),
+  KEY_PRUNE_ROWS: int(1, 150).describe('Rows at which hygiene prunes, only while disconnected (seed: 150).'),
+  KEY_CRITICAL_ROWS: int(1, 180).describe('Rows that raise a critical alert (seed: 180).'),
+  // The message path (outbound queue, inbound, media) and the webhook dispatcher.
+  MESSAGES_CLAIM_BATCH: int(1, 50).describe('Most outbound messages claimed in one statement.'),
+  MESSAGES_CLAIM_MAX_BYTES: int(1, 1024 * 1024).describe('Most message content bytes claimed in one statement (at least one row is always taken); rows hold media references, never media bytes.'),
+  MESSAGES_VISIBILITY_SECONDS: int(10, 120).describe('A claimed message not completed within this comes back to the queue (a crashed connector\'s sends are retried with the same WhatsApp id).'),
+  MESSAGES_POLL_INTERVAL_MS: int(50, 1_000).describe('Outbound queue polling; a wake-up on a new message only shortens it.'),
+  MESSAGES_LANE_MAX: int(1, 20).describe('Most claimed messages waiting in one session\'s lane.'),
+  MESSAGES_MIN_INTERVAL_MS: int(0, 1_000).describe('Pacing: minimum time between two sends of one session.'),
+  MESSAGES_JITTER_MS: int(0, 1_000).describe('Pacing: random extra delay added to the minimum interval.'),
+  MESSAGES_RECIPIENT_INTERVAL_MS: int(0, 3_000).describe('Pacing: minimum time between two sends to the same recipient.'),
+  MESSAGES_RESTRICTED_SLOWDOWN_FACTOR: int(1, 4).describe('After a 463 (restricted), the session\'s intervals are multiplied by this…'),
+  MESSAGES_RESTRICTED_SLOWDOWN_MS: int(0, 600_000).describe('…for this long.'),
+  MESSAGES_RETRY_BASE_MS: int(100, 5_000).describe('First retry delay of a transient send failure; doubles with jitter.'),
+  MESSAGES_RETRY_MAX_MS: int(100, 300_000).describe('Retry delay cap (the message fails after its max attempts).'),
+  MESSAGES_NUMBER_CHECK_TTL_MS: int(0, 86_400_000).describe('How long a recipient\'s "is on WhatsApp" answer is cached per session (a negative one a tenth of it).'),
+  MESSAGES_SEND_READ_RECEIPTS: bool(false).describe('Mark inbound messages read (blue ticks) when they are stored.'),
+  MEDIA_MAX_BYTES: int(1, 16 * 1024 * 1024).describe('Largest media fetched by URL or accepted inline; enforced while streaming.'),
+  MEDIA_FETCH_TIMEOUT_MS: int(100, 20_000).describe('Timeout of one media download.'),
+  MEDIA_ALLOW_HTTP: bool(false).describe('Allow plain http media URLs (https only by default). Private addresses stay refused.'),
+  MEDIA_RETENTION_INTERVAL_MS: int(1_000, 600_000).describe('How often uploads no queued or sending message needs are deleted from the media store.'),
+  MEDIA_RETENTION_GRACE_SECONDS: int(0, 3_600).describe('An upload is kept at least this long after it was (re-)registered, so an upload racing its enqueue is never deleted.'),
+  WEBHOOKS_ENABLED: bool(true).describe('Run the webhook dispatcher in this connector (any number of connectors may).'),
+  WEBHOOK_POLL_INTERVAL_MS: int(50, 1_000).describe('Outbox polling; a write in this process only shortens it.'),
+  WEBHOOK_CONCURRENCY: int(1, 16).describe('Deliveries in flight at once.'),
+  WEBHOOK_PER_ENDPOINT_IN_FLIGHT: int(1, 8).describe('Deliveries of one endpoint in flight at once across the fleet (one slow endpoint cannot take every slot).'),
+  WEBHOOK_TIMEOUT_MS: int(100, 10_000).describe('Timeout of one delivery POST.'),
+  WEBHOOK_VISIBILITY_SECONDS: int(5, 30).describe('A claimed delivery not completed within this is claimed again; must exceed the timeout.'),
+  WEBHOOK_BACKOFF_BASE_MS: int(10, 10_000).describe('First retry delay of a failed delivery; exponential with jitter.'),
+  WEBHOOK_BACKOFF_MAX_MS: int(10, 3_600_000).describe('Retry delay cap.'),
+  WEBHOOK_MAX_RETRY_AFTER_MS: int(0, 3_600_000).describe('Longest Retry-After honoured from a receiver.'),
+  WEBHOOK_ALLOW_HTTP: bool(false).describe('Allow plain http webhook URLs (https only by default). Private addresses stay refused.'),
+  ...mediaStoreEnvShape,
 });
+
+export interface MessagingConfig {
+  outbound: OutboundConfig;
+  sendReadReceipts: boolean;
+  media: { maxBytes: number; timeoutMs: number; allowHttp: boolean; retentionIntervalMs: number; retentionGraceSeconds: number };
+  webhooks: WebhookDispatcherConfig & { enabled: boolean; allowHttp: boolean };
+}
 
 export interface ConnectorConfig {
   connectorId: string;
@@ -104,9 +134,9 @@ export interface ConnectorConfig {
     keepAliveMs: number;
     connectTimeoutMs: number;
     queryTimeoutMs: number;
-    sendTimeoutMs: number;
     qrMax: number;
-    qrTimeoutMs?: number;
+    qrTimeoutMs: number;
+    retryRequestDelayMs: number;
     syncHistory: boolean;
   };
   backoff: { baseMs: number; maxMs: number; stableMs: number };
@@ -125,6 +155,8 @@ export interface ConnectorConfig {
     retentionMessagesDays: number;
   };
   keyThresholds: { warn: number; prune: number; critical: number };
+  /** The message path and the webhook dispatcher (connector/messages, connector/webhooks). */
+  messaging: MessagingConfig;
   /** Creds and Signal keys (CREDENTIALS_ENCRYPTION_*): session code only. */
   keyring: Keyring;
   /** Webhook signing secrets (WEBHOOK_SECRETS_*): the webhook dispatcher only. */
@@ -134,17 +166,10 @@ export interface ConnectorConfig {
 export const CONNECTOR_VERSION = '0.1.0';
 
 /** Parses and validates the environment; throws ConfigError naming the first bad variable. */
-export async function loadConfig(env: Record<string, string | undefined> = process.env): Promise<ConnectorConfig> {
-  // Empty strings count as unset, so `FOO=` in an env file means "use the default".
-  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+export async function loadConfig(env: EnvMap = process.env): Promise<ConnectorConfig> {
+  const cleaned = cleanEnv(env);
   if (!cleaned.DATABASE_URL && cleaned.SUPABASE_DB_URL) cleaned.DATABASE_URL = cleaned.SUPABASE_DB_URL;
-  const parsed = envSchema.safeParse(cleaned);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const variable = String(issue.path[0] ?? 'environment');
-    throw new ConfigError(variable, issue.code === 'invalid_type' && cleaned[variable] === undefined ? 'is required' : issue.message);
-  }
-  const e = parsed.data;
+  const e = parseEnv(envSchema, cleaned);
   const { credentials: keyring, webhookSecrets: webhookKeyring } = await bothKeyringsFromEnv(cleaned);
   if (e.SUPABASE_URL && !(e.SUPABASE_SECRET_KEY ?? e.SUPABASE_SERVICE_ROLE_KEY)) {
     throw new ConfigError('SUPABASE_SECRET_KEY', 'is required when SUPABASE_URL is set (Realtime wake-ups)');
@@ -156,6 +181,12 @@ export async function loadConfig(env: Record<string, string | undefined> = proce
   const renewIntervalMs = e.CONNECTOR_RENEW_INTERVAL_MS ?? Math.floor(leaseMs / 4);
   if (renewIntervalMs * 2 >= leaseMs) {
     throw new ConfigError('CONNECTOR_RENEW_INTERVAL_MS', 'must be less than half the lease, or one slow renewal loses every session');
+  }
+  if (e.WEBHOOK_TIMEOUT_MS >= e.WEBHOOK_VISIBILITY_SECONDS * 1000) {
+    throw new ConfigError('WEBHOOK_VISIBILITY_SECONDS', 'must be longer than WEBHOOK_TIMEOUT_MS, or a slow receiver gets the event twice');
+  }
+  if (e.WA_SEND_TIMEOUT_MS + 5_000 >= e.MESSAGES_VISIBILITY_SECONDS * 1000) {
+    throw new ConfigError('MESSAGES_VISIBILITY_SECONDS', 'must exceed WA_SEND_TIMEOUT_MS by more than 5 s');
   }
   const [major, minor, patch] = e.WA_VERSION.split('.').map(Number) as [number, number, number];
   return {
@@ -179,9 +210,9 @@ export async function loadConfig(env: Record<string, string | undefined> = proce
       keepAliveMs: e.WA_KEEPALIVE_MS,
       connectTimeoutMs: e.WA_CONNECT_TIMEOUT_MS,
       queryTimeoutMs: e.WA_QUERY_TIMEOUT_MS,
-      sendTimeoutMs: e.WA_SEND_TIMEOUT_MS,
       qrMax: e.WA_QR_MAX,
       qrTimeoutMs: e.WA_QR_TIMEOUT_MS,
+      retryRequestDelayMs: e.WA_RETRY_REQUEST_DELAY_MS,
       syncHistory: e.WA_SYNC_HISTORY,
     },
     backoff: { baseMs: e.BACKOFF_BASE_MS, maxMs: e.BACKOFF_MAX_MS, stableMs: e.BACKOFF_STABLE_MS },
@@ -200,7 +231,53 @@ export async function loadConfig(env: Record<string, string | undefined> = proce
       retentionMessagesDays: e.RETENTION_MESSAGES_DAYS,
     },
     keyThresholds: { warn: e.KEY_WARN_ROWS, prune: e.KEY_PRUNE_ROWS, critical: e.KEY_CRITICAL_ROWS },
+    messaging: messagingConfig(e),
     keyring,
     webhookKeyring,
+  };
+}
+
+function messagingConfig(e: z.output<typeof envSchema>): MessagingConfig {
+  return {
+    outbound: {
+      claimBatch: e.MESSAGES_CLAIM_BATCH,
+      claimMaxBytes: e.MESSAGES_CLAIM_MAX_BYTES,
+      visibilitySeconds: e.MESSAGES_VISIBILITY_SECONDS,
+      pollIntervalMs: e.MESSAGES_POLL_INTERVAL_MS,
+      sendTimeoutMs: e.WA_SEND_TIMEOUT_MS,
+      laneMax: e.MESSAGES_LANE_MAX,
+      pacing: {
+        minIntervalMs: e.MESSAGES_MIN_INTERVAL_MS,
+        jitterMs: e.MESSAGES_JITTER_MS,
+        recipientIntervalMs: e.MESSAGES_RECIPIENT_INTERVAL_MS,
+        slowdownFactor: e.MESSAGES_RESTRICTED_SLOWDOWN_FACTOR,
+        slowdownMs: e.MESSAGES_RESTRICTED_SLOWDOWN_MS,
+      },
+      retryBaseMs: e.MESSAGES_RETRY_BASE_MS,
+      retryMaxMs: e.MESSAGES_RETRY_MAX_MS,
+      numberCheckTtlMs: e.MESSAGES_NUMBER_CHECK_TTL_MS,
+    },
+    sendReadReceipts: e.MESSAGES_SEND_READ_RECEIPTS,
+    media: {
+      maxBytes: e.MEDIA_MAX_BYTES,
+      timeoutMs: e.MEDIA_FETCH_TIMEOUT_MS,
+      allowHttp: e.MEDIA_ALLOW_HTTP,
+      retentionIntervalMs: e.MEDIA_RETENTION_INTERVAL_MS,
+      retentionGraceSeconds: e.MEDIA_RETENTION_GRACE_SECONDS,
+    },
+    webhooks: {
+      enabled: e.WEBHOOKS_ENABLED,
+      allowHttp: e.WEBHOOK_ALLOW_HTTP,
+      pollIntervalMs: e.WEBHOOK_POLL_INTERVAL_MS,
+      concurrency: e.WEBHOOK_CONCURRENCY,
+      perEndpoint: e.WEBHOOK_PER_ENDPOINT_IN_FLIGHT,
+      visibilitySeconds: e.WEBHOOK_VISIBILITY_SECONDS,
+      timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+      completeBatch: 50,
+      flushIntervalMs: 100,
+      baseMs: e.WEBHOOK_BACKOFF_BASE_MS,
+      maxMs: e.WEBHOOK_BACKOFF_MAX_MS,
+      maxRetryAfterMs: e.WEBHOOK_MAX_RETRY_AFTER_MS,
+    },
   };
 }

@@ -1,50 +1,35 @@
 // npm run connector — the long-lived connector process.
 // Order matters: console scrub first (libsignal prints key material with console.*), then the
 // certificate verification shim before any Baileys socket exists, then config (a bad variable
-// stops the process with its name), then the database, the connector and the HTTP endpoints.
-import postgres from 'postgres';
-import { createConnector, type ExtensionFactory } from './connector.ts';
-import { ConfigError, loadConfig } from './config.ts';
+// stops the process with its name), then everything else, built by compose.ts.
+import { composeConnector } from './compose.ts';
+import { type ConnectorConfig, ConfigError, loadConfig } from './config.ts';
 import { mediaStoreFromEnv } from '../kernel/media/config.ts';
 import type { MediaStore } from '../kernel/media/store.ts';
 import { installConsoleScrub } from './logging/console-scrub.ts';
-import { loadMessagingConfig, type MessagingConfig } from './messages/config.ts';
-import { createMessagingExtension } from './messages/messaging.ts';
 import { createLogger } from './logging/logger.ts';
-import { startHttpServer } from './http/server.ts';
-import { createMetrics } from './metrics.ts';
 import { installCertificateVerification } from './whatsapp/verified-certificates.ts';
 
 const bootLogger = createLogger({ level: process.env.LOG_LEVEL || 'info' });
 installConsoleScrub(bootLogger.child({ module: 'console' }));
 
-let config: Awaited<ReturnType<typeof loadConfig>>;
-let messagingConfig: MessagingConfig;
+let config: ConnectorConfig;
 let mediaStore: MediaStore;
 try {
   config = await loadConfig(process.env);
-  messagingConfig = loadMessagingConfig(process.env);
   mediaStore = await mediaStoreFromEnv(process.env);
 } catch (error) {
   const message = error instanceof ConfigError ? error.message : String(error);
   bootLogger.fatal({ variable: (error as ConfigError).variable }, `configuration error: ${message}`);
   process.exit(78); // EX_CONFIG
 }
-
-const logger = createLogger({ level: config.logLevel }).child({ connectorId: config.connectorId });
-const baileysLogger = createLogger({ level: config.baileysLogLevel, name: 'baileys', keyMaterial: true });
 installCertificateVerification();
 
-const sql = postgres(config.databaseUrl, { max: config.dbPool, onnotice: () => {}, connection: { application_name: 'wa-connector' } });
-const metrics = createMetrics({ defaultMetrics: true });
-// The message path (outbound queue, status, inbound) and the webhook dispatcher plug in here.
-const extensions: ExtensionFactory[] = [createMessagingExtension({ config: messagingConfig, mediaStore })];
-const connector = createConnector({ sql, config, logger, baileysLogger, metrics, extensions });
-const http = await startHttpServer({ registry: metrics.registry, ready: () => connector.ready() }, config.http.port, config.http.host);
-logger.info({ url: http.url }, 'health and metrics endpoints listening');
+const composed = composeConnector(config, { serveHttp: true, mediaStore });
+const { logger } = composed;
 
 try {
-  await connector.start();
+  await composed.start();
 } catch (error) {
   logger.fatal({ err: error }, 'connector failed to start');
   process.exit(1);
@@ -61,9 +46,7 @@ async function shutdown(signal: string): Promise<void> {
   }, config.shutdownGraceMs + 15_000);
   hardStop.unref();
   try {
-    await connector.stop();
-    await http.close();
-    await sql.end({ timeout: 5 });
+    await composed.stop();
     process.exit(0);
   } catch (error) {
     logger.error({ err: error }, 'shutdown failed');

@@ -8,13 +8,13 @@ import type { Sql } from 'postgres';
 import type { MediaStore } from '../../kernel/media/store.ts';
 import type { Keyring } from '../../kernel/secret-box.ts';
 import { type Clock, systemClock } from '../clock.ts';
+import type { MessagingConfig } from '../config.ts';
 import type { ConnectorExtension, ExtensionFactory } from '../connector.ts';
 import type { AddressPolicy } from '../net/address-policy.ts';
 import { createUrlGuard, type UrlGuard } from '../net/guard.ts';
 import { isStaleLease, type LiveSession, type SessionDirectory } from '../sessions/context.ts';
 import type { Wake } from '../wakeups/wakeups.ts';
 import { createWebhookDispatcher, type WebhookDispatcher } from '../webhooks/dispatcher.ts';
-import { loadMessagingConfig, type MessagingConfig } from './config.ts';
 import { persistReceiptsFirst } from './durable-receipts.ts';
 import { captureMessageEvents } from './event-capture.ts';
 import { holdInboundAcks } from './inbound-acks.ts';
@@ -193,20 +193,19 @@ export function createMessaging(deps: MessagingDeps): Messaging {
 }
 
 /**
- * For connector/main.ts: `extensions: [createMessagingExtension()]`. Reads its settings from
- * `env` (default process.env); see config.ts for the variables.
+ * The message path as a connector extension (connector/compose.ts adds it). Its settings are the
+ * connector config's `messaging` unless `config` is given.
  */
 export function createMessagingExtension(
-  options: { env?: Record<string, string | undefined>; config?: MessagingConfig; addressPolicy?: AddressPolicy; upload?: WAMediaUploadFunction; mediaStore?: MediaStore } = {},
+  options: { config?: MessagingConfig; addressPolicy?: AddressPolicy; upload?: WAMediaUploadFunction; mediaStore?: MediaStore } = {},
 ): ExtensionFactory {
-  const config = options.config ?? loadMessagingConfig(options.env ?? process.env);
   return (ctx) => {
     const messaging = createMessaging({
       sql: ctx.sql,
       connectorId: ctx.config.connectorId,
       directory: ctx.directory,
       webhookKeyring: ctx.config.webhookKeyring,
-      config,
+      config: options.config ?? ctx.config.messaging,
       logger: ctx.logger,
       clock: ctx.clock,
       addressPolicy: options.addressPolicy,

@@ -6,7 +6,8 @@
 //               this connector's keys → alert and hand the lease back (another connector may
 //               read it), never terminal.
 //   connecting  a socket exists and is handshaking. Not linked yet → it shows QR codes (status
-//               `qr`, at most qrMax of them, then terminal `qr_timeout`) or one pairing code.
+//               `qr`, at most qrMax of them) or one pairing code; after qrMax codes, or once the
+//               attempt's window (qrTimeoutMs, from its first code) has passed, terminal `qr_timeout`.
 //   open        the socket is open (status `connected`); a health check looks at the real
 //               WebSocket state (60 s when open, 30 s otherwise) and treats a dead one as a close.
 //   waiting     after a transient close: a timer with full-jitter backoff, then connecting again.
@@ -31,7 +32,7 @@ import { maskPhones } from '../logging/logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { scopeDecryption } from '../whatsapp/decrypt-scope.ts';
 import { gateIncomingFrames } from '../whatsapp/lease-gate.ts';
-import type { MakeSocket } from '../whatsapp/make-socket.ts';
+import { type MakeSocket, qrCodeLifetimeMs } from '../whatsapp/make-socket.ts';
 import { storedMessageLookup } from '../whatsapp/stored-messages.ts';
 import { attemptAfterClose, backoffDelay, type CloseAction, classifyClose, closeCodeOf } from './close-policy.ts';
 import { isStaleLease, type LiveSession } from './context.ts';
@@ -200,6 +201,7 @@ export class ManagedSession implements LiveSession {
   private async connect(status: Extract<SessionStatus, 'connecting' | 'reconnecting'>): Promise<void> {
     if (this.ended || !this.auth) return;
     this.linking = !isLinked(this.auth.creds);
+    if (!this.linking) this.clearQrDeadline();
     this.qrShown = 0;
     this.pairingRequested = false;
     this.state = 'connecting';
@@ -235,6 +237,7 @@ export class ManagedSession implements LiveSession {
     this.freeSlot();
     this.qrShown++;
     if (this.qrShown > this.deps.config.whatsapp.qrMax) return this.terminal('qr_timeout', 'no scan after the allowed QR codes', undefined, { wipe: true });
+    this.armQrDeadline();
     if (this.linkMethod === 'pairing_code' && this.linkPhone) {
       if (this.pairingRequested) return;
       this.pairingRequested = true;
@@ -245,12 +248,13 @@ export class ManagedSession implements LiveSession {
       return;
     }
     this.status = 'qr';
-    const expires = new Date(this.deps.clock.wall() + (this.qrShown === 1 ? 60_000 : 20_000)).toISOString();
+    const expires = new Date(this.deps.clock.wall() + qrCodeLifetimeMs(this.deps.config.whatsapp)).toISOString();
     await this.report({ status: 'qr', qr_code: qr, qr_expires_at: expires, qr_attempts: this.qrShown });
   }
 
   private async onOpen(): Promise<void> {
     this.freeSlot();
+    this.clearQrDeadline();
     const now = this.deps.clock.monotonic();
     this.deps.metrics.sessionOpened(this.agentId, (now - this.closedAt) / 1000, this.openedAt === undefined ? 'claim' : 'close');
     this.openedAt = now;
@@ -467,6 +471,7 @@ export class ManagedSession implements LiveSession {
   private endSocket(): void {
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
+    this.qrDeadline = undefined;
     this.freeSlot();
     const sock = this.sock;
     this.sock = undefined;
@@ -487,6 +492,32 @@ export class ManagedSession implements LiveSession {
       if (!this.ended) fn();
     }, ms);
     this.timers.add(timer);
+  }
+
+  private qrDeadline: NodeJS.Timeout | undefined;
+
+  /**
+   * The link attempt's overall deadline, armed by its first code and kept across reconnects
+   * while linking (a flapping socket must not restart the window); cleared once linked.
+   */
+  private armQrDeadline(): void {
+    if (this.qrDeadline) return;
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      this.qrDeadline = undefined;
+      if (this.linking && this.state !== 'open' && this.guard()) {
+        void this.terminal('qr_timeout', 'no scan within the QR window', undefined, { wipe: true });
+      }
+    }, this.deps.config.whatsapp.qrTimeoutMs);
+    this.qrDeadline = timer;
+    this.timers.add(timer);
+  }
+
+  private clearQrDeadline(): void {
+    if (!this.qrDeadline) return;
+    clearTimeout(this.qrDeadline);
+    this.timers.delete(this.qrDeadline);
+    this.qrDeadline = undefined;
   }
 
   private healthTimer: NodeJS.Timeout | undefined;

@@ -14,6 +14,11 @@ export interface MakeSocketOptions {
 
 export type MakeSocket = (options: MakeSocketOptions) => WASocket;
 
+/** How long each QR code is shown: the link attempt's window (WA_QR_TIMEOUT_MS) shared by its WA_QR_MAX codes. */
+export function qrCodeLifetimeMs(config: Pick<ConnectorConfig['whatsapp'], 'qrTimeoutMs' | 'qrMax'>): number {
+  return Math.ceil(config.qrTimeoutMs / config.qrMax);
+}
+
 export function createSocketFactory(config: ConnectorConfig['whatsapp']): MakeSocket {
   return ({ auth, logger, getMessage }) =>
     makeWASocket({
@@ -25,7 +30,10 @@ export function createSocketFactory(config: ConnectorConfig['whatsapp']): MakeSo
       keepAliveIntervalMs: config.keepAliveMs,
       connectTimeoutMs: config.connectTimeoutMs,
       defaultQueryTimeoutMs: config.queryTimeoutMs,
-      ...(config.qrTimeoutMs ? { qrTimeout: config.qrTimeoutMs } : {}),
+      // Baileys' qrTimeout is the life of each code (its default: 60 s, then 20 s), not a deadline;
+      // the session enforces the attempt's overall deadline (connector/sessions/session.ts).
+      qrTimeout: qrCodeLifetimeMs(config),
+      retryRequestDelayMs: config.retryRequestDelayMs,
       ...(config.syncHistory ? {} : { shouldSyncHistoryMessage: () => false }),
       markOnlineOnConnect: false,
       printQRInTerminal: false,

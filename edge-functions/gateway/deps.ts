@@ -1,92 +1,21 @@
 /**
- * Dependencies from the environment, for the Deno entry (index.ts) and the Node dev server.
- *
- *   DB_POOLER_URL        transaction pooler URL (port 6543; own secret), else SUPABASE_DB_URL
- *   DB_POOL_MAX          connections per instance (default 5)
- *   SUPABASE_URL         issuer base: <SUPABASE_URL>/auth/v1; JWKS at /auth/v1/.well-known/jwks.json
- *   SUPABASE_JWKS        the project's public keys as JSON (used instead of fetching the JWKS URL)
- *   GATEWAY_JWT_ALLOW_HS256  "true" accepts legacy HS256 user tokens (off by default: a project that
- *                        revoked its legacy secret must not keep accepting tokens signed with it)
- *   GATEWAY_JWT_SECRET   the HS256 secret, read only with GATEWAY_JWT_ALLOW_HS256 (SUPABASE_JWT_SECRET
- *                        is used then if it is unset)
- *   GATEWAY_ALLOW_ANONYMOUS_USERS  "true" lets anonymous sign-ins (is_anonymous) use the API; else 403
- *   WEBHOOK_SECRETS_KEY (+ _VERSION, _OLD_KEYS)  seals webhook signing secrets (secret-box.ts). The
- *                        credentials key (CREDENTIALS_ENCRYPTION_KEY) is never read here: this
- *                        function faces the internet and must not be able to open session creds
- *   GATEWAY_ALLOW_HTTP_WEBHOOKS / GATEWAY_ALLOW_HTTP_MEDIA  "true" accepts http:// (development only)
- *   GATEWAY_MAX_MEDIA_BYTES      base64 media limit (default 10 MiB)
- *   GATEWAY_NUMBER_CHECK_WAIT_MS how long a number check waits before 202 (default 5000)
- *   GATEWAY_TRUST_PROXY          "false" ignores X-Forwarded-For for the failed-auth limit
- *   GATEWAY_CORS_ORIGINS         comma-separated origins of browser apps allowed to call the API
- *                                (`https://app.example.com,http://localhost:5173`), or `*`
- *   MEDIA_STORE (+ MEDIA_STORE_BUCKET, SUPABASE_SERVICE_ROLE_KEY / MEDIA_STORE_DIR)
- *                                where base64 uploads go (kernel/media/config.ts); required
- *   LOG_LEVEL                    pino level (default info)
+ * Dependencies from the environment, for the Deno entry (index.ts) and the Node dev server. The
+ * variables, their defaults and what they mean are in config.ts (the schema).
  */
 import postgres from 'postgres';
-import { createJwtVerifier } from '../_shared/auth/jwt.ts';
+import { createJwtVerifier, type JwtConfig } from '../_shared/auth/jwt.ts';
 import type { Resolver } from '../_shared/net/url-guard.ts';
 import { mediaStoreFromEnv } from '../../kernel/media/config.ts';
 import { KEYRING_PREFIX, keyringFromEnv } from '../../kernel/secret-box.ts';
-import { type AppDeps, DEFAULT_CONFIG, type GatewayConfig, type Logger } from './types.ts';
-
-type EnvMap = Record<string, string | undefined>;
-
-function required(env: EnvMap, name: string): string {
-  const value = env[name];
-  if (!value) throw new Error(`${name} is required`);
-  return value;
-}
-
-const flag = (value: string | undefined, fallback: boolean) => (value === undefined ? fallback : value === 'true' || value === '1');
-const int = (value: string | undefined, fallback: number) => (value && /^[0-9]+$/.test(value) ? Number(value) : fallback);
-
-/** `*`, or a list of exact origins; anything else is a configuration error, not a silent no-match. */
-export function corsOrigins(value: string | undefined): string[] {
-  const list = (value ?? '').split(',').map((o) => o.trim()).filter(Boolean);
-  if (list.includes('*')) {
-    if (list.length > 1) throw new Error('GATEWAY_CORS_ORIGINS: `*` cannot be combined with other origins');
-    return ['*'];
-  }
-  for (const origin of list) {
-    let parsed: URL | undefined;
-    try {
-      parsed = new URL(origin);
-    } catch {
-      parsed = undefined;
-    }
-    if (!parsed || !/^https?:$/.test(parsed.protocol) || parsed.origin !== origin) {
-      throw new Error(`GATEWAY_CORS_ORIGINS: "${origin}" is not an origin (scheme://host[:port], no path or trailing slash)`);
-    }
-  }
-  return list;
-}
-
-export function configFromEnv(env: EnvMap): GatewayConfig {
-  return {
-    ...DEFAULT_CONFIG,
-    allowHttpWebhooks: flag(env.GATEWAY_ALLOW_HTTP_WEBHOOKS, false),
-    allowHttpMedia: flag(env.GATEWAY_ALLOW_HTTP_MEDIA, false),
-    maxMediaBytes: int(env.GATEWAY_MAX_MEDIA_BYTES, DEFAULT_CONFIG.maxMediaBytes),
-    numberCheckWaitMs: int(env.GATEWAY_NUMBER_CHECK_WAIT_MS, DEFAULT_CONFIG.numberCheckWaitMs),
-    trustProxy: flag(env.GATEWAY_TRUST_PROXY, true),
-    corsOrigins: corsOrigins(env.GATEWAY_CORS_ORIGINS),
-  };
-}
-
-/** The HS256 secret, only on the explicit opt-in; a secret merely present in the environment is ignored. */
-export function legacyJwtSecret(env: EnvMap): string | undefined {
-  if (!flag(env.GATEWAY_JWT_ALLOW_HS256, false)) return undefined;
-  const secret = env.GATEWAY_JWT_SECRET || env.SUPABASE_JWT_SECRET;
-  if (!secret) throw new Error('GATEWAY_JWT_SECRET is required when GATEWAY_JWT_ALLOW_HS256 is true');
-  return secret;
-}
+import type { EnvMap } from '../../kernel/env-schema.ts';
+import { appConfigOf, legacySecretOf, loadGatewayEnv } from './config.ts';
+import type { AppDeps, Logger } from './types.ts';
 
 /** pino, loaded only when needed: it reads the host name at import (Deno: --allow-sys). */
-async function pinoLogger(env: EnvMap): Promise<Logger> {
+async function pinoLogger(level: string): Promise<Logger> {
   const { default: pino } = await import('pino');
   const log = pino({
-    level: env.LOG_LEVEL ?? 'info',
+    level,
     base: { fn: 'gateway' },
     redact: { paths: ['authorization', '*.authorization', 'headers.authorization', 'key', 'secret', '*.secret', 'token'], censor: '[redacted]' },
   });
@@ -95,19 +24,16 @@ async function pinoLogger(env: EnvMap): Promise<Logger> {
 }
 
 export async function depsFromEnv(env: EnvMap, options: { resolveHost?: Resolver; logger?: Logger } = {}): Promise<AppDeps> {
-  const url = env.DB_POOLER_URL || required(env, 'SUPABASE_DB_URL');
-  const supabaseUrl = required(env, 'SUPABASE_URL');
-  const jwksText = env.SUPABASE_JWKS;
-  const parsedJwks = jwksText ? JSON.parse(jwksText) : undefined;
-  const jwks = Array.isArray(parsedJwks) ? { keys: parsedJwks } : parsedJwks;
+  const e = loadGatewayEnv(env);
+  const url = (e.DB_POOLER_URL ?? e.SUPABASE_DB_URL)!;
   return {
     // prepare: false — the transaction pooler cannot keep prepared statements across transactions.
-    sql: postgres(url, { prepare: false, max: int(env.DB_POOL_MAX, 5), idle_timeout: 20, onnotice: () => {} }),
-    verifyJwt: createJwtVerifier({ supabaseUrl, jwks, legacySecret: legacyJwtSecret(env), allowAnonymous: flag(env.GATEWAY_ALLOW_ANONYMOUS_USERS, false) }),
+    sql: postgres(url, { prepare: false, max: e.DB_POOL_MAX, idle_timeout: 20, onnotice: () => {} }),
+    verifyJwt: createJwtVerifier({ supabaseUrl: e.SUPABASE_URL, jwks: e.SUPABASE_JWKS as JwtConfig['jwks'], legacySecret: legacySecretOf(e), allowAnonymous: e.GATEWAY_ALLOW_ANONYMOUS_USERS }),
     keyring: await keyringFromEnv(env, KEYRING_PREFIX.webhookSecrets),
-    config: configFromEnv(env),
+    config: appConfigOf(e),
     resolveHost: options.resolveHost,
     mediaStore: await mediaStoreFromEnv(env),
-    logger: options.logger ?? (await pinoLogger(env)),
+    logger: options.logger ?? (await pinoLogger(e.LOG_LEVEL)),
   };
 }

@@ -22,11 +22,10 @@ import { Hono } from 'hono';
 import { SignJWT } from 'jose';
 import type { Logger } from 'pino';
 import postgres, { type Sql } from 'postgres';
-import { type Connector, createConnector } from '../../connector/connector.ts';
+import { composeConnector } from '../../connector/compose.ts';
+import type { Connector } from '../../connector/connector.ts';
 import { loadConfig } from '../../connector/config.ts';
 import { createLogger } from '../../connector/logging/logger.ts';
-import { loadMessagingConfig } from '../../connector/messages/config.ts';
-import { createMessagingExtension } from '../../connector/messages/messaging.ts';
 import type { AddressPolicy } from '../../kernel/address-policy.ts';
 import { createJwtVerifier } from '../../edge-functions/_shared/auth/jwt.ts';
 import { generateApiKey } from '../../edge-functions/_shared/auth/api-keys.ts';
@@ -34,7 +33,7 @@ import { mediaStoreFromEnv } from '../../kernel/media/config.ts';
 import { KEYRING_PREFIX, type Keyring, keyringFromEnv } from '../../kernel/secret-box.ts';
 import { rotateKeys } from '../../connector/auth-state/rotate.ts';
 import { createApp } from '../../edge-functions/gateway/app.ts';
-import { configFromEnv } from '../../edge-functions/gateway/deps.ts';
+import { configFromEnv } from '../../edge-functions/gateway/config.ts';
 import { applyBootstrap, pushMigrations, repoRoot } from '../db/migrate.ts';
 import { type EmbeddedDatabase, startEmbeddedDatabase } from './embedded-db.ts';
 
@@ -228,15 +227,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     resolveHost: async (host) => (await lookup(host, { all: true })).map((a) => a.address),
   });
 
-  const config = await loadConfig(cleanEnv);
-  const connector = createConnector({
+  const composed = composeConnector(await loadConfig(cleanEnv), {
     sql,
-    config,
     logger: logger.child({ module: 'connector' }),
-    baileysLogger: createLogger({ level: 'silent', name: 'baileys', keyMaterial: true }),
-    extensions: [createMessagingExtension({ config: loadMessagingConfig(cleanEnv), addressPolicy: options.addressPolicy, mediaStore })],
+    mediaStore,
+    addressPolicy: options.addressPolicy,
     wakeups: embedded ? 'poll-only' : 'auto',
   });
+  const { connector } = composed;
 
   const webDir = path.join(repoRoot, 'web');
   const pages: Record<string, string> = { '/': 'index.html', '/index.html': 'index.html', '/app.js': 'app.js', '/styles.css': 'styles.css' };
@@ -257,7 +255,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   });
   const port = (http.address() as AddressInfo).port;
   origin = `http://${host}:${port}`;
-  await connector.start();
+  await composed.start();
 
   const token = await new SignJWT({ role: 'authenticated', email: 'developer@localhost' })
     .setProtectedHeader({ alg: 'HS256' })
@@ -282,7 +280,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     async stop() {
       if (stopped) return;
       stopped = true;
-      await connector.stop().catch((error) => logger.error({ err: error }, 'connector stop failed'));
+      await composed.stop().catch((error) => logger.error({ err: error }, 'connector stop failed'));
       await new Promise<void>((resolve) => {
         http.close(() => resolve());
         (http as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();

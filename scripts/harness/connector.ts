@@ -1,13 +1,12 @@
 // Building real connectors for tests and benchmarks: config from an env map (the same parser
-// main.ts uses), a Postgres pool per connector, real Baileys sockets pointed at the simulator, a
-// captured log.
+// main.ts uses), composed like main.ts composes one (connector/compose.ts: a Postgres pool per
+// connector, real Baileys sockets pointed at the simulator), with a captured log.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
-import postgres from 'postgres';
-import { type Connector, createConnector, type ExtensionFactory } from '../../connector/connector.ts';
+import type postgres from 'postgres';
+import { composeConnector } from '../../connector/compose.ts';
 import { type ConnectorConfig, loadConfig } from '../../connector/config.ts';
-import { createLogger } from '../../connector/logging/logger.ts';
-import { createSocketFactory } from '../../connector/whatsapp/make-socket.ts';
+import type { Connector, ExtensionFactory } from '../../connector/connector.ts';
 
 export const TEST_KEY_HEX = randomBytes(32).toString('hex');
 export const TEST_WEBHOOK_KEY_HEX = randomBytes(32).toString('hex');
@@ -61,37 +60,16 @@ export interface TestConnector {
   crash(): Promise<void>;
 }
 
+/** Without `extensions`, the connector runs without the message path (session tests). */
 export async function startTestConnector(
   env: Record<string, string>,
   opts: { extensions?: ExtensionFactory[]; logs?: LogCapture; start?: boolean } = {},
 ): Promise<TestConnector> {
   const config = await loadConfig(env);
-  const sql = postgres(config.databaseUrl, { max: config.dbPool, onnotice: () => {} });
   const logs = opts.logs ?? new LogCapture();
-  const logger = createLogger({ level: config.logLevel }, logs);
-  const baileysLogger = createLogger({ level: config.baileysLogLevel, name: 'baileys', keyMaterial: true }, logs);
-  const connector = createConnector({ sql, config, logger, baileysLogger, makeSocket: createSocketFactory(config.whatsapp), extensions: opts.extensions });
-  if (opts.start !== false) await connector.start();
-  let done = false;
-  return {
-    connector,
-    config,
-    sql,
-    logs,
-    async stop() {
-      if (done) return 0;
-      done = true;
-      const released = await connector.stop();
-      await sql.end({ timeout: 2 });
-      return released;
-    },
-    async crash() {
-      if (done) return;
-      done = true;
-      connector.manager.abandon();
-      await sql.end({ timeout: 0 });
-    },
-  };
+  const composed = composeConnector(config, { logStream: logs, extensions: opts.extensions ?? [], poolEndTimeoutSeconds: 2 });
+  if (opts.start !== false) await composed.start();
+  return { connector: composed.connector, config, sql: composed.sql, logs, stop: composed.stop, crash: composed.crash };
 }
 
 export async function waitFor<T>(probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000, what = 'condition'): Promise<T> {

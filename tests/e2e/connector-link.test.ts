@@ -108,6 +108,22 @@ describe('connector: linking', () => {
     await c.stop();
   }, 120_000);
 
+  it('a link attempt ends with qr_timeout once its window has passed; its codes share the window', async () => {
+    const agentId = await createRunningAgent(db.sql, owner, 'window');
+    const window = 3_000;
+    const c = await connector({ WA_QR_MAX: '3', WA_QR_TIMEOUT_MS: String(window) });
+    const shown = await waitForStatus(db.sql, agentId, 'qr');
+    // Read after the code was published, so an expiry within the window is always below this bound.
+    expect(new Date(shown.qr_expires_at).getTime()).toBeLessThanOrEqual(Date.now() + window);
+    const row = await waitForStatus(db.sql, agentId, 'qr_timeout', 30_000);
+    expect(row.desired_state).toBe('disconnected');
+    expect(row.qr_code).toBeNull();
+    expect(await qrEvents(agentId)).toBeLessThanOrEqual(3);
+    const [creds] = await db.sql`select count(*)::int as n from private.session_credentials where agent_id = ${agentId}`;
+    expect(creds!.n).toBe(0);
+    await c.stop();
+  });
+
   it('tampered creds (they do not authenticate) are handed back with one alert, never failed, never a crash loop', async () => {
     const agentId = await createRunningAgent(db.sql, owner, 'tampered');
     const c1 = await connector();

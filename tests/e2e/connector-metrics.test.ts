@@ -77,7 +77,7 @@ beforeAll(async () => {
     MESSAGES_JITTER_MS: '0',
     MESSAGES_RECIPIENT_INTERVAL_MS: '0',
   });
-  tc = await startTestConnector(env, { extensions: [createMessagingExtension({ env, addressPolicy: { allowLoopbackForTests: true } })] });
+  tc = await startTestConnector(env, { extensions: [createMessagingExtension({ addressPolicy: { allowLoopbackForTests: true } })] });
   http = await startHttpServer({ registry: tc.connector.metrics.registry, ready: () => tc.connector.ready() }, 0, '127.0.0.1');
 }, 60_000);
 

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { corsOrigins } from '../../edge-functions/gateway/deps.ts';
+import { configFromEnv } from '../../edge-functions/gateway/config.ts';
 import { type ApiHarness, createApiHarness } from '../helpers/api.ts';
 
 const listen = (server: Server) => new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
@@ -111,6 +111,7 @@ describe('the API called from a browser on another origin', () => {
 
 describe('GATEWAY_CORS_ORIGINS', () => {
   it('accepts exact origins or `*` alone, and names the variable for anything else', () => {
+    const corsOrigins = (value: string | undefined) => configFromEnv({ GATEWAY_CORS_ORIGINS: value }).corsOrigins;
     expect(corsOrigins(undefined)).toEqual([]);
     expect(corsOrigins('https://app.example.com, http://localhost:5173')).toEqual(['https://app.example.com', 'http://localhost:5173']);
     expect(corsOrigins('*')).toEqual(['*']);

@@ -27,7 +27,7 @@ const running: TestConnector[] = [];
 
 async function start(): Promise<TestConnector> {
   const env = testEnv(db.url, sim.url, { LOG_LEVEL: 'info', WEBHOOKS_ENABLED: 'false', CONNECTOR_SHUTDOWN_GRACE_MS: '20000', MESSAGES_POLL_INTERVAL_MS: '200' });
-  const tc = await startTestConnector(env, { extensions: [createMessagingExtension({ env })] });
+  const tc = await startTestConnector(env, { extensions: [createMessagingExtension()] });
   running.push(tc);
   return tc;
 }

@@ -9,7 +9,7 @@ import { normalizeMessageContent, proto, type WASocket } from '@whiskeysockets/b
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installConsoleScrub } from '../../connector/logging/console-scrub.ts';
-import { loadMessagingConfig } from '../../connector/messages/config.ts';
+import { loadConfig } from '../../connector/config.ts';
 import { deleteUnusedMedia } from '../../connector/messages/media-retention.ts';
 import { createMessaging, type Messaging } from '../../connector/messages/messaging.ts';
 import { createFolderMediaStore } from '../../kernel/node/media-folder-store.ts';
@@ -23,6 +23,7 @@ import { claim, createRunningAgent, createUser, registerConnector, setPlan } fro
 import { startTestServer } from '../helpers/messages-http.ts';
 import { directoryOf, enqueue, liveSession, type MediaHost, startMediaHost } from '../helpers/messages-pipeline.ts';
 import { createEndpoint, type Receiver, startReceiver, testKeyring } from '../helpers/messages-webhooks.ts';
+import { testEnv } from '../../scripts/harness/connector.ts';
 import { endAllClients, linkAccount } from '../../scripts/harness/simulator-client.ts';
 
 const ACCOUNT = '15550004444';
@@ -83,7 +84,8 @@ beforeAll(async () => {
       return fresh;
     },
   });
-  const config = loadMessagingConfig({
+  const { messaging: config } = await loadConfig({
+    ...testEnv(db.url),
     MESSAGES_MIN_INTERVAL_MS: '0',
     MESSAGES_JITTER_MS: '0',
     MESSAGES_RECIPIENT_INTERVAL_MS: '0',

@@ -37,7 +37,7 @@ beforeAll(async () => {
     dataDir,
     port: 0,
     logLevel: 'error',
-    env: { WA_WEBSOCKET_URL: sim.url, MESSAGES_MIN_INTERVAL_MS: '0', MESSAGES_JITTER_MS: '0', MESSAGES_RECIPIENT_INTERVAL_MS: '0', MESSAGES_POLL_INTERVAL_MS: '200', WA_QR_TIMEOUT_MS: '4000' },
+    env: { WA_WEBSOCKET_URL: sim.url, MESSAGES_MIN_INTERVAL_MS: '0', MESSAGES_JITTER_MS: '0', MESSAGES_RECIPIENT_INTERVAL_MS: '0', MESSAGES_POLL_INTERVAL_MS: '200', WA_QR_TIMEOUT_MS: '12000' },
   });
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
@@ -70,7 +70,7 @@ describe('the link page in Chromium', () => {
     await qr.waitFor({ state: 'visible', timeout: 20_000 });
     const firstImage = await qr.getAttribute('src');
     expect(firstImage).toMatch(/^data:image\/png;base64,/);
-    // Each code lives 4 s here (WA_QR_TIMEOUT_MS): the page shows the next one without a reload.
+    // Each code lives 4 s here (a 12 s window shared by 3 codes): the page shows the next one without a reload.
     await expect.poll(() => qr.getAttribute('src'), { timeout: 15_000 }).not.toBe(firstImage);
     const qrText = (await page.locator('#qr-text').textContent())?.trim() ?? '';
     expect(qrText.length).toBeGreaterThan(20);

@@ -17,7 +17,7 @@ const receivers: Receiver[] = [];
 beforeAll(async () => {
   db = await createTestDatabase();
   const env = testEnv(db.url, undefined, { WEBHOOK_ALLOW_HTTP: 'true', WEBHOOK_POLL_INTERVAL_MS: '100', WEBHOOK_BACKOFF_BASE_MS: '60000' });
-  tc = await startTestConnector(env, { extensions: [createMessagingExtension({ env, addressPolicy: { allowLoopbackForTests: true } })] });
+  tc = await startTestConnector(env, { extensions: [createMessagingExtension({ addressPolicy: { allowLoopbackForTests: true } })] });
 });
 afterAll(async () => {
   await tc?.stop();

@@ -16,7 +16,8 @@ async function problem(env: Record<string, string | undefined>): Promise<string>
 describe('connector config', () => {
   it('applies the seeds\' defaults', async () => {
     const config = await loadConfig(base);
-    expect(config.whatsapp).toMatchObject({ keepAliveMs: 20_000, connectTimeoutMs: 120_000, sendTimeoutMs: 30_000, qrMax: 3, version: [2, 3000, 1043857760] });
+    expect(config.whatsapp).toMatchObject({ keepAliveMs: 20_000, connectTimeoutMs: 120_000, qrMax: 3, qrTimeoutMs: 180_000, retryRequestDelayMs: 500, version: [2, 3000, 1043857760] });
+    expect(config.messaging.outbound.sendTimeoutMs).toBe(30_000);
     expect(config.backoff).toEqual({ baseMs: 1000, maxMs: 30_000, stableMs: 60_000 });
     expect(config.health).toEqual({ connectedMs: 60_000, connectingMs: 30_000 });
     expect(config.jobs.inactiveDays).toBe(7);
@@ -55,6 +56,11 @@ describe('connector config', () => {
     expect(await problem({ ...base, SUPABASE_URL: 'https://p.supabase.co' })).toMatch(/^SUPABASE_SECRET_KEY:/);
     expect(await problem({ ...base, CONNECTOR_LEASE_SECONDS: '10', CONNECTOR_RENEW_INTERVAL_MS: '6000' })).toMatch(/^CONNECTOR_RENEW_INTERVAL_MS:/);
     expect(await problem({ ...base, KEY_WARN_ROWS: '200' })).toMatch(/^KEY_PRUNE_ROWS:/);
+    // The message path's variables are in the same schema, parsed once.
+    expect(await problem({ ...base, MESSAGES_CLAIM_BATCH: '0' })).toMatch(/^MESSAGES_CLAIM_BATCH:/);
+    expect(await problem({ ...base, WA_SEND_TIMEOUT_MS: '20000', MESSAGES_VISIBILITY_SECONDS: '20' })).toMatch(/^MESSAGES_VISIBILITY_SECONDS:/);
+    expect(await problem({ ...base, WEBHOOK_TIMEOUT_MS: '10000', WEBHOOK_VISIBILITY_SECONDS: '10' })).toMatch(/^WEBHOOK_VISIBILITY_SECONDS:/);
+    expect(await problem({ ...base, MEDIA_STORE: 'disk' })).toMatch(/^MEDIA_STORE: must be supabase or folder/);
   });
 
   it('accepts SUPABASE_DB_URL for the database and Supabase Realtime with a secret key', async () => {

@@ -4,7 +4,8 @@
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { AnonymousUserRefused, createJwtVerifier } from '../../edge-functions/_shared/auth/jwt.ts';
-import { depsFromEnv, legacyJwtSecret } from '../../edge-functions/gateway/deps.ts';
+import { legacyJwtSecret } from '../../edge-functions/gateway/config.ts';
+import { depsFromEnv } from '../../edge-functions/gateway/deps.ts';
 
 const SUPABASE_URL = 'https://project.supabase.test';
 const USER = '7d3f6a52-5b1e-4c1e-9d62-2f0b7c6e1a11';
@@ -51,7 +52,7 @@ describe('HS256 is an explicit opt-in', () => {
   });
 
   it('GATEWAY_JWT_ALLOW_HS256=true accepts tokens signed with the secret, and needs one', async () => {
-    expect(() => legacyJwtSecret({ GATEWAY_JWT_ALLOW_HS256: 'true' })).toThrow(/GATEWAY_JWT_SECRET is required/);
+    expect(() => legacyJwtSecret({ GATEWAY_JWT_ALLOW_HS256: 'true' })).toThrow(/^GATEWAY_JWT_SECRET: is required/);
     expect(legacyJwtSecret({ GATEWAY_JWT_ALLOW_HS256: 'true', SUPABASE_JWT_SECRET: LEGACY })).toBe(LEGACY);
     const deps = await depsFromEnv({ ...baseEnv, GATEWAY_JWT_ALLOW_HS256: 'true', GATEWAY_JWT_SECRET: LEGACY }, { logger: quiet });
     try {
