@@ -14,6 +14,7 @@ import { runJob, scheduleJobs, type JobName } from './jobs/jobs.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import type { LiveSession, SessionDirectory } from './sessions/context.ts';
 import { SessionManager } from './sessions/manager.ts';
+import { registerConnector } from './sql/leases.ts';
 import {
   createListenWakeups,
   createRealtimeWakeups,
@@ -162,7 +163,7 @@ export function createConnector(deps: ConnectorDeps): Connector {
     runJob: (name) => runJob(name, { sql, config, logger, metrics }),
 
     async start() {
-      await sql`select 1 from gateway.register_connector(${config.connectorId}, ${config.hostname}, ${process.pid}, ${config.version}, ${config.capacity})`;
+      await registerConnector(sql, { id: config.connectorId, hostname: config.hostname, pid: process.pid, version: config.version, capacity: config.capacity });
       logger.info({ connectorId: config.connectorId, capacity: config.capacity, leaseSeconds: config.leaseSeconds }, 'connector registered');
       manager.start();
       const realtime = deps.realtimeClient ?? (config.realtime ? await createSupabaseRealtimeClient(config.realtime.url, config.realtime.key) : undefined);

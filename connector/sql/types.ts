@@ -37,4 +37,11 @@ export type TableRow<T extends keyof Database['public']['Tables']> = Database['p
 export type Pg<T, Over> = Omit<T, keyof Over> & Over;
 
 /** The fence of a session write: the session, this connector, and the lease epoch it holds. */
-export type Fenced<F extends FunctionName, Over = object> = Pg<Params<F>, { agent: string; connector: string; epoch: bigint } & Over>;
+export interface Fence {
+  agent: string;
+  connector: string;
+  epoch: bigint;
+}
+
+/** The arguments of a fenced gateway.<F>, the epoch as a bigint. */
+export type Fenced<F extends FunctionName, Over = object> = Pg<Params<F>, Fence & Over>;
