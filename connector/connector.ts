@@ -15,6 +15,7 @@ import { createMetrics, type Metrics } from './metrics.ts';
 import type { LiveSession, SessionDirectory } from './sessions/context.ts';
 import { SessionManager } from './sessions/manager.ts';
 import { registerConnector } from './sql/leases.ts';
+import { queueDepth } from './sql/messages.ts';
 import {
   createListenWakeups,
   createRealtimeWakeups,
@@ -144,9 +145,7 @@ export function createConnector(deps: ConnectorDeps): Connector {
         where agent_id = any(${held}::uuid[]) group by key_type`;
       metrics.signalKeys.reset();
       for (const row of counts) metrics.signalKeys.set({ key_type: row.key_type as string }, row.n as number);
-      const [queue] = await sql`
-        select count(*)::int as depth, coalesce(extract(epoch from now() - min(created_at)), 0)::float8 as age
-        from public.messages where status = 'queued' and agent_id = any(${held}::uuid[])`;
+      const queue = await queueDepth(sql, held);
       metrics.queueDepth.set(queue?.depth ?? 0);
       metrics.queueAgeSeconds.set(queue?.age ?? 0);
     } catch (error) {
