@@ -14,6 +14,7 @@ import { runJob, scheduleJobs, type JobName } from './jobs/jobs.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import type { LiveSession, SessionDirectory } from './sessions/context.ts';
 import { SessionManager } from './sessions/manager.ts';
+import { signalKeysPerType } from './sql/keys.ts';
 import { registerConnector } from './sql/leases.ts';
 import { queueDepth } from './sql/messages.ts';
 import {
@@ -140,11 +141,9 @@ export function createConnector(deps: ConnectorDeps): Connector {
   async function refreshGauges(): Promise<void> {
     const held = manager.holdings().map((h) => h.agentId);
     try {
-      const counts = await sql`
-        select key_type, sum(key_count)::int as n from gateway.signal_key_counts()
-        where agent_id = any(${held}::uuid[]) group by key_type`;
+      const counts = await signalKeysPerType(sql, held);
       metrics.signalKeys.reset();
-      for (const row of counts) metrics.signalKeys.set({ key_type: row.key_type as string }, row.n as number);
+      for (const row of counts) metrics.signalKeys.set({ key_type: row.key_type }, row.n);
       const queue = await queueDepth(sql, held);
       metrics.queueDepth.set(queue?.depth ?? 0);
       metrics.queueAgeSeconds.set(queue?.age ?? 0);
