@@ -14,6 +14,9 @@ import { runJob, scheduleJobs, type JobName } from './jobs/jobs.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import type { LiveSession, SessionDirectory } from './sessions/context.ts';
 import { SessionManager } from './sessions/manager.ts';
+import { signalKeysPerType } from './sql/keys.ts';
+import { registerConnector } from './sql/leases.ts';
+import { queueDepth } from './sql/messages.ts';
 import {
   createListenWakeups,
   createRealtimeWakeups,
@@ -139,14 +142,10 @@ export function createConnector(deps: ConnectorDeps): Connector {
   async function refreshGauges(): Promise<void> {
     const held = manager.holdings().map((h) => h.agentId);
     try {
-      const counts = await sql`
-        select key_type, sum(key_count)::int as n from gateway.signal_key_counts()
-        where agent_id = any(${held}::uuid[]) group by key_type`;
+      const counts = await signalKeysPerType(sql, held);
       metrics.signalKeys.reset();
-      for (const row of counts) metrics.signalKeys.set({ key_type: row.key_type as string }, row.n as number);
-      const [queue] = await sql`
-        select count(*)::int as depth, coalesce(extract(epoch from now() - min(created_at)), 0)::float8 as age
-        from public.messages where status = 'queued' and agent_id = any(${held}::uuid[])`;
+      for (const row of counts) metrics.signalKeys.set({ key_type: row.key_type }, row.n);
+      const queue = await queueDepth(sql, held);
       metrics.queueDepth.set(queue?.depth ?? 0);
       metrics.queueAgeSeconds.set(queue?.age ?? 0);
     } catch (error) {
@@ -163,7 +162,7 @@ export function createConnector(deps: ConnectorDeps): Connector {
     runJob: (name) => runJob(name, { sql, config, logger, metrics }),
 
     async start() {
-      await sql`select 1 from gateway.register_connector(${config.connectorId}, ${config.hostname}, ${process.pid}, ${config.version}, ${config.capacity})`;
+      await registerConnector(sql, { id: config.connectorId, hostname: config.hostname, pid: process.pid, version: config.version, capacity: config.capacity });
       logger.info({ connectorId: config.connectorId, capacity: config.capacity, leaseSeconds: config.leaseSeconds }, 'connector registered');
       manager.start();
       const realtime = deps.realtimeClient ?? (config.realtime ? await createSupabaseRealtimeClient(config.realtime.url, config.realtime.key) : undefined);

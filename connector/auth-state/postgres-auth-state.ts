@@ -18,11 +18,11 @@ import type { Sql } from 'postgres';
 import { DecryptionError, type Keyring } from '../../kernel/secret-box.ts';
 import type { Metrics } from '../metrics.ts';
 import { isStaleLease, STALE_LEASE } from '../sessions/context.ts';
+import { getSignalKeys, loadCreds, saveCreds, wipeAuthState, writeSignalKeys } from '../sql/auth-state.ts';
 import { credsAd, decodeValue, encodeValue, keyAd, reviveKey } from './codec.ts';
 import { decryptionScope, KeyWriteHold } from './held-key-writes.ts';
 import { CorruptAuthState, validateCreds } from './validate-creds.ts';
 
-const BYTEA_ARRAY = 1001;
 /** A read is retried this long when the database connection fails (a PostgreSQL restart). */
 const READ_RETRY_MS = 15_000;
 const CONNECTION_ERRORS = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'CONNECTION_CLOSED', 'CONNECTION_DESTROYED', 'CONNECT_TIMEOUT', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08006']);
@@ -132,9 +132,7 @@ export function createPostgresAuthState(deps: AuthStateDeps): PostgresAuthState 
       }
     }
     if (types.length === 0) return;
-    await q`
-      select gateway.write_signal_keys(${agentId}, ${connectorId}, ${deps.epoch().toString()},
-        ${types}, ${ids}, ${q.array(ciphertexts, BYTEA_ARRAY)}, ${versions})`;
+    await writeSignalKeys(q, { agent: agentId, connector: connectorId, epoch: deps.epoch(), keyTypes: types, keyIds: ids, ciphertexts, keyVersions: versions });
   }
 
   const corrupt = (what: string, error: unknown) =>
@@ -145,12 +143,11 @@ export function createPostgresAuthState(deps: AuthStateDeps): PostgresAuthState 
   return {
     loadCreds: () =>
       run('load_creds', async () => {
-        const rows = await sql`select ciphertext, key_version from gateway.load_creds(${agentId}, ${connectorId}, ${deps.epoch().toString()})`;
-        const row = rows[0];
+        const row = await loadCreds(sql, { agent: agentId, connector: connectorId, epoch: deps.epoch() });
         if (!row) return { creds: initAuthCreds(), stored: false };
         let value: unknown;
         try {
-          value = await decodeValue(keyring, row.ciphertext as Buffer, row.key_version as number, credsAd(agentId));
+          value = await decodeValue(keyring, row.ciphertext, row.key_version, credsAd(agentId));
         } catch (error) {
           throw corrupt('stored creds', error);
         }
@@ -178,12 +175,12 @@ export function createPostgresAuthState(deps: AuthStateDeps): PostgresAuthState 
     saveCreds: (creds) =>
       write('save_creds', async () => {
         const { ciphertext, keyVersion } = await encodeValue(keyring, creds, credsAd(agentId));
-        await sql`select gateway.save_creds(${agentId}, ${connectorId}, ${deps.epoch().toString()}, ${ciphertext}, ${keyVersion})`;
+        await saveCreds(sql, { agent: agentId, connector: connectorId, epoch: deps.epoch(), ciphertext, keyVersion });
       }),
 
     wipe: () =>
       run('wipe', async () => {
-        await sql`select gateway.wipe_auth_state(${agentId}, ${connectorId}, ${deps.epoch().toString()})`;
+        await wipeAuthState(sql, { agent: agentId, connector: connectorId, epoch: deps.epoch() });
       }),
 
     keys: {
@@ -197,15 +194,11 @@ export function createPostgresAuthState(deps: AuthStateDeps): PostgresAuthState 
             else if (held.value !== null) out[id] = held.value as SignalDataTypeMap[T];
           }
           if (unheld.length === 0) return out;
-          const rows = await retryConnectionErrors(
-            () => sql`
-            select key_id, ciphertext, key_version
-            from gateway.get_signal_keys(${agentId}, ${connectorId}, ${deps.epoch().toString()}, ${type}, ${unheld})`,
-          );
+          const rows = await retryConnectionErrors(() => getSignalKeys(sql, { agent: agentId, connector: connectorId, epoch: deps.epoch(), keyType: type, keyIds: unheld }));
           for (const row of rows) {
-            const id = row.key_id as string;
+            const id = row.key_id;
             try {
-              const value = await decodeValue(keyring, row.ciphertext as Buffer, row.key_version as number, keyAd(agentId, type, id));
+              const value = await decodeValue(keyring, row.ciphertext, row.key_version, keyAd(agentId, type, id));
               out[id] = reviveKey(type, value) as SignalDataTypeMap[T];
             } catch (error) {
               throw corrupt(`signal key ${type}`, error);

@@ -6,6 +6,7 @@
 // and left alone (they would be reported by the connector as corrupt).
 import type { Sql } from 'postgres';
 import { associatedData, type Keyring, open, seal } from '../../kernel/secret-box.ts';
+import { credsNotUnder, resealCreds, resealSignalKey, resealWebhookSecret, signalKeysNotUnder, webhookSecretsNotUnder } from '../sql/rotation.ts';
 
 export interface RotationReport {
   creds: number;
@@ -40,15 +41,12 @@ export async function rotateKeys(sql: Sql, keyrings: RotationKeyrings, options: 
   const current = keyring.currentVersion;
   // Creds.
   for (let after = '00000000-0000-0000-0000-000000000000'; ; ) {
-    const rows = await sql`select agent_id, ciphertext, key_version from private.session_credentials
-      where key_version <> ${current} and agent_id > ${after} order by agent_id limit ${batch}`;
+    const rows = await credsNotUnder(sql, current, after, batch);
     if (rows.length === 0) break;
     for (const r of rows) {
       const next = await reseal(keyring, r.ciphertext, r.key_version, associatedData.creds(r.agent_id));
       if (!next) continue;
-      const done = await sql`update private.session_credentials set ciphertext = ${next}, key_version = ${current}
-        where agent_id = ${r.agent_id} and ciphertext = ${r.ciphertext}`;
-      if (done.count) report.creds++;
+      if (await resealCreds(sql, r, next, current)) report.creds++;
       else report.skippedConcurrent++;
     }
     after = rows[rows.length - 1]!.agent_id;
@@ -57,16 +55,12 @@ export async function rotateKeys(sql: Sql, keyrings: RotationKeyrings, options: 
   // Signal keys, keyset pagination on the primary key.
   let cursor: [string, string, string] = ['00000000-0000-0000-0000-000000000000', '', ''];
   for (;;) {
-    const rows = await sql`select agent_id, key_type, key_id, ciphertext, key_version from private.signal_keys
-      where key_version <> ${current} and (agent_id, key_type, key_id) > (${cursor[0]}::uuid, ${cursor[1]}, ${cursor[2]})
-      order by agent_id, key_type, key_id limit ${batch}`;
+    const rows = await signalKeysNotUnder(sql, current, cursor, batch);
     if (rows.length === 0) break;
     for (const r of rows) {
       const next = await reseal(keyring, r.ciphertext, r.key_version, associatedData.signalKey(r.agent_id, r.key_type, r.key_id));
       if (!next) continue;
-      const done = await sql`update private.signal_keys set ciphertext = ${next}, key_version = ${current}
-        where agent_id = ${r.agent_id} and key_type = ${r.key_type} and key_id = ${r.key_id} and ciphertext = ${r.ciphertext}`;
-      if (done.count) report.signalKeys++;
+      if (await resealSignalKey(sql, r, next, current)) report.signalKeys++;
       else report.skippedConcurrent++;
     }
     const last = rows[rows.length - 1]!;
@@ -78,13 +72,11 @@ export async function rotateKeys(sql: Sql, keyrings: RotationKeyrings, options: 
   // off it lists that key in WEBHOOK_SECRETS_OLD_KEYS under its old version, so they open here.
   const webhookKeyring = keyrings.webhookSecrets;
   const webhookCurrent = webhookKeyring.currentVersion;
-  const secrets = await sql`select endpoint_id, ciphertext, key_version from private.webhook_secrets where key_version <> ${webhookCurrent}`;
+  const secrets = await webhookSecretsNotUnder(sql, webhookCurrent);
   for (const r of secrets) {
     const next = await reseal(webhookKeyring, r.ciphertext, r.key_version, associatedData.webhookSecret(r.endpoint_id));
     if (!next) continue;
-    const done = await sql`update private.webhook_secrets set ciphertext = ${next}, key_version = ${webhookCurrent}
-      where endpoint_id = ${r.endpoint_id} and ciphertext = ${r.ciphertext}`;
-    if (done.count) report.webhookSecrets++;
+    if (await resealWebhookSecret(sql, r, next, webhookCurrent)) report.webhookSecrets++;
     else report.skippedConcurrent++;
   }
   return report;

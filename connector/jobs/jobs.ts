@@ -18,6 +18,8 @@ import type { Sql } from 'postgres';
 import type { EventType } from '../../kernel/event-types.ts';
 import type { ConnectorConfig } from '../config.ts';
 import type { Metrics } from '../metrics.ts';
+import { applyRetention, flagInactiveSessions, pruneRateLimitBuckets, sweepExpiredLeases, tryJobLock } from '../sql/jobs.ts';
+import { pruneSignalKeys, raiseSignalKeyAlert, signalKeysPerAgent } from '../sql/keys.ts';
 
 export type JobName = 'lease-sweep' | 'key-hygiene' | 'inactive' | 'retention';
 
@@ -31,8 +33,7 @@ export interface JobDeps {
 /** Runs `work` if no other connector is running the same job; returns whether it ran. */
 export async function runExclusive<T>(sql: Sql, name: string, work: (tx: Sql) => Promise<T>): Promise<{ ran: boolean; result?: T }> {
   return sql.begin(async (tx) => {
-    const [lock] = await tx`select pg_try_advisory_xact_lock(hashtext(${`wa-gateway:job:${name}`})) as got`;
-    if (!lock?.got) return { ran: false };
+    if (!(await tryJobLock(tx, name))) return { ran: false };
     return { ran: true, result: await work(tx as unknown as Sql) };
   }) as Promise<{ ran: boolean; result?: T }>;
 }
@@ -42,38 +43,28 @@ export const ACCUMULATING_TYPES = ['session', 'sender-key', 'sender-key-memory']
 
 export async function keyHygiene(tx: Sql, deps: JobDeps): Promise<{ warned: number; pruned: number; critical: number }> {
   const { warn, prune, critical } = deps.config.keyThresholds;
-  const rows = await tx`
-    select agent_id, sum(key_count)::int as n from gateway.signal_key_counts()
-    where key_type = any(${ACCUMULATING_TYPES}) group by agent_id`;
+  const rows = await signalKeysPerAgent(tx, ACCUMULATING_TYPES);
   let warned = 0;
   let pruned = 0;
   let criticals = 0;
   const levels = { warn: 0, prune: 0, critical: 0 };
   for (const row of rows) {
-    const agentId = row.agent_id as string;
-    const n = row.n as number;
+    const agentId = row.agent_id;
+    const n = row.n;
     if (n < warn) continue;
     const level = n >= critical ? 'critical' : n >= prune ? 'prune' : 'warn';
     levels[level]++;
     if (level !== 'warn') {
       // Savepoint: a refused prune (connected or owned session) must not abort the job's transaction.
       try {
-        const deleted = await (tx as unknown as { savepoint: Sql['begin'] }).savepoint(async (sp) => {
-          const [r] = await sp`select gateway.prune_signal_keys(${agentId}) as deleted`;
-          return Number(r?.deleted ?? 0);
-        });
+        const deleted = await (tx as unknown as { savepoint: Sql['begin'] }).savepoint((sp) => pruneSignalKeys(sp, agentId));
         pruned += Number(deleted);
       } catch (error) {
         if ((error as { code?: string }).code !== 'WG008') throw error;
       }
     }
     const type: EventType = level === 'critical' ? 'alert.signal_keys_critical' : 'alert.signal_keys_high';
-    const [raised] = await tx`
-      select gateway.emit_event(s.owner_id, s.agent_id, ${type}, ${level === 'critical' ? 'critical' : 'warning'},
-        jsonb_build_object('rows', ${n}::int, 'level', ${level}::text, 'thresholds', ${tx.json({ warn, prune, critical })}::jsonb))
-      from public.whatsapp_sessions s
-      where s.agent_id = ${agentId}
-        and not exists (select 1 from public.events e where e.agent_id = s.agent_id and e.type = ${type} and e.created_at > now() - interval '24 hours')`;
+    const raised = await raiseSignalKeyAlert(tx, { agent: agentId, type, severity: level === 'critical' ? 'critical' : 'warning', rows: n, level, thresholds: { warn, prune, critical } });
     if (raised) {
       if (level === 'critical') criticals++;
       else warned++;
@@ -89,15 +80,14 @@ export async function runJob(name: JobName, deps: JobDeps): Promise<{ ran: boole
     const outcome = await runExclusive(sql, name, async (tx) => {
       switch (name) {
         case 'lease-sweep':
-          return (await tx`select * from gateway.sweep_expired_leases()`)[0];
+          return sweepExpiredLeases(tx);
         case 'key-hygiene':
           return keyHygiene(tx, deps);
         case 'inactive':
-          return (await tx`select gateway.flag_inactive_sessions(${config.jobs.inactiveDays}) as flagged`)[0];
+          return { flagged: await flagInactiveSessions(tx, { days: config.jobs.inactiveDays }) };
         case 'retention': {
-          const [kept] = await tx`select * from gateway.apply_retention(${config.jobs.retentionEventsDays}, ${config.jobs.retentionMessagesDays})`;
-          const [buckets] = await tx`select gateway.prune_rate_limit_buckets() as pruned`;
-          return { ...kept, rate_limit_buckets: buckets?.pruned };
+          const kept = await applyRetention(tx, { eventDays: config.jobs.retentionEventsDays, messageDays: config.jobs.retentionMessagesDays });
+          return { ...kept, rate_limit_buckets: await pruneRateLimitBuckets(tx) };
         }
       }
     });

@@ -14,6 +14,8 @@
 import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
 import { isStaleLease, type LiveSession } from '../sessions/context.ts';
+import { recordInbound } from '../sql/inbound.ts';
+import { raiseSessionAlert } from '../sql/sessions.ts';
 import type { InboundRecord } from './inbound.ts';
 import type { InboundAckGate } from './inbound-acks.ts';
 
@@ -38,8 +40,7 @@ export function createInboundStore(deps: { logger: Logger; onStored?(records: In
   const pending = new Set<Promise<boolean>>();
 
   async function write(session: LiveSession, records: InboundRecord[], gate: InboundAckGate | undefined): Promise<void> {
-    const statement = (q: Sql) =>
-      q`select count(*) from gateway.record_inbound(${session.agentId}, ${session.connectorId}, ${session.epoch().toString()}, ${q.json(records as never)})`;
+    const statement = (q: Sql) => recordInbound(q, { agent: session.agentId, connector: session.connectorId, epoch: session.epoch(), messages: records });
     if (gate?.keys)
       await gate.keys.commit(
         records.map((r) => r.wa_message_id),
@@ -52,7 +53,7 @@ export function createInboundStore(deps: { logger: Logger; onStored?(records: In
     const reason = error instanceof Error ? error.message : String(error);
     log.error({ err: error, waId: record.wa_message_id, type: record.type }, 'an inbound message cannot be stored; acknowledging it to WhatsApp anyway');
     const payload = { wa_message_id: record.wa_message_id, chat_jid: record.chat_jid, type: record.type, reason };
-    await session.sql`select gateway.raise_session_alert(${session.agentId}, ${session.connectorId}, ${session.epoch().toString()}, 'alert.inbound_unstorable', 'critical', ${session.sql.json(payload)})`.catch(
+    await raiseSessionAlert(session.sql, { agent: session.agentId, connector: session.connectorId, epoch: session.epoch(), type: 'alert.inbound_unstorable', severity: 'critical', payload }).catch(
       (e) => log.error({ err: e, waId: record.wa_message_id }, 'raising alert.inbound_unstorable failed'),
     );
   }

@@ -6,6 +6,7 @@
 import type { Sql } from 'postgres';
 import type { MediaStore } from '../../kernel/media/store.ts';
 import { runExclusive } from '../jobs/jobs.ts';
+import { claimUnusedMedia, forgetMedia } from '../sql/media.ts';
 
 export interface MediaRetentionOptions {
   graceSeconds: number;
@@ -15,12 +16,10 @@ export interface MediaRetentionOptions {
 
 export async function deleteUnusedMedia(sql: Sql, store: MediaStore, opts: MediaRetentionOptions): Promise<{ ran: boolean; deleted: number }> {
   const outcome = await runExclusive(sql, 'media-retention', async (tx) => {
-    const rows = await tx`select key from gateway.claim_unused_media(${opts.graceSeconds}, ${opts.limit})`;
-    const keys = rows.map((r) => r.key as string);
+    const keys = await claimUnusedMedia(tx, { graceSeconds: opts.graceSeconds, limit: opts.limit });
     if (keys.length === 0) return 0;
     await store.delete(keys);
-    const [forgotten] = await tx`select gateway.forget_media(${keys}::text[]) as n`;
-    return Number(forgotten?.n ?? 0);
+    return forgetMedia(tx, keys);
   });
   return { ran: outcome.ran, deleted: outcome.result ?? 0 };
 }

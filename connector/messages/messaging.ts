@@ -13,6 +13,7 @@ import type { ConnectorExtension, ExtensionFactory } from '../connector.ts';
 import type { AddressPolicy } from '../net/address-policy.ts';
 import { createUrlGuard, type UrlGuard } from '../net/guard.ts';
 import { isStaleLease, type LiveSession, type SessionDirectory } from '../sessions/context.ts';
+import { raiseSessionAlert } from '../sql/sessions.ts';
 import type { Wake } from '../wakeups/wakeups.ts';
 import { createWebhookDispatcher, type WebhookDispatcher } from '../webhooks/dispatcher.ts';
 import { persistReceiptsFirst } from './durable-receipts.ts';
@@ -99,7 +100,7 @@ export function createMessaging(deps: MessagingDeps): Messaging {
     if (now - (lastAlert.get(session.agentId) ?? Number.NEGATIVE_INFINITY) < 60_000) return;
     lastAlert.set(session.agentId, now);
     const payload = { code: 463, wa_message_id: waId, slowdown_factor: config.outbound.pacing.slowdownFactor, slowdown_seconds: config.outbound.pacing.slowdownMs / 1000 };
-    void sql`select gateway.raise_session_alert(${session.agentId}, ${session.connectorId}, ${session.epoch().toString()}, 'session.restricted', 'warning', ${sql.json(payload)})`
+    void raiseSessionAlert(sql, { agent: session.agentId, connector: session.connectorId, epoch: session.epoch(), type: 'session.restricted', severity: 'warning', payload })
       .then(() => dispatcher?.nudge())
       .catch((error) => {
         if (!isStaleLease(error)) log.error({ err: error, agentId: session.agentId }, 'raising session.restricted failed');

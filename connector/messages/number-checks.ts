@@ -18,6 +18,7 @@ import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
 import { createPollLoop } from '../poll-loop.ts';
 import { isStaleLease, type SessionDirectory } from '../sessions/context.ts';
+import { type ClaimedNumberCheck, claimNumberChecks, completeNumberCheck } from '../sql/number-checks.ts';
 
 export interface NumberCheckConfig {
   pollIntervalMs: number;
@@ -59,7 +60,7 @@ export function createNumberCheckWorker(deps: { sql: Sql; connectorId: string; s
   const { sql, connectorId, sessions, config } = deps;
   const log = deps.logger.child({ module: 'number-checks' });
 
-  async function answer(job: { id: string; agent_id: string; lease_epoch: string; numbers: string[] }): Promise<void> {
+  async function answer(job: ClaimedNumberCheck): Promise<void> {
     const session = sessions.get(job.agent_id);
     const sock = session?.isOpen() ? session.socket() : undefined;
     if (!session || !sock) return; // the claim expires and the job comes back
@@ -72,7 +73,7 @@ export function createNumberCheckWorker(deps: { sql: Sql; connectorId: string; s
       error = `WhatsApp refused the check: ${(e as Error).message}`;
     }
     try {
-      await sql`select gateway.complete_number_check(${job.agent_id}, ${connectorId}, ${job.lease_epoch}, ${job.id}, ${result ? sql.json(result as never) : null}, ${error ?? null})`;
+      await completeNumberCheck(sql, { agent: job.agent_id, connector: connectorId, epoch: job.lease_epoch, check: job.id, result: result ?? null, error: error ?? null });
     } catch (e) {
       if (!isStaleLease(e)) throw e;
       log.debug({ checkId: job.id }, 'stale lease; the new owner answers this check');
@@ -84,11 +85,10 @@ export function createNumberCheckWorker(deps: { sql: Sql; connectorId: string; s
   async function claimAndAnswer(): Promise<boolean> {
     const open = sessions.open().filter((s) => s.isOpen()).map((s) => s.agentId);
     if (open.length === 0) return false;
-    const jobs = await sql`
-      select id, agent_id, lease_epoch, numbers from gateway.claim_number_checks(${connectorId}, ${open}::uuid[], 10, ${config.visibilitySeconds})`;
+    const jobs = await claimNumberChecks(sql, { connector: connectorId, agents: open, limit: 10, visibilitySeconds: config.visibilitySeconds });
     await Promise.all(
       jobs.map((job) =>
-        answer(job as unknown as { id: string; agent_id: string; lease_epoch: string; numbers: string[] }).catch((e) => log.error({ err: e, checkId: job.id }, 'answering a number check failed')),
+        answer(job).catch((e) => log.error({ err: e, checkId: job.id }, 'answering a number check failed')),
       ),
     );
     return jobs.length >= 10; // the claim's limit: a full batch

@@ -32,6 +32,7 @@ import { type Clock, systemClock } from '../clock.ts';
 import { maskPhones } from '../logging/logger.ts';
 import { createPollLoop } from '../poll-loop.ts';
 import type { LiveSession, SessionDirectory } from '../sessions/context.ts';
+import { claimMessages } from '../sql/messages.ts';
 import { type ContentDeps, mapContent } from './content.ts';
 import { ACK_ERRORS, permanent, SendError, transient } from './errors.ts';
 import { serverAcks } from './server-acks.ts';
@@ -279,9 +280,7 @@ export function createOutboundWorker(deps: OutboundWorkerDeps): OutboundWorker {
   async function claim(): Promise<number> {
     const open = sessions.open().filter((s) => s.isOpen() && !lanes.get(s.agentId)?.paused && (lanes.get(s.agentId)?.queue.length ?? 0) < config.laneMax);
     if (open.length === 0) return 0;
-    const rows = await sql`
-      select id, agent_id, lease_epoch, wa_message_id, recipient, type, content, attempts, max_attempts
-      from gateway.claim_messages(${connectorId}, ${config.claimBatch}, ${config.visibilitySeconds}, ${open.map((s) => s.agentId)}::uuid[], ${config.claimMaxBytes})`;
+    const rows = await claimMessages(sql, { connector: connectorId, limit: config.claimBatch, visibilitySeconds: config.visibilitySeconds, agents: open.map((s) => s.agentId), maxBytes: config.claimMaxBytes });
     const now = clock.monotonic();
     for (const r of rows) {
       const existing = held.get(r.id as string);
@@ -293,7 +292,7 @@ export function createOutboundWorker(deps: OutboundWorkerDeps): OutboundWorker {
       const row: ClaimedMessage = {
         id: r.id as string,
         agent_id: r.agent_id as string,
-        epoch: BigInt(r.lease_epoch as string),
+        epoch: r.lease_epoch,
         wa_message_id: r.wa_message_id as string,
         recipient: r.recipient as string,
         type: r.type as string,

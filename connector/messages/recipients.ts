@@ -11,6 +11,8 @@
 //     agent's outbound messages (fromMe) and then its inbound ones.
 import type { WASocket } from '@whiskeysockets/baileys';
 import type { Sql } from 'postgres';
+import { receivedMessage } from '../sql/inbound.ts';
+import { sentMessage } from '../sql/messages.ts';
 import { quotableMessage, type StoredTarget, userJid } from './content.ts';
 import { permanent, transient } from './errors.ts';
 
@@ -65,8 +67,7 @@ export async function resolveRecipient(opts: {
 }
 
 export async function findTarget(sql: Sql, agentId: string, waMessageId: string): Promise<StoredTarget | undefined> {
-  const [out] = await sql`
-    select recipient, type, content from public.messages where agent_id = ${agentId} and wa_message_id = ${waMessageId}`;
+  const out = await sentMessage(sql, agentId, waMessageId);
   if (out) {
     const recipient = out.recipient as string;
     return {
@@ -74,9 +75,7 @@ export async function findTarget(sql: Sql, agentId: string, waMessageId: string)
       message: quotableMessage(out.type as string, out.content as Record<string, unknown>),
     };
   }
-  const [inb] = await sql`
-    select chat_jid, sender_phone, sender_lid, from_me, type, content from public.inbound_messages
-    where agent_id = ${agentId} and wa_message_id = ${waMessageId}`;
+  const inb = await receivedMessage(sql, agentId, waMessageId);
   if (inb) {
     const chat = inb.chat_jid as string;
     const isGroup = chat.endsWith('@g.us');

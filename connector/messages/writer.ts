@@ -12,6 +12,7 @@
 import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
 import { isStaleLease } from '../sessions/context.ts';
+import { advanceMessageStatus, completeMessages, releaseMessages } from '../sql/messages.ts';
 
 export interface Completion {
   id: string;
@@ -108,12 +109,12 @@ export function createMessageWriter(opts: {
       if (kind === 'complete') {
         for (const { agentId, epoch, values } of bySession<Completion>(run)) {
           await attempt('complete_messages', () =>
-            sql`select count(*) from gateway.complete_messages(${agentId}, ${connectorId}, ${epoch.toString()}, ${sql.json(values as never)})`,
+            completeMessages(sql, { agent: agentId, connector: connectorId, epoch, results: values }),
           );
         }
       } else if (kind === 'release') {
         for (const { agentId, epoch, values } of bySession<string>(run)) {
-          await attempt('release_messages', () => sql`select gateway.release_messages(${agentId}, ${connectorId}, ${epoch.toString()}, ${values}::uuid[])`);
+          await attempt('release_messages', () => releaseMessages(sql, { agent: agentId, connector: connectorId, epoch, ids: values }));
         }
       } else {
         const byAgent = new Map<string, { epoch: bigint; values: StatusUpdate[] }>();
@@ -125,7 +126,7 @@ export function createMessageWriter(opts: {
         }
         for (const [agentId, { epoch, values }] of byAgent) {
           await attempt('advance_message_status', () =>
-            sql`select gateway.advance_message_status(${agentId}, ${connectorId}, ${epoch.toString()}, ${sql.json(values as never)})`,
+            advanceMessageStatus(sql, { agent: agentId, connector: connectorId, epoch, updates: values }),
           );
         }
       }

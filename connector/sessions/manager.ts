@@ -24,6 +24,7 @@ import type { Clock } from '../clock.ts';
 import type { ConnectorConfig } from '../config.ts';
 import type { Metrics } from '../metrics.ts';
 import { createPollLoop, type PollLoop } from '../poll-loop.ts';
+import { claimSessions, type RenewedLease, releaseSessions, renewLeases } from '../sql/leases.ts';
 import type { MakeSocket } from '../whatsapp/make-socket.ts';
 import type { LiveSession, SessionDirectory } from './context.ts';
 import { Semaphore } from './semaphore.ts';
@@ -118,15 +119,12 @@ export class SessionManager implements SessionDirectory {
     // Only sessions sealed under a key version we hold, and not those we just failed to open.
     const versions = [...config.keyring.keys.keys()];
     for (const [agentId, until] of this.unreadable) if (until <= sentAt) this.unreadable.delete(agentId);
-    const rows = await sql`
-      select agent_id, lease_epoch, taken_over_from
-      from gateway.claim_sessions(${config.connectorId}, ${free}, ${config.leaseSeconds},
-        ${versions}::integer[], ${[...this.unreadable.keys()]}::uuid[])`;
+    const rows = await claimSessions(sql, { connector: config.connectorId, limit: free, leaseSeconds: config.leaseSeconds, keyVersions: versions, skip: [...this.unreadable.keys()] });
     this.healthy = true;
     const handBack: string[] = [];
     for (const row of rows) {
-      const agentId = row.agent_id as string;
-      const epoch = BigInt(row.lease_epoch as string);
+      const agentId = row.agent_id;
+      const epoch = row.lease_epoch;
       // Handed back as unreadable while this claim waited for a connection: give it back again.
       if (this.unreadable.has(agentId)) {
         handBack.push(agentId);
@@ -142,7 +140,7 @@ export class SessionManager implements SessionDirectory {
       if (this.stopped) continue; // released below with everything else
       this.startSession(agentId, epoch, sentAt);
     }
-    if (handBack.length > 0) await sql`select gateway.release_sessions(${config.connectorId}, ${handBack}::uuid[])`;
+    if (handBack.length > 0) await releaseSessions(sql, { connector: config.connectorId, agents: handBack });
     return rows.length >= free;
   }
 
@@ -182,7 +180,7 @@ export class SessionManager implements SessionDirectory {
     if (reason === 'unreadable') this.unreadable.set(session.agentId, this.deps.clock.monotonic() + UNREADABLE_SKIP_MS);
     if (reason === 'terminal' || reason === 'disconnected' || reason === 'unreadable') {
       // Hand the session back at once (a new link request may be waiting for any connector).
-      void this.deps.sql`select gateway.release_sessions(${this.deps.config.connectorId}, ${[session.agentId]}::uuid[])`.catch(
+      void releaseSessions(this.deps.sql, { connector: this.deps.config.connectorId, agents: [session.agentId] }).catch(
         (error) => this.deps.logger.warn({ err: error, agentId: session.agentId }, 'release failed; the lease will expire'),
       );
     }
@@ -203,13 +201,11 @@ export class SessionManager implements SessionDirectory {
     const { sql, config, clock, metrics, logger } = this.deps;
     const entries = [...this.held.values()].filter((h) => !h.session.ended);
     const agents = entries.map((h) => h.session.agentId);
-    const epochs = entries.map((h) => h.session.epoch().toString());
+    const epochs = entries.map((h) => h.session.epoch());
     const sentAt = clock.monotonic();
-    let rows: Awaited<ReturnType<Sql['unsafe']>>;
+    let rows: RenewedLease[];
     try {
-      rows = await sql`
-        select agent_id, lease_epoch, renewed, desired_state, pending_command, command_force
-        from gateway.renew_leases(${config.connectorId}, ${agents}::uuid[], ${epochs}::bigint[], ${config.leaseSeconds})`;
+      rows = await renewLeases(sql, { connector: config.connectorId, agents, epochs, leaseSeconds: config.leaseSeconds });
     } catch (error) {
       metrics.heartbeatFailures.inc();
       this.heartbeatFailingSince ??= sentAt;
@@ -220,15 +216,15 @@ export class SessionManager implements SessionDirectory {
     metrics.heartbeatLastSuccess.set(clock.wall() / 1000);
     this.healthy = true;
     for (const row of rows) {
-      const held = this.held.get(row.agent_id as string);
-      if (!held || held.session.epoch().toString() !== String(row.lease_epoch)) continue;
+      const held = this.held.get(row.agent_id);
+      if (!held || held.session.epoch() !== row.lease_epoch) continue;
       if (!row.renewed) {
         held.session.lose('renewal_refused');
         continue;
       }
       held.renewedAt = sentAt;
       if (row.desired_state !== 'connected' || row.pending_command) {
-        void held.session.apply(row.desired_state as string | null, row.pending_command as string | null, row.command_force === true);
+        void held.session.apply(row.desired_state, row.pending_command, row.command_force === true);
       }
     }
     this.updateStatusGauge();
@@ -272,8 +268,7 @@ export class SessionManager implements SessionDirectory {
     for (const { session } of [...this.held.values()]) session.shutdown();
     this.held.clear();
     await this.deps.beforeRelease?.();
-    const [row] = await this.deps.sql`select gateway.release_sessions(${this.deps.config.connectorId}) as released`;
-    return Number(row?.released ?? 0);
+    return releaseSessions(this.deps.sql, { connector: this.deps.config.connectorId, agents: null });
   }
 
   /** Crash-like stop for tests of takeover: timers and sockets end, nothing is released. */

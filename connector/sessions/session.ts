@@ -30,6 +30,8 @@ import type { Clock } from '../clock.ts';
 import type { ConnectorConfig } from '../config.ts';
 import { maskPhones } from '../logging/logger.ts';
 import type { Metrics } from '../metrics.ts';
+import { wipeAuthState } from '../sql/auth-state.ts';
+import { raiseRepeatedLogoutsAlert, raiseSessionAlert, sessionLink, updateSession } from '../sql/sessions.ts';
 import { scopeDecryption } from '../whatsapp/decrypt-scope.ts';
 import { gateIncomingFrames } from '../whatsapp/lease-gate.ts';
 import { type MakeSocket, qrCodeLifetimeMs } from '../whatsapp/make-socket.ts';
@@ -141,10 +143,9 @@ export class ManagedSession implements LiveSession {
 
   async start(): Promise<void> {
     try {
-      const [row] = await this.sql`
-        select link_method, link_phone, status from public.whatsapp_sessions where agent_id = ${this.agentId}`;
+      const row = await sessionLink(this.sql, this.agentId);
       this.linkMethod = row?.link_method === 'pairing_code' ? 'pairing_code' : 'qr';
-      this.linkPhone = (row?.link_phone as string | null) ?? undefined;
+      this.linkPhone = row?.link_phone ?? undefined;
       const { creds } = await this.store.loadCreds();
       if (this.ended) return;
       this.auth = { creds, keys: this.store.keys };
@@ -353,13 +354,8 @@ export class ManagedSession implements LiveSession {
    * In the terminal transaction, after this logout's alert: a second logout by WhatsApp within
    * 24 h raises alert.repeated_logouts, fenced like the rest (the lease is released only after).
    */
-  private async alertRepeatedLogouts(tx: Sql, epoch: string): Promise<void> {
-    await tx`
-      select gateway.raise_session_alert(${this.agentId}, ${this.connectorId}, ${epoch}, 'alert.repeated_logouts', 'critical',
-        jsonb_build_object('logouts_24h', c.n))
-      from (select count(*)::int as n from public.events
-            where agent_id = ${this.agentId} and type = 'alert.logged_out' and created_at > now() - interval '24 hours') c
-      where c.n >= 2`;
+  private async alertRepeatedLogouts(tx: Sql, epoch: bigint): Promise<void> {
+    await raiseRepeatedLogoutsAlert(tx, { agent: this.agentId, connector: this.connectorId, epoch });
   }
 
   /**
@@ -374,8 +370,14 @@ export class ManagedSession implements LiveSession {
     this.endSocket();
     this.logger.error({ reason: error.message }, 'auth state cannot be decrypted with this connector\'s keys; handing the session back');
     try {
-      await this.sql`select gateway.raise_session_alert(${this.agentId}, ${this.connectorId}, ${this.epochValue.toString()},
-        'alert.auth_state_unreadable', 'critical', ${this.sql.json({ reason: error.message })})`;
+      await raiseSessionAlert(this.sql, {
+        agent: this.agentId,
+        connector: this.connectorId,
+        epoch: this.epochValue,
+        type: 'alert.auth_state_unreadable',
+        severity: 'critical',
+        payload: { reason: error.message },
+      });
       this.deps.onEnded(this, 'unreadable');
     } catch (alertError) {
       if (!isStaleLease(alertError)) this.logger.error({ err: alertError }, 'unreadable-auth-state alert failed');
@@ -412,16 +414,15 @@ export class ManagedSession implements LiveSession {
         ...(code !== undefined ? { last_disconnect_code: code, last_disconnect_reason: reason } : {}),
         ...(status === 'logged_out' ? { phone_number: null, linked_jid: null } : {}),
       };
-      const epoch = this.epochValue.toString();
+      const fence = { agent: this.agentId, connector: this.connectorId, epoch: this.epochValue };
       // Wipe, status and alert in one transaction: all of them, or none (then the lease was lost).
       await this.sql.begin(async (tx) => {
-        if (opts.wipe) await tx`select gateway.wipe_auth_state(${this.agentId}, ${this.connectorId}, ${epoch})`;
-        await tx`select 1 from gateway.update_session(${this.agentId}, ${this.connectorId}, ${epoch}, ${tx.json(patch as never)})`;
+        if (opts.wipe) await wipeAuthState(tx, fence);
+        await updateSession(tx, { ...fence, patch });
         if (opts.alert) {
           const severity = status === 'qr_timeout' ? 'warning' : 'critical';
-          await tx`select gateway.raise_session_alert(${this.agentId}, ${this.connectorId}, ${epoch},
-            ${opts.alert}, ${severity}, ${tx.json({ status, reason, code: code ?? null })})`;
-          if (opts.alert === 'alert.logged_out') await this.alertRepeatedLogouts(tx as unknown as Sql, epoch);
+          await raiseSessionAlert(tx, { ...fence, type: opts.alert, severity, payload: { status, reason, code: code ?? null } });
+          if (opts.alert === 'alert.logged_out') await this.alertRepeatedLogouts(tx as unknown as Sql, fence.epoch);
         }
       });
       if (opts.wipe) this.deps.metrics.keyStoreOps.inc({ op: 'wipe', outcome: 'ok' });
@@ -582,7 +583,6 @@ export class ManagedSession implements LiveSession {
   }
 
   private async writeSession(patch: Patch): Promise<void> {
-    await this.sql`
-      select 1 from gateway.update_session(${this.agentId}, ${this.connectorId}, ${this.epochValue.toString()}, ${this.sql.json(patch as never)})`;
+    await updateSession(this.sql, { agent: this.agentId, connector: this.connectorId, epoch: this.epochValue, patch });
   }
 }

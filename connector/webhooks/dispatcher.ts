@@ -26,6 +26,7 @@ import { associatedData, type Keyring, openText } from '../../kernel/secret-box.
 import { type Clock, systemClock } from '../clock.ts';
 import { GuardError, type UrlGuard } from '../net/guard.ts';
 import { createPollLoop } from '../poll-loop.ts';
+import { type ClaimedDelivery as Claimed, claimDeliveries, completeDeliveries } from '../sql/webhooks.ts';
 import { backoffMs, type RetryPolicy, retryAfterMs } from './backoff.ts';
 import { signedHeaders } from './signature.ts';
 
@@ -77,21 +78,6 @@ export interface WebhookDispatcher {
   runOnce(): Promise<number>;
   /** Stop claiming, wait for in-flight deliveries and write their outcomes. */
   stop(): Promise<void>;
-}
-
-interface Claimed {
-  delivery_id: string;
-  endpoint_id: string;
-  url: string;
-  secret_ciphertext: Uint8Array | null;
-  secret_key_version: number | null;
-  event_id: string;
-  event_type: string;
-  agent_id: string | null;
-  payload: unknown;
-  event_created_at: Date;
-  attempts: number;
-  max_attempts: number;
 }
 
 type Outcome = { id: string; outcome: 'delivered' | 'retry' | 'dead'; status_code?: number; error?: string; retry_at?: string };
@@ -170,8 +156,7 @@ export function createWebhookDispatcher(deps: WebhookDispatcherDeps): WebhookDis
     if (batch.length === 0) return flushing;
     flushing = flushing.then(async () => {
       try {
-        const [row] = await sql`select gateway.complete_deliveries(${connectorId}, ${sql.json(batch as never)}) as n`;
-        const n = Number(row?.n ?? 0);
+        const n = await completeDeliveries(sql, { connector: connectorId, results: batch });
         // Fewer rows than outcomes: their claims expired and went elsewhere; nothing to undo.
         if (n < batch.length) log.warn({ written: n, outcomes: batch.length }, 'some delivery outcomes arrived after their claim expired');
         // Those rows no longer count against their endpoint's cap: claim again now, not at the next poll.
@@ -187,8 +172,7 @@ export function createWebhookDispatcher(deps: WebhookDispatcherDeps): WebhookDis
   async function claimAndDeliver(): Promise<number> {
     const room = config.concurrency - inFlight.size;
     if (room <= 0) return 0;
-    const rows = (await sql`
-      select * from gateway.claim_deliveries(${connectorId}, ${room}, ${config.visibilitySeconds}, ${config.perEndpoint})`) as unknown as Claimed[];
+    const rows = await claimDeliveries(sql, { connector: connectorId, limit: room, visibilitySeconds: config.visibilitySeconds, perEndpoint: config.perEndpoint });
     for (const row of rows) {
       const task = deliver(row)
         .catch((error): Outcome => retry(row, { error: String(error) }))

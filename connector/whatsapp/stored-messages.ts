@@ -6,6 +6,7 @@
 // rather than receiving a broken attachment.
 import type { proto, WAMessageKey } from '@whiskeysockets/baileys';
 import type { Sql } from 'postgres';
+import { sentMessage } from '../sql/messages.ts';
 
 export function rebuildMessage(type: string, content: Record<string, unknown>): proto.IMessage | undefined {
   if (type === 'text' && typeof content.text === 'string') return { conversation: content.text };
@@ -25,7 +26,7 @@ export function rebuildMessage(type: string, content: Record<string, unknown>): 
 export function storedMessageLookup(sql: Sql, agentId: string): (key: WAMessageKey) => Promise<proto.IMessage | undefined> {
   return async (key) => {
     if (!key.id || key.fromMe === false) return undefined;
-    const [row] = await sql`select type, content from public.messages where agent_id = ${agentId} and wa_message_id = ${key.id}`;
+    const row = await sentMessage(sql, agentId, key.id);
     return row ? rebuildMessage(row.type as string, row.content as Record<string, unknown>) : undefined;
   };
 }
