@@ -87,5 +87,18 @@ export async function rotateKeys(sql: Sql, keyrings: RotationKeyrings, options: 
     if (done.count) report.webhookSecrets++;
     else report.skippedConcurrent++;
   }
+  // The secret a rotation replaced, still signing during its overlap (expired ones are dropped).
+  await sql`update private.webhook_secrets set previous_ciphertext = null, previous_key_version = null, previous_expires_at = null
+    where previous_expires_at <= now()`;
+  const previous = await sql`select endpoint_id, previous_ciphertext, previous_key_version from private.webhook_secrets
+    where previous_ciphertext is not null and previous_key_version <> ${webhookCurrent}`;
+  for (const r of previous) {
+    const next = await reseal(webhookKeyring, r.previous_ciphertext, r.previous_key_version, associatedData.webhookSecret(r.endpoint_id));
+    if (!next) continue;
+    const done = await sql`update private.webhook_secrets set previous_ciphertext = ${next}, previous_key_version = ${webhookCurrent}
+      where endpoint_id = ${r.endpoint_id} and previous_ciphertext = ${r.previous_ciphertext}`;
+    if (done.count) report.webhookSecrets++;
+    else report.skippedConcurrent++;
+  }
   return report;
 }

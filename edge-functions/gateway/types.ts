@@ -27,6 +27,8 @@ export interface GatewayConfig {
     sessionCommands: Bucket;
     /** Webhook tests and redeliveries together, per owner (each is a signed POST to the tenant's host). */
     webhookSends: Bucket;
+    /** Webhook secret rotations, per owner. */
+    webhookRotations: Bucket;
   };
   /** How long a number check waits for the connector before answering 202 with a job to poll. */
   numberCheckWaitMs: number;
@@ -47,6 +49,7 @@ export const DEFAULT_CONFIG: GatewayConfig = {
     failedAuth: { capacity: 20, windowSeconds: 300 },
     sessionCommands: { capacity: 10, windowSeconds: 3600 },
     webhookSends: { capacity: 30, windowSeconds: 3600 },
+    webhookRotations: { capacity: 10, windowSeconds: 3600 },
   },
   numberCheckWaitMs: 5000,
   numberCheckPollMs: 150,

@@ -7,15 +7,16 @@
  * registers its local receiver the way the API does internally and lets the connector reach
  * 127.0.0.1. Exits 0 when every step passed, 1 with the failing step otherwise.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import QRCode from 'qrcode';
+import { Webhook } from 'standardwebhooks';
 import { installConsoleScrub } from '../../connector/logging/console-scrub.ts';
 import { createLogger } from '../../connector/logging/logger.ts';
-import { verify, WEBHOOK_HEADERS } from '../../connector/webhooks/signature.ts';
 import { installCertificateVerification } from '../../connector/whatsapp/verified-certificates.ts';
 import { associatedData, sealText } from '../../kernel/secret-box.ts';
 import { startSimulator } from '../../simulator/server.ts';
@@ -56,9 +57,12 @@ const receiver = createServer((req, res) => {
   req.on('data', (c: Buffer) => chunks.push(c));
   req.on('end', () => {
     const body = Buffer.concat(chunks).toString('utf8');
-    const ok = verify({ secret, body, timestamp: req.headers[WEBHOOK_HEADERS.timestamp] as string, signature: req.headers[WEBHOOK_HEADERS.signature] as string });
-    if (ok) verified.push(JSON.parse(body));
-    res.writeHead(ok ? 204 : 401).end();
+    try {
+      verified.push(new Webhook(secret).verify(body, req.headers as Record<string, string>) as (typeof verified)[number]);
+      res.writeHead(204).end();
+    } catch {
+      res.writeHead(401).end();
+    }
   });
 });
 await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
@@ -101,7 +105,7 @@ try {
 
   step('register a webhook receiver');
   const [endpoint] = await stack.sql`select extensions.gen_random_uuid() as id`;
-  secret = `whsec_demo_${Math.random().toString(36).slice(2)}`;
+  secret = `whsec_${randomBytes(32).toString('base64')}`;
   const sealed = await sealText(stack.webhookKeyring, secret, associatedData.webhookSecret(endpoint!.id as string));
   await stack.sql`select id from gateway.create_webhook_endpoint(${stack.userId}, ${endpoint!.id as string}, ${agent.id}, ${receiverUrl},
     ${['message.received', 'message.status', 'session.status']}::text[], 'demo receiver', ${sealed.ciphertext}, ${sealed.keyVersion})`;

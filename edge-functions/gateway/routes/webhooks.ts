@@ -14,6 +14,7 @@ import { checkOutboundUrl, checkResolvedHost } from '../../_shared/net/url-guard
 import { associatedData, sealText } from '../../../kernel/secret-box.ts';
 import type { Ctx, GatewayApp } from '../types.ts';
 import { iso, isoNow, principalOf } from '../util.ts';
+import { newWebhookSecret } from '../webhook-secret.ts';
 
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
 const security = [{ bearer: [] }];
@@ -41,11 +42,6 @@ function requireWebhookAccess(p: Principal): void {
   if (p.kind === 'api_key' && p.agentId) throw forbidden('Webhooks are managed with a key that is not bound to one agent');
 }
 
-function secret(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(32));
-  return `whsec_${btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')}`;
-}
-
 export function registerWebhookRoutes(app: GatewayApp, { sql, config, keyring, resolveHost }: Ctx): void {
   async function assertUrl(url: string): Promise<void> {
     const problem = checkOutboundUrl(url, { allowHttp: config.allowHttpWebhooks }) ?? (await checkResolvedHost(url, resolveHost));
@@ -65,7 +61,7 @@ export function registerWebhookRoutes(app: GatewayApp, { sql, config, keyring, r
       await assertUrl(body.url);
       // The id is chosen here because the sealed secret is bound to it (associated data).
       const id = crypto.randomUUID();
-      const plain = secret();
+      const plain = newWebhookSecret();
       const sealed = await sealText(keyring, plain, associatedData.webhookSecret(id));
       const [row] = await sql<EndpointRow[]>`
         select * from gateway.create_webhook_endpoint(${p.ownerId}, ${id}, ${body.agentId ?? null}, ${body.url}, ${body.eventTypes}::text[],
