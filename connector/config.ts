@@ -6,6 +6,7 @@
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { PRIVATE_URLS_VARIABLE, privateUrlsRefusal } from '../kernel/private-urls.ts';
 import { bothKeyringsFromEnv, ConfigError, type Keyring } from '../kernel/secret-box.ts';
 
 export { ConfigError };
@@ -81,6 +82,7 @@ export const envSchema = z.object({
   KEY_WARN_ROWS: int(1, 120),
   KEY_PRUNE_ROWS: int(1, 150),
   KEY_CRITICAL_ROWS: int(1, 180),
+  GATEWAY_ALLOW_PRIVATE_URLS: bool(false),
 });
 
 export interface ConnectorConfig {
@@ -125,6 +127,8 @@ export interface ConnectorConfig {
     retentionMessagesDays: number;
   };
   keyThresholds: { warn: number; prune: number; critical: number };
+  /** GATEWAY_ALLOW_PRIVATE_URLS: webhooks and media may reach private addresses (development; local database only). */
+  allowPrivateUrls: boolean;
   /** Creds and Signal keys (CREDENTIALS_ENCRYPTION_*): session code only. */
   keyring: Keyring;
   /** Webhook signing secrets (WEBHOOK_SECRETS_*): the webhook dispatcher only. */
@@ -152,6 +156,8 @@ export async function loadConfig(env: Record<string, string | undefined> = proce
   if (!(e.KEY_WARN_ROWS <= e.KEY_PRUNE_ROWS && e.KEY_PRUNE_ROWS <= e.KEY_CRITICAL_ROWS)) {
     throw new ConfigError('KEY_PRUNE_ROWS', 'thresholds must satisfy KEY_WARN_ROWS <= KEY_PRUNE_ROWS <= KEY_CRITICAL_ROWS');
   }
+  const privateRefusal = e.GATEWAY_ALLOW_PRIVATE_URLS ? privateUrlsRefusal(e.DATABASE_URL, 'DATABASE_URL') : null;
+  if (privateRefusal) throw new ConfigError(PRIVATE_URLS_VARIABLE, privateRefusal);
   const leaseMs = e.CONNECTOR_LEASE_SECONDS * 1000;
   const renewIntervalMs = e.CONNECTOR_RENEW_INTERVAL_MS ?? Math.floor(leaseMs / 4);
   if (renewIntervalMs * 2 >= leaseMs) {
@@ -200,6 +206,7 @@ export async function loadConfig(env: Record<string, string | undefined> = proce
       retentionMessagesDays: e.RETENTION_MESSAGES_DAYS,
     },
     keyThresholds: { warn: e.KEY_WARN_ROWS, prune: e.KEY_PRUNE_ROWS, critical: e.KEY_CRITICAL_ROWS },
+    allowPrivateUrls: e.GATEWAY_ALLOW_PRIVATE_URLS,
     keyring,
     webhookKeyring,
   };

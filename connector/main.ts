@@ -5,7 +5,9 @@
 import postgres from 'postgres';
 import { createConnector, type ExtensionFactory } from './connector.ts';
 import { ConfigError, loadConfig } from './config.ts';
+import { PRIVATE_URLS_ALLOWED } from '../kernel/address-policy.ts';
 import { mediaStoreFromEnv } from '../kernel/media/config.ts';
+import { PRIVATE_URLS_VARIABLE, PRIVATE_URLS_WARNING } from '../kernel/private-urls.ts';
 import type { MediaStore } from '../kernel/media/store.ts';
 import { installConsoleScrub } from './logging/console-scrub.ts';
 import { loadMessagingConfig, type MessagingConfig } from './messages/config.ts';
@@ -32,13 +34,15 @@ try {
 }
 
 const logger = createLogger({ level: config.logLevel }).child({ connectorId: config.connectorId });
+if (config.allowPrivateUrls) logger.warn({ variable: PRIVATE_URLS_VARIABLE }, PRIVATE_URLS_WARNING);
 const baileysLogger = createLogger({ level: config.baileysLogLevel, name: 'baileys', keyMaterial: true });
 installCertificateVerification();
 
 const sql = postgres(config.databaseUrl, { max: config.dbPool, onnotice: () => {}, connection: { application_name: 'wa-connector' } });
 const metrics = createMetrics({ defaultMetrics: true });
 // The message path (outbound queue, status, inbound) and the webhook dispatcher plug in here.
-const extensions: ExtensionFactory[] = [createMessagingExtension({ config: messagingConfig, mediaStore })];
+const addressPolicy = config.allowPrivateUrls ? PRIVATE_URLS_ALLOWED : undefined;
+const extensions: ExtensionFactory[] = [createMessagingExtension({ config: messagingConfig, mediaStore, addressPolicy })];
 const connector = createConnector({ sql, config, logger, baileysLogger, metrics, extensions });
 const http = await startHttpServer({ registry: metrics.registry, ready: () => connector.ready() }, config.http.port, config.http.host);
 logger.info({ url: http.url }, 'health and metrics endpoints listening');

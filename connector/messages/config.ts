@@ -32,6 +32,7 @@ export const messagingEnvSchema = z.object({
   MEDIA_MAX_BYTES: int(1, 16 * 1024 * 1024),
   MEDIA_FETCH_TIMEOUT_MS: int(100, 20_000),
   MEDIA_ALLOW_HTTP: bool(false),
+  GATEWAY_ALLOW_HTTP_MEDIA: bool(false),
   MEDIA_RETENTION_INTERVAL_MS: int(1_000, 600_000),
   MEDIA_RETENTION_GRACE_SECONDS: int(0, 3_600),
   WEBHOOKS_ENABLED: bool(true),
@@ -44,6 +45,7 @@ export const messagingEnvSchema = z.object({
   WEBHOOK_BACKOFF_MAX_MS: int(10, 3_600_000),
   WEBHOOK_MAX_RETRY_AFTER_MS: int(0, 3_600_000),
   WEBHOOK_ALLOW_HTTP: bool(false),
+  GATEWAY_ALLOW_HTTP_WEBHOOKS: bool(false),
 });
 
 export interface MessagingConfig {
@@ -90,13 +92,14 @@ export function loadMessagingConfig(env: Record<string, string | undefined> = pr
     media: {
       maxBytes: e.MEDIA_MAX_BYTES,
       timeoutMs: e.MEDIA_FETCH_TIMEOUT_MS,
-      allowHttp: e.MEDIA_ALLOW_HTTP,
+      // The API's name works here too, so one environment serves both.
+      allowHttp: e.MEDIA_ALLOW_HTTP || e.GATEWAY_ALLOW_HTTP_MEDIA,
       retentionIntervalMs: e.MEDIA_RETENTION_INTERVAL_MS,
       retentionGraceSeconds: e.MEDIA_RETENTION_GRACE_SECONDS,
     },
     webhooks: {
       enabled: e.WEBHOOKS_ENABLED,
-      allowHttp: e.WEBHOOK_ALLOW_HTTP,
+      allowHttp: e.WEBHOOK_ALLOW_HTTP || e.GATEWAY_ALLOW_HTTP_WEBHOOKS,
       pollIntervalMs: e.WEBHOOK_POLL_INTERVAL_MS,
       concurrency: e.WEBHOOK_CONCURRENCY,
       perEndpoint: e.WEBHOOK_PER_ENDPOINT_IN_FLIGHT,

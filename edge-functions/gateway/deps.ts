@@ -14,6 +14,9 @@
  *                        credentials key (CREDENTIALS_ENCRYPTION_KEY) is never read here: this
  *                        function faces the internet and must not be able to open session creds
  *   GATEWAY_ALLOW_HTTP_WEBHOOKS / GATEWAY_ALLOW_HTTP_MEDIA  "true" accepts http:// (development only)
+ *   GATEWAY_ALLOW_PRIVATE_URLS  "true" accepts webhook and media URLs on this machine and private
+ *                        networks (development only): logged as a warning at start, and refused
+ *                        (the function does not start) unless the database URL is on this machine
  *   GATEWAY_MAX_MEDIA_BYTES      base64 media limit (default 10 MiB)
  *   GATEWAY_NUMBER_CHECK_WAIT_MS how long a number check waits before 202 (default 5000)
  *   GATEWAY_TRUST_PROXY          "false" ignores X-Forwarded-For for the failed-auth limit
@@ -25,6 +28,7 @@ import postgres from 'postgres';
 import { createJwtVerifier } from '../_shared/auth/jwt.ts';
 import type { Resolver } from '../_shared/net/url-guard.ts';
 import { mediaStoreFromEnv } from '../../kernel/media/config.ts';
+import { PRIVATE_URLS_VARIABLE, PRIVATE_URLS_WARNING, privateUrlsRefusal, privateUrlsRequested } from '../../kernel/private-urls.ts';
 import { KEYRING_PREFIX, keyringFromEnv } from '../../kernel/secret-box.ts';
 import { type AppDeps, DEFAULT_CONFIG, type GatewayConfig, type Logger } from './types.ts';
 
@@ -44,6 +48,7 @@ export function configFromEnv(env: EnvMap): GatewayConfig {
     ...DEFAULT_CONFIG,
     allowHttpWebhooks: flag(env.GATEWAY_ALLOW_HTTP_WEBHOOKS, false),
     allowHttpMedia: flag(env.GATEWAY_ALLOW_HTTP_MEDIA, false),
+    allowPrivateUrls: privateUrlsRequested(env),
     maxMediaBytes: int(env.GATEWAY_MAX_MEDIA_BYTES, DEFAULT_CONFIG.maxMediaBytes),
     numberCheckWaitMs: int(env.GATEWAY_NUMBER_CHECK_WAIT_MS, DEFAULT_CONFIG.numberCheckWaitMs),
     trustProxy: flag(env.GATEWAY_TRUST_PROXY, true),
@@ -72,6 +77,11 @@ async function pinoLogger(env: EnvMap): Promise<Logger> {
 
 export async function depsFromEnv(env: EnvMap, options: { resolveHost?: Resolver; logger?: Logger } = {}): Promise<AppDeps> {
   const url = env.DB_POOLER_URL || required(env, 'SUPABASE_DB_URL');
+  const config = configFromEnv(env);
+  const refusal = config.allowPrivateUrls ? privateUrlsRefusal(url, env.DB_POOLER_URL ? 'DB_POOLER_URL' : 'SUPABASE_DB_URL') : null;
+  if (refusal) throw new Error(`${PRIVATE_URLS_VARIABLE} ${refusal}`);
+  const logger = options.logger ?? (await pinoLogger(env));
+  if (config.allowPrivateUrls) logger.warn({ variable: PRIVATE_URLS_VARIABLE }, PRIVATE_URLS_WARNING);
   const supabaseUrl = required(env, 'SUPABASE_URL');
   const jwksText = env.SUPABASE_JWKS;
   const parsedJwks = jwksText ? JSON.parse(jwksText) : undefined;
@@ -81,9 +91,9 @@ export async function depsFromEnv(env: EnvMap, options: { resolveHost?: Resolver
     sql: postgres(url, { prepare: false, max: int(env.DB_POOL_MAX, 5), idle_timeout: 20, onnotice: () => {} }),
     verifyJwt: createJwtVerifier({ supabaseUrl, jwks, legacySecret: legacyJwtSecret(env), allowAnonymous: flag(env.GATEWAY_ALLOW_ANONYMOUS_USERS, false) }),
     keyring: await keyringFromEnv(env, KEYRING_PREFIX.webhookSecrets),
-    config: configFromEnv(env),
+    config,
     resolveHost: options.resolveHost,
     mediaStore: await mediaStoreFromEnv(env),
-    logger: options.logger ?? (await pinoLogger(env)),
+    logger,
   };
 }

@@ -17,6 +17,8 @@ export interface GatewayConfig {
   allowHttpWebhooks: boolean;
   /** Accept http:// media URLs (development only). */
   allowHttpMedia: boolean;
+  /** GATEWAY_ALLOW_PRIVATE_URLS: webhook and media URLs may point at this machine and private networks (development; local database only). */
+  allowPrivateUrls: boolean;
   /** Largest decoded base64 media upload. */
   maxMediaBytes: number;
   /** Body limit of every route but the send route. */
@@ -40,6 +42,7 @@ export interface GatewayConfig {
 export const DEFAULT_CONFIG: GatewayConfig = {
   allowHttpWebhooks: false,
   allowHttpMedia: false,
+  allowPrivateUrls: false,
   maxMediaBytes: 10 * 1024 * 1024,
   maxBodyBytes: 64 * 1024,
   limits: {

@@ -65,6 +65,7 @@ export const DESCRIPTIONS: Record<string, string> = {
   KEY_WARN_ROWS: 'Signal key rows of one session that raise a warning (seed: 120).',
   KEY_PRUNE_ROWS: 'Rows at which hygiene prunes, only while disconnected (seed: 150).',
   KEY_CRITICAL_ROWS: 'Rows that raise a critical alert (seed: 180).',
+  GATEWAY_ALLOW_PRIVATE_URLS: 'Development only: webhook and media URLs may point at this machine and private networks (link-local and metadata addresses stay refused). Logged as a warning at start; the process refuses to start unless `DATABASE_URL` is on this machine. The API reads the same variable.',
   MESSAGES_CLAIM_BATCH: 'Most outbound messages claimed in one statement.',
   MESSAGES_CLAIM_MAX_BYTES: 'Most message content bytes claimed in one statement (at least one row is always taken); rows hold media references, never media bytes.',
   MESSAGES_VISIBILITY_SECONDS: 'A claimed message not completed within this comes back to the queue (a crashed connector\'s sends are retried with the same WhatsApp id).',
@@ -81,7 +82,8 @@ export const DESCRIPTIONS: Record<string, string> = {
   MESSAGES_SEND_READ_RECEIPTS: 'Mark inbound messages read (blue ticks) when they are stored.',
   MEDIA_MAX_BYTES: 'Largest media fetched by URL or accepted inline; enforced while streaming.',
   MEDIA_FETCH_TIMEOUT_MS: 'Timeout of one media download.',
-  MEDIA_ALLOW_HTTP: 'Allow plain http media URLs (https only by default). Private addresses stay refused.',
+  MEDIA_ALLOW_HTTP: 'Allow plain http media URLs (https only by default). Private addresses stay refused (see `GATEWAY_ALLOW_PRIVATE_URLS`).',
+  GATEWAY_ALLOW_HTTP_MEDIA: 'The API\'s name for `MEDIA_ALLOW_HTTP`; either one allows http media URLs here.',
   MEDIA_RETENTION_INTERVAL_MS: 'How often uploads no queued or sending message needs are deleted from the media store.',
   MEDIA_RETENTION_GRACE_SECONDS: 'An upload is kept at least this long after it was (re-)registered, so an upload racing its enqueue is never deleted.',
   WEBHOOKS_ENABLED: 'Run the webhook dispatcher in this connector (any number of connectors may).',
@@ -93,7 +95,8 @@ export const DESCRIPTIONS: Record<string, string> = {
   WEBHOOK_BACKOFF_BASE_MS: 'First retry delay of a failed delivery; exponential with jitter.',
   WEBHOOK_BACKOFF_MAX_MS: 'Retry delay cap.',
   WEBHOOK_MAX_RETRY_AFTER_MS: 'Longest Retry-After honoured from a receiver.',
-  WEBHOOK_ALLOW_HTTP: 'Allow plain http webhook URLs (https only by default). Private addresses stay refused.',
+  WEBHOOK_ALLOW_HTTP: 'Allow plain http webhook URLs (https only by default). Private addresses stay refused (see `GATEWAY_ALLOW_PRIVATE_URLS`).',
+  GATEWAY_ALLOW_HTTP_WEBHOOKS: 'The API\'s name for `WEBHOOK_ALLOW_HTTP`; either one allows http webhook URLs here, so one environment serves both.',
 };
 
 /** Read by the media store configuration (kernel/media/config.ts), API and connector alike. */

@@ -54,7 +54,7 @@ async function requestHash(value: unknown): Promise<string> {
 }
 
 export function registerMessageRoutes(app: GatewayApp, { sql, config, mediaStore, logger }: Ctx): void {
-  const SendMessage = createSendMessageSchema({ maxMediaBytes: config.maxMediaBytes, allowHttpMedia: config.allowHttpMedia });
+  const SendMessage = createSendMessageSchema({ maxMediaBytes: config.maxMediaBytes, allowHttpMedia: config.allowHttpMedia, allowPrivateUrls: config.allowPrivateUrls });
 
   app.openapi(
     createRoute({

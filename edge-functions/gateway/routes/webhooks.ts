@@ -44,7 +44,8 @@ function requireWebhookAccess(p: Principal): void {
 
 export function registerWebhookRoutes(app: GatewayApp, { sql, config, keyring, resolveHost }: Ctx): void {
   async function assertUrl(url: string): Promise<void> {
-    const problem = checkOutboundUrl(url, { allowHttp: config.allowHttpWebhooks }) ?? (await checkResolvedHost(url, resolveHost));
+    const allowPrivate = config.allowPrivateUrls;
+    const problem = checkOutboundUrl(url, { allowHttp: config.allowHttpWebhooks, allowPrivate }) ?? (await checkResolvedHost(url, resolveHost, allowPrivate));
     if (problem) throw new HttpError(422, 'invalid_url', `The webhook url ${problem}`, [{ path: 'url', message: problem }]);
   }
 
