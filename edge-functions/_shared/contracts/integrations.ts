@@ -71,7 +71,7 @@ export const WebhookView = z
   .openapi('Webhook');
 
 export const CreatedWebhook = WebhookView.extend({
-  secret: z.string().openapi({ description: 'Signing secret, shown once' }),
+  secret: z.string().openapi({ description: 'Signing secret (Standard Webhooks: `whsec_` + base64 of the key), shown once' }),
 }).openapi('CreatedWebhook');
 
 export const DeliveryView = z

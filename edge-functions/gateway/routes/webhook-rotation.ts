@@ -18,7 +18,7 @@ import { newWebhookSecret } from '../webhook-secret.ts';
 export function registerWebhookRotationRoute(app: GatewayApp, { sql, config, keyring }: Ctx): void {
   app.openapi(
     createRoute({
-      method: 'post', path: '/v1/webhooks/{webhookId}/rotate-secret', tags: ['Webhooks'],
+      method: 'post', path: '/v1/webhooks/{webhookId}/rotate-secret', tags: ['Webhooks'], operationId: 'rotateWebhookSecret',
       summary: 'Replace the signing secret; the new one is in this response only, and the old one keeps signing during the overlap', security: [{ bearer: [] }],
       request: { params: z.object({ webhookId: Uuid }), body: { required: false, content: { 'application/json': { schema: RotateWebhookSecret } } } },
       responses: { 200: { description: 'Rotated', content: { 'application/json': { schema: RotatedWebhookSecret } } }, ...errorResponses },
