@@ -9,7 +9,9 @@
 import type { WAMediaUploadFunction } from '@whiskeysockets/baileys';
 import type { DestinationStream, Logger } from 'pino';
 import postgres, { type Sql } from 'postgres';
+import { PRIVATE_URLS_ALLOWED } from '../kernel/address-policy.ts';
 import type { MediaStore } from '../kernel/media/store.ts';
+import { PRIVATE_URLS_VARIABLE, PRIVATE_URLS_WARNING } from '../kernel/private-urls.ts';
 import type { ConnectorConfig } from './config.ts';
 import { type Connector, createConnector, type ExtensionFactory } from './connector.ts';
 import { startHttpServer } from './http/server.ts';
@@ -65,7 +67,10 @@ export function composeConnector(config: ConnectorConfig, deps: ComposeDeps = {}
   const logger = deps.logger ?? createLogger({ level: config.logLevel }, deps.logStream).child({ connectorId: config.connectorId });
   const baileysLogger = createLogger({ level: config.baileysLogLevel, name: 'baileys', keyMaterial: true }, deps.logStream);
   const metrics = createMetrics({ defaultMetrics: deps.serveHttp === true });
-  const extensions = deps.extensions ?? [createMessagingExtension({ addressPolicy: deps.addressPolicy, upload: deps.upload, mediaStore: deps.mediaStore })];
+  // GATEWAY_ALLOW_PRIVATE_URLS (development, local database only: loadConfig refused it otherwise).
+  if (config.allowPrivateUrls) logger.warn({ variable: PRIVATE_URLS_VARIABLE }, PRIVATE_URLS_WARNING);
+  const addressPolicy = deps.addressPolicy ?? (config.allowPrivateUrls ? PRIVATE_URLS_ALLOWED : undefined);
+  const extensions = deps.extensions ?? [createMessagingExtension({ addressPolicy, upload: deps.upload, mediaStore: deps.mediaStore })];
   const connector = createConnector({ sql, config, logger, baileysLogger, metrics, extensions, wakeups: deps.wakeups, realtimeClient: deps.realtimeClient });
   let http: Awaited<ReturnType<typeof startHttpServer>> | undefined;
   let done = false;

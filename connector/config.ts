@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { ACCEPTS_KEY, ACCEPTS_OLD_KEYS, bool, cleanEnv, type EnvMap, int, keyMaterial, logLevel, optionalInt, parseEnv } from '../kernel/env-schema.ts';
 import { mediaStoreEnvShape } from '../kernel/media/config.ts';
+import { PRIVATE_URLS_VARIABLE, privateUrlsRefusal } from '../kernel/private-urls.ts';
 import { bothKeyringsFromEnv, ConfigError, type Keyring } from '../kernel/secret-box.ts';
 import type { OutboundConfig } from './messages/outbound-worker.ts';
 import type { WebhookDispatcherConfig } from './webhooks/dispatcher.ts';
@@ -103,6 +104,9 @@ export const envSchema = z.object({
   WEBHOOK_BACKOFF_MAX_MS: int(10, 3_600_000).describe('Retry delay cap.'),
   WEBHOOK_MAX_RETRY_AFTER_MS: int(0, 3_600_000).describe('Longest Retry-After honoured from a receiver.'),
   WEBHOOK_ALLOW_HTTP: bool(false).describe('Allow plain http webhook URLs (https only by default). Private addresses stay refused.'),
+  GATEWAY_ALLOW_HTTP_MEDIA: bool(false).describe('The API\'s name for `MEDIA_ALLOW_HTTP`; either allows http media URLs here, so one environment serves both processes.'),
+  GATEWAY_ALLOW_HTTP_WEBHOOKS: bool(false).describe('The API\'s name for `WEBHOOK_ALLOW_HTTP`; either allows http webhook URLs here.'),
+  GATEWAY_ALLOW_PRIVATE_URLS: bool(false).describe('Development only: webhooks and media may reach loopback and private addresses (cloud metadata, link-local and reserved addresses stay refused). Printed loudly at start; refused unless `DATABASE_URL` is local.'),
   ...mediaStoreEnvShape,
 });
 
@@ -157,6 +161,8 @@ export interface ConnectorConfig {
   keyThresholds: { warn: number; prune: number; critical: number };
   /** The message path and the webhook dispatcher (connector/messages, connector/webhooks). */
   messaging: MessagingConfig;
+  /** GATEWAY_ALLOW_PRIVATE_URLS: webhooks and media may reach private addresses (development; local database only). */
+  allowPrivateUrls: boolean;
   /** Creds and Signal keys (CREDENTIALS_ENCRYPTION_*): session code only. */
   keyring: Keyring;
   /** Webhook signing secrets (WEBHOOK_SECRETS_*): the webhook dispatcher only. */
@@ -177,6 +183,8 @@ export async function loadConfig(env: EnvMap = process.env): Promise<ConnectorCo
   if (!(e.KEY_WARN_ROWS <= e.KEY_PRUNE_ROWS && e.KEY_PRUNE_ROWS <= e.KEY_CRITICAL_ROWS)) {
     throw new ConfigError('KEY_PRUNE_ROWS', 'thresholds must satisfy KEY_WARN_ROWS <= KEY_PRUNE_ROWS <= KEY_CRITICAL_ROWS');
   }
+  const privateRefusal = e.GATEWAY_ALLOW_PRIVATE_URLS ? privateUrlsRefusal(e.DATABASE_URL, 'DATABASE_URL') : null;
+  if (privateRefusal) throw new ConfigError(PRIVATE_URLS_VARIABLE, privateRefusal);
   const leaseMs = e.CONNECTOR_LEASE_SECONDS * 1000;
   const renewIntervalMs = e.CONNECTOR_RENEW_INTERVAL_MS ?? Math.floor(leaseMs / 4);
   if (renewIntervalMs * 2 >= leaseMs) {
@@ -232,6 +240,7 @@ export async function loadConfig(env: EnvMap = process.env): Promise<ConnectorCo
     },
     keyThresholds: { warn: e.KEY_WARN_ROWS, prune: e.KEY_PRUNE_ROWS, critical: e.KEY_CRITICAL_ROWS },
     messaging: messagingConfig(e),
+    allowPrivateUrls: e.GATEWAY_ALLOW_PRIVATE_URLS,
     keyring,
     webhookKeyring,
   };
@@ -261,13 +270,14 @@ function messagingConfig(e: z.output<typeof envSchema>): MessagingConfig {
     media: {
       maxBytes: e.MEDIA_MAX_BYTES,
       timeoutMs: e.MEDIA_FETCH_TIMEOUT_MS,
-      allowHttp: e.MEDIA_ALLOW_HTTP,
+      // The API's name works here too, so one environment serves both.
+      allowHttp: e.MEDIA_ALLOW_HTTP || e.GATEWAY_ALLOW_HTTP_MEDIA,
       retentionIntervalMs: e.MEDIA_RETENTION_INTERVAL_MS,
       retentionGraceSeconds: e.MEDIA_RETENTION_GRACE_SECONDS,
     },
     webhooks: {
       enabled: e.WEBHOOKS_ENABLED,
-      allowHttp: e.WEBHOOK_ALLOW_HTTP,
+      allowHttp: e.WEBHOOK_ALLOW_HTTP || e.GATEWAY_ALLOW_HTTP_WEBHOOKS,
       pollIntervalMs: e.WEBHOOK_POLL_INTERVAL_MS,
       concurrency: e.WEBHOOK_CONCURRENCY,
       perEndpoint: e.WEBHOOK_PER_ENDPOINT_IN_FLIGHT,

@@ -16,7 +16,20 @@ export interface AddressPolicy {
    * Production never sets it; the default policy refuses loopback.
    */
   allowLoopbackForTests?: boolean;
+  /**
+   * Development only (GATEWAY_ALLOW_PRIVATE_URLS, refused unless the database is on this machine):
+   * also allow this machine and its networks — loopback, private, carrier-grade NAT, IPv6
+   * unique-local and local names — so a webhook can reach a receiver on the developer's machine.
+   * Link-local (cloud metadata), multicast, reserved and documentation ranges stay refused.
+   */
+  allowPrivate?: boolean;
 }
+
+/** The policy GATEWAY_ALLOW_PRIVATE_URLS=true gives the API and the connector. */
+export const PRIVATE_URLS_ALLOWED: AddressPolicy = Object.freeze({ allowPrivate: true });
+
+const LOOPBACK_OR_PRIVATE = new Set(['loopback', 'private', 'carrier-grade NAT', 'unique-local', 'local name']);
+
 
 export const DEFAULT_ADDRESS_POLICY: AddressPolicy = Object.freeze({});
 
@@ -106,6 +119,11 @@ export function ipFamily(text: string): 0 | 4 | 6 {
 
 /** Why an address must not be contacted ("loopback", "private", …), or null when it is public. */
 export function addressProblem(address: string, policy: AddressPolicy = DEFAULT_ADDRESS_POLICY): string | null {
+  const problem = strictAddressProblem(address, policy);
+  return problem && policy.allowPrivate && LOOPBACK_OR_PRIVATE.has(problem.replace(/^IPv4-mapped /, '')) ? null : problem;
+}
+
+function strictAddressProblem(address: string, policy: AddressPolicy): string | null {
   const bare = address.replace(/^\[|\]$/g, '');
   const v4 = parseV4(bare);
   if (v4) return v4Problem(v4, policy);
@@ -128,7 +146,7 @@ export function hostProblem(hostname: string, policy: AddressPolicy = DEFAULT_AD
   const host = hostname.replace(/\.$/, '').toLowerCase();
   if (!host) return 'empty host';
   if (ipFamily(host)) return addressProblem(host, policy);
-  if (LOCAL_NAMES.test(host)) return 'local name';
+  if (LOCAL_NAMES.test(host)) return policy.allowPrivate && !/^metadata(\.|$)/.test(host) ? null : 'local name';
   // WHATWG URL turns 0x7f.1 and 2130706433 into dotted form; anything numeric left is odd.
   if (/^[0-9.]+$/.test(host)) return 'odd numeric host';
   return null;

@@ -14,6 +14,7 @@ export const EVENT_TYPES = [
   'message.status',
   // Webhooks
   'webhook.test',
+  'webhook.secret_rotated',
   // Alerts: something an operator should look at
   'alert.agent_disabled',
   'alert.auth_state_corrupt',

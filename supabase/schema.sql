@@ -321,6 +321,53 @@ $$;
 COMMENT ON FUNCTION gateway.api_request_link(p_owner uuid, p_agent uuid, p_method text, p_phone text, p_capacity integer, p_window_seconds integer) IS 'Control plane: a link request limited per agent (default 5 per 15 minutes).';
 
 --
+-- Name: api_rotate_webhook_secret(uuid, uuid, bytea, integer, integer, integer, integer); Type: FUNCTION; Schema: gateway; Owner: -
+--
+
+CREATE FUNCTION gateway.api_rotate_webhook_secret(p_owner uuid, p_endpoint uuid, p_ciphertext bytea, p_key_version integer, p_overlap_seconds integer DEFAULT 86400, p_capacity integer DEFAULT 10, p_window_seconds integer DEFAULT 3600) RETURNS TABLE(previous_expires_at timestamp with time zone, rate_limit integer, rate_remaining integer, rate_reset_seconds integer)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_endpoint public.webhook_endpoints;
+  v_expires timestamptz;
+  v_rate record;
+begin
+  select * into v_endpoint from public.webhook_endpoints w where w.id = p_endpoint and w.owner_id = p_owner for update;
+  if v_endpoint.id is null then
+    perform gateway.fail('not_found', 'no such webhook endpoint');
+  end if;
+  if p_overlap_seconds is null or p_overlap_seconds < 0 or p_overlap_seconds > 604800 then
+    perform gateway.fail('invalid_argument', 'overlap must be between 0 and 604800 seconds (7 days)');
+  end if;
+  if p_ciphertext is null or p_key_version is null then
+    perform gateway.fail('invalid_argument', 'the new secret is missing');
+  end if;
+  v_expires := case when p_overlap_seconds > 0 then now() + make_interval(secs => p_overlap_seconds) end;
+  update private.webhook_secrets s
+  set previous_ciphertext = case when v_expires is null then null else s.ciphertext end,
+      previous_key_version = case when v_expires is null then null else s.key_version end,
+      previous_expires_at = v_expires,
+      ciphertext = p_ciphertext, key_version = p_key_version, rotated_at = now()
+  where s.endpoint_id = p_endpoint;
+  if not found then
+    v_expires := null;
+    insert into private.webhook_secrets (endpoint_id, ciphertext, key_version, rotated_at) values (p_endpoint, p_ciphertext, p_key_version, now());
+  end if;
+  perform gateway.emit_event(p_owner, v_endpoint.agent_id, 'webhook.secret_rotated', 'info',
+    jsonb_build_object('endpoint_id', p_endpoint, 'overlap_seconds', p_overlap_seconds, 'previous_secret_expires_at', v_expires));
+  select * into v_rate from private.take_or_fail('webhookrotate:' || p_owner::text, p_capacity, p_window_seconds, 1, 'webhook secret rotation');
+  return query select v_expires, v_rate.rate_limit, v_rate.rate_remaining, v_rate.rate_reset_seconds;
+end;
+$$;
+
+--
+-- Name: FUNCTION api_rotate_webhook_secret(p_owner uuid, p_endpoint uuid, p_ciphertext bytea, p_key_version integer, p_overlap_seconds integer, p_capacity integer, p_window_seconds integer); Type: COMMENT; Schema: gateway; Owner: -
+--
+
+COMMENT ON FUNCTION gateway.api_rotate_webhook_secret(p_owner uuid, p_endpoint uuid, p_ciphertext bytea, p_key_version integer, p_overlap_seconds integer, p_capacity integer, p_window_seconds integer) IS 'Control plane: replaces an owner''s webhook signing secret, keeping the old one for an overlap (0 to 7 days) during which deliveries carry both signatures; audited as a webhook.secret_rotated event; limited per owner (default 10 per hour).';
+
+--
 -- Name: api_send(uuid, uuid, text, text, jsonb, text, text); Type: FUNCTION; Schema: gateway; Owner: -
 --
 
@@ -519,7 +566,7 @@ COMMENT ON FUNCTION gateway.assert_lease(p_agent uuid, p_connector uuid, p_epoch
 -- Name: claim_deliveries(uuid, integer, integer, integer); Type: FUNCTION; Schema: gateway; Owner: -
 --
 
-CREATE FUNCTION gateway.claim_deliveries(p_connector uuid, p_limit integer DEFAULT 50, p_visibility_seconds integer DEFAULT 30, p_per_endpoint integer DEFAULT 8) RETURNS TABLE(delivery_id uuid, endpoint_id uuid, url text, secret_ciphertext bytea, secret_key_version integer, event_id uuid, event_type text, agent_id uuid, payload jsonb, event_created_at timestamp with time zone, attempts integer, max_attempts integer)
+CREATE FUNCTION gateway.claim_deliveries(p_connector uuid, p_limit integer DEFAULT 50, p_visibility_seconds integer DEFAULT 30, p_per_endpoint integer DEFAULT 8) RETURNS TABLE(delivery_id uuid, endpoint_id uuid, url text, secret_ciphertext bytea, secret_key_version integer, event_id uuid, event_type text, agent_id uuid, payload jsonb, event_created_at timestamp with time zone, attempts integer, max_attempts integer, previous_ciphertext bytea, previous_key_version integer)
     LANGUAGE plpgsql
     SET search_path TO ''
     AS $$
@@ -592,7 +639,9 @@ begin
     returning d.id, d.endpoint_id, d.event_id, d.attempts, d.max_attempts
   )
   select c.id, c.endpoint_id, w.url, s.ciphertext, s.key_version,
-         ev.id, ev.type, ev.agent_id, ev.payload, ev.created_at, c.attempts, c.max_attempts
+         ev.id, ev.type, ev.agent_id, ev.payload, ev.created_at, c.attempts, c.max_attempts,
+         case when s.previous_expires_at > now() then s.previous_ciphertext end,
+         case when s.previous_expires_at > now() then s.previous_key_version end
   from claimed c
   join public.webhook_endpoints w on w.id = c.endpoint_id
   join public.events ev on ev.id = c.event_id
@@ -604,7 +653,7 @@ $$;
 -- Name: FUNCTION claim_deliveries(p_connector uuid, p_limit integer, p_visibility_seconds integer, p_per_endpoint integer); Type: COMMENT; Schema: gateway; Owner: -
 --
 
-COMMENT ON FUNCTION gateway.claim_deliveries(p_connector uuid, p_limit integer, p_visibility_seconds integer, p_per_endpoint integer) IS 'Claims due webhook deliveries fairly: enabled endpoints only, at most p_per_endpoint in flight per endpoint across the fleet, endpoints in turn (FOR UPDATE SKIP LOCKED, visibility timeout); rows out of attempts are dead-lettered.';
+COMMENT ON FUNCTION gateway.claim_deliveries(p_connector uuid, p_limit integer, p_visibility_seconds integer, p_per_endpoint integer) IS 'Claims due webhook deliveries fairly: enabled endpoints only, at most p_per_endpoint in flight per endpoint across the fleet, endpoints in turn (FOR UPDATE SKIP LOCKED, visibility timeout); rows out of attempts are dead-lettered. Returns the previous signing secret too while a rotation''s overlap lasts.';
 
 --
 -- Name: claim_messages(uuid, integer, integer, uuid[], integer); Type: FUNCTION; Schema: gateway; Owner: -
@@ -2708,7 +2757,7 @@ CREATE FUNCTION private.event_types() RETURNS text[]
   select array[
     'session.status', 'session.lease_takeover', 'session.restricted',
     'message.received', 'message.sent_from_phone', 'message.status',
-    'webhook.test',
+    'webhook.test', 'webhook.secret_rotated',
     'alert.agent_disabled', 'alert.auth_state_corrupt', 'alert.auth_state_unreadable', 'alert.conflict',
     'alert.disconnected_long', 'alert.heartbeat_failing', 'alert.inbound_unstorable',
     'alert.lease_force_released', 'alert.logged_out', 'alert.repeated_logouts', 'alert.session_inactive',
@@ -3354,7 +3403,12 @@ CREATE TABLE private.webhook_secrets (
     endpoint_id uuid NOT NULL,
     ciphertext bytea NOT NULL,
     key_version integer NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    previous_ciphertext bytea,
+    previous_key_version integer,
+    previous_expires_at timestamp with time zone,
+    rotated_at timestamp with time zone,
+    CONSTRAINT webhook_secrets_previous_whole CHECK ((((previous_ciphertext IS NULL) = (previous_key_version IS NULL)) AND ((previous_ciphertext IS NULL) = (previous_expires_at IS NULL))))
 );
 
 --
@@ -3362,6 +3416,12 @@ CREATE TABLE private.webhook_secrets (
 --
 
 COMMENT ON TABLE private.webhook_secrets IS 'Signing secret of each webhook endpoint, AES-256-GCM ciphertext made by the application; SQL never sees the plaintext.';
+
+--
+-- Name: COLUMN webhook_secrets.previous_ciphertext; Type: COMMENT; Schema: private; Owner: -
+--
+
+COMMENT ON COLUMN private.webhook_secrets.previous_ciphertext IS 'The secret the last rotation replaced; deliveries are signed with it too until previous_expires_at.';
 
 --
 -- Name: daily_stats; Type: TABLE; Schema: public; Owner: -
@@ -4444,6 +4504,14 @@ GRANT ALL ON FUNCTION gateway.api_rename_agent(p_owner uuid, p_agent uuid, p_nam
 REVOKE ALL ON FUNCTION gateway.api_request_link(p_owner uuid, p_agent uuid, p_method text, p_phone text, p_capacity integer, p_window_seconds integer) FROM PUBLIC;
 GRANT ALL ON FUNCTION gateway.api_request_link(p_owner uuid, p_agent uuid, p_method text, p_phone text, p_capacity integer, p_window_seconds integer) TO service_role;
 GRANT ALL ON FUNCTION gateway.api_request_link(p_owner uuid, p_agent uuid, p_method text, p_phone text, p_capacity integer, p_window_seconds integer) TO gateway_api;
+
+--
+-- Name: FUNCTION api_rotate_webhook_secret(p_owner uuid, p_endpoint uuid, p_ciphertext bytea, p_key_version integer, p_overlap_seconds integer, p_capacity integer, p_window_seconds integer); Type: ACL; Schema: gateway; Owner: -
+--
+
+REVOKE ALL ON FUNCTION gateway.api_rotate_webhook_secret(p_owner uuid, p_endpoint uuid, p_ciphertext bytea, p_key_version integer, p_overlap_seconds integer, p_capacity integer, p_window_seconds integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION gateway.api_rotate_webhook_secret(p_owner uuid, p_endpoint uuid, p_ciphertext bytea, p_key_version integer, p_overlap_seconds integer, p_capacity integer, p_window_seconds integer) TO service_role;
+GRANT ALL ON FUNCTION gateway.api_rotate_webhook_secret(p_owner uuid, p_endpoint uuid, p_ciphertext bytea, p_key_version integer, p_overlap_seconds integer, p_capacity integer, p_window_seconds integer) TO gateway_api;
 
 --
 -- Name: FUNCTION api_send(p_owner uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb, p_idempotency_key text, p_request_hash text); Type: ACL; Schema: gateway; Owner: -

@@ -50,6 +50,11 @@ export type Database = {
               "agent_id": string,"desired_state": string,"link_method": string,"link_requested_at": string,"rate_limit": number,"rate_remaining": number,"rate_reset_seconds": number,"status": string
             }[]
                            },
+"api_rotate_webhook_secret":
+{ Args: { "p_capacity"?: number,"p_ciphertext": string,"p_endpoint": string,"p_key_version": number,"p_overlap_seconds"?: number,"p_owner": string,"p_window_seconds"?: number }; Returns: {
+              "previous_expires_at": string,"rate_limit": number,"rate_remaining": number,"rate_reset_seconds": number
+            }[]
+                           },
 "api_send":
 { Args: { "p_agent": string,"p_content": Json,"p_idempotency_key"?: string,"p_owner": string,"p_recipient": string,"p_request_hash"?: string,"p_type": string }; Returns: {
               "created_at": string,"id": string,"rate_limit": number,"rate_remaining": number,"rate_reset_seconds": number,"replayed": boolean,"status": string,"wa_message_id": string
@@ -80,7 +85,7 @@ export type Database = {
       } },
 "claim_deliveries":
 { Args: { "p_connector": string,"p_limit"?: number,"p_per_endpoint"?: number,"p_visibility_seconds"?: number }; Returns: {
-              "agent_id": string,"attempts": number,"delivery_id": string,"endpoint_id": string,"event_created_at": string,"event_id": string,"event_type": string,"max_attempts": number,"payload": Json,"secret_ciphertext": string,"secret_key_version": number,"url": string
+              "agent_id": string,"attempts": number,"delivery_id": string,"endpoint_id": string,"event_created_at": string,"event_id": string,"event_type": string,"max_attempts": number,"payload": Json,"previous_ciphertext": string,"previous_key_version": number,"secret_ciphertext": string,"secret_key_version": number,"url": string
             }[]
                            },
 "claim_messages":

@@ -6,7 +6,17 @@
 // and left alone (they would be reported by the connector as corrupt).
 import type { Sql } from 'postgres';
 import { associatedData, type Keyring, open, seal } from '../../kernel/secret-box.ts';
-import { credsNotUnder, resealCreds, resealSignalKey, resealWebhookSecret, signalKeysNotUnder, webhookSecretsNotUnder } from '../sql/rotation.ts';
+import {
+  credsNotUnder,
+  dropExpiredPreviousSecrets,
+  previousSecretsNotUnder,
+  resealCreds,
+  resealPreviousSecret,
+  resealSignalKey,
+  resealWebhookSecret,
+  signalKeysNotUnder,
+  webhookSecretsNotUnder,
+} from '../sql/rotation.ts';
 
 export interface RotationReport {
   creds: number;
@@ -77,6 +87,14 @@ export async function rotateKeys(sql: Sql, keyrings: RotationKeyrings, options: 
     const next = await reseal(webhookKeyring, r.ciphertext, r.key_version, associatedData.webhookSecret(r.endpoint_id));
     if (!next) continue;
     if (await resealWebhookSecret(sql, r, next, webhookCurrent)) report.webhookSecrets++;
+    else report.skippedConcurrent++;
+  }
+  // The secret a rotation replaced, still signing during its overlap (expired ones are dropped).
+  await dropExpiredPreviousSecrets(sql);
+  for (const r of await previousSecretsNotUnder(sql, webhookCurrent)) {
+    const next = await reseal(webhookKeyring, r.previous_ciphertext, r.previous_key_version, associatedData.webhookSecret(r.endpoint_id));
+    if (!next) continue;
+    if (await resealPreviousSecret(sql, r, next, webhookCurrent)) report.webhookSecrets++;
     else report.skippedConcurrent++;
   }
   return report;

@@ -58,3 +58,27 @@ export async function resealWebhookSecret(sql: Db, row: SealedWebhookSecretRow, 
     where endpoint_id = ${row.endpoint_id} and ciphertext = ${row.ciphertext}`;
   return done.count > 0;
 }
+
+export interface SealedPreviousSecretRow {
+  endpoint_id: string;
+  previous_ciphertext: Buffer;
+  previous_key_version: number;
+}
+
+/** Drops the secrets a rotation replaced whose overlap is over (they sign nothing any more). */
+export async function dropExpiredPreviousSecrets(sql: Db): Promise<void> {
+  await sql`update private.webhook_secrets set previous_ciphertext = null, previous_key_version = null, previous_expires_at = null
+    where previous_expires_at <= now()`;
+}
+
+/** The secrets a rotation replaced, still signing during their overlap, not under `current`. */
+export async function previousSecretsNotUnder(sql: Db, current: number): Promise<SealedPreviousSecretRow[]> {
+  return sql<SealedPreviousSecretRow[]>`select endpoint_id, previous_ciphertext, previous_key_version from private.webhook_secrets
+    where previous_ciphertext is not null and previous_key_version <> ${current}`;
+}
+
+export async function resealPreviousSecret(sql: Db, row: SealedPreviousSecretRow, next: Buffer, version: number): Promise<boolean> {
+  const done = await sql`update private.webhook_secrets set previous_ciphertext = ${next}, previous_key_version = ${version}
+    where endpoint_id = ${row.endpoint_id} and previous_ciphertext = ${row.previous_ciphertext}`;
+  return done.count > 0;
+}

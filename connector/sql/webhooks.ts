@@ -9,7 +9,15 @@ import type { Db, Params, Pg, Row } from './types.ts';
  */
 export type ClaimedDelivery = Pg<
   Row<'claim_deliveries'>,
-  { secret_ciphertext: Buffer | null; secret_key_version: number | null; agent_id: string | null; event_created_at: Date }
+  {
+    secret_ciphertext: Buffer | null;
+    secret_key_version: number | null;
+    /** The secret a rotation replaced, while its overlap lasts (null otherwise). */
+    previous_ciphertext: Buffer | null;
+    previous_key_version: number | null;
+    agent_id: string | null;
+    event_created_at: Date;
+  }
 >;
 
 export async function claimDeliveries(sql: Db, p: Params<'claim_deliveries'>): Promise<ClaimedDelivery[]> {

@@ -8,8 +8,9 @@
 //   claim      one call claims up to (concurrency − in flight) due rows, endpoint by endpoint:
 //              at most perEndpoint of one endpoint in flight across the fleet, endpoints in
 //              turn, disabled endpoints skipped (so one slow tenant cannot take every slot).
-//   deliver    each row on its own: open the endpoint's secret (cached), build the JSON body,
-//              sign it, POST it through the SSRF guard with a 10 s timeout, classify the answer:
+//   deliver    each row on its own: open the endpoint's secret(s) (cached; two during a
+//              rotation's overlap), build the JSON body, sign it (Standard Webhooks), POST it
+//              through the SSRF guard with a 10 s timeout, classify the answer:
 //                2xx                                   → delivered
 //                network error, timeout, 5xx, 408, 429 → retry after exponential backoff with
 //                                                        jitter, or the receiver's Retry-After
@@ -88,21 +89,28 @@ export function createWebhookDispatcher(deps: WebhookDispatcherDeps): WebhookDis
   const clock = deps.clock ?? systemClock;
   const random = deps.random ?? Math.random;
   const log = logger.child({ module: 'webhooks' });
-  const secrets = new Map<string, string>();
+  const opened = new Map<string, string>();
   const inFlight = new Set<Promise<void>>();
   let buffer: Outcome[] = [];
   let flushing: Promise<void> = Promise.resolve();
   let flushTimer: NodeJS.Timeout | undefined;
 
-  async function secretOf(row: Claimed): Promise<string> {
-    if (!row.secret_ciphertext || row.secret_key_version === null) throw new Error('endpoint has no signing secret');
-    const cacheKey = `${row.endpoint_id}:${row.secret_key_version}:${Buffer.from(row.secret_ciphertext).toString('base64')}`;
-    const cached = secrets.get(cacheKey);
+  async function open(endpointId: string, ciphertext: Uint8Array, keyVersion: number): Promise<string> {
+    const cacheKey = `${endpointId}:${keyVersion}:${Buffer.from(ciphertext).toString('base64')}`;
+    const cached = opened.get(cacheKey);
     if (cached) return cached;
-    const plain = await openText(keyring, row.secret_ciphertext, row.secret_key_version, associatedData.webhookSecret(row.endpoint_id));
-    if (secrets.size > 1000) secrets.clear();
-    secrets.set(cacheKey, plain);
+    const plain = await openText(keyring, ciphertext, keyVersion, associatedData.webhookSecret(endpointId));
+    if (opened.size > 1000) opened.clear();
+    opened.set(cacheKey, plain);
     return plain;
+  }
+
+  /** The current secret, then the previous one while a rotation's overlap lasts. */
+  async function secretsOf(row: Claimed): Promise<string[]> {
+    if (!row.secret_ciphertext || row.secret_key_version === null) throw new Error('endpoint has no signing secret');
+    const out = [await open(row.endpoint_id, row.secret_ciphertext, row.secret_key_version)];
+    if (row.previous_ciphertext && row.previous_key_version !== null) out.push(await open(row.endpoint_id, row.previous_ciphertext, row.previous_key_version));
+    return out;
   }
 
   function retry(row: Claimed, fields: { status_code?: number; error: string }, afterMs?: number): Outcome {
@@ -111,9 +119,9 @@ export function createWebhookDispatcher(deps: WebhookDispatcherDeps): WebhookDis
   }
 
   async function deliver(row: Claimed): Promise<Outcome> {
-    let secret: string;
+    let secrets: string[];
     try {
-      secret = await secretOf(row);
+      secrets = await secretsOf(row);
     } catch (error) {
       // Most likely a key missing from this connector's keyring: worth retrying (another
       // connector, or this one after a config fix), and visible in last_error meanwhile.
@@ -128,7 +136,7 @@ export function createWebhookDispatcher(deps: WebhookDispatcherDeps): WebhookDis
       data: row.payload,
     });
     const timestamp = Math.floor(clock.wall() / 1000);
-    const headers = signedHeaders({ eventId: row.event_id, eventType: row.event_type, deliveryId: row.delivery_id, attempt: row.attempts, timestamp, body, secret });
+    const headers = signedHeaders({ eventId: row.event_id, eventType: row.event_type, deliveryId: row.delivery_id, attempt: row.attempts, timestamp, body, secrets });
     try {
       const res = await guard.request(row.url, { method: 'POST', headers, body, timeoutMs: config.timeoutMs, maxBytes: 2048, truncate: true });
       const s = res.status;

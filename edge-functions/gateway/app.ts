@@ -22,6 +22,7 @@ import { registerKeyRoutes } from './routes/keys.ts';
 import { registerMessageRoutes } from './routes/messages.ts';
 import { registerNumberCheckRoutes } from './routes/number-checks.ts';
 import { registerSessionRoutes } from './routes/sessions.ts';
+import { registerWebhookRotationRoute } from './routes/webhook-rotation.ts';
 import { registerWebhookRoutes } from './routes/webhooks.ts';
 import { type AppDeps, type Ctx, DEFAULT_CONFIG, type Env, type GatewayApp, systemClock } from './types.ts';
 
@@ -127,6 +128,7 @@ export function createApp(deps: AppDeps): GatewayApp {
   registerNumberCheckRoutes(app, ctx);
   registerKeyRoutes(app, ctx);
   registerWebhookRoutes(app, ctx);
+  registerWebhookRotationRoute(app, ctx);
   registerActivityRoutes(app, ctx);
   registerDocs(app);
 

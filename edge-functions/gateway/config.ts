@@ -53,6 +53,7 @@ const corsOriginList = z.string().transform((value, ctx) => {
 const appShape = {
   GATEWAY_ALLOW_HTTP_WEBHOOKS: bool(false).describe('Accept http:// webhook URLs (development only).'),
   GATEWAY_ALLOW_HTTP_MEDIA: bool(false).describe('Accept http:// media URLs (development only).'),
+  GATEWAY_ALLOW_PRIVATE_URLS: bool(false).describe('Development only: webhook and media URLs may point at this machine and private networks (cloud metadata, link-local and reserved addresses stay refused). Logged as a warning at start; the function refuses to start unless its database URL is on this machine.'),
   GATEWAY_MAX_MEDIA_BYTES: int(1, DEFAULT_CONFIG.maxMediaBytes).describe('Largest decoded base64 media upload (the Storage bucket\'s size limit must match).'),
   GATEWAY_NUMBER_CHECK_WAIT_MS: int(0, DEFAULT_CONFIG.numberCheckWaitMs).describe('How long a number check waits for the connector before answering 202 with a job to poll.'),
   GATEWAY_CORS_ORIGINS: corsOriginList.optional().meta({
@@ -106,6 +107,7 @@ export function appConfigOf(e: z.output<z.ZodObject<typeof appShape>>): GatewayC
     ...DEFAULT_CONFIG,
     allowHttpWebhooks: e.GATEWAY_ALLOW_HTTP_WEBHOOKS,
     allowHttpMedia: e.GATEWAY_ALLOW_HTTP_MEDIA,
+    allowPrivateUrls: e.GATEWAY_ALLOW_PRIVATE_URLS,
     maxMediaBytes: e.GATEWAY_MAX_MEDIA_BYTES,
     numberCheckWaitMs: e.GATEWAY_NUMBER_CHECK_WAIT_MS,
     trustProxy: e.GATEWAY_TRUST_PROXY,

@@ -6,7 +6,8 @@ import postgres from 'postgres';
 import { createJwtVerifier, type JwtConfig } from '../_shared/auth/jwt.ts';
 import type { Resolver } from '../_shared/net/url-guard.ts';
 import { mediaStoreFromEnv } from '../../kernel/media/config.ts';
-import { KEYRING_PREFIX, keyringFromEnv } from '../../kernel/secret-box.ts';
+import { PRIVATE_URLS_VARIABLE, PRIVATE_URLS_WARNING, privateUrlsRefusal } from '../../kernel/private-urls.ts';
+import { ConfigError, KEYRING_PREFIX, keyringFromEnv } from '../../kernel/secret-box.ts';
 import type { EnvMap } from '../../kernel/env-schema.ts';
 import { appConfigOf, legacySecretOf, loadGatewayEnv } from './config.ts';
 import type { AppDeps, Logger } from './types.ts';
@@ -26,6 +27,10 @@ async function pinoLogger(level: string): Promise<Logger> {
 export async function depsFromEnv(env: EnvMap, options: { resolveHost?: Resolver; logger?: Logger } = {}): Promise<AppDeps> {
   const e = loadGatewayEnv(env);
   const url = (e.DB_POOLER_URL ?? e.SUPABASE_DB_URL)!;
+  const refusal = e.GATEWAY_ALLOW_PRIVATE_URLS ? privateUrlsRefusal(url, e.DB_POOLER_URL ? 'DB_POOLER_URL' : 'SUPABASE_DB_URL') : null;
+  if (refusal) throw new ConfigError(PRIVATE_URLS_VARIABLE, refusal);
+  const logger = options.logger ?? (await pinoLogger(e.LOG_LEVEL));
+  if (e.GATEWAY_ALLOW_PRIVATE_URLS) logger.warn({ variable: PRIVATE_URLS_VARIABLE }, PRIVATE_URLS_WARNING);
   return {
     // prepare: false — the transaction pooler cannot keep prepared statements across transactions.
     sql: postgres(url, { prepare: false, max: e.DB_POOL_MAX, idle_timeout: 20, onnotice: () => {} }),
@@ -34,6 +39,6 @@ export async function depsFromEnv(env: EnvMap, options: { resolveHost?: Resolver
     config: appConfigOf(e),
     resolveHost: options.resolveHost,
     mediaStore: await mediaStoreFromEnv(env),
-    logger: options.logger ?? (await pinoLogger(e.LOG_LEVEL)),
+    logger,
   };
 }

@@ -17,6 +17,8 @@ export interface GatewayConfig {
   allowHttpWebhooks: boolean;
   /** Accept http:// media URLs (development only). */
   allowHttpMedia: boolean;
+  /** GATEWAY_ALLOW_PRIVATE_URLS: webhook and media URLs may point at this machine and private networks (development; local database only). */
+  allowPrivateUrls: boolean;
   /** Largest decoded base64 media upload. */
   maxMediaBytes: number;
   /** Body limit of every route but the send route. */
@@ -29,6 +31,8 @@ export interface GatewayConfig {
     webhookSends: Bucket;
     /** Renames, per agent. */
     agentRenames: Bucket;
+    /** Webhook secret rotations, per owner. */
+    webhookRotations: Bucket;
   };
   /** How long a number check waits for the connector before answering 202 with a job to poll. */
   numberCheckWaitMs: number;
@@ -46,6 +50,7 @@ export interface GatewayConfig {
 export const DEFAULT_CONFIG: GatewayConfig = {
   allowHttpWebhooks: false,
   allowHttpMedia: false,
+  allowPrivateUrls: false,
   maxMediaBytes: 10 * 1024 * 1024,
   maxBodyBytes: 64 * 1024,
   limits: {
@@ -56,6 +61,7 @@ export const DEFAULT_CONFIG: GatewayConfig = {
     sessionCommands: { capacity: 10, windowSeconds: 3600 },
     webhookSends: { capacity: 30, windowSeconds: 3600 },
     agentRenames: { capacity: 30, windowSeconds: 3600 },
+    webhookRotations: { capacity: 10, windowSeconds: 3600 },
   },
   numberCheckWaitMs: 5000,
   numberCheckPollMs: 150,

@@ -2,10 +2,11 @@
  * npm run demo — the whole flow offline, against the WhatsApp simulator instead of WhatsApp:
  * create an agent, show its QR, scan it with the simulated phone, connected, send a text to a
  * simulated contact, delivered, read, an inbound reply, and a signed webhook received and
- * verified by a local receiver. Every step goes through the HTTP API as a customer would, except
- * registering the receiver: the API refuses loopback webhook URLs by design (SSRF), so the demo
- * registers its local receiver the way the API does internally and lets the connector reach
- * 127.0.0.1. Exits 0 when every step passed, 1 with the failing step otherwise.
+ * verified by a local receiver. Every step goes through the HTTP API as a customer would, the
+ * receiver included: the stack runs with the development switches GATEWAY_ALLOW_PRIVATE_URLS and
+ * GATEWAY_ALLOW_HTTP_WEBHOOKS, so the API accepts and the connector delivers to
+ * http://127.0.0.1:<port>/hook. The receiver verifies with the `standardwebhooks` package alone.
+ * Exits 0 when every step passed, 1 with the failing step otherwise.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -13,11 +14,10 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import QRCode from 'qrcode';
+import { Webhook } from 'standardwebhooks';
 import { installConsoleScrub } from '../../connector/logging/console-scrub.ts';
 import { createLogger } from '../../connector/logging/logger.ts';
-import { verify, WEBHOOK_HEADERS } from '../../connector/webhooks/signature.ts';
 import { installCertificateVerification } from '../../connector/whatsapp/verified-certificates.ts';
-import { associatedData, sealText } from '../../kernel/secret-box.ts';
 import { startSimulator } from '../../simulator/server.ts';
 import { trustSimulatorRoot } from '../../simulator/trust.ts';
 import { startLocalStack } from './stack.ts';
@@ -56,9 +56,12 @@ const receiver = createServer((req, res) => {
   req.on('data', (c: Buffer) => chunks.push(c));
   req.on('end', () => {
     const body = Buffer.concat(chunks).toString('utf8');
-    const ok = verify({ secret, body, timestamp: req.headers[WEBHOOK_HEADERS.timestamp] as string, signature: req.headers[WEBHOOK_HEADERS.signature] as string });
-    if (ok) verified.push(JSON.parse(body));
-    res.writeHead(ok ? 204 : 401).end();
+    try {
+      verified.push(new Webhook(secret).verify(body, req.headers as Record<string, string>) as (typeof verified)[number]);
+      res.writeHead(204).end();
+    } catch {
+      res.writeHead(401).end();
+    }
   });
 });
 await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
@@ -75,9 +78,9 @@ const stack = await startLocalStack({
     MESSAGES_RECIPIENT_INTERVAL_MS: '0',
     MESSAGES_POLL_INTERVAL_MS: '200',
     WEBHOOK_POLL_INTERVAL_MS: '200',
-    WEBHOOK_ALLOW_HTTP: 'true',
+    GATEWAY_ALLOW_PRIVATE_URLS: 'true',
+    GATEWAY_ALLOW_HTTP_WEBHOOKS: 'true',
   },
-  addressPolicy: { allowLoopbackForTests: true },
 });
 
 async function api<T = Record<string, unknown>>(method: string, route: string, body?: unknown): Promise<T> {
@@ -100,11 +103,10 @@ try {
   say(`1. agent created: ${agent.id}`);
 
   step('register a webhook receiver');
-  const [endpoint] = await stack.sql`select extensions.gen_random_uuid() as id`;
-  secret = `whsec_demo_${Math.random().toString(36).slice(2)}`;
-  const sealed = await sealText(stack.webhookKeyring, secret, associatedData.webhookSecret(endpoint!.id as string));
-  await stack.sql`select id from gateway.create_webhook_endpoint(${stack.userId}, ${endpoint!.id as string}, ${agent.id}, ${receiverUrl},
-    ${['message.received', 'message.status', 'session.status']}::text[], 'demo receiver', ${sealed.ciphertext}, ${sealed.keyVersion})`;
+  const hook = await api<{ secret: string }>('POST', '/v1/webhooks', {
+    url: receiverUrl, agentId: agent.id, eventTypes: ['message.received', 'message.status', 'session.status'], description: 'demo receiver',
+  });
+  secret = hook.secret;
   say(`2. webhook receiver listening at ${receiverUrl}`);
 
   step('show the QR code');

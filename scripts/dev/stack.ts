@@ -30,6 +30,7 @@ import type { AddressPolicy } from '../../kernel/address-policy.ts';
 import { createJwtVerifier } from '../../edge-functions/_shared/auth/jwt.ts';
 import { generateApiKey } from '../../edge-functions/_shared/auth/api-keys.ts';
 import { mediaStoreFromEnv } from '../../kernel/media/config.ts';
+import { isLocalDatabaseUrl, PRIVATE_URLS_VARIABLE, PRIVATE_URLS_WARNING, privateUrlsRefusal, privateUrlsRequested } from '../../kernel/private-urls.ts';
 import { KEYRING_PREFIX, type Keyring, keyringFromEnv } from '../../kernel/secret-box.ts';
 import { rotateKeys } from '../../connector/auth-state/rotate.ts';
 import { createApp } from '../../edge-functions/gateway/app.ts';
@@ -158,18 +159,15 @@ export class RemoteDatabaseRefused extends Error {
   }
 }
 
-/** Loopback addresses, localhost and Unix sockets (an empty host or a host= socket path). */
-export function isLocalDatabaseUrl(url: string): boolean {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return false;
+export { isLocalDatabaseUrl };
+
+/** GATEWAY_ALLOW_PRIVATE_URLS=true with a database on another host: refused before connecting. */
+export class PrivateUrlsRefused extends Error {
+  readonly variable = PRIVATE_URLS_VARIABLE;
+  constructor(problem: string) {
+    super(problem);
+    this.name = 'PrivateUrlsRefused';
   }
-  const socketHost = parsed.searchParams.get('host');
-  if (socketHost !== null) return socketHost.startsWith('/');
-  const host = parsed.hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  return host === '' || host === 'localhost' || host.endsWith('.localhost') || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host);
 }
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
@@ -180,6 +178,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     } catch {}
     throw new RemoteDatabaseRefused(host);
   }
+  const allowPrivateUrls = privateUrlsRequested(options.env ?? {});
+  const refusal = allowPrivateUrls && options.databaseUrl ? privateUrlsRefusal(options.databaseUrl, 'DATABASE_URL') : null;
+  if (refusal) throw new PrivateUrlsRefused(refusal);
   const dataDir = path.resolve(options.dataDir ?? path.join(repoRoot, '.data'));
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const secretsFile = path.join(dataDir, 'dev-secrets.json');
@@ -215,6 +216,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
   const apiKey = await ensureIdentity(sql, secrets, secretsFile);
   const logger: Logger = createLogger({ level: logLevel });
+  if (allowPrivateUrls) logger.warn({ variable: PRIVATE_URLS_VARIABLE }, PRIVATE_URLS_WARNING);
   const webhookKeyring = await keyringFromEnv(cleanEnv, KEYRING_PREFIX.webhookSecrets);
   const mediaStore = await mediaStoreFromEnv(cleanEnv);
   const gateway = createApp({

@@ -7,10 +7,13 @@
  *   PORT (default 8787)  HOST (default 127.0.0.1)  DATABASE_URL (a real Postgres on this machine
  *   instead; another host is refused unless DEV_ALLOW_REMOTE_DATABASE=1)
  *   DATA_DIR (default .data)  LOG_LEVEL (default warn)  WA_WEBSOCKET_URL (e.g. a simulator)
+ *   GATEWAY_ALLOW_PRIVATE_URLS=true with GATEWAY_ALLOW_HTTP_WEBHOOKS=true: webhooks may go to a
+ *   receiver on this machine (http://127.0.0.1:<port>/…); refused with a database on another host
  */
 import { installConsoleScrub } from '../../connector/logging/console-scrub.ts';
 import { createLogger } from '../../connector/logging/logger.ts';
 import { installCertificateVerification } from '../../connector/whatsapp/verified-certificates.ts';
+import { PRIVATE_URLS_WARNING, privateUrlsRequested } from '../../kernel/private-urls.ts';
 import { startLocalStack } from './stack.ts';
 import { watchSessions } from './terminal-qr.ts';
 
@@ -59,7 +62,9 @@ First request — create an agent:
   ${curl}
 
 Then open the link page, sign in with the token and link the agent; its QR code also appears here.
-`);
+${privateUrlsRequested(process.env) ? `
+!! ${PRIVATE_URLS_WARNING}
+` : ''}`);
 
 const stopWatching = watchSessions(stack.sql, stack.userId, say);
 

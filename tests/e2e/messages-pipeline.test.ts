@@ -376,3 +376,16 @@ describe('restart and disconnect wait for the send in flight', () => {
     }
   });
 });
+
+describe('webhooks of the whole run', () => {
+  it('every delivery the receiver got verifies with the standardwebhooks package and the endpoint secret', async () => {
+    // At least this send's status webhooks, whatever ran before in this file.
+    const { waId } = await send('text', { text: 'webhooks check' });
+    const isRead = (r: { body: string }) => {
+      const e = JSON.parse(r.body);
+      return e.type === 'message.status' && e.data.wa_message_id === waId && e.data.status === 'read';
+    };
+    await expect.poll(() => receiver.requests.some(isRead), { timeout: 15_000 }).toBe(true);
+    expect(receiver.verified()).toHaveLength(receiver.requests.length);
+  });
+});

@@ -1,4 +1,5 @@
-/** Webhook endpoints (URL rules, sealed secret, update, delete, test, deliveries, redeliver) and number checks. */
+/** Webhook endpoints (URL rules, sealed secret, rotation, update, delete, test, deliveries, redeliver) and number checks. */
+import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { associatedData, openText } from '../../kernel/secret-box.ts';
 import { type ApiHarness, createApiHarness, errorOf } from '../helpers/api.ts';
@@ -22,7 +23,10 @@ test('create: secret shown once, stored sealed and bound to the endpoint', async
   const res = await create({ url: 'https://hooks.example.com/wa', agentId: agent, eventTypes: ['message.*', 'session.status'], description: 'prod' });
   expect(res.status).toBe(201);
   const hook = (await res.json()) as { id: string; secret: string; eventTypes: string[] };
-  expect(hook.secret).toMatch(/^whsec_[A-Za-z0-9_-]{43}$/);
+  // Standard Webhooks: whsec_ + base64 of the key (32 bytes), which the library accepts as is.
+  expect(hook.secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
+  expect(Buffer.from(hook.secret.slice(6), 'base64')).toHaveLength(32);
+  expect(() => new Webhook(hook.secret)).not.toThrow();
   expect(hook.eventTypes).toEqual(['message.*', 'session.status']);
   const [row] = await api.db.sql`select ciphertext, key_version from private.webhook_secrets where endpoint_id = ${hook.id}`;
   expect(Buffer.from(row!.ciphertext).toString('latin1')).not.toContain(hook.secret);
@@ -135,6 +139,70 @@ test('update, test event to this endpoint only, deliveries, redeliver, delete', 
   expect((await api.call('DELETE', `/v1/webhooks/${a.id}`, { token: me.token })).status).toBe(404);
   const [secrets] = await api.db.sql`select count(*)::int as n from private.webhook_secrets where endpoint_id = ${a.id}`;
   expect(secrets!.n).toBe(0);
+});
+
+const secretsOf = async (id: string) => {
+  const [row] = await api.db.sql`select * from private.webhook_secrets where endpoint_id = ${id}`;
+  const open = (c: Uint8Array | null, v: number | null) => (c && v !== null ? openText(api.keyring, new Uint8Array(c), v, associatedData.webhookSecret(id)) : null);
+  return { current: await open(row!.ciphertext, row!.key_version), previous: await open(row!.previous_ciphertext, row!.previous_key_version), previousExpiresAt: row!.previous_expires_at as Date | null };
+};
+const rotate = (id: string, body?: unknown, token = me.token) => api.call('POST', `/v1/webhooks/${id}/rotate-secret`, { token, body });
+
+test('rotate-secret: a new standard secret shown once; the old one kept for the overlap (24 h by default); audited', async () => {
+  const hook = (await (await create({ url: 'https://rotate.example.com/x' })).json()) as { id: string; secret: string };
+  const res = await rotate(hook.id);
+  expect(res.status).toBe(200);
+  const body = (await res.json()) as { id: string; secret: string; previousSecretExpiresAt: string };
+  expect(body.id).toBe(hook.id);
+  expect(body.secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
+  expect(body.secret).not.toBe(hook.secret);
+  const stored = await secretsOf(hook.id);
+  expect(stored).toMatchObject({ current: body.secret, previous: hook.secret });
+  expect(stored.previousExpiresAt!.toISOString()).toBe(body.previousSecretExpiresAt);
+  expect(new Date(body.previousSecretExpiresAt).getTime() - Date.now()).toBeGreaterThan(24 * 3600_000 - 60_000);
+  expect(new Date(body.previousSecretExpiresAt).getTime() - Date.now()).toBeLessThanOrEqual(24 * 3600_000);
+  const [event] = await api.db.sql`select type, payload from public.events where type = 'webhook.secret_rotated' and payload ->> 'endpoint_id' = ${hook.id}`;
+  expect(event!.payload).toMatchObject({ endpoint_id: hook.id, overlap_seconds: 86400 });
+  expect(JSON.stringify(event)).not.toContain(body.secret.slice(6, 20));
+  expect(await (await api.call('GET', '/v1/webhooks', { token: me.token })).text()).not.toContain(body.secret);
+
+  // Again with an overlap of 0: only the newest secret signs, at once.
+  const now = (await (await rotate(hook.id, { overlapSeconds: 0 })).json()) as { secret: string; previousSecretExpiresAt: string | null };
+  expect(now.previousSecretExpiresAt).toBeNull();
+  expect(await secretsOf(hook.id)).toEqual({ current: now.secret, previous: null, previousExpiresAt: null });
+});
+
+test('rotate-secret: overlap bounded, unknown or foreign endpoint 404, agent-bound key 403, nothing changed', async () => {
+  const hook = (await (await create({ url: 'https://rotate2.example.com/x' })).json()) as { id: string; secret: string };
+  for (const overlapSeconds of [-1, 604801, 1.5, '60']) expect((await rotate(hook.id, { overlapSeconds })).status).toBe(400);
+  expect((await rotate(hook.id, { overlap: 60 })).status).toBe(400);
+  expect((await rotate(crypto.randomUUID())).status).toBe(404);
+  const other = await api.user();
+  expect((await rotate(hook.id, undefined, other.token)).status).toBe(404);
+  const bound = await api.apiKey(me.token, { name: 'bound-rotate', agentId: agent });
+  expect((await rotate(hook.id, undefined, bound.key)).status).toBe(403);
+  expect(await secretsOf(hook.id)).toEqual({ current: hook.secret, previous: null, previousExpiresAt: null });
+  expect((await rotate(hook.id, { overlapSeconds: 604800 })).status).toBe(200);
+});
+
+test('rotate-secret is limited per owner; a refused rotation changes nothing', async () => {
+  const limited = await createApiHarness({ limits: { webhookRotations: { capacity: 2, windowSeconds: 3600 } } as never });
+  try {
+    const u = await limited.user();
+    const hook = (await (await limited.call('POST', '/v1/webhooks', { token: u.token, body: { url: 'https://limit.example.com/x' } })).json()) as { id: string };
+    const call = () => limited.call('POST', `/v1/webhooks/${hook.id}/rotate-secret`, { token: u.token, body: { overlapSeconds: 60 } });
+    const first = await call();
+    expect(first.status).toBe(200);
+    expect(first.headers.get('ratelimit-remaining')).toBe('1');
+    const second = (await (await call()).json()) as { secret: string };
+    const third = await call();
+    expect(third.status).toBe(429);
+    expect(third.headers.get('retry-after')).toMatch(/^\d+$/);
+    const [row] = await limited.db.sql`select ciphertext, key_version from private.webhook_secrets where endpoint_id = ${hook.id}`;
+    expect(await openText(limited.keyring, new Uint8Array(row!.ciphertext), row!.key_version, associatedData.webhookSecret(hook.id))).toBe(second.secret);
+  } finally {
+    await limited.close();
+  }
 });
 
 test('an agent-bound key cannot manage webhooks; an account key with the scope can', async () => {

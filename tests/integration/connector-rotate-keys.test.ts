@@ -8,10 +8,10 @@ import { initAuthCreds } from '@whiskeysockets/baileys';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresAuthState } from '../../connector/auth-state/postgres-auth-state.ts';
 import { loadConfig } from '../../connector/config.ts';
-import { associatedData, createKeyring, DecryptionError, openText } from '../../kernel/secret-box.ts';
+import { associatedData, createKeyring, DecryptionError, openText, sealText } from '../../kernel/secret-box.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { claim, createRunningAgent, createUser, registerConnector } from '../helpers/fixtures.ts';
-import { createEndpoint } from '../helpers/messages-webhooks.ts';
+import { createEndpoint, standardSecret } from '../helpers/messages-webhooks.ts';
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -81,6 +81,27 @@ describe('npm run keys:rotate', () => {
     expect(await openText(finished.webhookKeyring, after.ciphertext, after.key_version, ad)).toBe(endpoint.secret);
     await expect(openText(credentialsRing, after.ciphertext, 2, ad)).rejects.toBeInstanceOf(DecryptionError);
     expect(rotate({ ...env, WEBHOOK_SECRETS_OLD_KEYS: '' })).toMatchObject({ webhookSecrets: 0, failed: 0 });
+  });
+
+  it('re-seals the previous signing secret of an endpoint in a rotation overlap too', async () => {
+    const owner = await createUser(db.sql);
+    const v1 = await createKeyring({ version: 1, key: Buffer.from(oldHex, 'hex') });
+    const endpoint = await createEndpoint(db.sql, v1, { owner, url: 'https://hooks.example.com/overlap' });
+    const ad = associatedData.webhookSecret(endpoint.id);
+    const next = standardSecret();
+    const sealed = await sealText(v1, next, ad);
+    await db.sql`select * from gateway.api_rotate_webhook_secret(${owner}, ${endpoint.id}, ${sealed.ciphertext}, ${sealed.keyVersion}, 3600)`;
+    const env = {
+      ...process.env, DATABASE_URL: db.url, CREDENTIALS_ENCRYPTION_KEY: newHex, CREDENTIALS_ENCRYPTION_KEY_VERSION: '2', CREDENTIALS_ENCRYPTION_OLD_KEYS: `1:${oldHex}`,
+      // Earlier tests left secrets under webhook key version 3.
+      WEBHOOK_SECRETS_KEY: '44'.repeat(32), WEBHOOK_SECRETS_KEY_VERSION: '4', WEBHOOK_SECRETS_OLD_KEYS: `1:${oldHex},3:${webhookHex}`,
+    };
+    expect(rotate(env)).toMatchObject({ failed: 0 });
+    const [row] = await db.sql`select * from private.webhook_secrets where endpoint_id = ${endpoint.id}`;
+    expect({ current: row!.key_version, previous: row!.previous_key_version }).toEqual({ current: 4, previous: 4 });
+    const ring = (await loadConfig({ ...env, WEBHOOK_SECRETS_OLD_KEYS: '' })).webhookKeyring;
+    expect(await openText(ring, row!.ciphertext, 4, ad)).toBe(next);
+    expect(await openText(ring, row!.previous_ciphertext, 4, ad)).toBe(endpoint.secret);
   });
 
   it.each(['CREDENTIALS_ENCRYPTION_KEY', 'WEBHOOK_SECRETS_KEY'])('refuses to run without %s, naming it', (variable) => {

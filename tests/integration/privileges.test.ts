@@ -110,6 +110,7 @@ describe('the edge function\'s role gateway_api', () => {
       'gateway.api_redeliver(uuid,uuid,uuid,integer,integer)',
       'gateway.api_rename_agent(uuid,uuid,text,integer,integer)',
       'gateway.api_request_link(uuid,uuid,text,text,integer,integer)',
+      'gateway.api_rotate_webhook_secret(uuid,uuid,bytea,integer,integer,integer,integer)',
       'gateway.api_send(uuid,uuid,text,text,jsonb,text,text)',
       'gateway.api_session_command(uuid,uuid,text,boolean,integer,integer)',
       'gateway.api_test_webhook(uuid,uuid,integer,integer)',

@@ -1,14 +1,15 @@
 // The webhook dispatcher against real Postgres and real local HTTP receivers.
-import { randomUUID } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import { pino } from 'pino';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Keyring } from '../../kernel/secret-box.ts';
+import { Webhook } from 'standardwebhooks';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { associatedData, type Keyring, sealText } from '../../kernel/secret-box.ts';
 import { createUrlGuard } from '../../connector/net/guard.ts';
 import { createWebhookDispatcher, type WebhookDispatcher, type WebhookDispatcherConfig } from '../../connector/webhooks/dispatcher.ts';
-import { verify } from '../../connector/webhooks/signature.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { createAgent, createUser } from '../helpers/fixtures.ts';
-import { createEndpoint, type Receiver, startReceiver, testKeyring } from '../helpers/messages-webhooks.ts';
+import type { RecordedRequest } from '../helpers/messages-http.ts';
+import { createEndpoint, legacySecret, type Receiver, signatureIsValid, standardSecret, startReceiver, testKeyring } from '../helpers/messages-webhooks.ts';
 
 const logger = pino({ level: 'silent' });
 const testGuard = () => createUrlGuard({ allowHttp: true, addressPolicy: { allowLoopbackForTests: true } });
@@ -29,13 +30,13 @@ afterAll(async () => {
 });
 
 /** A fresh owner, agent, receiver and endpoint; every delivery of the owner goes to the receiver. */
-async function setup(opts: { eventTypes?: string[] } = {}) {
+async function setup(opts: { eventTypes?: string[]; secret?: string } = {}) {
   const owner = await createUser(db.sql);
   const agent = await createAgent(db.sql, owner);
   let secret = '';
   const receiver: Receiver = await startReceiver(() => secret);
   cleanups.push(() => receiver.close());
-  const endpoint = await createEndpoint(db.sql, keyring, { owner, agent, url: `${receiver.url}/hook`, eventTypes: opts.eventTypes });
+  const endpoint = await createEndpoint(db.sql, keyring, { owner, agent, url: `${receiver.url}/hook`, eventTypes: opts.eventTypes, secret: opts.secret });
   secret = endpoint.secret;
   const emit = async (type = 'message.received', payload: Record<string, unknown> = { text: 'hi' }) => {
     const [row] = await db.sql`select gateway.emit_event(${owner}, ${agent}, ${type}, 'info', ${db.sql.json(payload as never)}) as id`;
@@ -47,6 +48,9 @@ async function setup(opts: { eventTypes?: string[] } = {}) {
   };
   return { owner, agent, receiver, endpoint, emit, delivery };
 }
+
+const plain = (req: RecordedRequest): Record<string, string> =>
+  Object.fromEntries(Object.entries(req.headers).flatMap(([k, v]) => (typeof v === 'string' ? [[k, v]] : [])));
 
 function dispatcher(config: Partial<WebhookDispatcherConfig> = {}, guard = testGuard()): WebhookDispatcher {
   const d = createWebhookDispatcher({
@@ -62,7 +66,7 @@ function dispatcher(config: Partial<WebhookDispatcherConfig> = {}, guard = testG
 }
 
 describe('webhook dispatcher', () => {
-  it('POSTs the event with an id, a timestamp and a signature the receiver verifies', async () => {
+  it('POSTs the event with Standard Webhooks headers that the standardwebhooks library verifies', async () => {
     const { receiver, endpoint, emit, delivery, agent } = await setup();
     const eventId = await emit('message.received', { text: 'hello', wa_message_id: 'ABC' });
     const d = dispatcher();
@@ -71,22 +75,78 @@ describe('webhook dispatcher', () => {
     const req = receiver.requests[0]!;
     expect(req.method).toBe('POST');
     expect(req.headers['content-type']).toBe('application/json');
-    expect(req.headers['x-webhook-id']).toBe(eventId);
+    expect(req.headers['webhook-id']).toBe(eventId);
+    expect(req.headers['webhook-timestamp']).toMatch(/^\d+$/);
+    expect(req.headers['webhook-signature']).toMatch(/^v1,[A-Za-z0-9+/]{43}=$/);
     expect(req.headers['x-webhook-event']).toBe('message.received');
+    expect(req.headers['x-webhook-delivery']).toBe((await delivery(eventId)).id);
     expect(req.headers['x-webhook-attempt']).toBe('1');
-    // Verified both by an independent HMAC (helper) and by the reference verifier.
+    // A standard secret gets none of the pre-standard headers.
+    expect(req.headers['x-webhook-signature']).toBeUndefined();
+    expect(req.headers['x-webhook-id']).toBeUndefined();
     expect(receiver.verified()).toHaveLength(1);
-    expect(verify({ secret: endpoint.secret, body: req.body, timestamp: req.headers['x-webhook-timestamp'] as string, signature: req.headers['x-webhook-signature'] as string })).toBe(true);
-    // A tampered body, a wrong secret or an old timestamp fail.
-    const base = { secret: endpoint.secret, body: req.body, timestamp: req.headers['x-webhook-timestamp'] as string, signature: req.headers['x-webhook-signature'] as string };
-    expect(verify({ ...base, body: req.body.replace('hello', 'hellO') })).toBe(false);
-    expect(verify({ ...base, secret: `${endpoint.secret}x` })).toBe(false);
-    expect(verify({ ...base, nowSeconds: Number(base.timestamp) + 301 })).toBe(false);
+    // A tampered body, another secret, another id or an old timestamp fail.
+    expect(signatureIsValid({ ...req, body: req.body.replace('hello', 'hellO') }, endpoint.secret)).toBe(false);
+    expect(signatureIsValid(req, standardSecret())).toBe(false);
+    expect(signatureIsValid({ ...req, headers: { ...req.headers, 'webhook-id': randomUUID() } }, endpoint.secret)).toBe(false);
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime((Number(req.headers['webhook-timestamp']) + 301) * 1000);
+      expect(signatureIsValid(req, endpoint.secret)).toBe(false);
+    } finally {
+      vi.useRealTimers();
+    }
     const body = JSON.parse(req.body);
     expect(body).toMatchObject({ id: eventId, type: 'message.received', agentId: agent, data: { text: 'hello', wa_message_id: 'ABC' } });
     const row = await delivery(eventId);
     expect(row).toMatchObject({ status: 'delivered', attempts: 1, last_status_code: 200, locked_by: null });
     expect(row.delivered_at).not.toBeNull();
+  });
+
+  it('an endpoint with a pre-standard secret keeps its legacy header, and the standard one verifies with the raw secret', async () => {
+    const secret = legacySecret();
+    const { receiver, emit } = await setup({ secret });
+    const eventId = await emit();
+    await dispatcher().runOnce();
+    const req = receiver.requests[0]!;
+    // The scheme those receivers were told to check: v1=hex(HMAC-SHA256(whole secret, `${t}.${body}`)).
+    const t = req.headers['x-webhook-timestamp'] as string;
+    expect(req.headers['x-webhook-id']).toBe(eventId);
+    expect(req.headers['x-webhook-signature']).toBe(`v1=${createHmac('sha256', secret).update(`${t}.${req.body}`).digest('hex')}`);
+    // Such a secret is no Standard Webhooks key (the library refuses it or decodes other bytes);
+    // its raw form verifies.
+    expect(signatureIsValid(req, secret)).toBe(false);
+    expect(new Webhook(new Uint8Array(Buffer.from(secret)), { format: 'raw' }).verify(req.body, plain(req))).toMatchObject({ id: eventId });
+  });
+
+  it('during a rotation overlap every delivery verifies with the old and with the new secret; afterwards with the new one only', async () => {
+    const { owner, receiver, endpoint, emit } = await setup();
+    const oldSecret = endpoint.secret;
+    const newSecret = standardSecret();
+    const sealed = await sealText(keyring, newSecret, associatedData.webhookSecret(endpoint.id));
+    const [rotated] = await db.sql`select * from gateway.api_rotate_webhook_secret(${owner}, ${endpoint.id}, ${sealed.ciphertext}, ${sealed.keyVersion}, 3600)`;
+    expect(new Date(rotated!.previous_expires_at).getTime()).toBeGreaterThan(Date.now() + 3_500_000);
+    const d = dispatcher();
+    const during = await emit('message.status', { n: 1 });
+    await d.runOnce();
+    const overlap = receiver.requests.filter((r) => JSON.parse(r.body).id === during);
+    expect(overlap).toHaveLength(1);
+    expect((overlap[0]!.headers['webhook-signature'] as string).split(' ')).toHaveLength(2);
+    expect(signatureIsValid(overlap[0]!, oldSecret)).toBe(true);
+    expect(signatureIsValid(overlap[0]!, newSecret)).toBe(true);
+    // The rotation is on the audit trail (and was delivered like any event, under both secrets).
+    const audit = receiver.requests.filter((r) => JSON.parse(r.body).type === 'webhook.secret_rotated');
+    expect(audit).toHaveLength(1);
+    expect(JSON.parse(audit[0]!.body).data).toMatchObject({ endpoint_id: endpoint.id, overlap_seconds: 3600 });
+    expect(signatureIsValid(audit[0]!, oldSecret) && signatureIsValid(audit[0]!, newSecret)).toBe(true);
+
+    await db.sql`update private.webhook_secrets set previous_expires_at = now() - interval '1 second' where endpoint_id = ${endpoint.id}`;
+    const after = await emit('message.status', { n: 2 });
+    await d.runOnce();
+    const late = receiver.requests.find((r) => JSON.parse(r.body).id === after)!;
+    expect((late.headers['webhook-signature'] as string).split(' ')).toHaveLength(1);
+    expect(signatureIsValid(late, newSecret)).toBe(true);
+    expect(signatureIsValid(late, oldSecret)).toBe(false);
   });
 
   it('a receiver that answers 500 then 200 gets the event exactly once more, with the same event id', async () => {

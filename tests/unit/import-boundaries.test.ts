@@ -1,7 +1,8 @@
 /**
  * Who may import whom, read from the source as text (README, "Layout"):
  *   - edge-functions/ is the deployed function: only the functions import it, and the hosts that
- *     run the function itself (tests/, and the two dev scripts that serve it on Node). Code the
+ *     run the function itself (tests/, the two dev scripts that serve it on Node, and the scripts
+ *     that render its OpenAPI document and configuration reference). Code the
  *     connector shares with the function lives in kernel/.
  *   - kernel/ imports only kernel/, and uses no Node built-ins outside kernel/node/, so the
  *     function (Deno) and the connector (Node) both load it.
@@ -12,8 +13,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { repoRoot } from '../../scripts/db/migrate.ts';
 
-/** Serve the gateway app on Node (npm start, benchmarks): they host the function, as tests do. */
-const FUNCTION_HOSTS = ['scripts/dev/serve-api.ts', 'scripts/dev/stack.ts'];
+/** Serve the gateway app on Node (npm start, benchmarks) or render its document: they host the function, as tests do. */
+const FUNCTION_HOSTS = ['scripts/dev/serve-api.ts', 'scripts/dev/stack.ts', 'scripts/docs/openapi.ts', 'scripts/docs/config-reference.ts'];
 const SKIPPED = new Set(['node_modules', '.git', '.data', 'test-results', '.temp']);
 
 function sourceFiles(dir: string): string[] {

@@ -1,6 +1,6 @@
 // The SSRF guard shared by media fetches and webhook deliveries (connector/net).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addressProblem } from '../../kernel/address-policy.ts';
+import { addressProblem, hostProblem, PRIVATE_URLS_ALLOWED } from '../../kernel/address-policy.ts';
 import { createUrlGuard, GuardError, type Resolver } from '../../connector/net/guard.ts';
 import { startTestServer, type TestServer } from '../helpers/messages-http.ts';
 
@@ -49,6 +49,20 @@ describe('address policy', () => {
     for (const a of ['10.0.0.1', '169.254.169.254', '192.168.0.1', 'fd00::1', '::ffff:10.0.0.1', '0.0.0.0']) {
       expect(addressProblem(a, LOOPBACK_OK)).not.toBeNull();
     }
+  });
+
+  it('GATEWAY_ALLOW_PRIVATE_URLS opens this machine and private networks, never metadata, multicast or reserved ranges', () => {
+    for (const a of ['127.0.0.1', '::1', '10.0.0.1', '172.16.0.1', '192.168.1.1', '100.64.0.1', 'fd00::1', '::ffff:127.0.0.1', '::ffff:10.0.0.1']) {
+      expect({ a, problem: addressProblem(a, PRIVATE_URLS_ALLOWED) }).toEqual({ a, problem: null });
+    }
+    for (const a of ['169.254.169.254', '::ffff:169.254.169.254', 'fe80::1', '0.0.0.0', '::', '224.0.0.1', '192.0.2.1', '64:ff9b::a9fe:a9fe', '2002:7f00:1::1']) {
+      expect(addressProblem(a, PRIVATE_URLS_ALLOWED)).not.toBeNull();
+    }
+    expect(hostProblem('localhost', PRIVATE_URLS_ALLOWED)).toBeNull();
+    expect(hostProblem('printer.local', PRIVATE_URLS_ALLOWED)).toBeNull();
+    expect(hostProblem('metadata.google.internal', PRIVATE_URLS_ALLOWED)).not.toBeNull();
+    expect(hostProblem('metadata', PRIVATE_URLS_ALLOWED)).not.toBeNull();
+    expect(hostProblem('localhost')).not.toBeNull();
   });
 });
 

@@ -71,7 +71,7 @@ export const WebhookView = z
   .openapi('Webhook');
 
 export const CreatedWebhook = WebhookView.extend({
-  secret: z.string().openapi({ description: 'Signing secret, shown once' }),
+  secret: z.string().openapi({ description: 'Signing secret (Standard Webhooks: `whsec_` + base64 of the key), shown once' }),
 }).openapi('CreatedWebhook');
 
 export const DeliveryView = z
@@ -107,3 +107,29 @@ export const NumberCheckView = z
     completedAt: z.string().nullable(),
   })
   .openapi('NumberCheck');
+
+export const ROTATION_OVERLAP_DEFAULT_SECONDS = 24 * 3600;
+export const ROTATION_OVERLAP_MAX_SECONDS = 7 * 24 * 3600;
+
+export const RotateWebhookSecret = z
+  .strictObject({
+    overlapSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(ROTATION_OVERLAP_MAX_SECONDS)
+      .default(ROTATION_OVERLAP_DEFAULT_SECONDS)
+      .openapi({ description: 'How long deliveries stay signed with the old secret as well (0 ends it now; at most 7 days)' }),
+  })
+  .openapi('RotateWebhookSecret');
+
+export const RotatedWebhookSecret = z
+  .object({
+    id: z.uuid(),
+    secret: z.string().openapi({ description: 'The new signing secret (`whsec_` + base64), shown once' }),
+    previousSecretExpiresAt: z
+      .string()
+      .nullable()
+      .openapi({ description: 'Until then every delivery carries a signature with the old secret too; null when the overlap is 0' }),
+  })
+  .openapi('RotatedWebhookSecret');

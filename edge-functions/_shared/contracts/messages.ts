@@ -16,6 +16,8 @@ export interface MessageLimits {
   maxMediaBytes: number;
   /** Accept http:// media URLs (development only). */
   allowHttpMedia: boolean;
+  /** GATEWAY_ALLOW_PRIVATE_URLS (development only). */
+  allowPrivateUrls?: boolean;
 }
 
 export const DEFAULT_MESSAGE_LIMITS: MessageLimits = { maxMediaBytes: 10 * 1024 * 1024, allowHttpMedia: false };
@@ -40,7 +42,7 @@ function mediaSchema(kind: keyof typeof MIME_ALLOW_LIST, limits: MessageLimits) 
   const allowedMime = (m: string) => allowed.includes(baseMime(m));
   const byUrl = z.strictObject({
     url: Text().max(2048).superRefine((url, ctx) => {
-      const problem = checkOutboundUrl(url, { allowHttp: limits.allowHttpMedia });
+      const problem = checkOutboundUrl(url, { allowHttp: limits.allowHttpMedia, allowPrivate: limits.allowPrivateUrls });
       if (problem) ctx.addIssue({ code: 'custom', message: `media url ${problem}` });
     }),
     mimetype: Mimetype.refine(allowedMime, `mimetype must be one of ${allowed.join(', ')}`).optional(),

@@ -7,11 +7,15 @@
  *   const problem = checkOutboundUrl(url, { allowHttp: false });  // null when acceptable
  */
 
-import { addressProblem, hostProblem, ipFamily } from '../../../kernel/address-policy.ts';
+import { type AddressPolicy, addressProblem, DEFAULT_ADDRESS_POLICY, hostProblem, ipFamily, PRIVATE_URLS_ALLOWED } from '../../../kernel/address-policy.ts';
 
 export interface UrlPolicy {
   allowHttp: boolean;
+  /** GATEWAY_ALLOW_PRIVATE_URLS (development, local database only): this machine and private networks too. */
+  allowPrivate?: boolean;
 }
+
+const addressPolicyOf = (allowPrivate: boolean | undefined): AddressPolicy => (allowPrivate ? PRIVATE_URLS_ALLOWED : DEFAULT_ADDRESS_POLICY);
 
 /** Problem with a URL as a short sentence, or null when it may be called. */
 export function checkOutboundUrl(raw: string, policy: UrlPolicy): string | null {
@@ -25,14 +29,14 @@ export function checkOutboundUrl(raw: string, policy: UrlPolicy): string | null 
     return policy.allowHttp ? 'must use https or http' : 'must use https';
   }
   if (url.username || url.password) return 'must not contain credentials';
-  if (hostProblem(url.hostname)) return 'must not point to a private, loopback, link-local or metadata address';
+  if (hostProblem(url.hostname, addressPolicyOf(policy.allowPrivate))) return 'must not point to a private, loopback, link-local or metadata address';
   return null;
 }
 
 export type Resolver = (hostname: string) => Promise<string[]>;
 
 /** The DNS check: every address the name resolves to must be public. Unresolvable names fail. */
-export async function checkResolvedHost(raw: string, resolve: Resolver | undefined): Promise<string | null> {
+export async function checkResolvedHost(raw: string, resolve: Resolver | undefined, allowPrivate = false): Promise<string | null> {
   if (!resolve) return null;
   const host = new URL(raw).hostname.replace(/^\[|\]$/g, '');
   if (ipFamily(host)) return null; // literal, already checked
@@ -43,5 +47,5 @@ export async function checkResolvedHost(raw: string, resolve: Resolver | undefin
     return 'host name does not resolve';
   }
   if (addresses.length === 0) return 'host name does not resolve';
-  return addresses.some((a) => addressProblem(a) !== null) ? 'resolves to a private, loopback or link-local address' : null;
+  return addresses.some((a) => addressProblem(a, addressPolicyOf(allowPrivate)) !== null) ? 'resolves to a private, loopback or link-local address' : null;
 }

@@ -62,3 +62,14 @@ export async function redeliver(
     select * from gateway.api_redeliver(${owner}, ${endpoint}, ${delivery}, ${limit.capacity}, ${limit.windowSeconds})`;
   return row!;
 }
+
+/** Seals in a new signing secret and keeps the old one signing for `overlapSeconds`; takes a token from the owner's rotation bucket. */
+export async function rotateWebhookSecret(
+  sql: Sql,
+  r: { owner: string; id: string; sealed: { ciphertext: Uint8Array; keyVersion: number }; overlapSeconds: number; limit: { capacity: number; windowSeconds: number } },
+): Promise<{ previous_expires_at: Date | null } & RateColumns> {
+  const [row] = await sql<({ previous_expires_at: Date | null } & RateColumns)[]>`
+    select * from gateway.api_rotate_webhook_secret(${r.owner}, ${r.id}, ${r.sealed.ciphertext}, ${r.sealed.keyVersion},
+      ${r.overlapSeconds}, ${r.limit.capacity}, ${r.limit.windowSeconds})`;
+  return row!;
+}

@@ -31,7 +31,7 @@ function canReadMessages(p: Principal): boolean {
 export function registerActivityRoutes(app: GatewayApp, { sql }: Ctx): void {
   app.openapi(
     createRoute({
-      method: 'get', path: '/v1/agents/{agentId}/inbound', tags: ['Messages'], summary: 'Inbound messages, newest first, with cursor pagination', security,
+      method: 'get', path: '/v1/agents/{agentId}/inbound', operationId: 'listInboundMessages', tags: ['Messages'], summary: 'Inbound messages, newest first, with cursor pagination', security,
       middleware: [scope('messages:read'), agentVisible],
       request: { params: AgentParams, query: InboundListQuery },
       responses: { 200: json(InboundPage, 'A page of inbound messages'), ...errorResponses },
@@ -55,7 +55,7 @@ export function registerActivityRoutes(app: GatewayApp, { sql }: Ctx): void {
 
   app.openapi(
     createRoute({
-      method: 'get', path: '/v1/agents/{agentId}/events', tags: ['Agents'], summary: 'Events of an agent (status changes, message statuses, alerts), newest first; message.* events need messages:read', security,
+      method: 'get', path: '/v1/agents/{agentId}/events', operationId: 'listEvents', tags: ['Agents'], summary: 'Events of an agent (status changes, message statuses, alerts), newest first; message.* events need messages:read', security,
       middleware: [scope('agents:read'), agentVisible],
       request: { params: AgentParams, query: EventListQuery },
       responses: { 200: json(EventPage, 'A page of events'), ...errorResponses },

@@ -25,7 +25,7 @@ const security = [{ bearer: [] }];
 export function registerAgentRoutes(app: GatewayApp, { sql, clock, config }: Ctx): void {
   app.openapi(
     createRoute({
-      method: 'post', path: '/v1/agents', tags: ['Agents'], summary: 'Create an agent (plan limit enforced)', security, middleware: [userOnly],
+      method: 'post', path: '/v1/agents', operationId: 'createAgent', tags: ['Agents'], summary: 'Create an agent (plan limit enforced)', security, middleware: [userOnly],
       request: { body: { required: true, content: { 'application/json': { schema: CreateAgent } } } },
       responses: { 201: json(AgentView, 'Created'), ...errorResponses },
     }),
@@ -37,7 +37,7 @@ export function registerAgentRoutes(app: GatewayApp, { sql, clock, config }: Ctx
 
   app.openapi(
     createRoute({
-      method: 'get', path: '/v1/agents', tags: ['Agents'], summary: 'List agents', security, middleware: [scope('agents:read')],
+      method: 'get', path: '/v1/agents', operationId: 'listAgents', tags: ['Agents'], summary: 'List agents', security, middleware: [scope('agents:read')],
       responses: { 200: json(AgentList, 'The caller\'s agents'), ...errorResponses },
     }),
     async (c) => {
@@ -49,7 +49,7 @@ export function registerAgentRoutes(app: GatewayApp, { sql, clock, config }: Ctx
 
   app.openapi(
     createRoute({
-      method: 'get', path: '/v1/agents/{agentId}', tags: ['Agents'], summary: 'Get an agent', security, middleware: [scope('agents:read'), agentVisible],
+      method: 'get', path: '/v1/agents/{agentId}', operationId: 'getAgent', tags: ['Agents'], summary: 'Get an agent', security, middleware: [scope('agents:read'), agentVisible],
       request: { params: AgentParams },
       responses: { 200: json(AgentView, 'The agent'), ...errorResponses },
     }),
@@ -62,7 +62,7 @@ export function registerAgentRoutes(app: GatewayApp, { sql, clock, config }: Ctx
 
   app.openapi(
     createRoute({
-      method: 'patch', path: '/v1/agents/{agentId}', tags: ['Agents'], security, middleware: [userOnly],
+      method: 'patch', path: '/v1/agents/{agentId}', operationId: 'renameAgent', tags: ['Agents'], security, middleware: [userOnly],
       summary: `Rename an agent (limited to ${config.limits.agentRenames.capacity} per ${config.limits.agentRenames.windowSeconds / 60} minutes per agent)`,
       request: { params: AgentParams, body: { required: true, content: { 'application/json': { schema: UpdateAgent } } } },
       responses: { 200: json(AgentView, 'Renamed'), ...errorResponses },
@@ -77,7 +77,7 @@ export function registerAgentRoutes(app: GatewayApp, { sql, clock, config }: Ctx
 
   app.openapi(
     createRoute({
-      method: 'delete', path: '/v1/agents/{agentId}', tags: ['Agents'], summary: 'Delete an agent, ending its session and wiping its secrets', security, middleware: [userOnly],
+      method: 'delete', path: '/v1/agents/{agentId}', operationId: 'deleteAgent', tags: ['Agents'], summary: 'Delete an agent, ending its session and wiping its secrets', security, middleware: [userOnly],
       request: { params: AgentParams },
       responses: { 204: { description: 'Deleted' }, ...errorResponses },
     }),
@@ -89,7 +89,7 @@ export function registerAgentRoutes(app: GatewayApp, { sql, clock, config }: Ctx
 
   app.openapi(
     createRoute({
-      method: 'get', path: '/v1/agents/{agentId}/stats', tags: ['Statistics'], summary: 'Per-day statistics (UTC days; default the last 30)', security, middleware: [scope('stats:read'), agentVisible],
+      method: 'get', path: '/v1/agents/{agentId}/stats', operationId: 'getAgentStats', tags: ['Statistics'], summary: 'Per-day statistics (UTC days; default the last 30)', security, middleware: [scope('stats:read'), agentVisible],
       request: { params: AgentParams, query: StatsQuery },
       responses: { 200: json(StatsView, 'Counts per day, zero-filled'), ...errorResponses },
     }),

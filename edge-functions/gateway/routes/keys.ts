@@ -20,7 +20,7 @@ const toView = (r: Pick<ApiKeyRow, 'id' | 'name' | 'prefix' | 'agent_id' | 'scop
 export function registerKeyRoutes(app: GatewayApp, { sql, config }: Ctx): void {
   app.openapi(
     createRoute({
-      method: 'post', path: '/v1/keys', tags: ['API keys'],
+      method: 'post', path: '/v1/keys', operationId: 'createApiKey', tags: ['API keys'],
       summary: `Create an API key; the key is in this response only (limited to ${config.limits.keyCreation.capacity} per ${config.limits.keyCreation.windowSeconds / 60} minutes)`, security, middleware: [userOnly],
       request: { body: { required: true, content: { 'application/json': { schema: CreateApiKey } } } },
       responses: { 201: json(CreatedApiKey, 'Created'), ...errorResponses },
@@ -40,7 +40,7 @@ export function registerKeyRoutes(app: GatewayApp, { sql, config }: Ctx): void {
 
   app.openapi(
     createRoute({
-      method: 'get', path: '/v1/keys', tags: ['API keys'], summary: 'List API keys (prefix, name, scopes, last use; never the key)', security, middleware: [userOnly],
+      method: 'get', path: '/v1/keys', operationId: 'listApiKeys', tags: ['API keys'], summary: 'List API keys (prefix, name, scopes, last use; never the key)', security, middleware: [userOnly],
       responses: { 200: json(z.object({ data: z.array(ApiKeyView) }), 'Keys'), ...errorResponses },
     }),
     async (c) => {
@@ -50,7 +50,7 @@ export function registerKeyRoutes(app: GatewayApp, { sql, config }: Ctx): void {
 
   app.openapi(
     createRoute({
-      method: 'delete', path: '/v1/keys/{keyId}', tags: ['API keys'], summary: 'Revoke an API key (idempotent)', security, middleware: [userOnly],
+      method: 'delete', path: '/v1/keys/{keyId}', operationId: 'revokeApiKey', tags: ['API keys'], summary: 'Revoke an API key (idempotent)', security, middleware: [userOnly],
       request: { params: z.object({ keyId: Uuid }) },
       responses: { 204: { description: 'Revoked' }, ...errorResponses },
     }),

@@ -49,11 +49,11 @@ async function requestHash(value: unknown): Promise<string> {
 }
 
 export function registerMessageRoutes(app: GatewayApp, { sql, config, mediaStore, logger }: Ctx): void {
-  const SendMessage = createSendMessageSchema({ maxMediaBytes: config.maxMediaBytes, allowHttpMedia: config.allowHttpMedia });
+  const SendMessage = createSendMessageSchema({ maxMediaBytes: config.maxMediaBytes, allowHttpMedia: config.allowHttpMedia, allowPrivateUrls: config.allowPrivateUrls });
 
   app.openapi(
     createRoute({
-      method: 'post', path: '/v1/agents/{agentId}/messages', tags: ['Messages'],
+      method: 'post', path: '/v1/agents/{agentId}/messages', operationId: 'sendMessage', tags: ['Messages'],
       summary: 'Queue a message (202); Idempotency-Key replays the first result, 409 for a different body; limited per minute by the plan', security,
       middleware: [scope('messages:send'), agentVisible],
       request: {
@@ -82,7 +82,7 @@ export function registerMessageRoutes(app: GatewayApp, { sql, config, mediaStore
 
   app.openapi(
     createRoute({
-      method: 'get', path: '/v1/agents/{agentId}/messages/{messageId}', tags: ['Messages'], summary: 'Get one message with its status', security,
+      method: 'get', path: '/v1/agents/{agentId}/messages/{messageId}', operationId: 'getMessage', tags: ['Messages'], summary: 'Get one message with its status', security,
       middleware: [scope('messages:read'), agentVisible],
       request: { params: AgentParams.extend({ messageId: Uuid }) },
       responses: { 200: json(MessageView, 'The message'), ...errorResponses },
@@ -98,7 +98,7 @@ export function registerMessageRoutes(app: GatewayApp, { sql, config, mediaStore
 
   app.openapi(
     createRoute({
-      method: 'get', path: '/v1/agents/{agentId}/messages', tags: ['Messages'], summary: 'List messages, newest first, with filters and cursor pagination', security,
+      method: 'get', path: '/v1/agents/{agentId}/messages', operationId: 'listMessages', tags: ['Messages'], summary: 'List messages, newest first, with filters and cursor pagination', security,
       middleware: [scope('messages:read'), agentVisible],
       request: { params: AgentParams, query: MessageListQuery },
       responses: { 200: json(MessagePage, 'A page of messages'), ...errorResponses },

@@ -30,7 +30,7 @@ const finished = (status: string) => status === 'done' || status === 'failed';
 export function registerNumberCheckRoutes(app: GatewayApp, { sql, clock, config }: Ctx): void {
   app.openapi(
     createRoute({
-      method: 'post', path: '/v1/agents/{agentId}/number-checks', tags: ['Number checks'],
+      method: 'post', path: '/v1/agents/{agentId}/number-checks', operationId: 'checkNumbers', tags: ['Number checks'],
       summary: `Check up to 50 numbers; waits up to ${config.numberCheckWaitMs} ms, then 202 with a job to poll (limited to ${config.limits.numberChecks.capacity} numbers per ${config.limits.numberChecks.windowSeconds} s per agent)`, security,
       middleware: [scope('numbers:check'), agentVisible],
       request: { params: AgentParams, body: { required: true, content: { 'application/json': { schema: NumberCheckRequest } } } },
@@ -57,7 +57,7 @@ export function registerNumberCheckRoutes(app: GatewayApp, { sql, clock, config 
 
   app.openapi(
     createRoute({
-      method: 'get', path: '/v1/agents/{agentId}/number-checks/{checkId}', tags: ['Number checks'], summary: 'Poll a number check', security,
+      method: 'get', path: '/v1/agents/{agentId}/number-checks/{checkId}', operationId: 'getNumberCheck', tags: ['Number checks'], summary: 'Poll a number check', security,
       middleware: [scope('numbers:check'), agentVisible],
       request: { params: AgentParams.extend({ checkId: Uuid }) },
       responses: { 200: json(NumberCheckView, 'The job'), ...errorResponses },

@@ -43,7 +43,7 @@ async function toView(r: SessionRow): Promise<View> {
 export function registerSessionRoutes(app: GatewayApp, { sql, config }: Ctx): void {
   app.openapi(
     createRoute({
-      method: 'post', path: '/v1/agents/{agentId}/session/link', tags: ['Session'],
+      method: 'post', path: '/v1/agents/{agentId}/session/link', operationId: 'linkSession', tags: ['Session'],
       summary: `Link by QR code or pairing code (limited to ${config.limits.link.capacity} per ${config.limits.link.windowSeconds / 60} minutes per agent)`, security,
       middleware: [scope('sessions:write'), agentVisible],
       request: { params: AgentParams, body: { required: true, content: { 'application/json': { schema: LinkRequest } } } },
@@ -62,7 +62,7 @@ export function registerSessionRoutes(app: GatewayApp, { sql, config }: Ctx): vo
 
   app.openapi(
     createRoute({
-      method: 'get', path: '/v1/agents/{agentId}/session', tags: ['Session'], summary: 'Session status with QR (text and PNG), pairing code, last error, owner connector and heartbeat age', security,
+      method: 'get', path: '/v1/agents/{agentId}/session', operationId: 'getSession', tags: ['Session'], summary: 'Session status with QR (text and PNG), pairing code, last error, owner connector and heartbeat age', security,
       middleware: [scope('sessions:read'), agentVisible],
       request: { params: AgentParams },
       responses: { 200: json(SessionView, 'The session'), ...errorResponses },
@@ -79,7 +79,7 @@ export function registerSessionRoutes(app: GatewayApp, { sql, config }: Ctx): vo
   for (const command of ['disconnect', 'logout', 'restart'] as const) {
     app.openapi(
       createRoute({
-        method: 'post', path: `/v1/agents/{agentId}/session/${command}`, tags: ['Session'],
+        method: 'post', path: `/v1/agents/{agentId}/session/${command}`, operationId: `${command}Session`, tags: ['Session'],
         summary: `${command[0]!.toUpperCase()}${command.slice(1)} the session (refused with 409 while sends are in flight unless force is true; restart, disconnect and logout together are limited to ${config.limits.sessionCommands.capacity} per ${config.limits.sessionCommands.windowSeconds / 60} minutes per agent)`, security,
         middleware: [scope('sessions:write'), agentVisible],
         request: { params: AgentParams, body: { required: false, content: { 'application/json': { schema: CommandRequest } } } },
@@ -98,7 +98,7 @@ export function registerSessionRoutes(app: GatewayApp, { sql, config }: Ctx): vo
 
   app.openapi(
     createRoute({
-      method: 'get', path: '/v1/agents/{agentId}/session/sending-status', tags: ['Session'], summary: 'Sends in flight and queued (whether a restart would be refused)', security,
+      method: 'get', path: '/v1/agents/{agentId}/session/sending-status', operationId: 'getSendingStatus', tags: ['Session'], summary: 'Sends in flight and queued (whether a restart would be refused)', security,
       middleware: [scope('sessions:read'), agentVisible],
       request: { params: AgentParams },
       responses: { 200: json(SendingStatus, 'Sending status'), ...errorResponses },

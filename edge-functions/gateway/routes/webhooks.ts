@@ -18,6 +18,7 @@ import { associatedData, sealText } from '../../../kernel/secret-box.ts';
 import { webhookManager } from '../guards.ts';
 import type { Ctx, GatewayApp } from '../types.ts';
 import { iso, isoNow, principalOf } from '../util.ts';
+import { newWebhookSecret } from '../webhook-secret.ts';
 
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
 const security = [{ bearer: [] }];
@@ -34,20 +35,16 @@ const toDelivery = (r: DeliveryRow): z.infer<typeof DeliveryView> => ({
   lastAttemptAt: iso(r.last_attempt_at), deliveredAt: iso(r.delivered_at), createdAt: isoNow(r.created_at),
 });
 
-function secret(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(32));
-  return `whsec_${btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')}`;
-}
-
 export function registerWebhookRoutes(app: GatewayApp, { sql, config, keyring, resolveHost }: Ctx): void {
   async function assertUrl(url: string): Promise<void> {
-    const problem = checkOutboundUrl(url, { allowHttp: config.allowHttpWebhooks }) ?? (await checkResolvedHost(url, resolveHost));
+    const allowPrivate = config.allowPrivateUrls;
+    const problem = checkOutboundUrl(url, { allowHttp: config.allowHttpWebhooks, allowPrivate }) ?? (await checkResolvedHost(url, resolveHost, allowPrivate));
     if (problem) throw new HttpError(422, 'invalid_url', `The webhook url ${problem}`, [{ path: 'url', message: problem }]);
   }
 
   app.openapi(
     createRoute({
-      method: 'post', path: '/v1/webhooks', tags: ['Webhooks'], summary: 'Create a webhook endpoint; the signing secret is in this response only', security, middleware: [webhookManager],
+      method: 'post', path: '/v1/webhooks', operationId: 'createWebhook', tags: ['Webhooks'], summary: 'Create a webhook endpoint; the signing secret is in this response only', security, middleware: [webhookManager],
       request: { body: { required: true, content: { 'application/json': { schema: CreateWebhook } } } },
       responses: { 201: json(CreatedWebhook, 'Created'), 422: json(z.unknown(), 'URL not allowed'), ...errorResponses },
     }),
@@ -57,7 +54,7 @@ export function registerWebhookRoutes(app: GatewayApp, { sql, config, keyring, r
       await assertUrl(body.url);
       // The id is chosen here because the sealed secret is bound to it (associated data).
       const id = crypto.randomUUID();
-      const plain = secret();
+      const plain = newWebhookSecret();
       const sealed = await sealText(keyring, plain, associatedData.webhookSecret(id));
       const row = await createWebhookEndpoint(sql, {
         owner: p.ownerId, id, agent: body.agentId ?? null, url: body.url, eventTypes: body.eventTypes, description: body.description ?? null, sealed,
@@ -68,7 +65,7 @@ export function registerWebhookRoutes(app: GatewayApp, { sql, config, keyring, r
 
   app.openapi(
     createRoute({
-      method: 'get', path: '/v1/webhooks', tags: ['Webhooks'], summary: 'List webhook endpoints', security, middleware: [webhookManager],
+      method: 'get', path: '/v1/webhooks', operationId: 'listWebhooks', tags: ['Webhooks'], summary: 'List webhook endpoints', security, middleware: [webhookManager],
       responses: { 200: json(z.object({ data: z.array(WebhookView) }), 'Endpoints'), ...errorResponses },
     }),
     async (c) => {
@@ -80,7 +77,7 @@ export function registerWebhookRoutes(app: GatewayApp, { sql, config, keyring, r
 
   app.openapi(
     createRoute({
-      method: 'patch', path: '/v1/webhooks/{webhookId}', tags: ['Webhooks'], summary: 'Update url, event types, description or enabled', security, middleware: [webhookManager],
+      method: 'patch', path: '/v1/webhooks/{webhookId}', operationId: 'updateWebhook', tags: ['Webhooks'], summary: 'Update url, event types, description or enabled', security, middleware: [webhookManager],
       request: { params: WebhookParams, body: { required: true, content: { 'application/json': { schema: UpdateWebhook } } } },
       responses: { 200: json(WebhookView, 'Updated'), 422: json(z.unknown(), 'URL not allowed'), ...errorResponses },
     }),
@@ -100,7 +97,7 @@ export function registerWebhookRoutes(app: GatewayApp, { sql, config, keyring, r
 
   app.openapi(
     createRoute({
-      method: 'delete', path: '/v1/webhooks/{webhookId}', tags: ['Webhooks'], summary: 'Delete a webhook endpoint', security, middleware: [webhookManager],
+      method: 'delete', path: '/v1/webhooks/{webhookId}', operationId: 'deleteWebhook', tags: ['Webhooks'], summary: 'Delete a webhook endpoint', security, middleware: [webhookManager],
       request: { params: WebhookParams },
       responses: { 204: { description: 'Deleted' }, ...errorResponses },
     }),
@@ -114,7 +111,7 @@ export function registerWebhookRoutes(app: GatewayApp, { sql, config, keyring, r
 
   app.openapi(
     createRoute({
-      method: 'post', path: '/v1/webhooks/{webhookId}/test', tags: ['Webhooks'], summary: 'Queue a webhook.test event for this endpoint (tests and redeliveries together are limited per account)', security, middleware: [webhookManager],
+      method: 'post', path: '/v1/webhooks/{webhookId}/test', operationId: 'testWebhook', tags: ['Webhooks'], summary: 'Queue a webhook.test event for this endpoint (tests and redeliveries together are limited per account)', security, middleware: [webhookManager],
       request: { params: WebhookParams },
       responses: { 202: json(z.object({ eventId: z.uuid(), deliveryId: z.uuid() }), 'Queued'), ...errorResponses },
     }),
@@ -129,7 +126,7 @@ export function registerWebhookRoutes(app: GatewayApp, { sql, config, keyring, r
 
   app.openapi(
     createRoute({
-      method: 'get', path: '/v1/webhooks/{webhookId}/deliveries', tags: ['Webhooks'], summary: 'Deliveries of an endpoint, newest first', security, middleware: [webhookManager],
+      method: 'get', path: '/v1/webhooks/{webhookId}/deliveries', operationId: 'listWebhookDeliveries', tags: ['Webhooks'], summary: 'Deliveries of an endpoint, newest first', security, middleware: [webhookManager],
       request: {
         params: WebhookParams,
         query: z.object({ limit: z.coerce.number().int().min(1).max(200).default(50), cursor: z.string().max(200).regex(/^[A-Za-z0-9_-]+$/).optional() }),
@@ -151,7 +148,7 @@ export function registerWebhookRoutes(app: GatewayApp, { sql, config, keyring, r
 
   app.openapi(
     createRoute({
-      method: 'post', path: '/v1/webhooks/{webhookId}/deliveries/{deliveryId}/redeliver', tags: ['Webhooks'], summary: 'Queue a delivered or dead delivery again (tests and redeliveries together are limited per account)', security, middleware: [webhookManager],
+      method: 'post', path: '/v1/webhooks/{webhookId}/deliveries/{deliveryId}/redeliver', operationId: 'redeliverWebhookDelivery', tags: ['Webhooks'], summary: 'Queue a delivered or dead delivery again (tests and redeliveries together are limited per account)', security, middleware: [webhookManager],
       request: { params: WebhookParams.extend({ deliveryId: Uuid }) },
       responses: { 202: json(z.object({ id: z.uuid(), status: z.string() }), 'Queued again'), 409: json(z.unknown(), 'Being attempted right now'), ...errorResponses },
     }),
