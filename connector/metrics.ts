@@ -1,5 +1,6 @@
 // Prometheus metrics of one connector. A registry per connector (not prom-client's global one)
 // so tests can run several connectors in one process.
+import { DisconnectReason } from '@whiskeysockets/baileys';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
@@ -58,8 +59,21 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
+/** Close codes with a label of their own: the ones Baileys names (anything else is `other`). */
+const LABELLED_CODES = new Set<number>([
+  DisconnectReason.loggedOut,
+  DisconnectReason.forbidden,
+  DisconnectReason.timedOut,
+  DisconnectReason.multideviceMismatch,
+  DisconnectReason.connectionClosed,
+  DisconnectReason.connectionReplaced,
+  DisconnectReason.badSession,
+  DisconnectReason.unavailableService,
+  DisconnectReason.restartRequired,
+]);
+
 /** The close-code label: the code itself for the ones that matter, else "other"/"none". */
 export function closeCodeLabel(code: number | undefined): string {
   if (code === undefined) return 'none';
-  return [401, 403, 408, 411, 428, 440, 500, 503, 515].includes(code) ? String(code) : 'other';
+  return LABELLED_CODES.has(code) ? String(code) : 'other';
 }
