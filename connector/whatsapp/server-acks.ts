@@ -4,9 +4,10 @@
 // Baileys' sendMessage resolves once the stanza is written to the socket and emits no event for a
 // positive ack (only negative ones become a messages.update), so a socket that dies right after
 // the write loses the message while the send looks successful. The worker therefore waits for
-// this ack before it records `sent`, and re-sends under the same id when none comes. The ack is
-// read from the socket's own frame events (`CB:ack,class:message`, the name Baileys itself
-// listens on), one listener per socket.
+// this ack before it records `sent`, and re-sends under the same id when none comes
+// (messages/outbound-worker.ts). Baileys internal: the ack is read from the socket client's own
+// frame events (`CB:ack,class:message`, the name Baileys itself listens on), one listener per
+// socket; self-check.ts verifies that naming at start-up.
 import type { BinaryNode, WASocket } from '@whiskeysockets/baileys';
 
 export interface AckWait {
