@@ -19,13 +19,16 @@ interface AckRegistry {
   wait(messageId: string): AckWait;
 }
 
+/** The frame event of a server ack for a message (tag `ack`, attribute class=message). */
+export const MESSAGE_ACK_EVENT = 'CB:ack,class:message';
+
 const registries = new WeakMap<WASocket, AckRegistry>();
 
 export function serverAcks(sock: WASocket): AckRegistry {
   let registry = registries.get(sock);
   if (registry) return registry;
   const waiting = new Map<string, (ack: { error?: string }) => void>();
-  sock.ws.on('CB:ack,class:message', (node: BinaryNode) => {
+  sock.ws.on(MESSAGE_ACK_EVENT, (node: BinaryNode) => {
     const id = node.attrs.id;
     const resolve = id ? waiting.get(id) : undefined;
     if (!id || !resolve) return;
