@@ -8,7 +8,10 @@
 // (`release`), and is never sent if the socket ends first; WhatsApp then delivers it again.
 //
 // How a frame is recognised and held is Baileys-specific (whatsapp/ack-frames.ts): Baileys' own
-// receipt and ack writes are noted as they happen and queued on demand.
+// receipt and ack writes are noted as they happen and queued on demand. Holding does not block
+// Baileys (it awaits the write, and the upsert only comes after it): the write is reported done at
+// once. The Noise cipher numbers frames, so every later frame waits behind a held one (pings,
+// sends); that lasts one commit normally.
 //
 // Which frames are held: positive receipts (delivery, inactive, sender, peer) and plain acks of
 // class message. A nack (ack with an error) or a retry receipt is sent at once: Baileys could not
