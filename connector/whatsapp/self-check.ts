@@ -46,8 +46,8 @@ const RELIANCES: Reliance[] = [
     code: ["ws.on('message', onMessageReceived)"],
   },
   {
-    fence: 'lease-gate.ts, receipts-first.ts',
-    expects: "the socket client passes WebSocket events on through its own emit, so a replaced emit sees them",
+    fence: 'lease-gate.ts',
+    expects: 'the socket client passes WebSocket events on through its own emit, so a replaced emit sees them',
     file: 'Socket/Client/websocket.js',
     code: ['this.socket?.on(event, (...args) => this.emit(event, ...args))'],
   },
