@@ -1,10 +1,11 @@
 // The connector process, built by a factory that receives its dependencies, so tests run real
 // ones (Postgres, Baileys against the simulator) in-process and main.ts wires production ones.
 //
-// Lifecycle: start() registers the connector (id, hostname, pid, version, capacity), starts the
-// reconciler (claim / renew / self-fence loops), the wake-up source, the jobs and the key-count
-// metrics. stop() is the graceful shutdown: stop claiming, let extensions drain in-flight work
-// (bounded by shutdownGraceMs), end every socket, release every lease in one statement.
+// Lifecycle: start() checks the Baileys internals the adapter relies on (whatsapp/self-check.ts),
+// registers the connector (id, hostname, pid, version, capacity), starts the reconciler (claim /
+// renew / self-fence loops), the wake-up source, the jobs and the key-count metrics. stop() is the
+// graceful shutdown: stop claiming, let extensions drain in-flight work (bounded by
+// shutdownGraceMs), end every socket, release every lease in one statement.
 import type { WASocket } from '@whiskeysockets/baileys';
 import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
@@ -26,6 +27,7 @@ import {
   type WakeupSource,
 } from './wakeups/wakeups.ts';
 import { createSocketFactory, type MakeSocket } from './whatsapp/make-socket.ts';
+import { checkBaileysInternals } from './whatsapp/self-check.ts';
 
 /** What connector/messages and connector/webhooks plug in with. */
 export interface ConnectorExtension {
@@ -162,6 +164,8 @@ export function createConnector(deps: ConnectorDeps): Connector {
     runJob: (name) => runJob(name, { sql, config, logger, metrics }),
 
     async start() {
+      // Before any session is claimed: a Baileys whose internals changed would lose messages quietly.
+      checkBaileysInternals();
       await registerConnector(sql, { id: config.connectorId, hostname: config.hostname, pid: process.pid, version: config.version, capacity: config.capacity });
       logger.info({ connectorId: config.connectorId, capacity: config.capacity, leaseSeconds: config.leaseSeconds }, 'connector registered');
       manager.start();

@@ -22,7 +22,7 @@ const PREFIX = 'wa_gateway_';
 
 /** What the per-agent gauges read at scrape time: the sessions this connector holds. */
 export interface HeldSessions {
-  holdings(): Array<{ agentId: string; state: string }>;
+  holdings(): Array<{ agentId: string; state: string; status: string }>;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
@@ -36,7 +36,20 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
 
   const metrics = {
     registry,
-    sessionsByStatus: new Gauge({ name: n('sessions'), help: 'Sessions held by this connector, by status', labelNames: ['status'], registers: r }),
+    // Read from the held sessions at scrape time, like the per-agent gauges: a status changed since
+    // the last lease renewal shows at once.
+    sessionsByStatus: new Gauge({
+      name: n('sessions'),
+      help: 'Sessions held by this connector, by status',
+      labelNames: ['status'],
+      registers: r,
+      collect() {
+        this.reset();
+        const counts = new Map<string, number>();
+        for (const { status } of held?.holdings() ?? []) counts.set(status, (counts.get(status) ?? 0) + 1);
+        for (const [status, count] of counts) this.set({ status }, count);
+      },
+    }),
     sessionConnected: new Gauge({
       name: n('session_connected'),
       help: 'Per agent held by this connector: 1 while its socket is open, else 0 (uptime = avg_over_time)',
@@ -149,12 +162,23 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
-const CLOSE_CODES = [401, 403, 408, 411, 428, 440, 500, 503, 515];
+/** Close codes with a label of their own: the ones Baileys names (anything else is `other`). */
+const LABELLED_CODES = new Set<number>([
+  DisconnectReason.loggedOut,
+  DisconnectReason.forbidden,
+  DisconnectReason.timedOut,
+  DisconnectReason.multideviceMismatch,
+  DisconnectReason.connectionClosed,
+  DisconnectReason.connectionReplaced,
+  DisconnectReason.badSession,
+  DisconnectReason.unavailableService,
+  DisconnectReason.restartRequired,
+]);
 
 /** The close-code label: the code itself for the ones that matter, else "other"/"none". */
 export function closeCodeLabel(code: number | undefined): string {
   if (code === undefined) return 'none';
-  return CLOSE_CODES.includes(code) ? String(code) : 'other';
+  return LABELLED_CODES.has(code) ? String(code) : 'other';
 }
 
 /** Baileys' name for a close code (408 is both connectionLost and timedOut; the enum maps it to the latter). */

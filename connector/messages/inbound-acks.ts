@@ -7,16 +7,11 @@
 // receipt (or ack) for an inbound message is held until gateway.record_inbound has committed it
 // (`release`), and is never sent if the socket ends first; WhatsApp then delivers it again.
 //
-// How a frame is recognised: Baileys encrypts every frame (Noise) right after building it, so the
-// plaintext is not visible at the socket. Baileys logs each receipt and ack at debug level with
-// its ids, synchronously right before writing it ('sending receipt for messages', 'sent ack');
-// a hook on its logger notes those ids and the very next write on the socket carries them. A
-// Baileys upgrade that renames those log lines makes nothing held (the old behaviour), which
-// tests/e2e/messages-inbound-durable.test.ts catches.
-//
-// Holding does not block Baileys (it awaits the write, and the upsert only comes after it): the
-// write is reported done at once and the bytes wait in a queue. The Noise cipher numbers frames,
-// so every later frame waits behind a held one (pings, sends); that lasts one commit normally.
+// How a frame is recognised and held is Baileys-specific (whatsapp/ack-frames.ts): Baileys' own
+// receipt and ack writes are noted as they happen and queued on demand. Holding does not block
+// Baileys (it awaits the write, and the upsert only comes after it): the write is reported done at
+// once. The Noise cipher numbers frames, so every later frame waits behind a held one (pings,
+// sends); that lasts one commit normally.
 //
 // Which frames are held: positive receipts (delivery, inactive, sender, peer) and plain acks of
 // class message. A nack (ack with an error) or a retry receipt is sent at once: Baileys could not
@@ -33,6 +28,7 @@
 import type { WASocket } from '@whiskeysockets/baileys';
 import type { Logger } from 'pino';
 import type { KeyWriteHold } from '../auth-state/held-key-writes.ts';
+import { type AckFrame, holdAckFrames } from '../whatsapp/ack-frames.ts';
 import { keyHoldOf } from '../whatsapp/decrypt-scope.ts';
 
 const NO_UPSERT_MS = 10_000;
@@ -43,22 +39,7 @@ const NOT_HELD_RECEIPTS = new Set(['read', 'read-self', 'played', 'retry', 'serv
 const LATER_RECEIPTS = new Set(['read', 'read-self', 'played']);
 const RECENT_LIMIT = 5_000;
 
-/**
- * The frame Baileys is about to write, noted by its logger (synchronous, one write): the inbound
- * messages it answers, and whether it acknowledges them (held) or refuses them (a nack or retry).
- */
-interface NextFrame {
-  ids: string[];
-  hold: boolean;
-}
-let nextFrame: NextFrame | undefined;
-const hookedLoggers = new WeakSet<object>();
 const gates = new WeakMap<WASocket, InboundAckGate>();
-
-interface HeldFrame {
-  args: unknown[];
-  waitFor: string[];
-}
 
 interface Waiting {
   since: number;
@@ -77,34 +58,14 @@ export interface InboundAckGate {
   keys?: KeyWriteHold;
 }
 
-function noteFrame(obj: unknown, msg: unknown): void {
-  if (msg === 'sending receipt for messages') {
-    const { attrs, messageIds } = obj as { attrs?: { type?: string }; messageIds?: string[] };
-    const type = attrs?.type ?? '';
-    if (Array.isArray(messageIds) && !LATER_RECEIPTS.has(type)) setNext({ ids: messageIds, hold: !NOT_HELD_RECEIPTS.has(type) });
-  } else if (msg === 'sent ack') {
-    const { recv, sent } = obj as { recv?: { tag?: string; attrs?: { id?: string } }; sent?: { error?: string } };
-    if (recv?.tag === 'message' && recv.attrs?.id) setNext({ ids: [recv.attrs.id], hold: !sent?.error });
-  }
-}
-
-function setNext(frame: NextFrame): void {
-  nextFrame = frame;
-  // The write follows synchronously; a write that never happens (socket closed) must not leave
-  // the ids to a later, unrelated frame.
-  queueMicrotask(() => {
-    if (nextFrame === frame) nextFrame = undefined;
-  });
-}
-
-function hookLogger(logger: Logger): void {
-  if (hookedLoggers.has(logger)) return;
-  hookedLoggers.add(logger);
-  const debug = logger.debug;
-  logger.debug = function (this: Logger, ...args: unknown[]) {
-    noteFrame(args[0], args[1]);
-    return (debug as (...a: unknown[]) => void).apply(this, args);
-  } as Logger['debug'];
+/**
+ * Whether a frame answers messages as they arrive, and if so whether it acknowledges them (held)
+ * or refuses them (a nack or retry receipt, sent at once). Undefined: not about arrival.
+ */
+function arrivalAnswer(frame: AckFrame): { ids: string[]; hold: boolean } | undefined {
+  if (frame.kind === 'ack') return { ids: frame.ids, hold: !frame.error };
+  if (LATER_RECEIPTS.has(frame.type)) return undefined;
+  return { ids: frame.ids, hold: !NOT_HELD_RECEIPTS.has(frame.type) };
 }
 
 /** The gate of `sock`, if installed. */
@@ -114,34 +75,16 @@ export function ackGateOf(sock: WASocket | undefined): InboundAckGate | undefine
 
 /** Installs the gate on a new socket (synchronously after it is made, before it sends anything). */
 export function holdInboundAcks(sock: WASocket, logger: Logger): InboundAckGate {
-  const client = sock.ws as unknown as { config: { logger: Logger }; socket: { send: (...args: unknown[]) => void; readyState: number; OPEN: number } | null };
-  const raw = client.socket;
   const gate: InboundAckGate = { seen() {}, release() {}, held: () => 0 };
-  if (!raw) return gate;
-  hookLogger(client.config.logger);
   const keys = keyHoldOf(sock);
-  keys?.enable();
-  gate.keys = keys;
-  const send = raw.send.bind(raw);
-  const queue: HeldFrame[] = [];
   const waiting = new Map<string, Waiting>();
   const recent = new Set<string>();
-  let closed = false;
   let flushTimer: NodeJS.Timeout | undefined;
+  let closed = false;
 
   const remember = (id: string) => {
     recent.add(id);
     if (recent.size > RECENT_LIMIT) recent.delete(recent.values().next().value as string);
-  };
-
-  const drain = () => {
-    while (queue.length > 0 && !closed) {
-      const head = queue[0]!;
-      if (head.waitFor.some((id) => waiting.has(id))) return;
-      queue.shift();
-      if (raw.readyState !== raw.OPEN) return close();
-      send(...head.args);
-    }
   };
 
   const settle = (id: string) => {
@@ -156,7 +99,7 @@ export function holdInboundAcks(sock: WASocket, logger: Logger): InboundAckGate 
   const release = (ids: string[]) => {
     const go = () => {
       for (const id of ids) settle(id);
-      drain();
+      frames?.release();
     };
     if (!keys || keys.held() === 0) return go();
     void keys.settle(ids).then(go, go);
@@ -172,49 +115,43 @@ export function holdInboundAcks(sock: WASocket, logger: Logger): InboundAckGate 
     }, FLUSH_AFTER_MS);
   };
 
-  function close(): void {
-    if (closed) return;
-    closed = true;
-    // Never sent: WhatsApp offers these messages again at the next login.
-    queue.length = 0;
-    keys?.drop();
-    for (const w of waiting.values()) clearTimeout(w.timer);
-    waiting.clear();
-    if (flushTimer) clearTimeout(flushTimer);
-  }
-
-  raw.send = (...args: unknown[]) => {
-    const frame = nextFrame;
-    nextFrame = undefined;
-    const waitFor = closed || !frame?.hold ? [] : frame.ids.filter((id) => !recent.has(id));
-    if (frame && !closed && keys) {
-      // Baileys answers the message it just decrypted: the key writes since the last answer are its.
-      keys.claim(frame.ids);
-      const unheld = frame.ids.filter((id) => !waitFor.includes(id));
-      if (unheld.length > 0) void keys.settle(unheld);
-    }
-    for (const id of waitFor) {
-      if (waiting.has(id)) continue;
-      const timer = setTimeout(() => {
-        if (waiting.get(id)?.upsert) return;
-        logger.warn({ waId: id }, 'no upsert for an inbound message within 10 s of its receipt; acknowledging it unstored');
-        release([id]);
-      }, NO_UPSERT_MS);
-      timer.unref();
-      waiting.set(id, { since: Date.now(), upsert: false, timer });
-      flushSoon();
-    }
-    if (queue.length === 0 && waitFor.length === 0) return send(...args);
-    queue.push({ args: args.map((a) => (typeof a === 'function' ? undefined : a)).filter((a) => a !== undefined), waitFor });
-    // Reported written now, or Baileys' handler would wait for a release that needs its upsert.
-    const cb = args.find((a) => typeof a === 'function') as ((error?: Error) => void) | undefined;
-    if (cb) queueMicrotask(() => cb());
-  };
-
-  sock.ev.on('connection.update', (u) => {
-    if (u.connection === 'close') close();
+  const frames = holdAckFrames(sock, {
+    onAckFrame(frame) {
+      const answer = arrivalAnswer(frame);
+      if (!answer) return [];
+      const waitFor = answer.hold ? answer.ids.filter((id) => !recent.has(id)) : [];
+      if (keys) {
+        // Baileys answers the message it just decrypted: the key writes since the last answer are its.
+        keys.claim(answer.ids);
+        const unheld = answer.ids.filter((id) => !waitFor.includes(id));
+        if (unheld.length > 0) void keys.settle(unheld);
+      }
+      for (const id of waitFor) {
+        if (waiting.has(id)) continue;
+        const timer = setTimeout(() => {
+          if (waiting.get(id)?.upsert) return;
+          logger.warn({ waId: id }, 'no upsert for an inbound message within 10 s of its receipt; acknowledging it unstored');
+          release([id]);
+        }, NO_UPSERT_MS);
+        timer.unref();
+        waiting.set(id, { since: Date.now(), upsert: false, timer });
+        flushSoon();
+      }
+      return waitFor;
+    },
+    waiting: (id) => waiting.has(id),
+    onClose() {
+      // Never sent: WhatsApp offers these messages again at the next login.
+      closed = true;
+      keys?.drop();
+      for (const w of waiting.values()) clearTimeout(w.timer);
+      waiting.clear();
+      if (flushTimer) clearTimeout(flushTimer);
+    },
   });
-  sock.ws.on('close', close);
+  if (!frames) return gate;
+  keys?.enable();
+  gate.keys = keys;
 
   gate.seen = (ids) => {
     for (const id of ids) {
@@ -226,7 +163,7 @@ export function holdInboundAcks(sock: WASocket, logger: Logger): InboundAckGate 
     }
   };
   gate.release = release;
-  gate.held = () => queue.length;
+  gate.held = frames.held;
   gates.set(sock, gate);
   sock.ev.on('messages.upsert', ({ messages }) => gate.seen(messages.map((m) => m.key.id).filter((id): id is string => !!id)));
   return gate;

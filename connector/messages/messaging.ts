@@ -17,7 +17,7 @@ import { raiseSessionAlert } from '../sql/sessions.ts';
 import type { Wake } from '../wakeups/wakeups.ts';
 import { createWebhookDispatcher, type WebhookDispatcher } from '../webhooks/dispatcher.ts';
 import { persistReceiptsFirst } from './durable-receipts.ts';
-import { captureMessageEvents } from './event-capture.ts';
+import { captureMessageEvents } from '../whatsapp/event-capture.ts';
 import { holdInboundAcks } from './inbound-acks.ts';
 import { createInboundStore, type InboundStore } from './inbound-store.ts';
 import { createMediaLoader } from './media.ts';

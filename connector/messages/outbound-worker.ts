@@ -35,7 +35,7 @@ import type { LiveSession, SessionDirectory } from '../sessions/context.ts';
 import { claimMessages } from '../sql/messages.ts';
 import { type ContentDeps, mapContent } from './content.ts';
 import { ACK_ERRORS, permanent, SendError, transient } from './errors.ts';
-import { serverAcks } from './server-acks.ts';
+import { serverAcks } from '../whatsapp/server-acks.ts';
 import { Pacer, type PacingConfig } from './pacer.ts';
 import { findTarget, type RecipientCache, resolveRecipient } from './recipients.ts';
 import type { Completion, MessageWriter } from './writer.ts';

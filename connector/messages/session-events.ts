@@ -15,7 +15,7 @@ import type { WAMessage, WAMessageUpdate, WASocket } from '@whiskeysockets/baile
 import type { Logger } from 'pino';
 import type { LiveSession } from '../sessions/context.ts';
 import { ACK_ERRORS } from './errors.ts';
-import { takeCapturedEvents } from './event-capture.ts';
+import { takeCapturedEvents } from '../whatsapp/event-capture.ts';
 import { type InboundRecord, toInboundRecord } from './inbound.ts';
 import { ackGateOf } from './inbound-acks.ts';
 import type { InboundStore } from './inbound-store.ts';

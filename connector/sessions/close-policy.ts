@@ -1,13 +1,15 @@
 // What a socket close means, exactly as DESIGN.md's session lifecycle says. Pure functions, so
-// the policy is unit-tested apart from sockets.
+// the policy is unit-tested apart from sockets. Codes by Baileys' DisconnectReason names:
 //
-//   515                     restart now (after pairing, WhatsApp asks for a fresh login)
-//   408 428 500 503, none   transient: reconnect with exponential backoff and full jitter
-//   440                     replaced: re-check the lease; after conflictMaxTries, status conflict
-//   401, device_removed     logged out: wipe creds and keys, status logged_out, wait for a link
-//   403 411                 stop with an alert (forbidden / multi-device mismatch)
-//   408 while showing QR    the QR codes ran out: qr_timeout (never loop on QR)
-//   anything else           treated as transient (a code we do not know is not a reason to give up)
+//   - restartRequired (515): restart now (after pairing, WhatsApp asks for a fresh login)
+//   - timedOut (408), connectionClosed (428), badSession (500), unavailableService (503), or no
+//     code: transient, reconnect with exponential backoff and full jitter
+//   - connectionReplaced (440): replaced; re-check the lease, after conflictMaxTries status conflict
+//   - loggedOut (401) or device_removed: wipe creds and keys, status logged_out, wait for a link
+//   - forbidden (403), multideviceMismatch (411): stop with an alert
+//   - timedOut (408) while showing QR: the QR codes ran out, qr_timeout (never loop on QR)
+//   - anything else: transient (a code we do not know is not a reason to give up)
+import { DisconnectReason } from '@whiskeysockets/baileys';
 
 export type CloseAction = 'restart' | 'backoff' | 'conflict' | 'logout' | 'stop' | 'qr_timeout';
 
@@ -27,11 +29,11 @@ export function closeCodeOf(error: unknown): number | undefined {
 
 export function classifyClose(info: CloseInfo): CloseAction {
   const text = `${info.message ?? ''} ${safeJson(info.data)}`;
-  if (info.code === 401 || /device_removed/.test(text)) return 'logout';
-  if (info.code === 515) return 'restart';
-  if (info.code === 440) return 'conflict';
-  if (info.code === 403 || info.code === 411) return 'stop';
-  if (info.linking && info.code === 408) return 'qr_timeout';
+  if (info.code === DisconnectReason.loggedOut || /device_removed/.test(text)) return 'logout';
+  if (info.code === DisconnectReason.restartRequired) return 'restart';
+  if (info.code === DisconnectReason.connectionReplaced) return 'conflict';
+  if (info.code === DisconnectReason.forbidden || info.code === DisconnectReason.multideviceMismatch) return 'stop';
+  if (info.linking && info.code === DisconnectReason.timedOut) return 'qr_timeout';
   return 'backoff';
 }
 

@@ -227,7 +227,6 @@ export class SessionManager implements SessionDirectory {
         void held.session.apply(row.desired_state, row.pending_command, row.command_force === true);
       }
     }
-    this.updateStatusGauge();
   }
 
   /** Self-fencing by our own clock (see the top of this file). */
@@ -240,13 +239,6 @@ export class SessionManager implements SessionDirectory {
 
   private async syncCreds(): Promise<void> {
     await Promise.all([...this.held.values()].map((h) => h.session.syncCreds()));
-  }
-
-  private updateStatusGauge(): void {
-    const counts = new Map<string, number>();
-    for (const { session } of this.held.values()) counts.set(session.status, (counts.get(session.status) ?? 0) + 1);
-    this.deps.metrics.sessionsByStatus.reset();
-    for (const [status, n] of counts) this.deps.metrics.sessionsByStatus.set({ status }, n);
   }
 
   // --- stop -------------------------------------------------------------------------------

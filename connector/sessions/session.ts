@@ -34,7 +34,7 @@ import { wipeAuthState } from '../sql/auth-state.ts';
 import { raiseRepeatedLogoutsAlert, raiseSessionAlert, sessionLink, updateSession } from '../sql/sessions.ts';
 import { scopeDecryption } from '../whatsapp/decrypt-scope.ts';
 import { gateIncomingFrames } from '../whatsapp/lease-gate.ts';
-import { type MakeSocket, qrCodeLifetimeMs } from '../whatsapp/make-socket.ts';
+import { isSocketOpen, type MakeSocket, qrCodeLifetimeMs } from '../whatsapp/make-socket.ts';
 import { storedMessageLookup } from '../whatsapp/stored-messages.ts';
 import { attemptAfterClose, backoffDelay, type CloseAction, classifyClose, closeCodeOf } from './close-policy.ts';
 import { isStaleLease, type LiveSession } from './context.ts';
@@ -132,7 +132,7 @@ export class ManagedSession implements LiveSession {
     return this.state === 'open' ? this.sock : undefined;
   }
   isOpen(): boolean {
-    return this.state === 'open' && this.sock?.ws.isOpen === true;
+    return this.state === 'open' && this.sock !== undefined && isSocketOpen(this.sock);
   }
   leaseFresh(): boolean {
     return !this.ended && this.deps.leaseFresh();
@@ -542,7 +542,7 @@ export class ManagedSession implements LiveSession {
   /** Looks at the socket's real state, not a flag; a dead open socket is handled as a close. */
   private healthCheck(): void {
     if (this.ended) return;
-    if (this.state === 'open' && this.sock && !this.sock.ws.isOpen) {
+    if (this.state === 'open' && this.sock && !isSocketOpen(this.sock)) {
       this.logger.warn('health check: socket is not open; reconnecting');
       const sock = this.sock;
       this.sock = undefined;

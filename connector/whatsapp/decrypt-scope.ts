@@ -4,12 +4,12 @@
 // (Utils/decode-wa-message.js, decryptMessageNode: decryptMessage, decryptGroupMessage,
 // processSenderKeyDistributionMessage). It looks them up on that one object at each call, so
 // wrapping them there runs every decryption inside the key-write hold's scope (its key-store
-// transaction commits inside the call). A Baileys upgrade that renames them leaves nothing held,
-// the old behaviour, which tests/e2e/messages-inbound-durable.test.ts catches.
+// transaction commits inside the call). A Baileys upgrade that renames them would leave nothing
+// held: self-check.ts refuses to start then (and tests/e2e/messages-inbound-durable.test.ts fails).
 import type { WASocket } from '@whiskeysockets/baileys';
 import type { KeyWriteHold } from '../auth-state/held-key-writes.ts';
 
-const DECRYPTING_METHODS = ['decryptMessage', 'decryptGroupMessage', 'processSenderKeyDistributionMessage'] as const;
+export const DECRYPTING_METHODS = ['decryptMessage', 'decryptGroupMessage', 'processSenderKeyDistributionMessage'] as const;
 const holds = new WeakMap<WASocket, KeyWriteHold>();
 
 /** Installs the scope on a new socket, before it receives anything. */

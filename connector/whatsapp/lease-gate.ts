@@ -6,7 +6,8 @@
 // another connector already owns (docs/invariants.md, invariant 1). This gate sits on the socket's
 // raw `message` event, the one Baileys' frame decoder listens on: each frame first asks whether
 // the lease is still fresh by our own clock; when it is not, the frame is dropped and the caller
-// fences the session (ending the socket) instead.
+// fences the session (ending the socket) instead. Baileys internal: self-check.ts verifies at
+// start-up that frames still come through that event and the client's replaceable `emit`.
 import type { WASocket } from '@whiskeysockets/baileys';
 
 type Emitter = { emit(event: string | symbol, ...args: unknown[]): boolean };

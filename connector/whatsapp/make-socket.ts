@@ -41,3 +41,8 @@ export function createSocketFactory(config: ConnectorConfig['whatsapp']): MakeSo
       getMessage: getMessage ?? (async () => undefined),
     });
 }
+
+/** Whether the socket's WebSocket is open right now (it can be dead before Baileys reports a close). */
+export function isSocketOpen(sock: WASocket): boolean {
+  return sock.ws.isOpen === true;
+}

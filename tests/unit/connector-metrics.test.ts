@@ -15,17 +15,20 @@ describe('connector metrics', () => {
     expect(['send_timeout', '463', undefined, 'Some Message: with text', '4630', 'x'.repeat(60)].map(sendErrorLabel)).toEqual(['send_timeout', '463', 'none', 'other', 'other', 'other']);
   });
 
-  it('exports the per-agent gauges only for held sessions, 1 while open', async () => {
+  it('exports the per-agent gauges only for held sessions, 1 while open, and counts statuses at scrape time', async () => {
     const metrics = createMetrics();
-    let held = [{ agentId: 'a', state: 'open' }, { agentId: 'b', state: 'waiting' }];
+    let held = [{ agentId: 'a', state: 'open', status: 'connected' }, { agentId: 'b', state: 'waiting', status: 'reconnecting' }];
     metrics.observe({ sessions: { holdings: () => held } });
     metrics.sessionOpened('a', 1.5, 'claim');
     metrics.sessionClosed('b', 428, 'backoff');
     const values = async () => Object.fromEntries((await metrics.sessionConnected.get()).values.map((v) => [v.labels.agent_id, v.value]));
     expect(await values()).toEqual({ a: 1, b: 0 });
     expect((await metrics.disconnects.get()).values).toEqual([{ labels: { code: '428', reason: 'connectionClosed', action: 'backoff' }, value: 1 }]);
-    held = [{ agentId: 'b', state: 'open' }];
+    const statuses = async () => Object.fromEntries((await metrics.sessionsByStatus.get()).values.map((v) => [v.labels.status, v.value]));
+    expect(await statuses()).toEqual({ connected: 1, reconnecting: 1 });
+    held = [{ agentId: 'b', state: 'open', status: 'connected' }];
     expect(await values()).toEqual({ b: 1 });
+    expect(await statuses()).toEqual({ connected: 1 });
     expect((await metrics.sessionTransition.get()).values.map((v) => v.labels.agent_id)).toEqual(['b']);
   });
 });

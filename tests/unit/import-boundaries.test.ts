@@ -7,6 +7,9 @@
  *   - kernel/ imports only kernel/, and uses no Node built-ins outside kernel/node/, so the
  *     function (Deno) and the connector (Node) both load it.
  *   - tests/ is imported by nothing outside tests/: what scripts share with tests lives in scripts/.
+ *   - Baileys internals (deep imports, libsignal, the socket client `sock.ws`, its `CB:` frame
+ *     events, the signal repository, replaced methods) are touched only in connector/whatsapp/,
+ *     whose start-up self-check covers them; the rest of the service code uses Baileys' public API.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -34,6 +37,26 @@ const imports = sourceFiles('').flatMap((file) =>
   }),
 );
 const under = (dir: string, file: string | undefined) => file?.startsWith(`${dir}/`) ?? false;
+
+/** Service code: what the two processes run (scripts, tests and the simulator are not). */
+const SERVICE_DIRS = ['connector', 'kernel', 'edge-functions'];
+/** Ways into Baileys' internals, matched on code with its comments removed. */
+const INTERNALS: [string, RegExp][] = [
+  ['the socket client (sock.ws)', /\.ws\b/],
+  ['a frame event (CB:...)', /['"`]CB:/],
+  // signalRepository.lidMapping is the public LID store of Baileys 7; the rest is its Signal internals.
+  ['the signal repository', /\bsignalRepository\b(?!\.lidMapping\b)/],
+  ['a module loaded from another package\'s folder', /\bcreateRequire\b/],
+  ['a replaced method (x.emit = ..., logger.debug = ...)', /\.\s*(emit|send|on|debug|trace|info|warn|error|fatal|decrypt\w*|process\w*)\s*=(?!=)/],
+];
+/** Baileys' own files, and the Signal library inside it. */
+const DEEP_IMPORT = /^(@whiskeysockets\/baileys\/|libsignal(\/|$))/;
+const withoutComments = (code: string) => code.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:])\/\/.*$/gm, '$1');
+const internalsUse = (files: string[]) =>
+  files.flatMap((file) => {
+    const code = withoutComments(readFileSync(path.join(repoRoot, file), 'utf8'));
+    return INTERNALS.filter(([, pattern]) => pattern.test(code)).map(([what]) => `${file}: ${what}`);
+  });
 const show = (i: (typeof imports)[number]) => `${i.file}: ${i.specifier}`;
 
 describe('import boundaries', () => {
@@ -56,5 +79,17 @@ describe('import boundaries', () => {
     const kernel = imports.filter((i) => under('kernel', i.file));
     expect(kernel.filter((i) => i.target && !under('kernel', i.target)).map(show)).toEqual([]);
     expect(kernel.filter((i) => i.specifier.startsWith('node:') && !under('kernel/node', i.file)).map(show)).toEqual([]);
+  });
+
+  it('only connector/whatsapp/ touches Baileys internals', () => {
+    const service = sourceFiles('').filter((file) => SERVICE_DIRS.some((dir) => under(dir, file)));
+    const adapter = service.filter((file) => under('connector/whatsapp', file));
+    // The rules find what the adapter does, so they would find it anywhere else.
+    expect(internalsUse(adapter).map((hit) => hit.replace(/^.*: /, ''))).toEqual(expect.arrayContaining(INTERNALS.map(([what]) => what)));
+    expect(internalsUse(service.filter((file) => !under('connector/whatsapp', file)))).toEqual([]);
+    // The simulator (not service code) imports Baileys' Signal repository by its path.
+    expect(imports.some((i) => i.file === 'simulator/signal-device.ts' && DEEP_IMPORT.test(i.specifier))).toBe(true);
+    const deep = imports.filter((i) => SERVICE_DIRS.some((dir) => under(dir, i.file)) && !under('connector/whatsapp', i.file) && DEEP_IMPORT.test(i.specifier));
+    expect(deep.map(show)).toEqual([]);
   });
 });

@@ -10,7 +10,10 @@
 // that never opens stops recording when it closes.
 // Nothing is dropped: the events are bounded by what WhatsApp pushes before the socket opens (its
 // offline queue), and the receipts of inbound messages are held until they are stored
-// (inbound-acks.ts), so a dropped upsert would have stalled the socket rather than lost a message.
+// (messages/inbound-acks.ts), so a dropped upsert would have stalled the socket rather than lost
+// a message.
+// Public Baileys API only (`sock.ev`): it sits in the adapter because it adapts Baileys' event
+// timing (the offline queue before `open`) to the session lifecycle.
 import type { BaileysEventMap, WASocket } from '@whiskeysockets/baileys';
 
 export type CapturedEvent =
