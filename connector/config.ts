@@ -81,6 +81,9 @@ export const envSchema = z.object({
   KEY_WARN_ROWS: int(1, 120),
   KEY_PRUNE_ROWS: int(1, 150),
   KEY_CRITICAL_ROWS: int(1, 180),
+  KEY_BACKUP_RETENTION_DAYS: int(1, 30),
+  SIGNAL_WARNINGS_WARN_PER_HOUR: int(1, 10),
+  SIGNAL_WARNINGS_CRITICAL_PER_HOUR: int(1, 30),
 });
 
 export interface ConnectorConfig {
@@ -125,6 +128,8 @@ export interface ConnectorConfig {
     retentionMessagesDays: number;
   };
   keyThresholds: { warn: number; prune: number; critical: number };
+  keyBackupRetentionDays: number;
+  signalWarningThresholds: { warnPerHour: number; criticalPerHour: number };
   /** Creds and Signal keys (CREDENTIALS_ENCRYPTION_*): session code only. */
   keyring: Keyring;
   /** Webhook signing secrets (WEBHOOK_SECRETS_*): the webhook dispatcher only. */
@@ -151,6 +156,9 @@ export async function loadConfig(env: Record<string, string | undefined> = proce
   }
   if (!(e.KEY_WARN_ROWS <= e.KEY_PRUNE_ROWS && e.KEY_PRUNE_ROWS <= e.KEY_CRITICAL_ROWS)) {
     throw new ConfigError('KEY_PRUNE_ROWS', 'thresholds must satisfy KEY_WARN_ROWS <= KEY_PRUNE_ROWS <= KEY_CRITICAL_ROWS');
+  }
+  if (e.SIGNAL_WARNINGS_WARN_PER_HOUR > e.SIGNAL_WARNINGS_CRITICAL_PER_HOUR) {
+    throw new ConfigError('SIGNAL_WARNINGS_CRITICAL_PER_HOUR', 'must be at least SIGNAL_WARNINGS_WARN_PER_HOUR');
   }
   const leaseMs = e.CONNECTOR_LEASE_SECONDS * 1000;
   const renewIntervalMs = e.CONNECTOR_RENEW_INTERVAL_MS ?? Math.floor(leaseMs / 4);
@@ -200,6 +208,8 @@ export async function loadConfig(env: Record<string, string | undefined> = proce
       retentionMessagesDays: e.RETENTION_MESSAGES_DAYS,
     },
     keyThresholds: { warn: e.KEY_WARN_ROWS, prune: e.KEY_PRUNE_ROWS, critical: e.KEY_CRITICAL_ROWS },
+    keyBackupRetentionDays: e.KEY_BACKUP_RETENTION_DAYS,
+    signalWarningThresholds: { warnPerHour: e.SIGNAL_WARNINGS_WARN_PER_HOUR, criticalPerHour: e.SIGNAL_WARNINGS_CRITICAL_PER_HOUR },
     keyring,
     webhookKeyring,
   };

@@ -1615,7 +1615,6 @@ CREATE FUNCTION gateway.prune_signal_keys(p_agent uuid, p_min_age interval DEFAU
     AS $$
 declare
   v_session public.whatsapp_sessions;
-  v_deleted integer;
 begin
   if p_min_age is null or p_min_age < interval '14 days' then
     perform gateway.fail('invalid_argument', 'hygiene keeps keys younger than 14 days');
@@ -1628,12 +1627,7 @@ begin
      or (v_session.owner_connector_id is not null and v_session.lease_until > now()) then
     perform gateway.fail('conflict', 'key hygiene never runs on a connected or owned session');
   end if;
-  -- Only the types that grow with use; never pre-keys, creds or app-state keys.
-  delete from private.signal_keys k
-  where k.agent_id = p_agent and k.updated_at < now() - p_min_age
-    and k.key_type in ('session', 'sender-key', 'sender-key-memory');
-  get diagnostics v_deleted = row_count;
-  return v_deleted;
+  return (select b.deleted from private.prune_signal_keys_backed_up(p_agent, p_min_age, 'hygiene') b);
 end;
 $$;
 
@@ -1641,7 +1635,33 @@ $$;
 -- Name: FUNCTION prune_signal_keys(p_agent uuid, p_min_age interval); Type: COMMENT; Schema: gateway; Owner: -
 --
 
-COMMENT ON FUNCTION gateway.prune_signal_keys(p_agent uuid, p_min_age interval) IS 'Key hygiene per the auth-safety seed: only disconnected, unowned sessions; only session and sender-key rows untouched for 14 days or more; never pre-keys (unconsumed ones are still handed to new contacts), creds or app-state keys.';
+COMMENT ON FUNCTION gateway.prune_signal_keys(p_agent uuid, p_min_age interval) IS 'Key hygiene per the auth-safety seed: only disconnected, unowned sessions; only session and sender-key rows untouched for 14 days or more, backed up first (private.signal_key_backups); never pre-keys, creds or app-state keys.';
+
+--
+-- Name: purge_signal_key_backups(integer); Type: FUNCTION; Schema: gateway; Owner: -
+--
+
+CREATE FUNCTION gateway.purge_signal_key_backups(p_days integer) RETURNS integer
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+  v_count integer;
+begin
+  if p_days is null or p_days < 1 then
+    perform gateway.fail('invalid_argument', 'backups are kept at least one day');
+  end if;
+  delete from private.signal_key_backups b where b.backed_up_at < now() - make_interval(days => p_days);
+  get diagnostics v_count = row_count;
+  return v_count;
+end;
+$$;
+
+--
+-- Name: FUNCTION purge_signal_key_backups(p_days integer); Type: COMMENT; Schema: gateway; Owner: -
+--
+
+COMMENT ON FUNCTION gateway.purge_signal_key_backups(p_days integer) IS 'Job (retention): deletes Signal key backups older than p_days.';
 
 --
 -- Name: raise_session_alert(uuid, uuid, bigint, text, text, jsonb); Type: FUNCTION; Schema: gateway; Owner: -
@@ -2565,6 +2585,40 @@ $$;
 COMMENT ON FUNCTION ops.force_release_session(p_agent uuid) IS 'Operator: clears a session''s lease and moves its epoch on, so the old owner''s writes are refused at once and any connector claims it next.';
 
 --
+-- Name: prune_signal_keys(uuid, boolean, interval); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.prune_signal_keys(p_agent uuid, p_force boolean DEFAULT false, p_min_age interval DEFAULT '14 days'::interval) RETURNS TABLE(cleanup_id uuid, deleted integer, forced boolean)
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+  v_session public.whatsapp_sessions;
+  v_live boolean;
+begin
+  select * into v_session from public.whatsapp_sessions s where s.agent_id = p_agent for update;
+  if v_session.agent_id is null then
+    perform gateway.fail('unknown_agent', 'no session for this agent');
+  end if;
+  v_live := v_session.status in ('connected', 'connecting', 'reconnecting')
+    or (v_session.owner_connector_id is not null and v_session.lease_until > now());
+  if v_live and not coalesce(p_force, false) then
+    perform gateway.fail('conflict', 'the session is connected or owned; cleaning up under a live socket breaks its encryption (pass p_force => true to override)');
+  end if;
+  select b.cleanup_id, b.deleted into cleanup_id, deleted
+  from private.prune_signal_keys_backed_up(p_agent, p_min_age, case when v_live then 'forced' else 'operator' end) b;
+  forced := v_live;
+  return next;
+end;
+$$;
+
+--
+-- Name: FUNCTION prune_signal_keys(p_agent uuid, p_force boolean, p_min_age interval); Type: COMMENT; Schema: ops; Owner: -
+--
+
+COMMENT ON FUNCTION ops.prune_signal_keys(p_agent uuid, p_force boolean, p_min_age interval) IS 'Operator: key cleanup of one session with backup. Refused while the session is connected or owned unless p_force; never younger than 14 days, never pre-keys, creds or app-state keys.';
+
+--
 -- Name: requeue_failed_messages(uuid, timestamp with time zone); Type: FUNCTION; Schema: ops; Owner: -
 --
 
@@ -2593,6 +2647,44 @@ $$;
 --
 
 COMMENT ON FUNCTION ops.requeue_failed_messages(p_agent uuid, p_since timestamp with time zone) IS 'Operator: puts an agent''s failed messages (since a time) back in the queue with their original WhatsApp ids.';
+
+--
+-- Name: restore_signal_keys(uuid); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.restore_signal_keys(p_cleanup_id uuid) RETURNS integer
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+  v_agent uuid;
+  v_session public.whatsapp_sessions;
+  v_restored integer;
+begin
+  select b.agent_id into v_agent from private.signal_key_backups b where b.cleanup_id = p_cleanup_id limit 1;
+  if v_agent is null then
+    perform gateway.fail('not_found', 'no backup with this cleanup id (purged or never made)');
+  end if;
+  select * into v_session from public.whatsapp_sessions s where s.agent_id = v_agent for update;
+  if v_session.status in ('connected', 'connecting', 'reconnecting')
+     or (v_session.owner_connector_id is not null and v_session.lease_until > now()) then
+    perform gateway.fail('conflict', 'restore only while the session is disconnected and unowned');
+  end if;
+  -- A key written since the cleanup is newer than its backup: keep it.
+  insert into private.signal_keys (agent_id, key_type, key_id, ciphertext, key_version, created_at, updated_at)
+  select b.agent_id, b.key_type, b.key_id, b.ciphertext, b.key_version, b.key_created_at, b.key_updated_at
+  from private.signal_key_backups b where b.cleanup_id = p_cleanup_id
+  on conflict do nothing;
+  get diagnostics v_restored = row_count;
+  return v_restored;
+end;
+$$;
+
+--
+-- Name: FUNCTION restore_signal_keys(p_cleanup_id uuid); Type: COMMENT; Schema: ops; Owner: -
+--
+
+COMMENT ON FUNCTION ops.restore_signal_keys(p_cleanup_id uuid) IS 'Operator: puts back the keys one cleanup deleted (only while the session is disconnected and unowned; keys written since are kept).';
 
 --
 -- Name: alert_once(uuid, uuid, text, text, jsonb, timestamp with time zone); Type: FUNCTION; Schema: private; Owner: -
@@ -2772,6 +2864,48 @@ $$;
 COMMENT ON FUNCTION private.notify_session_wake() IS 'Trigger: wakes connectors when a session is created or its desired state, command or link request changes (never on lease or heartbeat writes).';
 
 --
+-- Name: prune_signal_keys_backed_up(uuid, interval, text); Type: FUNCTION; Schema: private; Owner: -
+--
+
+CREATE FUNCTION private.prune_signal_keys_backed_up(p_agent uuid, p_min_age interval, p_reason text) RETURNS TABLE(cleanup_id uuid, deleted integer)
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+  v_cleanup uuid := gen_random_uuid();
+  v_backed_up integer;
+  v_deleted integer;
+begin
+  if p_min_age is null or p_min_age < interval '14 days' then
+    perform gateway.fail('invalid_argument', 'cleanup keeps keys younger than 14 days');
+  end if;
+  -- The copy first, locking the rows so no write changes them between copy and delete.
+  insert into private.signal_key_backups (cleanup_id, agent_id, key_type, key_id, ciphertext, key_version, key_created_at, key_updated_at, reason)
+  select v_cleanup, k.agent_id, k.key_type, k.key_id, k.ciphertext, k.key_version, k.created_at, k.updated_at, p_reason
+  from private.signal_keys k
+  where k.agent_id = p_agent and private.signal_key_prunable(k.key_type, k.updated_at, p_min_age)
+  for update of k;
+  get diagnostics v_backed_up = row_count;
+  delete from private.signal_keys k
+  using private.signal_key_backups b
+  where b.cleanup_id = v_cleanup and k.agent_id = b.agent_id and k.key_type = b.key_type and k.key_id = b.key_id;
+  get diagnostics v_deleted = row_count;
+  if v_deleted <> v_backed_up then
+    raise exception 'signal key cleanup deleted % rows but backed up %', v_deleted, v_backed_up;
+  end if;
+  cleanup_id := v_cleanup;
+  deleted := v_deleted;
+  return next;
+end;
+$$;
+
+--
+-- Name: FUNCTION prune_signal_keys_backed_up(p_agent uuid, p_min_age interval, p_reason text); Type: COMMENT; Schema: private; Owner: -
+--
+
+COMMENT ON FUNCTION private.prune_signal_keys_backed_up(p_agent uuid, p_min_age interval, p_reason text) IS 'The one place Signal keys are cleaned up: backs up the prunable rows, then deletes exactly those, in the caller''s transaction.';
+
+--
 -- Name: record_takeover(uuid, uuid, uuid, uuid, bigint); Type: FUNCTION; Schema: private; Owner: -
 --
 
@@ -2795,6 +2929,25 @@ $$;
 --
 
 COMMENT ON FUNCTION private.record_takeover(p_owner uuid, p_agent uuid, p_from uuid, p_to uuid, p_epoch bigint) IS 'Raises a session.lease_takeover event (no connector ids or epoch in its payload) when a claim took an expired lease from another connector, and records the connectors for operators in private.lease_takeovers.';
+
+--
+-- Name: signal_key_prunable(text, timestamp with time zone, interval); Type: FUNCTION; Schema: private; Owner: -
+--
+
+CREATE FUNCTION private.signal_key_prunable(p_type text, p_updated_at timestamp with time zone, p_min_age interval) RETURNS boolean
+    LANGUAGE sql STABLE
+    SET search_path TO ''
+    AS $$
+  -- Only the types that grow with use; never pre-keys (unconsumed ones are still handed out by
+  -- WhatsApp's server), creds or app-state keys.
+  select p_type in ('session', 'sender-key', 'sender-key-memory') and p_updated_at < now() - p_min_age
+$$;
+
+--
+-- Name: FUNCTION signal_key_prunable(p_type text, p_updated_at timestamp with time zone, p_min_age interval); Type: COMMENT; Schema: private; Owner: -
+--
+
+COMMENT ON FUNCTION private.signal_key_prunable(p_type text, p_updated_at timestamp with time zone, p_min_age interval) IS 'Which Signal key rows a cleanup may delete: session and sender-key rows untouched for p_min_age.';
 
 --
 -- Name: take_or_fail(text, integer, integer, integer, text); Type: FUNCTION; Schema: private; Owner: -
@@ -3266,6 +3419,44 @@ CREATE TABLE private.session_credentials (
 COMMENT ON TABLE private.session_credentials IS 'Encrypted Baileys creds of a session (AES-256-GCM by the connector; associated data binds the agent).';
 
 --
+-- Name: signal_key_backups; Type: TABLE; Schema: private; Owner: -
+--
+
+CREATE TABLE private.signal_key_backups (
+    id bigint NOT NULL,
+    cleanup_id uuid NOT NULL,
+    agent_id uuid NOT NULL,
+    key_type text NOT NULL,
+    key_id text NOT NULL,
+    ciphertext bytea NOT NULL,
+    key_version integer NOT NULL,
+    key_created_at timestamp with time zone NOT NULL,
+    key_updated_at timestamp with time zone NOT NULL,
+    reason text NOT NULL,
+    backed_up_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT signal_key_backups_reason_check CHECK ((reason = ANY (ARRAY['hygiene'::text, 'operator'::text, 'forced'::text, 'emergency'::text])))
+);
+
+--
+-- Name: TABLE signal_key_backups; Type: COMMENT; Schema: private; Owner: -
+--
+
+COMMENT ON TABLE private.signal_key_backups IS 'Signal key rows a cleanup deleted, as they were (still encrypted), one cleanup_id per run; purged by the retention job.';
+
+--
+-- Name: signal_key_backups_id_seq; Type: SEQUENCE; Schema: private; Owner: -
+--
+
+ALTER TABLE private.signal_key_backups ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME private.signal_key_backups_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
 -- Name: signal_keys; Type: TABLE; Schema: private; Owner: -
 --
 
@@ -3476,6 +3667,13 @@ ALTER TABLE ONLY private.session_credentials
     ADD CONSTRAINT session_credentials_pkey PRIMARY KEY (agent_id);
 
 --
+-- Name: signal_key_backups signal_key_backups_pkey; Type: CONSTRAINT; Schema: private; Owner: -
+--
+
+ALTER TABLE ONLY private.signal_key_backups
+    ADD CONSTRAINT signal_key_backups_pkey PRIMARY KEY (id);
+
+--
 -- Name: signal_keys signal_keys_pkey; Type: CONSTRAINT; Schema: private; Owner: -
 --
 
@@ -3623,6 +3821,24 @@ CREATE INDEX media_objects_registered_idx ON private.media_objects USING btree (
 --
 
 CREATE INDEX rate_limit_buckets_updated_idx ON private.rate_limit_buckets USING btree (updated_at);
+
+--
+-- Name: signal_key_backups_age; Type: INDEX; Schema: private; Owner: -
+--
+
+CREATE INDEX signal_key_backups_age ON private.signal_key_backups USING btree (backed_up_at);
+
+--
+-- Name: signal_key_backups_agent; Type: INDEX; Schema: private; Owner: -
+--
+
+CREATE INDEX signal_key_backups_agent ON private.signal_key_backups USING btree (agent_id, backed_up_at);
+
+--
+-- Name: signal_key_backups_cleanup; Type: INDEX; Schema: private; Owner: -
+--
+
+CREATE INDEX signal_key_backups_cleanup ON private.signal_key_backups USING btree (cleanup_id);
 
 --
 -- Name: signal_keys_age_idx; Type: INDEX; Schema: private; Owner: -
@@ -3899,6 +4115,13 @@ ALTER TABLE ONLY private.lease_takeovers
 
 ALTER TABLE ONLY private.session_credentials
     ADD CONSTRAINT session_credentials_agent_id_fkey FOREIGN KEY (agent_id) REFERENCES public.agents(id) ON DELETE CASCADE;
+
+--
+-- Name: signal_key_backups signal_key_backups_agent_id_fkey; Type: FK CONSTRAINT; Schema: private; Owner: -
+--
+
+ALTER TABLE ONLY private.signal_key_backups
+    ADD CONSTRAINT signal_key_backups_agent_id_fkey FOREIGN KEY (agent_id) REFERENCES public.agents(id) ON DELETE CASCADE;
 
 --
 -- Name: signal_keys signal_keys_agent_id_fkey; Type: FK CONSTRAINT; Schema: private; Owner: -
@@ -4813,6 +5036,13 @@ REVOKE ALL ON FUNCTION gateway.prune_signal_keys(p_agent uuid, p_min_age interva
 GRANT ALL ON FUNCTION gateway.prune_signal_keys(p_agent uuid, p_min_age interval) TO service_role;
 
 --
+-- Name: FUNCTION purge_signal_key_backups(p_days integer); Type: ACL; Schema: gateway; Owner: -
+--
+
+REVOKE ALL ON FUNCTION gateway.purge_signal_key_backups(p_days integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION gateway.purge_signal_key_backups(p_days integer) TO service_role;
+
+--
 -- Name: FUNCTION raise_session_alert(p_agent uuid, p_connector uuid, p_epoch bigint, p_type text, p_severity text, p_payload jsonb); Type: ACL; Schema: gateway; Owner: -
 --
 
@@ -5000,11 +5230,25 @@ REVOKE ALL ON FUNCTION ops.force_release_session(p_agent uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION ops.force_release_session(p_agent uuid) TO service_role;
 
 --
+-- Name: FUNCTION prune_signal_keys(p_agent uuid, p_force boolean, p_min_age interval); Type: ACL; Schema: ops; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ops.prune_signal_keys(p_agent uuid, p_force boolean, p_min_age interval) FROM PUBLIC;
+GRANT ALL ON FUNCTION ops.prune_signal_keys(p_agent uuid, p_force boolean, p_min_age interval) TO service_role;
+
+--
 -- Name: FUNCTION requeue_failed_messages(p_agent uuid, p_since timestamp with time zone); Type: ACL; Schema: ops; Owner: -
 --
 
 REVOKE ALL ON FUNCTION ops.requeue_failed_messages(p_agent uuid, p_since timestamp with time zone) FROM PUBLIC;
 GRANT ALL ON FUNCTION ops.requeue_failed_messages(p_agent uuid, p_since timestamp with time zone) TO service_role;
+
+--
+-- Name: FUNCTION restore_signal_keys(p_cleanup_id uuid); Type: ACL; Schema: ops; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ops.restore_signal_keys(p_cleanup_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION ops.restore_signal_keys(p_cleanup_id uuid) TO service_role;
 
 --
 -- Name: FUNCTION alert_once(p_owner uuid, p_agent uuid, p_type text, p_severity text, p_payload jsonb, p_since timestamp with time zone); Type: ACL; Schema: private; Owner: -
@@ -5062,11 +5306,25 @@ REVOKE ALL ON FUNCTION private.notify_session_wake() FROM PUBLIC;
 GRANT ALL ON FUNCTION private.notify_session_wake() TO service_role;
 
 --
+-- Name: FUNCTION prune_signal_keys_backed_up(p_agent uuid, p_min_age interval, p_reason text); Type: ACL; Schema: private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION private.prune_signal_keys_backed_up(p_agent uuid, p_min_age interval, p_reason text) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.prune_signal_keys_backed_up(p_agent uuid, p_min_age interval, p_reason text) TO service_role;
+
+--
 -- Name: FUNCTION record_takeover(p_owner uuid, p_agent uuid, p_from uuid, p_to uuid, p_epoch bigint); Type: ACL; Schema: private; Owner: -
 --
 
 REVOKE ALL ON FUNCTION private.record_takeover(p_owner uuid, p_agent uuid, p_from uuid, p_to uuid, p_epoch bigint) FROM PUBLIC;
 GRANT ALL ON FUNCTION private.record_takeover(p_owner uuid, p_agent uuid, p_from uuid, p_to uuid, p_epoch bigint) TO service_role;
+
+--
+-- Name: FUNCTION signal_key_prunable(p_type text, p_updated_at timestamp with time zone, p_min_age interval); Type: ACL; Schema: private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION private.signal_key_prunable(p_type text, p_updated_at timestamp with time zone, p_min_age interval) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.signal_key_prunable(p_type text, p_updated_at timestamp with time zone, p_min_age interval) TO service_role;
 
 --
 -- Name: FUNCTION take_or_fail(p_key text, p_capacity integer, p_window_seconds integer, p_cost integer, p_what text); Type: ACL; Schema: private; Owner: -
@@ -5194,6 +5452,18 @@ GRANT ALL ON TABLE private.rate_limit_buckets TO service_role;
 --
 
 GRANT ALL ON TABLE private.session_credentials TO service_role;
+
+--
+-- Name: TABLE signal_key_backups; Type: ACL; Schema: private; Owner: -
+--
+
+GRANT ALL ON TABLE private.signal_key_backups TO service_role;
+
+--
+-- Name: SEQUENCE signal_key_backups_id_seq; Type: ACL; Schema: private; Owner: -
+--
+
+GRANT ALL ON SEQUENCE private.signal_key_backups_id_seq TO service_role;
 
 --
 -- Name: TABLE signal_keys; Type: ACL; Schema: private; Owner: -

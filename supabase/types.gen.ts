@@ -208,6 +208,9 @@ export type Database = {
 "prune_signal_keys":
 { Args: { "p_agent": string,"p_min_age"?: string }; Returns: number
                            },
+"purge_signal_key_backups":
+{ Args: { "p_days": number }; Returns: number
+                           },
 "raise_session_alert":
 { Args: { "p_agent": string,"p_connector": string,"p_epoch": number,"p_payload": Json,"p_severity": string,"p_type": string }; Returns: string
                            },

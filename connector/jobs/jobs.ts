@@ -5,13 +5,13 @@
 //   lease-sweep    every minute: dead leases of sessions nobody will claim, silent connectors,
 //                  heartbeat-failing and long-disconnected alerts (gateway.sweep_expired_leases)
 //   key-hygiene    hourly: Signal key rows per session against the seed's thresholds; prune
-//                  (gateway.prune_signal_keys: never while connected or owned, never creds,
+//                  (gateway.prune_signal_keys: backs up what it deletes; never while connected or owned, never creds,
 //                  pre-keys or app-state keys, keeps everything younger than 14 days)
 //   inactive       daily: linked sessions idle for INACTIVE_DAYS (gateway.flag_inactive_sessions)
 //   retention      daily: settled events, delivered/read and inbound messages and number checks
 //                  past retention, bodies of failed and sent-but-never-delivered messages past it
 //                  (gateway.apply_retention), and rate-limit buckets idle for a day
-//                  (gateway.prune_rate_limit_buckets)
+//                  (gateway.prune_rate_limit_buckets), Signal key backups past KEY_BACKUP_RETENTION_DAYS
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
@@ -97,7 +97,8 @@ export async function runJob(name: JobName, deps: JobDeps): Promise<{ ran: boole
         case 'retention': {
           const [kept] = await tx`select * from gateway.apply_retention(${config.jobs.retentionEventsDays}, ${config.jobs.retentionMessagesDays})`;
           const [buckets] = await tx`select gateway.prune_rate_limit_buckets() as pruned`;
-          return { ...kept, rate_limit_buckets: buckets?.pruned };
+          const [backups] = await tx`select gateway.purge_signal_key_backups(${deps.config.keyBackupRetentionDays}) as purged`;
+          return { ...kept, rate_limit_buckets: buckets?.pruned, signal_key_backups: backups?.purged };
         }
       }
     });
