@@ -22,6 +22,7 @@ export const EVENT_TYPES = [
   'alert.disconnected_long',
   'alert.heartbeat_failing',
   'alert.inbound_unstorable',
+  'alert.key_cleanup_failed',
   'alert.lease_force_released',
   'alert.logged_out',
   'alert.repeated_logouts',

@@ -69,6 +69,33 @@ CREATE EXTENSION IF NOT EXISTS pgcrypto WITH SCHEMA extensions;
 COMMENT ON EXTENSION pgcrypto IS 'cryptographic functions';
 
 --
+-- Name: advance_emergency_key_cleanups(); Type: FUNCTION; Schema: gateway; Owner: -
+--
+
+CREATE FUNCTION gateway.advance_emergency_key_cleanups() RETURNS integer
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+  r record;
+  v_moved integer := 0;
+  v_after private.emergency_key_cleanups;
+begin
+  for r in select c.id, c.state from private.emergency_key_cleanups c where c.state in ('stopping', 'restarting') order by c.requested_at loop
+    v_after := private.advance_emergency_key_cleanup(r.id);
+    if v_after.state <> r.state then v_moved := v_moved + 1; end if;
+  end loop;
+  return v_moved;
+end;
+$$;
+
+--
+-- Name: FUNCTION advance_emergency_key_cleanups(); Type: COMMENT; Schema: gateway; Owner: -
+--
+
+COMMENT ON FUNCTION gateway.advance_emergency_key_cleanups() IS 'Job (lease sweep): advances every open emergency key cleanup; returns how many changed state.';
+
+--
 -- Name: advance_message_status(uuid, uuid, bigint, jsonb); Type: FUNCTION; Schema: gateway; Owner: -
 --
 
@@ -2497,6 +2524,34 @@ $$;
 COMMENT ON FUNCTION gateway.write_signal_keys(p_agent uuid, p_connector uuid, p_epoch bigint, p_key_types text[], p_key_ids text[], p_ciphertexts bytea[], p_key_versions integer[]) IS 'Fenced batch write of Signal keys: a null or empty ciphertext deletes; the last write of a duplicated key wins.';
 
 --
+-- Name: cancel_emergency_key_cleanup(uuid); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.cancel_emergency_key_cleanup(p_agent uuid) RETURNS jsonb
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+  v private.emergency_key_cleanups;
+begin
+  update private.emergency_key_cleanups c set state = 'cancelled', updated_at = now()
+  where c.agent_id = p_agent and c.state = 'stopping'
+  returning * into v;
+  if v.id is null then
+    perform gateway.fail('conflict', 'no emergency cleanup of this session is still stopping (a cleaned one cannot be cancelled; restore it instead)');
+  end if;
+  update public.whatsapp_sessions set desired_state = v.restore_desired_state where agent_id = p_agent;
+  return to_jsonb(v);
+end;
+$$;
+
+--
+-- Name: FUNCTION cancel_emergency_key_cleanup(p_agent uuid); Type: COMMENT; Schema: ops; Owner: -
+--
+
+COMMENT ON FUNCTION ops.cancel_emergency_key_cleanup(p_agent uuid) IS 'Operator: cancels an emergency key cleanup that has not cleaned up yet and puts the desired state back.';
+
+--
 -- Name: disable_agent(uuid, text); Type: FUNCTION; Schema: ops; Owner: -
 --
 
@@ -2527,6 +2582,62 @@ $$;
 --
 
 COMMENT ON FUNCTION ops.disable_agent(p_agent uuid, p_reason text) IS 'Operator: disables an agent (no sends, no claims) and asks its connector to end the socket.';
+
+--
+-- Name: emergency_key_cleanup(uuid, boolean, interval); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.emergency_key_cleanup(p_agent uuid, p_dry_run boolean DEFAULT true, p_min_age interval DEFAULT '14 days'::interval) RETURNS jsonb
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+  s public.whatsapp_sessions;
+  v private.emergency_key_cleanups;
+  v_owned boolean;
+begin
+  if p_min_age is null or p_min_age < interval '14 days' then
+    perform gateway.fail('invalid_argument', 'cleanup keeps keys younger than 14 days');
+  end if;
+  select * into s from public.whatsapp_sessions ws where ws.agent_id = p_agent;
+  if s.agent_id is null then
+    perform gateway.fail('unknown_agent', 'no session for this agent');
+  end if;
+  select * into v from private.emergency_key_cleanups c where c.agent_id = p_agent and c.state in ('stopping', 'restarting');
+  v_owned := s.owner_connector_id is not null and s.lease_until > now();
+  if coalesce(p_dry_run, true) then
+    return jsonb_build_object(
+      'dry_run', true,
+      'session', jsonb_build_object('status', s.status, 'desired_state', s.desired_state, 'owned', v_owned),
+      'keys', private.signal_key_type_counts(p_agent),
+      'would_delete', private.signal_key_type_counts(p_agent, coalesce(v.min_age, p_min_age)),
+      'open_procedure', case when v.id is null then null else to_jsonb(v) end,
+      'next_step', case
+        when v.id is not null then 'a procedure is open; call with p_dry_run => false to advance it'
+        when s.status in ('connected', 'connecting', 'reconnecting', 'qr', 'pairing_code') or v_owned
+          then 'a real run asks the connector to stop the session, then cleans up, restarts and verifies'
+        else 'a real run cleans up now, restarts if the session was meant to run, and verifies' end);
+  end if;
+  if v.id is null then
+    insert into private.emergency_key_cleanups (agent_id, state, min_age, restore_desired_state, keys_before)
+    values (p_agent, 'stopping', p_min_age, s.desired_state, private.signal_key_type_counts(p_agent))
+    returning * into v;
+    update public.whatsapp_sessions set desired_state = 'disconnected' where agent_id = p_agent and desired_state <> 'disconnected';
+  end if;
+  v := private.advance_emergency_key_cleanup(v.id);
+  return to_jsonb(v) || jsonb_build_object('dry_run', false, 'next_step', case v.state
+    when 'stopping' then 'waiting for the connector to stop the session; the lease sweep (every minute) or another call continues'
+    when 'restarting' then 'cleaned up; waiting for the session to connect again; the lease sweep or another call verifies'
+    when 'verified' then 'done'
+    else 'failed: see verification; ops.restore_signal_keys(cleanup_id) puts the keys back' end);
+end;
+$$;
+
+--
+-- Name: FUNCTION emergency_key_cleanup(p_agent uuid, p_dry_run boolean, p_min_age interval); Type: COMMENT; Schema: ops; Owner: -
+--
+
+COMMENT ON FUNCTION ops.emergency_key_cleanup(p_agent uuid, p_dry_run boolean, p_min_age interval) IS 'Operator: the seed''s emergency key procedure (stop, clean up with backup, restart, verify). Dry run by default (changes nothing); a real run starts or advances the procedure.';
 
 --
 -- Name: enable_agent(uuid); Type: FUNCTION; Schema: ops; Owner: -
@@ -2685,6 +2796,102 @@ $$;
 --
 
 COMMENT ON FUNCTION ops.restore_signal_keys(p_cleanup_id uuid) IS 'Operator: puts back the keys one cleanup deleted (only while the session is disconnected and unowned; keys written since are kept).';
+
+--
+-- Name: emergency_key_cleanups; Type: TABLE; Schema: private; Owner: -
+--
+
+CREATE TABLE private.emergency_key_cleanups (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    agent_id uuid NOT NULL,
+    state text NOT NULL,
+    requested_by text DEFAULT CURRENT_USER NOT NULL,
+    requested_at timestamp with time zone DEFAULT now() NOT NULL,
+    min_age interval NOT NULL,
+    restore_desired_state text NOT NULL,
+    keys_before jsonb NOT NULL,
+    cleanup_id uuid,
+    deleted integer,
+    cleaned_at timestamp with time zone,
+    keys_after_cleanup jsonb,
+    verified_at timestamp with time zone,
+    verification jsonb,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT emergency_key_cleanups_restore_desired_state_check CHECK ((restore_desired_state = ANY (ARRAY['connected'::text, 'disconnected'::text]))),
+    CONSTRAINT emergency_key_cleanups_state_check CHECK ((state = ANY (ARRAY['stopping'::text, 'restarting'::text, 'verified'::text, 'failed'::text, 'cancelled'::text])))
+);
+
+--
+-- Name: TABLE emergency_key_cleanups; Type: COMMENT; Schema: private; Owner: -
+--
+
+COMMENT ON TABLE private.emergency_key_cleanups IS 'The emergency key cleanup procedure per session (stop, clean up with backup, restart, verify) and where it stands.';
+
+--
+-- Name: advance_emergency_key_cleanup(uuid); Type: FUNCTION; Schema: private; Owner: -
+--
+
+CREATE FUNCTION private.advance_emergency_key_cleanup(p_id uuid) RETURNS private.emergency_key_cleanups
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+  v private.emergency_key_cleanups;
+  s public.whatsapp_sessions;
+begin
+  select * into v from private.emergency_key_cleanups c where c.id = p_id for update;
+  select * into s from public.whatsapp_sessions ws where ws.agent_id = v.agent_id for update;
+  if v.state = 'stopping' then
+    if s.status in ('connected', 'connecting', 'reconnecting', 'qr', 'pairing_code')
+       or (s.owner_connector_id is not null and s.lease_until > now()) then
+      -- Still up: keep asking (a link or restart request in between would have turned it on).
+      if s.desired_state <> 'disconnected' then
+        update public.whatsapp_sessions set desired_state = 'disconnected' where agent_id = v.agent_id;
+      end if;
+      return v;
+    end if;
+    select b.cleanup_id, b.deleted into v.cleanup_id, v.deleted
+    from private.prune_signal_keys_backed_up(v.agent_id, v.min_age, 'emergency') b;
+    v.cleaned_at := now();
+    v.keys_after_cleanup := private.signal_key_type_counts(v.agent_id);
+    if v.restore_desired_state = 'connected' then
+      update public.whatsapp_sessions set desired_state = 'connected' where agent_id = v.agent_id;
+      v.state := 'restarting';
+    else
+      v.state := 'verified';
+      v.verified_at := now();
+      v.verification := jsonb_build_object('restarted', false, 'status', s.status, 'keys', v.keys_after_cleanup);
+    end if;
+  elsif v.state = 'restarting' then
+    if s.status = 'connected' and s.status_changed_at >= v.cleaned_at then
+      v.state := 'verified';
+    elsif s.status in ('logged_out', 'failed', 'conflict', 'qr_timeout') and s.status_changed_at >= v.cleaned_at then
+      v.state := 'failed';
+      perform gateway.emit_event(s.owner_id, s.agent_id, 'alert.key_cleanup_failed', 'critical',
+        jsonb_build_object('status', s.status, 'cleanup_id', v.cleanup_id, 'deleted', v.deleted));
+    else
+      return v;
+    end if;
+    v.verified_at := now();
+    v.verification := jsonb_build_object('restarted', true, 'status', s.status, 'status_reason', s.status_reason,
+      'last_connected_at', s.last_connected_at, 'keys', private.signal_key_type_counts(v.agent_id));
+  else
+    return v;
+  end if;
+  v.updated_at := now();
+  update private.emergency_key_cleanups c set
+    state = v.state, cleanup_id = v.cleanup_id, deleted = v.deleted, cleaned_at = v.cleaned_at,
+    keys_after_cleanup = v.keys_after_cleanup, verified_at = v.verified_at, verification = v.verification, updated_at = v.updated_at
+  where c.id = v.id;
+  return v;
+end;
+$$;
+
+--
+-- Name: FUNCTION advance_emergency_key_cleanup(p_id uuid); Type: COMMENT; Schema: private; Owner: -
+--
+
+COMMENT ON FUNCTION private.advance_emergency_key_cleanup(p_id uuid) IS 'Moves one emergency key cleanup on as far as the session''s state allows now.';
 
 --
 -- Name: alert_once(uuid, uuid, text, text, jsonb, timestamp with time zone); Type: FUNCTION; Schema: private; Owner: -
@@ -2950,6 +3157,29 @@ $$;
 COMMENT ON FUNCTION private.signal_key_prunable(p_type text, p_updated_at timestamp with time zone, p_min_age interval) IS 'Which Signal key rows a cleanup may delete: session and sender-key rows untouched for p_min_age.';
 
 --
+-- Name: signal_key_type_counts(uuid, interval); Type: FUNCTION; Schema: private; Owner: -
+--
+
+CREATE FUNCTION private.signal_key_type_counts(p_agent uuid, p_min_age interval DEFAULT NULL::interval) RETURNS jsonb
+    LANGUAGE sql STABLE
+    SET search_path TO ''
+    AS $$
+  -- With p_min_age: only the rows a cleanup with that age would delete.
+  select coalesce(jsonb_object_agg(t.key_type, t.n), '{}'::jsonb)
+  from (
+    select k.key_type, count(*) as n from private.signal_keys k
+    where k.agent_id = p_agent and (p_min_age is null or private.signal_key_prunable(k.key_type, k.updated_at, p_min_age))
+    group by k.key_type
+  ) t
+$$;
+
+--
+-- Name: FUNCTION signal_key_type_counts(p_agent uuid, p_min_age interval); Type: COMMENT; Schema: private; Owner: -
+--
+
+COMMENT ON FUNCTION private.signal_key_type_counts(p_agent uuid, p_min_age interval) IS 'Signal key rows of one session per type (with p_min_age: those a cleanup would delete).';
+
+--
 -- Name: take_or_fail(text, integer, integer, integer, text); Type: FUNCTION; Schema: private; Owner: -
 --
 
@@ -3126,6 +3356,37 @@ SELECT
 --
 
 COMMENT ON VIEW ops.connectors IS 'Connector processes, whether they look alive, and how many sessions each holds and has connected.';
+
+--
+-- Name: emergency_key_cleanups; Type: VIEW; Schema: ops; Owner: -
+--
+
+CREATE VIEW ops.emergency_key_cleanups WITH (security_invoker='true') AS
+ SELECT c.id,
+    c.agent_id,
+    c.state,
+    c.requested_by,
+    c.requested_at,
+    c.min_age,
+    c.restore_desired_state,
+    c.keys_before,
+    c.cleanup_id,
+    c.deleted,
+    c.cleaned_at,
+    c.keys_after_cleanup,
+    c.verified_at,
+    c.verification,
+    c.updated_at,
+    a.name AS agent_name
+   FROM (private.emergency_key_cleanups c
+     JOIN public.agents a ON ((a.id = c.agent_id)))
+  ORDER BY c.requested_at DESC;
+
+--
+-- Name: VIEW emergency_key_cleanups; Type: COMMENT; Schema: ops; Owner: -
+--
+
+COMMENT ON VIEW ops.emergency_key_cleanups IS 'Emergency key cleanups, newest first, with where each stands.';
 
 --
 -- Name: lease_takeovers; Type: TABLE; Schema: private; Owner: -
@@ -3639,6 +3900,13 @@ ALTER TABLE ONLY private.connectors
     ADD CONSTRAINT connectors_pkey PRIMARY KEY (id);
 
 --
+-- Name: emergency_key_cleanups emergency_key_cleanups_pkey; Type: CONSTRAINT; Schema: private; Owner: -
+--
+
+ALTER TABLE ONLY private.emergency_key_cleanups
+    ADD CONSTRAINT emergency_key_cleanups_pkey PRIMARY KEY (id);
+
+--
 -- Name: lease_takeovers lease_takeovers_pkey; Type: CONSTRAINT; Schema: private; Owner: -
 --
 
@@ -3803,6 +4071,12 @@ CREATE INDEX api_keys_agent_idx ON private.api_keys USING btree (agent_id);
 --
 
 CREATE INDEX api_keys_owner_idx ON private.api_keys USING btree (owner_id);
+
+--
+-- Name: emergency_key_cleanups_one_open; Type: INDEX; Schema: private; Owner: -
+--
+
+CREATE UNIQUE INDEX emergency_key_cleanups_one_open ON private.emergency_key_cleanups USING btree (agent_id) WHERE (state = ANY (ARRAY['stopping'::text, 'restarting'::text]));
 
 --
 -- Name: lease_takeovers_taken_at_idx; Type: INDEX; Schema: private; Owner: -
@@ -4101,6 +4375,13 @@ ALTER TABLE ONLY private.api_keys
 
 ALTER TABLE ONLY private.api_keys
     ADD CONSTRAINT api_keys_owner_id_fkey FOREIGN KEY (owner_id) REFERENCES auth.users(id) ON DELETE CASCADE;
+
+--
+-- Name: emergency_key_cleanups emergency_key_cleanups_agent_id_fkey; Type: FK CONSTRAINT; Schema: private; Owner: -
+--
+
+ALTER TABLE ONLY private.emergency_key_cleanups
+    ADD CONSTRAINT emergency_key_cleanups_agent_id_fkey FOREIGN KEY (agent_id) REFERENCES public.agents(id) ON DELETE CASCADE;
 
 --
 -- Name: lease_takeovers lease_takeovers_event_id_fkey; Type: FK CONSTRAINT; Schema: private; Owner: -
@@ -4546,6 +4827,13 @@ GRANT USAGE ON SCHEMA public TO gateway_api;
 GRANT USAGE ON SCHEMA realtime TO anon;
 GRANT USAGE ON SCHEMA realtime TO authenticated;
 GRANT USAGE ON SCHEMA realtime TO service_role;
+
+--
+-- Name: FUNCTION advance_emergency_key_cleanups(); Type: ACL; Schema: gateway; Owner: -
+--
+
+REVOKE ALL ON FUNCTION gateway.advance_emergency_key_cleanups() FROM PUBLIC;
+GRANT ALL ON FUNCTION gateway.advance_emergency_key_cleanups() TO service_role;
 
 --
 -- Name: FUNCTION advance_message_status(p_agent uuid, p_connector uuid, p_epoch bigint, p_updates jsonb); Type: ACL; Schema: gateway; Owner: -
@@ -5209,11 +5497,25 @@ REVOKE ALL ON FUNCTION gateway.write_signal_keys(p_agent uuid, p_connector uuid,
 GRANT ALL ON FUNCTION gateway.write_signal_keys(p_agent uuid, p_connector uuid, p_epoch bigint, p_key_types text[], p_key_ids text[], p_ciphertexts bytea[], p_key_versions integer[]) TO service_role;
 
 --
+-- Name: FUNCTION cancel_emergency_key_cleanup(p_agent uuid); Type: ACL; Schema: ops; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ops.cancel_emergency_key_cleanup(p_agent uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION ops.cancel_emergency_key_cleanup(p_agent uuid) TO service_role;
+
+--
 -- Name: FUNCTION disable_agent(p_agent uuid, p_reason text); Type: ACL; Schema: ops; Owner: -
 --
 
 REVOKE ALL ON FUNCTION ops.disable_agent(p_agent uuid, p_reason text) FROM PUBLIC;
 GRANT ALL ON FUNCTION ops.disable_agent(p_agent uuid, p_reason text) TO service_role;
+
+--
+-- Name: FUNCTION emergency_key_cleanup(p_agent uuid, p_dry_run boolean, p_min_age interval); Type: ACL; Schema: ops; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ops.emergency_key_cleanup(p_agent uuid, p_dry_run boolean, p_min_age interval) FROM PUBLIC;
+GRANT ALL ON FUNCTION ops.emergency_key_cleanup(p_agent uuid, p_dry_run boolean, p_min_age interval) TO service_role;
 
 --
 -- Name: FUNCTION enable_agent(p_agent uuid); Type: ACL; Schema: ops; Owner: -
@@ -5249,6 +5551,19 @@ GRANT ALL ON FUNCTION ops.requeue_failed_messages(p_agent uuid, p_since timestam
 
 REVOKE ALL ON FUNCTION ops.restore_signal_keys(p_cleanup_id uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION ops.restore_signal_keys(p_cleanup_id uuid) TO service_role;
+
+--
+-- Name: TABLE emergency_key_cleanups; Type: ACL; Schema: private; Owner: -
+--
+
+GRANT ALL ON TABLE private.emergency_key_cleanups TO service_role;
+
+--
+-- Name: FUNCTION advance_emergency_key_cleanup(p_id uuid); Type: ACL; Schema: private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION private.advance_emergency_key_cleanup(p_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.advance_emergency_key_cleanup(p_id uuid) TO service_role;
 
 --
 -- Name: FUNCTION alert_once(p_owner uuid, p_agent uuid, p_type text, p_severity text, p_payload jsonb, p_since timestamp with time zone); Type: ACL; Schema: private; Owner: -
@@ -5327,6 +5642,13 @@ REVOKE ALL ON FUNCTION private.signal_key_prunable(p_type text, p_updated_at tim
 GRANT ALL ON FUNCTION private.signal_key_prunable(p_type text, p_updated_at timestamp with time zone, p_min_age interval) TO service_role;
 
 --
+-- Name: FUNCTION signal_key_type_counts(p_agent uuid, p_min_age interval); Type: ACL; Schema: private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION private.signal_key_type_counts(p_agent uuid, p_min_age interval) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.signal_key_type_counts(p_agent uuid, p_min_age interval) TO service_role;
+
+--
 -- Name: FUNCTION take_or_fail(p_key text, p_capacity integer, p_window_seconds integer, p_cost integer, p_what text); Type: ACL; Schema: private; Owner: -
 --
 
@@ -5382,6 +5704,12 @@ GRANT ALL ON FUNCTION realtime.topic() TO service_role;
 --
 
 GRANT SELECT ON TABLE ops.connectors TO service_role;
+
+--
+-- Name: TABLE emergency_key_cleanups; Type: ACL; Schema: ops; Owner: -
+--
+
+GRANT SELECT ON TABLE ops.emergency_key_cleanups TO service_role;
 
 --
 -- Name: TABLE lease_takeovers; Type: ACL; Schema: private; Owner: -

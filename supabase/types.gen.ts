@@ -11,7 +11,10 @@ export type Database = {
             [_ in never]: never
           }
           Functions: {
-            "advance_message_status":
+            "advance_emergency_key_cleanups":
+{ Args: Record<PropertyKey, never>; Returns: number
+                           },
+"advance_message_status":
 { Args: { "p_agent": string,"p_connector": string,"p_epoch": number,"p_updates": Json }; Returns: number
                            },
 "api_call":

@@ -3,7 +3,8 @@
 // most one connector runs a given job at a time and the others skip that tick.
 //
 //   lease-sweep    every minute: dead leases of sessions nobody will claim, silent connectors,
-//                  heartbeat-failing and long-disconnected alerts (gateway.sweep_expired_leases)
+//                  heartbeat-failing and long-disconnected alerts (gateway.sweep_expired_leases);
+//                  moves operators' emergency key cleanups on (gateway.advance_emergency_key_cleanups)
 //   key-hygiene    hourly: Signal key rows per session against the seed's thresholds; prune
 //                  (gateway.prune_signal_keys: backs up what it deletes; never while connected or owned, never creds,
 //                  pre-keys or app-state keys, keeps everything younger than 14 days)
@@ -88,8 +89,11 @@ export async function runJob(name: JobName, deps: JobDeps): Promise<{ ran: boole
   try {
     const outcome = await runExclusive(sql, name, async (tx) => {
       switch (name) {
-        case 'lease-sweep':
-          return (await tx`select * from gateway.sweep_expired_leases()`)[0];
+        case 'lease-sweep': {
+          const [swept] = await tx`select * from gateway.sweep_expired_leases()`;
+          const [advanced] = await tx`select gateway.advance_emergency_key_cleanups() as moved`;
+          return { ...swept, emergency_key_cleanups: advanced?.moved };
+        }
         case 'key-hygiene':
           return keyHygiene(tx, deps);
         case 'inactive':

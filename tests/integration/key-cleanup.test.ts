@@ -124,6 +124,9 @@ describe('Signal key cleanup keeps a backup', () => {
 
   it('only operators (service role, SQL editor) can clean up or restore', async () => {
     const calls = [
+      (tx: Sql) => tx`select ops.emergency_key_cleanup(gen_random_uuid(), false)`,
+      (tx: Sql) => tx`select ops.cancel_emergency_key_cleanup(gen_random_uuid())`,
+      (tx: Sql) => tx`select count(*) from ops.emergency_key_cleanups`,
       (tx: Sql) => tx`select * from ops.prune_signal_keys(gen_random_uuid(), true)`,
       (tx: Sql) => tx`select ops.restore_signal_keys(gen_random_uuid())`,
       (tx: Sql) => tx`select count(*) from private.signal_key_backups`,
@@ -134,5 +137,103 @@ describe('Signal key cleanup keeps a backup', () => {
       expect(await sqlState(call(api))).toBe('42501');
     }
     expect(await sqlState(asRole(sql, 'service_role', null, calls[0]!))).toBe('WG001');
+  });
+});
+
+describe('the emergency key cleanup (stop, clean up, restart, verify)', () => {
+  const jobs = async () => ({ sql, config: await loadConfig(testEnv(db.url)), logger: pino({ level: 'silent' }), metrics: createMetrics() });
+  const session = async (agent: string) =>
+    (await sql`select status, desired_state, owner_connector_id from public.whatsapp_sessions where agent_id = ${agent}`)[0]!;
+  const snapshot = async (agent: string) => ({
+    keys: await keyRows(agent),
+    session: await sql`select * from public.whatsapp_sessions where agent_id = ${agent}`,
+    procedures: await sql`select * from private.emergency_key_cleanups where agent_id = ${agent}`,
+    backups: await sql`select * from private.signal_key_backups where agent_id = ${agent}`,
+    events: await sql`select * from public.events where agent_id = ${agent}`,
+  });
+
+  it('a dry run reports what it would delete and changes nothing', async () => {
+    const agent = await createRunningAgent(sql, owner, 'dry');
+    const connector = await registerConnector(sql);
+    const epoch = (await claim(sql, connector, agent))!.toString();
+    await sql`select gateway.update_session(${agent}, ${connector}, ${epoch}, ${sql.json({ status: 'connected' })})`;
+    await addKeys(sql, agent, 'session', 150, 20);
+    await addKeys(sql, agent, 'sender-key', 40, 3);
+    await addKeys(sql, agent, 'pre-key', 30, 30);
+    const before = await snapshot(agent);
+    const [report] = await sql`select ops.emergency_key_cleanup(${agent}) as r`;
+    expect(report!.r).toMatchObject({
+      dry_run: true,
+      session: { status: 'connected', desired_state: 'connected', owned: true },
+      keys: { session: 150, 'sender-key': 40, 'pre-key': 30 },
+      would_delete: { session: 150 },
+      open_procedure: null,
+    });
+    expect(await snapshot(agent)).toEqual(before);
+  });
+
+  it('goes through stopping, restarting and verified, with the backup of what it deleted', async () => {
+    const agent = await createRunningAgent(sql, owner, 'emergency');
+    const connector = await registerConnector(sql);
+    const epoch = (await claim(sql, connector, agent))!.toString();
+    await sql`select gateway.update_session(${agent}, ${connector}, ${epoch}, ${sql.json({ status: 'connected' })})`;
+    await addKeys(sql, agent, 'session', 170, 20);
+    await addKeys(sql, agent, 'sender-key', 20, 2);
+    await addKeys(sql, agent, 'pre-key', 30, 30);
+
+    const [first] = await sql`select ops.emergency_key_cleanup(${agent}, false) as r`;
+    expect(first!.r).toMatchObject({ state: 'stopping', restore_desired_state: 'connected', keys_before: { session: 170 } });
+    expect(await session(agent)).toMatchObject({ desired_state: 'disconnected', status: 'connected' });
+    expect(await keyRows(agent)).toHaveLength(220); // nothing while connected
+    // The connector still holds it: another call (or the sweep) keeps waiting.
+    await runJob('lease-sweep', await jobs());
+    const [waiting] = await sql`select state from private.emergency_key_cleanups where agent_id = ${agent}`;
+    expect(waiting!.state).toBe('stopping');
+
+    // The connector ends the socket and releases the lease, as it does for a disconnect request.
+    await sql`select gateway.update_session(${agent}, ${connector}, ${epoch}, ${sql.json({ status: 'disconnected' })})`;
+    await sql`select gateway.release_sessions(${connector})`;
+    const swept = await runJob('lease-sweep', await jobs());
+    expect(swept.result).toMatchObject({ emergency_key_cleanups: 1 });
+    const [cleaned] = await sql`select * from private.emergency_key_cleanups where agent_id = ${agent}`;
+    expect(cleaned).toMatchObject({ state: 'restarting', deleted: 170, keys_after_cleanup: { 'sender-key': 20, 'pre-key': 30 } });
+    expect(await session(agent)).toMatchObject({ desired_state: 'connected', status: 'disconnected' });
+    const [backup] = await sql`select count(*)::int as n, min(reason) as reason from private.signal_key_backups where cleanup_id = ${cleaned!.cleanup_id}`;
+    expect(backup).toEqual({ n: 170, reason: 'emergency' });
+
+    // A connector claims it again and it connects: the next call verifies.
+    const again = (await claim(sql, connector, agent))!.toString();
+    await sql`select gateway.update_session(${agent}, ${connector}, ${again}, ${sql.json({ status: 'connected' })})`;
+    const [done] = await sql`select ops.emergency_key_cleanup(${agent}, false) as r`;
+    expect(done!.r).toMatchObject({
+      state: 'verified',
+      next_step: 'done',
+      verification: { restarted: true, status: 'connected', keys: { 'sender-key': 20, 'pre-key': 30 } },
+    });
+  });
+
+  it('fails with a critical alert when the session does not come back, and can be cancelled only before cleaning', async () => {
+    const agent = await createRunningAgent(sql, owner, 'lost');
+    await addKeys(sql, agent, 'session', 5, 20);
+    const [started] = await sql`select ops.emergency_key_cleanup(${agent}, false) as r`;
+    expect(started!.r).toMatchObject({ state: 'restarting', deleted: 5 }); // not running: cleaned at once
+    expect(await sqlState(sql`select ops.cancel_emergency_key_cleanup(${agent})`)).toBe('WG008');
+    const connector = await registerConnector(sql);
+    const epoch = (await claim(sql, connector, agent))!.toString();
+    await sql`select gateway.update_session(${agent}, ${connector}, ${epoch}, ${sql.json({ status: 'logged_out' })})`;
+    await runJob('lease-sweep', await jobs());
+    const [failed] = await sql`select state, verification from private.emergency_key_cleanups where agent_id = ${agent}`;
+    expect(failed).toMatchObject({ state: 'failed', verification: { status: 'logged_out' } });
+    const [alert] = await sql`select type, severity from public.events where agent_id = ${agent} and type like 'alert.%'`;
+    expect(alert).toEqual({ type: 'alert.key_cleanup_failed', severity: 'critical' });
+
+    const idle = await createRunningAgent(sql, owner, 'cancelled');
+    const other = await registerConnector(sql);
+    await claim(sql, other, idle);
+    await sql`select ops.emergency_key_cleanup(${idle}, false)`;
+    expect(await session(idle)).toMatchObject({ desired_state: 'disconnected' });
+    const [cancelled] = await sql`select ops.cancel_emergency_key_cleanup(${idle}) as r`;
+    expect(cancelled!.r).toMatchObject({ state: 'cancelled' });
+    expect(await session(idle)).toMatchObject({ desired_state: 'connected' });
   });
 });
