@@ -14,6 +14,7 @@ import { runJob, scheduleJobs, type JobName } from './jobs/jobs.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import type { LiveSession, SessionDirectory } from './sessions/context.ts';
 import { SessionManager } from './sessions/manager.ts';
+import { createSignalWarningMonitor, type SignalWarningMonitor } from './signal-warning-monitor.ts';
 import {
   createListenWakeups,
   createRealtimeWakeups,
@@ -122,6 +123,7 @@ export function createConnector(deps: ConnectorDeps): Connector {
   let wakeups: WakeupSource | undefined;
   let jobs: { stop(): void } | undefined;
   let keyMetricsTimer: NodeJS.Timeout | undefined;
+  let signalWarnings: SignalWarningMonitor | undefined;
   let stopping = false;
   let started = false;
 
@@ -165,6 +167,7 @@ export function createConnector(deps: ConnectorDeps): Connector {
     async start() {
       await sql`select 1 from gateway.register_connector(${config.connectorId}, ${config.hostname}, ${process.pid}, ${config.version}, ${config.capacity})`;
       logger.info({ connectorId: config.connectorId, capacity: config.capacity, leaseSeconds: config.leaseSeconds }, 'connector registered');
+      signalWarnings = createSignalWarningMonitor({ sql, logger, metrics, thresholds: config.signalWarningThresholds, holds: (id) => manager.get(id) !== undefined });
       manager.start();
       const realtime = deps.realtimeClient ?? (config.realtime ? await createSupabaseRealtimeClient(config.realtime.url, config.realtime.key) : undefined);
       if (deps.wakeups !== 'poll-only') wakeups = realtime ? createRealtimeWakeups(realtime, logger, onWake) : createListenWakeups(sql, logger, onWake);
@@ -184,6 +187,7 @@ export function createConnector(deps: ConnectorDeps): Connector {
       const grace = new Promise<void>((resolve) => setTimeout(resolve, config.shutdownGraceMs).unref());
       await Promise.race([Promise.all(extensions.map((e) => e.drain?.().catch(() => {}))), grace]);
       const released = await manager.stop();
+      await signalWarnings?.stop();
       for (const ext of extensions) await ext.stop?.().catch(() => {});
       logger.info({ released }, 'connector stopped; leases released');
       return released;

@@ -30,6 +30,8 @@ export const EVENT_TYPES = [
   'alert.session_stopped',
   'alert.signal_keys_critical',
   'alert.signal_keys_high',
+  'alert.signal_warnings_critical',
+  'alert.signal_warnings_high',
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];

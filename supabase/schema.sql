@@ -1691,6 +1691,32 @@ $$;
 COMMENT ON FUNCTION gateway.purge_signal_key_backups(p_days integer) IS 'Job (retention): deletes Signal key backups older than p_days.';
 
 --
+-- Name: purge_signal_warning_counts(integer); Type: FUNCTION; Schema: gateway; Owner: -
+--
+
+CREATE FUNCTION gateway.purge_signal_warning_counts(p_days integer) RETURNS integer
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+  v_count integer;
+begin
+  if p_days is null or p_days < 1 then
+    perform gateway.fail('invalid_argument', 'counts are kept at least one day');
+  end if;
+  delete from private.signal_warning_counts c where c.hour < now() - make_interval(days => p_days);
+  get diagnostics v_count = row_count;
+  return v_count;
+end;
+$$;
+
+--
+-- Name: FUNCTION purge_signal_warning_counts(p_days integer); Type: COMMENT; Schema: gateway; Owner: -
+--
+
+COMMENT ON FUNCTION gateway.purge_signal_warning_counts(p_days integer) IS 'Job (retention): deletes signal-warning counts older than p_days.';
+
+--
 -- Name: raise_session_alert(uuid, uuid, bigint, text, text, jsonb); Type: FUNCTION; Schema: gateway; Owner: -
 --
 
@@ -1762,6 +1788,68 @@ $$;
 --
 
 COMMENT ON FUNCTION gateway.record_inbound(p_agent uuid, p_connector uuid, p_epoch bigint, p_messages jsonb) IS 'Fenced: stores inbound messages once per WhatsApp id and raises message.received events (with webhooks) for the new ones only.';
+
+--
+-- Name: record_signal_warnings(jsonb, integer, integer); Type: FUNCTION; Schema: gateway; Owner: -
+--
+
+CREATE FUNCTION gateway.record_signal_warnings(p_counts jsonb, p_warn integer, p_critical integer) RETURNS integer
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+  v_hour timestamptz := date_trunc('hour', now());
+  r record;
+  v_before integer;
+  v_after integer;
+  v_alerts integer := 0;
+  v_level text;
+begin
+  if jsonb_typeof(p_counts) is distinct from 'array' or p_warn is null or p_warn < 1 or p_critical is null or p_critical < p_warn then
+    perform gateway.fail('invalid_argument', 'counts must be an array and 1 <= warn <= critical');
+  end if;
+  if exists (select 1 from jsonb_to_recordset(p_counts) as x(agent_id uuid, kind text, count integer)
+             where x.agent_id is null or x.kind is null or x.kind not in ('closing_open_session', 'waiting_for_message')
+                or x.count is null or x.count < 1) then
+    perform gateway.fail('invalid_argument', 'each count needs an agent_id, a known kind and a positive count');
+  end if;
+  for r in
+    select s.agent_id, s.owner_id, sum(x.count)::integer as n
+    from jsonb_to_recordset(p_counts) as x(agent_id uuid, kind text, count integer)
+    join public.whatsapp_sessions s on s.agent_id = x.agent_id
+    group by s.agent_id, s.owner_id
+    order by s.agent_id
+  loop
+    -- One writer per session at a time, so a threshold is crossed (and alerted) once.
+    perform 1 from public.whatsapp_sessions s where s.agent_id = r.agent_id for update;
+    select coalesce(sum(c.count), 0)::integer into v_before
+    from private.signal_warning_counts c where c.agent_id = r.agent_id and c.hour = v_hour;
+    insert into private.signal_warning_counts as c (agent_id, hour, kind, count)
+    select r.agent_id, v_hour, x.kind, sum(x.count)
+    from jsonb_to_recordset(p_counts) as x(agent_id uuid, kind text, count integer)
+    where x.agent_id = r.agent_id
+    group by x.kind
+    on conflict (agent_id, hour, kind) do update set count = c.count + excluded.count;
+    v_after := v_before + r.n;
+    v_level := case when v_before < p_critical and v_after >= p_critical then 'critical'
+                    when v_before < p_warn and v_after >= p_warn then 'warning' end;
+    if v_level is not null then
+      perform gateway.emit_event(r.owner_id, r.agent_id,
+        case v_level when 'critical' then 'alert.signal_warnings_critical' else 'alert.signal_warnings_high' end, v_level,
+        jsonb_build_object('count', v_after, 'hour', v_hour, 'thresholds', jsonb_build_object('warn', p_warn, 'critical', p_critical),
+          'kinds', (select jsonb_object_agg(c.kind, c.count) from private.signal_warning_counts c where c.agent_id = r.agent_id and c.hour = v_hour)));
+      v_alerts := v_alerts + 1;
+    end if;
+  end loop;
+  return v_alerts;
+end;
+$$;
+
+--
+-- Name: FUNCTION record_signal_warnings(p_counts jsonb, p_warn integer, p_critical integer); Type: COMMENT; Schema: gateway; Owner: -
+--
+
+COMMENT ON FUNCTION gateway.record_signal_warnings(p_counts jsonb, p_warn integer, p_critical integer) IS 'Connector: adds [{agent_id, kind, count}] to this hour''s signal-warning counts; raises alert.signal_warnings_high / _critical when a session''s hour crosses p_warn / p_critical. Returns the alerts raised.';
 
 --
 -- Name: webhook_deliveries; Type: TABLE; Schema: public; Owner: -
@@ -3565,6 +3653,45 @@ CREATE VIEW ops.sessions WITH (security_invoker='true') AS
 COMMENT ON VIEW ops.sessions IS 'Every session with its owner connector, heartbeat age, status, last error, queue depth and oldest queued message.';
 
 --
+-- Name: signal_warning_counts; Type: TABLE; Schema: private; Owner: -
+--
+
+CREATE TABLE private.signal_warning_counts (
+    agent_id uuid NOT NULL,
+    hour timestamp with time zone NOT NULL,
+    kind text NOT NULL,
+    count integer NOT NULL,
+    CONSTRAINT signal_warning_counts_count_check CHECK ((count >= 0)),
+    CONSTRAINT signal_warning_counts_kind_check CHECK ((kind = ANY (ARRAY['closing_open_session'::text, 'waiting_for_message'::text])))
+);
+
+--
+-- Name: TABLE signal_warning_counts; Type: COMMENT; Schema: private; Owner: -
+--
+
+COMMENT ON TABLE private.signal_warning_counts IS 'Signal-protocol warnings per session, clock hour and kind (seed 002''s monitor); purged by the retention job.';
+
+--
+-- Name: signal_warnings; Type: VIEW; Schema: ops; Owner: -
+--
+
+CREATE VIEW ops.signal_warnings WITH (security_invoker='true') AS
+ SELECT c.agent_id,
+    a.name AS agent_name,
+    c.hour,
+    c.kind,
+    c.count
+   FROM (private.signal_warning_counts c
+     JOIN public.agents a ON ((a.id = c.agent_id)))
+  ORDER BY c.hour DESC, c.count DESC;
+
+--
+-- Name: VIEW signal_warnings; Type: COMMENT; Schema: ops; Owner: -
+--
+
+COMMENT ON VIEW ops.signal_warnings IS 'Signal-protocol warnings per session, hour and kind, newest hour first.';
+
+--
 -- Name: webhook_failures; Type: VIEW; Schema: ops; Owner: -
 --
 
@@ -3949,6 +4076,13 @@ ALTER TABLE ONLY private.signal_keys
     ADD CONSTRAINT signal_keys_pkey PRIMARY KEY (agent_id, key_type, key_id);
 
 --
+-- Name: signal_warning_counts signal_warning_counts_pkey; Type: CONSTRAINT; Schema: private; Owner: -
+--
+
+ALTER TABLE ONLY private.signal_warning_counts
+    ADD CONSTRAINT signal_warning_counts_pkey PRIMARY KEY (agent_id, hour, kind);
+
+--
 -- Name: webhook_secrets webhook_secrets_pkey; Type: CONSTRAINT; Schema: private; Owner: -
 --
 
@@ -4119,6 +4253,12 @@ CREATE INDEX signal_key_backups_cleanup ON private.signal_key_backups USING btre
 --
 
 CREATE INDEX signal_keys_age_idx ON private.signal_keys USING btree (agent_id, key_type, updated_at);
+
+--
+-- Name: signal_warning_counts_hour; Type: INDEX; Schema: private; Owner: -
+--
+
+CREATE INDEX signal_warning_counts_hour ON private.signal_warning_counts USING btree (hour);
 
 --
 -- Name: accounts_plan_id_idx; Type: INDEX; Schema: public; Owner: -
@@ -4410,6 +4550,13 @@ ALTER TABLE ONLY private.signal_key_backups
 
 ALTER TABLE ONLY private.signal_keys
     ADD CONSTRAINT signal_keys_agent_id_fkey FOREIGN KEY (agent_id) REFERENCES public.agents(id) ON DELETE CASCADE;
+
+--
+-- Name: signal_warning_counts signal_warning_counts_agent_id_fkey; Type: FK CONSTRAINT; Schema: private; Owner: -
+--
+
+ALTER TABLE ONLY private.signal_warning_counts
+    ADD CONSTRAINT signal_warning_counts_agent_id_fkey FOREIGN KEY (agent_id) REFERENCES public.agents(id) ON DELETE CASCADE;
 
 --
 -- Name: webhook_secrets webhook_secrets_endpoint_id_fkey; Type: FK CONSTRAINT; Schema: private; Owner: -
@@ -5331,6 +5478,13 @@ REVOKE ALL ON FUNCTION gateway.purge_signal_key_backups(p_days integer) FROM PUB
 GRANT ALL ON FUNCTION gateway.purge_signal_key_backups(p_days integer) TO service_role;
 
 --
+-- Name: FUNCTION purge_signal_warning_counts(p_days integer); Type: ACL; Schema: gateway; Owner: -
+--
+
+REVOKE ALL ON FUNCTION gateway.purge_signal_warning_counts(p_days integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION gateway.purge_signal_warning_counts(p_days integer) TO service_role;
+
+--
 -- Name: FUNCTION raise_session_alert(p_agent uuid, p_connector uuid, p_epoch bigint, p_type text, p_severity text, p_payload jsonb); Type: ACL; Schema: gateway; Owner: -
 --
 
@@ -5343,6 +5497,13 @@ GRANT ALL ON FUNCTION gateway.raise_session_alert(p_agent uuid, p_connector uuid
 
 REVOKE ALL ON FUNCTION gateway.record_inbound(p_agent uuid, p_connector uuid, p_epoch bigint, p_messages jsonb) FROM PUBLIC;
 GRANT ALL ON FUNCTION gateway.record_inbound(p_agent uuid, p_connector uuid, p_epoch bigint, p_messages jsonb) TO service_role;
+
+--
+-- Name: FUNCTION record_signal_warnings(p_counts jsonb, p_warn integer, p_critical integer); Type: ACL; Schema: gateway; Owner: -
+--
+
+REVOKE ALL ON FUNCTION gateway.record_signal_warnings(p_counts jsonb, p_warn integer, p_critical integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION gateway.record_signal_warnings(p_counts jsonb, p_warn integer, p_critical integer) TO service_role;
 
 --
 -- Name: TABLE webhook_deliveries; Type: ACL; Schema: public; Owner: -
@@ -5750,6 +5911,18 @@ GRANT SELECT ON TABLE public.messages TO gateway_api;
 --
 
 GRANT SELECT ON TABLE ops.sessions TO service_role;
+
+--
+-- Name: TABLE signal_warning_counts; Type: ACL; Schema: private; Owner: -
+--
+
+GRANT ALL ON TABLE private.signal_warning_counts TO service_role;
+
+--
+-- Name: TABLE signal_warnings; Type: ACL; Schema: ops; Owner: -
+--
+
+GRANT SELECT ON TABLE ops.signal_warnings TO service_role;
 
 --
 -- Name: TABLE webhook_failures; Type: ACL; Schema: ops; Owner: -

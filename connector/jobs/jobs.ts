@@ -13,6 +13,7 @@
 //                  past retention, bodies of failed and sent-but-never-delivered messages past it
 //                  (gateway.apply_retention), and rate-limit buckets idle for a day
 //                  (gateway.prune_rate_limit_buckets), Signal key backups past KEY_BACKUP_RETENTION_DAYS
+//                  and signal-warning counts past RETENTION_EVENTS_DAYS
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
@@ -102,7 +103,8 @@ export async function runJob(name: JobName, deps: JobDeps): Promise<{ ran: boole
           const [kept] = await tx`select * from gateway.apply_retention(${config.jobs.retentionEventsDays}, ${config.jobs.retentionMessagesDays})`;
           const [buckets] = await tx`select gateway.prune_rate_limit_buckets() as pruned`;
           const [backups] = await tx`select gateway.purge_signal_key_backups(${deps.config.keyBackupRetentionDays}) as purged`;
-          return { ...kept, rate_limit_buckets: buckets?.pruned, signal_key_backups: backups?.purged };
+          const [warnings] = await tx`select gateway.purge_signal_warning_counts(${config.jobs.retentionEventsDays}) as purged`;
+          return { ...kept, rate_limit_buckets: buckets?.pruned, signal_key_backups: backups?.purged, signal_warning_counts: warnings?.purged };
         }
       }
     });
