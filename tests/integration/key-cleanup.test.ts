@@ -1,6 +1,7 @@
 // Signal key cleanup per the auth-safety seed (002) against real PostgreSQL: every cleanup backs up
 // exactly what it deletes before deleting it, the operator's force overrides the connected guard
 // only when given, a backup can be restored, and only operators can do any of it.
+import { INITIAL_PREKEY_COUNT } from '@whiskeysockets/baileys';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../connector/config.ts';
@@ -137,6 +138,23 @@ describe('Signal key cleanup keeps a backup', () => {
       expect(await sqlState(call(api))).toBe('42501');
     }
     expect(await sqlState(asRole(sql, 'service_role', null, calls[0]!))).toBe('WG001');
+  });
+});
+
+describe("the seed's pre-key bounds against Baileys 7's uploads", () => {
+  it("a freshly linked session's first pre-key batch is neither counted against the thresholds nor pruned", async () => {
+    // Baileys uploads INITIAL_PREKEY_COUNT (812) pre-keys when the server has none: far above the
+    // seed's MAX_PRE_KEYS (50) and its 200 "fatal" files, and all of them unconsumed.
+    const agent = await createAgent(sql, owner, 'fresh');
+    await addKeys(sql, agent, 'pre-key', INITIAL_PREKEY_COUNT, 30);
+    await addKeys(sql, agent, 'session', 10, 30);
+    const deps = { sql, config: await loadConfig(testEnv(db.url)), logger: pino({ level: 'silent' }), metrics: createMetrics() };
+    await runJob('key-hygiene', deps);
+    expect((await sql`select count(*)::int as n from public.events where agent_id = ${agent} and type like 'alert.signal_keys%'`)[0]!.n).toBe(0);
+    const [report] = await sql`select ops.emergency_key_cleanup(${agent}) as r`;
+    expect(report!.r).toMatchObject({ keys: { 'pre-key': INITIAL_PREKEY_COUNT, session: 10 }, would_delete: { session: 10 } });
+    await sql`select * from ops.prune_signal_keys(${agent})`;
+    expect((await sql`select count(*)::int as n from private.signal_keys where agent_id = ${agent} and key_type = 'pre-key'`)[0]!.n).toBe(INITIAL_PREKEY_COUNT);
   });
 });
 
