@@ -43,7 +43,12 @@ let stopConsole: (() => void) | undefined;
 function report(text: string, agentId: string | undefined): void {
   const kind = classifySignalWarning(text);
   if (!kind) return;
-  for (const sink of sinks) sink(kind, agentId);
+  for (const sink of sinks) {
+    // Called from inside libsignal's and Baileys' own calls: counting must never break them.
+    try {
+      sink(kind, agentId);
+    } catch {}
+  }
 }
 
 /** Subscribes to every recognised warning of this process; returns an unsubscribe. */
