@@ -74,6 +74,9 @@ export const envSchema = z.object({
   KEY_WARN_ROWS: int(1, 120).describe('Signal key rows of one session that raise a warning (seed: 120).'),
   KEY_PRUNE_ROWS: int(1, 150).describe('Rows at which hygiene prunes, only while disconnected (seed: 150).'),
   KEY_CRITICAL_ROWS: int(1, 180).describe('Rows that raise a critical alert (seed: 180).'),
+  KEY_BACKUP_RETENTION_DAYS: int(1, 30).describe('Copies of deleted Signal keys (every cleanup backs up what it deletes, still encrypted) are kept this long; `ops.restore_signal_keys` puts a cleanup back within it.'),
+  SIGNAL_WARNINGS_WARN_PER_HOUR: int(1, 10).describe('libsignal "Closing session" and Baileys "timed out waiting for message" lines of one session per clock hour that raise `alert.signal_warnings_high`.'),
+  SIGNAL_WARNINGS_CRITICAL_PER_HOUR: int(1, 30).describe('…and `alert.signal_warnings_critical`.'),
   // The message path (outbound queue, inbound, media) and the webhook dispatcher.
   MESSAGES_CLAIM_BATCH: int(1, 50).describe('Most outbound messages claimed in one statement.'),
   MESSAGES_CLAIM_MAX_BYTES: int(1, 1024 * 1024).describe('Most message content bytes claimed in one statement (at least one row is always taken); rows hold media references, never media bytes.'),
@@ -163,6 +166,8 @@ export interface ConnectorConfig {
   messaging: MessagingConfig;
   /** GATEWAY_ALLOW_PRIVATE_URLS: webhooks and media may reach private addresses (development; local database only). */
   allowPrivateUrls: boolean;
+  keyBackupRetentionDays: number;
+  signalWarningThresholds: { warnPerHour: number; criticalPerHour: number };
   /** Creds and Signal keys (CREDENTIALS_ENCRYPTION_*): session code only. */
   keyring: Keyring;
   /** Webhook signing secrets (WEBHOOK_SECRETS_*): the webhook dispatcher only. */
@@ -185,6 +190,9 @@ export async function loadConfig(env: EnvMap = process.env): Promise<ConnectorCo
   }
   const privateRefusal = e.GATEWAY_ALLOW_PRIVATE_URLS ? privateUrlsRefusal(e.DATABASE_URL, 'DATABASE_URL') : null;
   if (privateRefusal) throw new ConfigError(PRIVATE_URLS_VARIABLE, privateRefusal);
+  if (e.SIGNAL_WARNINGS_WARN_PER_HOUR > e.SIGNAL_WARNINGS_CRITICAL_PER_HOUR) {
+    throw new ConfigError('SIGNAL_WARNINGS_CRITICAL_PER_HOUR', 'must be at least SIGNAL_WARNINGS_WARN_PER_HOUR');
+  }
   const leaseMs = e.CONNECTOR_LEASE_SECONDS * 1000;
   const renewIntervalMs = e.CONNECTOR_RENEW_INTERVAL_MS ?? Math.floor(leaseMs / 4);
   if (renewIntervalMs * 2 >= leaseMs) {
@@ -241,6 +249,8 @@ export async function loadConfig(env: EnvMap = process.env): Promise<ConnectorCo
     keyThresholds: { warn: e.KEY_WARN_ROWS, prune: e.KEY_PRUNE_ROWS, critical: e.KEY_CRITICAL_ROWS },
     messaging: messagingConfig(e),
     allowPrivateUrls: e.GATEWAY_ALLOW_PRIVATE_URLS,
+    keyBackupRetentionDays: e.KEY_BACKUP_RETENTION_DAYS,
+    signalWarningThresholds: { warnPerHour: e.SIGNAL_WARNINGS_WARN_PER_HOUR, criticalPerHour: e.SIGNAL_WARNINGS_CRITICAL_PER_HOUR },
     keyring,
     webhookKeyring,
   };

@@ -18,6 +18,7 @@ import { SessionManager } from './sessions/manager.ts';
 import { signalKeysPerType } from './sql/keys.ts';
 import { registerConnector } from './sql/leases.ts';
 import { queueDepth } from './sql/messages.ts';
+import { createSignalWarningMonitor, type SignalWarningMonitor } from './signal-warning-monitor.ts';
 import {
   createListenWakeups,
   createRealtimeWakeups,
@@ -127,6 +128,7 @@ export function createConnector(deps: ConnectorDeps): Connector {
   let wakeups: WakeupSource | undefined;
   let jobs: { stop(): void } | undefined;
   let keyMetricsTimer: NodeJS.Timeout | undefined;
+  let signalWarnings: SignalWarningMonitor | undefined;
   let stopping = false;
   let started = false;
 
@@ -168,6 +170,7 @@ export function createConnector(deps: ConnectorDeps): Connector {
       checkBaileysInternals();
       await registerConnector(sql, { id: config.connectorId, hostname: config.hostname, pid: process.pid, version: config.version, capacity: config.capacity });
       logger.info({ connectorId: config.connectorId, capacity: config.capacity, leaseSeconds: config.leaseSeconds }, 'connector registered');
+      signalWarnings = createSignalWarningMonitor({ sql, logger, metrics, thresholds: config.signalWarningThresholds, holds: (id) => manager.get(id) !== undefined });
       manager.start();
       const realtime = deps.realtimeClient ?? (config.realtime ? await createSupabaseRealtimeClient(config.realtime.url, config.realtime.key) : undefined);
       if (deps.wakeups !== 'poll-only') wakeups = realtime ? createRealtimeWakeups(realtime, logger, onWake) : createListenWakeups(sql, logger, onWake);
@@ -187,6 +190,7 @@ export function createConnector(deps: ConnectorDeps): Connector {
       const grace = new Promise<void>((resolve) => setTimeout(resolve, config.shutdownGraceMs).unref());
       await Promise.race([Promise.all(extensions.map((e) => e.drain?.().catch(() => {}))), grace]);
       const released = await manager.stop();
+      await signalWarnings?.stop();
       for (const ext of extensions) await ext.stop?.().catch(() => {});
       logger.info({ released }, 'connector stopped; leases released');
       return released;

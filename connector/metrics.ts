@@ -132,6 +132,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       labelNames: ['level'],
       registers: r,
     }),
+    signalWarnings: new Counter({
+      name: n('signal_warnings_total'),
+      help: 'libsignal/Baileys warnings of seed 002 (closing_open_session, waiting_for_message); attributed: session, or connector when no session was in scope',
+      labelNames: ['kind', 'attributed'],
+      registers: r,
+    }),
     jobRuns: new Counter({ name: n('job_runs_total'), help: 'Scheduled job runs', labelNames: ['job', 'outcome'], registers: r }),
 
     /** A session's socket opened; `seconds` since the close (or the claim) it recovers from. */

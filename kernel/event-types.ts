@@ -23,6 +23,7 @@ export const EVENT_TYPES = [
   'alert.disconnected_long',
   'alert.heartbeat_failing',
   'alert.inbound_unstorable',
+  'alert.key_cleanup_failed',
   'alert.lease_force_released',
   'alert.logged_out',
   'alert.repeated_logouts',
@@ -30,6 +31,8 @@ export const EVENT_TYPES = [
   'alert.session_stopped',
   'alert.signal_keys_critical',
   'alert.signal_keys_high',
+  'alert.signal_warnings_critical',
+  'alert.signal_warnings_high',
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];

@@ -69,6 +69,33 @@ CREATE EXTENSION IF NOT EXISTS pgcrypto WITH SCHEMA extensions;
 COMMENT ON EXTENSION pgcrypto IS 'cryptographic functions';
 
 --
+-- Name: advance_emergency_key_cleanups(); Type: FUNCTION; Schema: gateway; Owner: -
+--
+
+CREATE FUNCTION gateway.advance_emergency_key_cleanups() RETURNS integer
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+  r record;
+  v_moved integer := 0;
+  v_after private.emergency_key_cleanups;
+begin
+  for r in select c.id, c.state from private.emergency_key_cleanups c where c.state in ('stopping', 'restarting') order by c.requested_at loop
+    v_after := private.advance_emergency_key_cleanup(r.id);
+    if v_after.state <> r.state then v_moved := v_moved + 1; end if;
+  end loop;
+  return v_moved;
+end;
+$$;
+
+--
+-- Name: FUNCTION advance_emergency_key_cleanups(); Type: COMMENT; Schema: gateway; Owner: -
+--
+
+COMMENT ON FUNCTION gateway.advance_emergency_key_cleanups() IS 'Job (lease sweep): advances every open emergency key cleanup; returns how many changed state.';
+
+--
 -- Name: advance_message_status(uuid, uuid, bigint, jsonb); Type: FUNCTION; Schema: gateway; Owner: -
 --
 
@@ -1692,7 +1719,6 @@ CREATE FUNCTION gateway.prune_signal_keys(p_agent uuid, p_min_age interval DEFAU
     AS $$
 declare
   v_session public.whatsapp_sessions;
-  v_deleted integer;
 begin
   if p_min_age is null or p_min_age < interval '14 days' then
     perform gateway.fail('invalid_argument', 'hygiene keeps keys younger than 14 days');
@@ -1705,12 +1731,7 @@ begin
      or (v_session.owner_connector_id is not null and v_session.lease_until > now()) then
     perform gateway.fail('conflict', 'key hygiene never runs on a connected or owned session');
   end if;
-  -- Only the types that grow with use; never pre-keys, creds or app-state keys.
-  delete from private.signal_keys k
-  where k.agent_id = p_agent and k.updated_at < now() - p_min_age
-    and k.key_type in ('session', 'sender-key', 'sender-key-memory');
-  get diagnostics v_deleted = row_count;
-  return v_deleted;
+  return (select b.deleted from private.prune_signal_keys_backed_up(p_agent, p_min_age, 'hygiene') b);
 end;
 $$;
 
@@ -1718,7 +1739,59 @@ $$;
 -- Name: FUNCTION prune_signal_keys(p_agent uuid, p_min_age interval); Type: COMMENT; Schema: gateway; Owner: -
 --
 
-COMMENT ON FUNCTION gateway.prune_signal_keys(p_agent uuid, p_min_age interval) IS 'Key hygiene per the auth-safety seed: only disconnected, unowned sessions; only session and sender-key rows untouched for 14 days or more; never pre-keys (unconsumed ones are still handed to new contacts), creds or app-state keys.';
+COMMENT ON FUNCTION gateway.prune_signal_keys(p_agent uuid, p_min_age interval) IS 'Key hygiene per the auth-safety seed: only disconnected, unowned sessions; only session and sender-key rows untouched for 14 days or more, backed up first (private.signal_key_backups); never pre-keys, creds or app-state keys.';
+
+--
+-- Name: purge_signal_key_backups(integer); Type: FUNCTION; Schema: gateway; Owner: -
+--
+
+CREATE FUNCTION gateway.purge_signal_key_backups(p_days integer) RETURNS integer
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+  v_count integer;
+begin
+  if p_days is null or p_days < 1 then
+    perform gateway.fail('invalid_argument', 'backups are kept at least one day');
+  end if;
+  delete from private.signal_key_backups b where b.backed_up_at < now() - make_interval(days => p_days);
+  get diagnostics v_count = row_count;
+  return v_count;
+end;
+$$;
+
+--
+-- Name: FUNCTION purge_signal_key_backups(p_days integer); Type: COMMENT; Schema: gateway; Owner: -
+--
+
+COMMENT ON FUNCTION gateway.purge_signal_key_backups(p_days integer) IS 'Job (retention): deletes Signal key backups older than p_days.';
+
+--
+-- Name: purge_signal_warning_counts(integer); Type: FUNCTION; Schema: gateway; Owner: -
+--
+
+CREATE FUNCTION gateway.purge_signal_warning_counts(p_days integer) RETURNS integer
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+  v_count integer;
+begin
+  if p_days is null or p_days < 1 then
+    perform gateway.fail('invalid_argument', 'counts are kept at least one day');
+  end if;
+  delete from private.signal_warning_counts c where c.hour < now() - make_interval(days => p_days);
+  get diagnostics v_count = row_count;
+  return v_count;
+end;
+$$;
+
+--
+-- Name: FUNCTION purge_signal_warning_counts(p_days integer); Type: COMMENT; Schema: gateway; Owner: -
+--
+
+COMMENT ON FUNCTION gateway.purge_signal_warning_counts(p_days integer) IS 'Job (retention): deletes signal-warning counts older than p_days.';
 
 --
 -- Name: raise_session_alert(uuid, uuid, bigint, text, text, jsonb); Type: FUNCTION; Schema: gateway; Owner: -
@@ -1792,6 +1865,68 @@ $$;
 --
 
 COMMENT ON FUNCTION gateway.record_inbound(p_agent uuid, p_connector uuid, p_epoch bigint, p_messages jsonb) IS 'Fenced: stores inbound messages once per WhatsApp id and raises message.received events (with webhooks) for the new ones only.';
+
+--
+-- Name: record_signal_warnings(jsonb, integer, integer); Type: FUNCTION; Schema: gateway; Owner: -
+--
+
+CREATE FUNCTION gateway.record_signal_warnings(p_counts jsonb, p_warn integer, p_critical integer) RETURNS integer
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+  v_hour timestamptz := date_trunc('hour', now());
+  r record;
+  v_before integer;
+  v_after integer;
+  v_alerts integer := 0;
+  v_level text;
+begin
+  if jsonb_typeof(p_counts) is distinct from 'array' or p_warn is null or p_warn < 1 or p_critical is null or p_critical < p_warn then
+    perform gateway.fail('invalid_argument', 'counts must be an array and 1 <= warn <= critical');
+  end if;
+  if exists (select 1 from jsonb_to_recordset(p_counts) as x(agent_id uuid, kind text, count integer)
+             where x.agent_id is null or x.kind is null or x.kind not in ('closing_open_session', 'waiting_for_message')
+                or x.count is null or x.count < 1) then
+    perform gateway.fail('invalid_argument', 'each count needs an agent_id, a known kind and a positive count');
+  end if;
+  for r in
+    select s.agent_id, s.owner_id, sum(x.count)::integer as n
+    from jsonb_to_recordset(p_counts) as x(agent_id uuid, kind text, count integer)
+    join public.whatsapp_sessions s on s.agent_id = x.agent_id
+    group by s.agent_id, s.owner_id
+    order by s.agent_id
+  loop
+    -- One writer per session at a time, so a threshold is crossed (and alerted) once.
+    perform 1 from public.whatsapp_sessions s where s.agent_id = r.agent_id for update;
+    select coalesce(sum(c.count), 0)::integer into v_before
+    from private.signal_warning_counts c where c.agent_id = r.agent_id and c.hour = v_hour;
+    insert into private.signal_warning_counts as c (agent_id, hour, kind, count)
+    select r.agent_id, v_hour, x.kind, sum(x.count)
+    from jsonb_to_recordset(p_counts) as x(agent_id uuid, kind text, count integer)
+    where x.agent_id = r.agent_id
+    group by x.kind
+    on conflict (agent_id, hour, kind) do update set count = c.count + excluded.count;
+    v_after := v_before + r.n;
+    v_level := case when v_before < p_critical and v_after >= p_critical then 'critical'
+                    when v_before < p_warn and v_after >= p_warn then 'warning' end;
+    if v_level is not null then
+      perform gateway.emit_event(r.owner_id, r.agent_id,
+        case v_level when 'critical' then 'alert.signal_warnings_critical' else 'alert.signal_warnings_high' end, v_level,
+        jsonb_build_object('count', v_after, 'hour', v_hour, 'thresholds', jsonb_build_object('warn', p_warn, 'critical', p_critical),
+          'kinds', (select jsonb_object_agg(c.kind, c.count) from private.signal_warning_counts c where c.agent_id = r.agent_id and c.hour = v_hour)));
+      v_alerts := v_alerts + 1;
+    end if;
+  end loop;
+  return v_alerts;
+end;
+$$;
+
+--
+-- Name: FUNCTION record_signal_warnings(p_counts jsonb, p_warn integer, p_critical integer); Type: COMMENT; Schema: gateway; Owner: -
+--
+
+COMMENT ON FUNCTION gateway.record_signal_warnings(p_counts jsonb, p_warn integer, p_critical integer) IS 'Connector: adds [{agent_id, kind, count}] to this hour''s signal-warning counts; raises alert.signal_warnings_high / _critical when a session''s hour crosses p_warn / p_critical. Returns the alerts raised.';
 
 --
 -- Name: webhook_deliveries; Type: TABLE; Schema: public; Owner: -
@@ -2554,6 +2689,34 @@ $$;
 COMMENT ON FUNCTION gateway.write_signal_keys(p_agent uuid, p_connector uuid, p_epoch bigint, p_key_types text[], p_key_ids text[], p_ciphertexts bytea[], p_key_versions integer[]) IS 'Fenced batch write of Signal keys: a null or empty ciphertext deletes; the last write of a duplicated key wins.';
 
 --
+-- Name: cancel_emergency_key_cleanup(uuid); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.cancel_emergency_key_cleanup(p_agent uuid) RETURNS jsonb
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+  v private.emergency_key_cleanups;
+begin
+  update private.emergency_key_cleanups c set state = 'cancelled', updated_at = now()
+  where c.agent_id = p_agent and c.state = 'stopping'
+  returning * into v;
+  if v.id is null then
+    perform gateway.fail('conflict', 'no emergency cleanup of this session is still stopping (a cleaned one cannot be cancelled; restore it instead)');
+  end if;
+  update public.whatsapp_sessions set desired_state = v.restore_desired_state where agent_id = p_agent;
+  return to_jsonb(v);
+end;
+$$;
+
+--
+-- Name: FUNCTION cancel_emergency_key_cleanup(p_agent uuid); Type: COMMENT; Schema: ops; Owner: -
+--
+
+COMMENT ON FUNCTION ops.cancel_emergency_key_cleanup(p_agent uuid) IS 'Operator: cancels an emergency key cleanup that has not cleaned up yet and puts the desired state back.';
+
+--
 -- Name: disable_agent(uuid, text); Type: FUNCTION; Schema: ops; Owner: -
 --
 
@@ -2584,6 +2747,62 @@ $$;
 --
 
 COMMENT ON FUNCTION ops.disable_agent(p_agent uuid, p_reason text) IS 'Operator: disables an agent (no sends, no claims) and asks its connector to end the socket.';
+
+--
+-- Name: emergency_key_cleanup(uuid, boolean, interval); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.emergency_key_cleanup(p_agent uuid, p_dry_run boolean DEFAULT true, p_min_age interval DEFAULT '14 days'::interval) RETURNS jsonb
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+  s public.whatsapp_sessions;
+  v private.emergency_key_cleanups;
+  v_owned boolean;
+begin
+  if p_min_age is null or p_min_age < interval '14 days' then
+    perform gateway.fail('invalid_argument', 'cleanup keeps keys younger than 14 days');
+  end if;
+  select * into s from public.whatsapp_sessions ws where ws.agent_id = p_agent;
+  if s.agent_id is null then
+    perform gateway.fail('unknown_agent', 'no session for this agent');
+  end if;
+  select * into v from private.emergency_key_cleanups c where c.agent_id = p_agent and c.state in ('stopping', 'restarting');
+  v_owned := s.owner_connector_id is not null and s.lease_until > now();
+  if coalesce(p_dry_run, true) then
+    return jsonb_build_object(
+      'dry_run', true,
+      'session', jsonb_build_object('status', s.status, 'desired_state', s.desired_state, 'owned', v_owned),
+      'keys', private.signal_key_type_counts(p_agent),
+      'would_delete', private.signal_key_type_counts(p_agent, coalesce(v.min_age, p_min_age)),
+      'open_procedure', case when v.id is null then null else to_jsonb(v) end,
+      'next_step', case
+        when v.id is not null then 'a procedure is open; call with p_dry_run => false to advance it'
+        when s.status in ('connected', 'connecting', 'reconnecting', 'qr', 'pairing_code') or v_owned
+          then 'a real run asks the connector to stop the session, then cleans up, restarts and verifies'
+        else 'a real run cleans up now, restarts if the session was meant to run, and verifies' end);
+  end if;
+  if v.id is null then
+    insert into private.emergency_key_cleanups (agent_id, state, min_age, restore_desired_state, keys_before)
+    values (p_agent, 'stopping', p_min_age, s.desired_state, private.signal_key_type_counts(p_agent))
+    returning * into v;
+    update public.whatsapp_sessions set desired_state = 'disconnected' where agent_id = p_agent and desired_state <> 'disconnected';
+  end if;
+  v := private.advance_emergency_key_cleanup(v.id);
+  return to_jsonb(v) || jsonb_build_object('dry_run', false, 'next_step', case v.state
+    when 'stopping' then 'waiting for the connector to stop the session; the lease sweep (every minute) or another call continues'
+    when 'restarting' then 'cleaned up; waiting for the session to connect again; the lease sweep or another call verifies'
+    when 'verified' then 'done'
+    else 'failed: see verification; ops.restore_signal_keys(cleanup_id) puts the keys back' end);
+end;
+$$;
+
+--
+-- Name: FUNCTION emergency_key_cleanup(p_agent uuid, p_dry_run boolean, p_min_age interval); Type: COMMENT; Schema: ops; Owner: -
+--
+
+COMMENT ON FUNCTION ops.emergency_key_cleanup(p_agent uuid, p_dry_run boolean, p_min_age interval) IS 'Operator: the seed''s emergency key procedure (stop, clean up with backup, restart, verify). Dry run by default (changes nothing); a real run starts or advances the procedure.';
 
 --
 -- Name: enable_agent(uuid); Type: FUNCTION; Schema: ops; Owner: -
@@ -2642,6 +2861,40 @@ $$;
 COMMENT ON FUNCTION ops.force_release_session(p_agent uuid) IS 'Operator: clears a session''s lease and moves its epoch on, so the old owner''s writes are refused at once and any connector claims it next.';
 
 --
+-- Name: prune_signal_keys(uuid, boolean, interval); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.prune_signal_keys(p_agent uuid, p_force boolean DEFAULT false, p_min_age interval DEFAULT '14 days'::interval) RETURNS TABLE(cleanup_id uuid, deleted integer, forced boolean)
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+  v_session public.whatsapp_sessions;
+  v_live boolean;
+begin
+  select * into v_session from public.whatsapp_sessions s where s.agent_id = p_agent for update;
+  if v_session.agent_id is null then
+    perform gateway.fail('unknown_agent', 'no session for this agent');
+  end if;
+  v_live := v_session.status in ('connected', 'connecting', 'reconnecting')
+    or (v_session.owner_connector_id is not null and v_session.lease_until > now());
+  if v_live and not coalesce(p_force, false) then
+    perform gateway.fail('conflict', 'the session is connected or owned; cleaning up under a live socket breaks its encryption (pass p_force => true to override)');
+  end if;
+  select b.cleanup_id, b.deleted into cleanup_id, deleted
+  from private.prune_signal_keys_backed_up(p_agent, p_min_age, case when v_live then 'forced' else 'operator' end) b;
+  forced := v_live;
+  return next;
+end;
+$$;
+
+--
+-- Name: FUNCTION prune_signal_keys(p_agent uuid, p_force boolean, p_min_age interval); Type: COMMENT; Schema: ops; Owner: -
+--
+
+COMMENT ON FUNCTION ops.prune_signal_keys(p_agent uuid, p_force boolean, p_min_age interval) IS 'Operator: key cleanup of one session with backup. Refused while the session is connected or owned unless p_force; never younger than 14 days, never pre-keys, creds or app-state keys.';
+
+--
 -- Name: requeue_failed_messages(uuid, timestamp with time zone); Type: FUNCTION; Schema: ops; Owner: -
 --
 
@@ -2670,6 +2923,140 @@ $$;
 --
 
 COMMENT ON FUNCTION ops.requeue_failed_messages(p_agent uuid, p_since timestamp with time zone) IS 'Operator: puts an agent''s failed messages (since a time) back in the queue with their original WhatsApp ids.';
+
+--
+-- Name: restore_signal_keys(uuid); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.restore_signal_keys(p_cleanup_id uuid) RETURNS integer
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+  v_agent uuid;
+  v_session public.whatsapp_sessions;
+  v_restored integer;
+begin
+  select b.agent_id into v_agent from private.signal_key_backups b where b.cleanup_id = p_cleanup_id limit 1;
+  if v_agent is null then
+    perform gateway.fail('not_found', 'no backup with this cleanup id (purged or never made)');
+  end if;
+  select * into v_session from public.whatsapp_sessions s where s.agent_id = v_agent for update;
+  if v_session.status in ('connected', 'connecting', 'reconnecting')
+     or (v_session.owner_connector_id is not null and v_session.lease_until > now()) then
+    perform gateway.fail('conflict', 'restore only while the session is disconnected and unowned');
+  end if;
+  -- A key written since the cleanup is newer than its backup: keep it.
+  insert into private.signal_keys (agent_id, key_type, key_id, ciphertext, key_version, created_at, updated_at)
+  select b.agent_id, b.key_type, b.key_id, b.ciphertext, b.key_version, b.key_created_at, b.key_updated_at
+  from private.signal_key_backups b where b.cleanup_id = p_cleanup_id
+  on conflict do nothing;
+  get diagnostics v_restored = row_count;
+  return v_restored;
+end;
+$$;
+
+--
+-- Name: FUNCTION restore_signal_keys(p_cleanup_id uuid); Type: COMMENT; Schema: ops; Owner: -
+--
+
+COMMENT ON FUNCTION ops.restore_signal_keys(p_cleanup_id uuid) IS 'Operator: puts back the keys one cleanup deleted (only while the session is disconnected and unowned; keys written since are kept).';
+
+--
+-- Name: emergency_key_cleanups; Type: TABLE; Schema: private; Owner: -
+--
+
+CREATE TABLE private.emergency_key_cleanups (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    agent_id uuid NOT NULL,
+    state text NOT NULL,
+    requested_by text DEFAULT CURRENT_USER NOT NULL,
+    requested_at timestamp with time zone DEFAULT now() NOT NULL,
+    min_age interval NOT NULL,
+    restore_desired_state text NOT NULL,
+    keys_before jsonb NOT NULL,
+    cleanup_id uuid,
+    deleted integer,
+    cleaned_at timestamp with time zone,
+    keys_after_cleanup jsonb,
+    verified_at timestamp with time zone,
+    verification jsonb,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT emergency_key_cleanups_restore_desired_state_check CHECK ((restore_desired_state = ANY (ARRAY['connected'::text, 'disconnected'::text]))),
+    CONSTRAINT emergency_key_cleanups_state_check CHECK ((state = ANY (ARRAY['stopping'::text, 'restarting'::text, 'verified'::text, 'failed'::text, 'cancelled'::text])))
+);
+
+--
+-- Name: TABLE emergency_key_cleanups; Type: COMMENT; Schema: private; Owner: -
+--
+
+COMMENT ON TABLE private.emergency_key_cleanups IS 'The emergency key cleanup procedure per session (stop, clean up with backup, restart, verify) and where it stands.';
+
+--
+-- Name: advance_emergency_key_cleanup(uuid); Type: FUNCTION; Schema: private; Owner: -
+--
+
+CREATE FUNCTION private.advance_emergency_key_cleanup(p_id uuid) RETURNS private.emergency_key_cleanups
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+  v private.emergency_key_cleanups;
+  s public.whatsapp_sessions;
+begin
+  select * into v from private.emergency_key_cleanups c where c.id = p_id for update;
+  select * into s from public.whatsapp_sessions ws where ws.agent_id = v.agent_id for update;
+  if v.state = 'stopping' then
+    if s.status in ('connected', 'connecting', 'reconnecting', 'qr', 'pairing_code')
+       or (s.owner_connector_id is not null and s.lease_until > now()) then
+      -- Still up: keep asking (a link or restart request in between would have turned it on).
+      if s.desired_state <> 'disconnected' then
+        update public.whatsapp_sessions set desired_state = 'disconnected' where agent_id = v.agent_id;
+      end if;
+      return v;
+    end if;
+    select b.cleanup_id, b.deleted into v.cleanup_id, v.deleted
+    from private.prune_signal_keys_backed_up(v.agent_id, v.min_age, 'emergency') b;
+    v.cleaned_at := now();
+    v.keys_after_cleanup := private.signal_key_type_counts(v.agent_id);
+    if v.restore_desired_state = 'connected' then
+      update public.whatsapp_sessions set desired_state = 'connected' where agent_id = v.agent_id;
+      v.state := 'restarting';
+    else
+      v.state := 'verified';
+      v.verified_at := now();
+      v.verification := jsonb_build_object('restarted', false, 'status', s.status, 'keys', v.keys_after_cleanup);
+    end if;
+  elsif v.state = 'restarting' then
+    if s.status = 'connected' and s.status_changed_at >= v.cleaned_at then
+      v.state := 'verified';
+    elsif s.status in ('logged_out', 'failed', 'conflict', 'qr_timeout') and s.status_changed_at >= v.cleaned_at then
+      v.state := 'failed';
+      perform gateway.emit_event(s.owner_id, s.agent_id, 'alert.key_cleanup_failed', 'critical',
+        jsonb_build_object('status', s.status, 'cleanup_id', v.cleanup_id, 'deleted', v.deleted));
+    else
+      return v;
+    end if;
+    v.verified_at := now();
+    v.verification := jsonb_build_object('restarted', true, 'status', s.status, 'status_reason', s.status_reason,
+      'last_connected_at', s.last_connected_at, 'keys', private.signal_key_type_counts(v.agent_id));
+  else
+    return v;
+  end if;
+  v.updated_at := now();
+  update private.emergency_key_cleanups c set
+    state = v.state, cleanup_id = v.cleanup_id, deleted = v.deleted, cleaned_at = v.cleaned_at,
+    keys_after_cleanup = v.keys_after_cleanup, verified_at = v.verified_at, verification = v.verification, updated_at = v.updated_at
+  where c.id = v.id;
+  return v;
+end;
+$$;
+
+--
+-- Name: FUNCTION advance_emergency_key_cleanup(p_id uuid); Type: COMMENT; Schema: private; Owner: -
+--
+
+COMMENT ON FUNCTION private.advance_emergency_key_cleanup(p_id uuid) IS 'Moves one emergency key cleanup on as far as the session''s state allows now.';
 
 --
 -- Name: alert_once(uuid, uuid, text, text, jsonb, timestamp with time zone); Type: FUNCTION; Schema: private; Owner: -
@@ -2759,9 +3146,10 @@ CREATE FUNCTION private.event_types() RETURNS text[]
     'message.received', 'message.sent_from_phone', 'message.status',
     'webhook.test', 'webhook.secret_rotated',
     'alert.agent_disabled', 'alert.auth_state_corrupt', 'alert.auth_state_unreadable', 'alert.conflict',
-    'alert.disconnected_long', 'alert.heartbeat_failing', 'alert.inbound_unstorable',
+    'alert.disconnected_long', 'alert.heartbeat_failing', 'alert.inbound_unstorable', 'alert.key_cleanup_failed',
     'alert.lease_force_released', 'alert.logged_out', 'alert.repeated_logouts', 'alert.session_inactive',
-    'alert.session_stopped', 'alert.signal_keys_critical', 'alert.signal_keys_high'
+    'alert.session_stopped', 'alert.signal_keys_critical', 'alert.signal_keys_high',
+    'alert.signal_warnings_critical', 'alert.signal_warnings_high'
   ]::text[]
 $$;
 
@@ -2874,6 +3262,48 @@ $$;
 COMMENT ON FUNCTION private.notify_session_wake() IS 'Trigger: wakes connectors when a session is created or its desired state, command or link request changes (never on lease or heartbeat writes).';
 
 --
+-- Name: prune_signal_keys_backed_up(uuid, interval, text); Type: FUNCTION; Schema: private; Owner: -
+--
+
+CREATE FUNCTION private.prune_signal_keys_backed_up(p_agent uuid, p_min_age interval, p_reason text) RETURNS TABLE(cleanup_id uuid, deleted integer)
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+  v_cleanup uuid := gen_random_uuid();
+  v_backed_up integer;
+  v_deleted integer;
+begin
+  if p_min_age is null or p_min_age < interval '14 days' then
+    perform gateway.fail('invalid_argument', 'cleanup keeps keys younger than 14 days');
+  end if;
+  -- The copy first, locking the rows so no write changes them between copy and delete.
+  insert into private.signal_key_backups (cleanup_id, agent_id, key_type, key_id, ciphertext, key_version, key_created_at, key_updated_at, reason)
+  select v_cleanup, k.agent_id, k.key_type, k.key_id, k.ciphertext, k.key_version, k.created_at, k.updated_at, p_reason
+  from private.signal_keys k
+  where k.agent_id = p_agent and private.signal_key_prunable(k.key_type, k.updated_at, p_min_age)
+  for update of k;
+  get diagnostics v_backed_up = row_count;
+  delete from private.signal_keys k
+  using private.signal_key_backups b
+  where b.cleanup_id = v_cleanup and k.agent_id = b.agent_id and k.key_type = b.key_type and k.key_id = b.key_id;
+  get diagnostics v_deleted = row_count;
+  if v_deleted <> v_backed_up then
+    raise exception 'signal key cleanup deleted % rows but backed up %', v_deleted, v_backed_up;
+  end if;
+  cleanup_id := v_cleanup;
+  deleted := v_deleted;
+  return next;
+end;
+$$;
+
+--
+-- Name: FUNCTION prune_signal_keys_backed_up(p_agent uuid, p_min_age interval, p_reason text); Type: COMMENT; Schema: private; Owner: -
+--
+
+COMMENT ON FUNCTION private.prune_signal_keys_backed_up(p_agent uuid, p_min_age interval, p_reason text) IS 'The one place Signal keys are cleaned up: backs up the prunable rows, then deletes exactly those, in the caller''s transaction.';
+
+--
 -- Name: record_takeover(uuid, uuid, uuid, uuid, bigint); Type: FUNCTION; Schema: private; Owner: -
 --
 
@@ -2897,6 +3327,48 @@ $$;
 --
 
 COMMENT ON FUNCTION private.record_takeover(p_owner uuid, p_agent uuid, p_from uuid, p_to uuid, p_epoch bigint) IS 'Raises a session.lease_takeover event (no connector ids or epoch in its payload) when a claim took an expired lease from another connector, and records the connectors for operators in private.lease_takeovers.';
+
+--
+-- Name: signal_key_prunable(text, timestamp with time zone, interval); Type: FUNCTION; Schema: private; Owner: -
+--
+
+CREATE FUNCTION private.signal_key_prunable(p_type text, p_updated_at timestamp with time zone, p_min_age interval) RETURNS boolean
+    LANGUAGE sql STABLE
+    SET search_path TO ''
+    AS $$
+  -- Only the types that grow with use; never pre-keys (unconsumed ones are still handed out by
+  -- WhatsApp's server), creds or app-state keys.
+  select p_type in ('session', 'sender-key', 'sender-key-memory') and p_updated_at < now() - p_min_age
+$$;
+
+--
+-- Name: FUNCTION signal_key_prunable(p_type text, p_updated_at timestamp with time zone, p_min_age interval); Type: COMMENT; Schema: private; Owner: -
+--
+
+COMMENT ON FUNCTION private.signal_key_prunable(p_type text, p_updated_at timestamp with time zone, p_min_age interval) IS 'Which Signal key rows a cleanup may delete: session and sender-key rows untouched for p_min_age.';
+
+--
+-- Name: signal_key_type_counts(uuid, interval); Type: FUNCTION; Schema: private; Owner: -
+--
+
+CREATE FUNCTION private.signal_key_type_counts(p_agent uuid, p_min_age interval DEFAULT NULL::interval) RETURNS jsonb
+    LANGUAGE sql STABLE
+    SET search_path TO ''
+    AS $$
+  -- With p_min_age: only the rows a cleanup with that age would delete.
+  select coalesce(jsonb_object_agg(t.key_type, t.n), '{}'::jsonb)
+  from (
+    select k.key_type, count(*) as n from private.signal_keys k
+    where k.agent_id = p_agent and (p_min_age is null or private.signal_key_prunable(k.key_type, k.updated_at, p_min_age))
+    group by k.key_type
+  ) t
+$$;
+
+--
+-- Name: FUNCTION signal_key_type_counts(p_agent uuid, p_min_age interval); Type: COMMENT; Schema: private; Owner: -
+--
+
+COMMENT ON FUNCTION private.signal_key_type_counts(p_agent uuid, p_min_age interval) IS 'Signal key rows of one session per type (with p_min_age: those a cleanup would delete).';
 
 --
 -- Name: take_or_fail(text, integer, integer, integer, text); Type: FUNCTION; Schema: private; Owner: -
@@ -3083,6 +3555,37 @@ SELECT
 COMMENT ON VIEW ops.connectors IS 'Connector processes, whether they look alive, and how many sessions each holds and has connected.';
 
 --
+-- Name: emergency_key_cleanups; Type: VIEW; Schema: ops; Owner: -
+--
+
+CREATE VIEW ops.emergency_key_cleanups WITH (security_invoker='true') AS
+ SELECT c.id,
+    c.agent_id,
+    c.state,
+    c.requested_by,
+    c.requested_at,
+    c.min_age,
+    c.restore_desired_state,
+    c.keys_before,
+    c.cleanup_id,
+    c.deleted,
+    c.cleaned_at,
+    c.keys_after_cleanup,
+    c.verified_at,
+    c.verification,
+    c.updated_at,
+    a.name AS agent_name
+   FROM (private.emergency_key_cleanups c
+     JOIN public.agents a ON ((a.id = c.agent_id)))
+  ORDER BY c.requested_at DESC;
+
+--
+-- Name: VIEW emergency_key_cleanups; Type: COMMENT; Schema: ops; Owner: -
+--
+
+COMMENT ON VIEW ops.emergency_key_cleanups IS 'Emergency key cleanups, newest first, with where each stands.';
+
+--
 -- Name: lease_takeovers; Type: TABLE; Schema: private; Owner: -
 --
 
@@ -3259,6 +3762,45 @@ CREATE VIEW ops.sessions WITH (security_invoker='true') AS
 COMMENT ON VIEW ops.sessions IS 'Every session with its owner connector, heartbeat age, status, last error, queue depth and oldest queued message.';
 
 --
+-- Name: signal_warning_counts; Type: TABLE; Schema: private; Owner: -
+--
+
+CREATE TABLE private.signal_warning_counts (
+    agent_id uuid NOT NULL,
+    hour timestamp with time zone NOT NULL,
+    kind text NOT NULL,
+    count integer NOT NULL,
+    CONSTRAINT signal_warning_counts_count_check CHECK ((count >= 0)),
+    CONSTRAINT signal_warning_counts_kind_check CHECK ((kind = ANY (ARRAY['closing_open_session'::text, 'waiting_for_message'::text])))
+);
+
+--
+-- Name: TABLE signal_warning_counts; Type: COMMENT; Schema: private; Owner: -
+--
+
+COMMENT ON TABLE private.signal_warning_counts IS 'Signal-protocol warnings per session, clock hour and kind (seed 002''s monitor); purged by the retention job.';
+
+--
+-- Name: signal_warnings; Type: VIEW; Schema: ops; Owner: -
+--
+
+CREATE VIEW ops.signal_warnings WITH (security_invoker='true') AS
+ SELECT c.agent_id,
+    a.name AS agent_name,
+    c.hour,
+    c.kind,
+    c.count
+   FROM (private.signal_warning_counts c
+     JOIN public.agents a ON ((a.id = c.agent_id)))
+  ORDER BY c.hour DESC, c.count DESC;
+
+--
+-- Name: VIEW signal_warnings; Type: COMMENT; Schema: ops; Owner: -
+--
+
+COMMENT ON VIEW ops.signal_warnings IS 'Signal-protocol warnings per session, hour and kind, newest hour first.';
+
+--
 -- Name: webhook_failures; Type: VIEW; Schema: ops; Owner: -
 --
 
@@ -3372,6 +3914,44 @@ CREATE TABLE private.session_credentials (
 --
 
 COMMENT ON TABLE private.session_credentials IS 'Encrypted Baileys creds of a session (AES-256-GCM by the connector; associated data binds the agent).';
+
+--
+-- Name: signal_key_backups; Type: TABLE; Schema: private; Owner: -
+--
+
+CREATE TABLE private.signal_key_backups (
+    id bigint NOT NULL,
+    cleanup_id uuid NOT NULL,
+    agent_id uuid NOT NULL,
+    key_type text NOT NULL,
+    key_id text NOT NULL,
+    ciphertext bytea NOT NULL,
+    key_version integer NOT NULL,
+    key_created_at timestamp with time zone NOT NULL,
+    key_updated_at timestamp with time zone NOT NULL,
+    reason text NOT NULL,
+    backed_up_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT signal_key_backups_reason_check CHECK ((reason = ANY (ARRAY['hygiene'::text, 'operator'::text, 'forced'::text, 'emergency'::text])))
+);
+
+--
+-- Name: TABLE signal_key_backups; Type: COMMENT; Schema: private; Owner: -
+--
+
+COMMENT ON TABLE private.signal_key_backups IS 'Signal key rows a cleanup deleted, as they were (still encrypted), one cleanup_id per run; purged by the retention job.';
+
+--
+-- Name: signal_key_backups_id_seq; Type: SEQUENCE; Schema: private; Owner: -
+--
+
+ALTER TABLE private.signal_key_backups ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME private.signal_key_backups_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
 
 --
 -- Name: signal_keys; Type: TABLE; Schema: private; Owner: -
@@ -3567,6 +4147,13 @@ ALTER TABLE ONLY private.connectors
     ADD CONSTRAINT connectors_pkey PRIMARY KEY (id);
 
 --
+-- Name: emergency_key_cleanups emergency_key_cleanups_pkey; Type: CONSTRAINT; Schema: private; Owner: -
+--
+
+ALTER TABLE ONLY private.emergency_key_cleanups
+    ADD CONSTRAINT emergency_key_cleanups_pkey PRIMARY KEY (id);
+
+--
 -- Name: lease_takeovers lease_takeovers_pkey; Type: CONSTRAINT; Schema: private; Owner: -
 --
 
@@ -3595,11 +4182,25 @@ ALTER TABLE ONLY private.session_credentials
     ADD CONSTRAINT session_credentials_pkey PRIMARY KEY (agent_id);
 
 --
+-- Name: signal_key_backups signal_key_backups_pkey; Type: CONSTRAINT; Schema: private; Owner: -
+--
+
+ALTER TABLE ONLY private.signal_key_backups
+    ADD CONSTRAINT signal_key_backups_pkey PRIMARY KEY (id);
+
+--
 -- Name: signal_keys signal_keys_pkey; Type: CONSTRAINT; Schema: private; Owner: -
 --
 
 ALTER TABLE ONLY private.signal_keys
     ADD CONSTRAINT signal_keys_pkey PRIMARY KEY (agent_id, key_type, key_id);
+
+--
+-- Name: signal_warning_counts signal_warning_counts_pkey; Type: CONSTRAINT; Schema: private; Owner: -
+--
+
+ALTER TABLE ONLY private.signal_warning_counts
+    ADD CONSTRAINT signal_warning_counts_pkey PRIMARY KEY (agent_id, hour, kind);
 
 --
 -- Name: webhook_secrets webhook_secrets_pkey; Type: CONSTRAINT; Schema: private; Owner: -
@@ -3726,6 +4327,12 @@ CREATE INDEX api_keys_agent_idx ON private.api_keys USING btree (agent_id);
 CREATE INDEX api_keys_owner_idx ON private.api_keys USING btree (owner_id);
 
 --
+-- Name: emergency_key_cleanups_one_open; Type: INDEX; Schema: private; Owner: -
+--
+
+CREATE UNIQUE INDEX emergency_key_cleanups_one_open ON private.emergency_key_cleanups USING btree (agent_id) WHERE (state = ANY (ARRAY['stopping'::text, 'restarting'::text]));
+
+--
 -- Name: lease_takeovers_taken_at_idx; Type: INDEX; Schema: private; Owner: -
 --
 
@@ -3744,10 +4351,34 @@ CREATE INDEX media_objects_registered_idx ON private.media_objects USING btree (
 CREATE INDEX rate_limit_buckets_updated_idx ON private.rate_limit_buckets USING btree (updated_at);
 
 --
+-- Name: signal_key_backups_age; Type: INDEX; Schema: private; Owner: -
+--
+
+CREATE INDEX signal_key_backups_age ON private.signal_key_backups USING btree (backed_up_at);
+
+--
+-- Name: signal_key_backups_agent; Type: INDEX; Schema: private; Owner: -
+--
+
+CREATE INDEX signal_key_backups_agent ON private.signal_key_backups USING btree (agent_id, backed_up_at);
+
+--
+-- Name: signal_key_backups_cleanup; Type: INDEX; Schema: private; Owner: -
+--
+
+CREATE INDEX signal_key_backups_cleanup ON private.signal_key_backups USING btree (cleanup_id);
+
+--
 -- Name: signal_keys_age_idx; Type: INDEX; Schema: private; Owner: -
 --
 
 CREATE INDEX signal_keys_age_idx ON private.signal_keys USING btree (agent_id, key_type, updated_at);
+
+--
+-- Name: signal_warning_counts_hour; Type: INDEX; Schema: private; Owner: -
+--
+
+CREATE INDEX signal_warning_counts_hour ON private.signal_warning_counts USING btree (hour);
 
 --
 -- Name: accounts_plan_id_idx; Type: INDEX; Schema: public; Owner: -
@@ -4006,6 +4637,13 @@ ALTER TABLE ONLY private.api_keys
     ADD CONSTRAINT api_keys_owner_id_fkey FOREIGN KEY (owner_id) REFERENCES auth.users(id) ON DELETE CASCADE;
 
 --
+-- Name: emergency_key_cleanups emergency_key_cleanups_agent_id_fkey; Type: FK CONSTRAINT; Schema: private; Owner: -
+--
+
+ALTER TABLE ONLY private.emergency_key_cleanups
+    ADD CONSTRAINT emergency_key_cleanups_agent_id_fkey FOREIGN KEY (agent_id) REFERENCES public.agents(id) ON DELETE CASCADE;
+
+--
 -- Name: lease_takeovers lease_takeovers_event_id_fkey; Type: FK CONSTRAINT; Schema: private; Owner: -
 --
 
@@ -4020,11 +4658,25 @@ ALTER TABLE ONLY private.session_credentials
     ADD CONSTRAINT session_credentials_agent_id_fkey FOREIGN KEY (agent_id) REFERENCES public.agents(id) ON DELETE CASCADE;
 
 --
+-- Name: signal_key_backups signal_key_backups_agent_id_fkey; Type: FK CONSTRAINT; Schema: private; Owner: -
+--
+
+ALTER TABLE ONLY private.signal_key_backups
+    ADD CONSTRAINT signal_key_backups_agent_id_fkey FOREIGN KEY (agent_id) REFERENCES public.agents(id) ON DELETE CASCADE;
+
+--
 -- Name: signal_keys signal_keys_agent_id_fkey; Type: FK CONSTRAINT; Schema: private; Owner: -
 --
 
 ALTER TABLE ONLY private.signal_keys
     ADD CONSTRAINT signal_keys_agent_id_fkey FOREIGN KEY (agent_id) REFERENCES public.agents(id) ON DELETE CASCADE;
+
+--
+-- Name: signal_warning_counts signal_warning_counts_agent_id_fkey; Type: FK CONSTRAINT; Schema: private; Owner: -
+--
+
+ALTER TABLE ONLY private.signal_warning_counts
+    ADD CONSTRAINT signal_warning_counts_agent_id_fkey FOREIGN KEY (agent_id) REFERENCES public.agents(id) ON DELETE CASCADE;
 
 --
 -- Name: webhook_secrets webhook_secrets_endpoint_id_fkey; Type: FK CONSTRAINT; Schema: private; Owner: -
@@ -4442,6 +5094,13 @@ GRANT USAGE ON SCHEMA public TO gateway_api;
 GRANT USAGE ON SCHEMA realtime TO anon;
 GRANT USAGE ON SCHEMA realtime TO authenticated;
 GRANT USAGE ON SCHEMA realtime TO service_role;
+
+--
+-- Name: FUNCTION advance_emergency_key_cleanups(); Type: ACL; Schema: gateway; Owner: -
+--
+
+REVOKE ALL ON FUNCTION gateway.advance_emergency_key_cleanups() FROM PUBLIC;
+GRANT ALL ON FUNCTION gateway.advance_emergency_key_cleanups() TO service_role;
 
 --
 -- Name: FUNCTION advance_message_status(p_agent uuid, p_connector uuid, p_epoch bigint, p_updates jsonb); Type: ACL; Schema: gateway; Owner: -
@@ -4948,6 +5607,20 @@ REVOKE ALL ON FUNCTION gateway.prune_signal_keys(p_agent uuid, p_min_age interva
 GRANT ALL ON FUNCTION gateway.prune_signal_keys(p_agent uuid, p_min_age interval) TO service_role;
 
 --
+-- Name: FUNCTION purge_signal_key_backups(p_days integer); Type: ACL; Schema: gateway; Owner: -
+--
+
+REVOKE ALL ON FUNCTION gateway.purge_signal_key_backups(p_days integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION gateway.purge_signal_key_backups(p_days integer) TO service_role;
+
+--
+-- Name: FUNCTION purge_signal_warning_counts(p_days integer); Type: ACL; Schema: gateway; Owner: -
+--
+
+REVOKE ALL ON FUNCTION gateway.purge_signal_warning_counts(p_days integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION gateway.purge_signal_warning_counts(p_days integer) TO service_role;
+
+--
 -- Name: FUNCTION raise_session_alert(p_agent uuid, p_connector uuid, p_epoch bigint, p_type text, p_severity text, p_payload jsonb); Type: ACL; Schema: gateway; Owner: -
 --
 
@@ -4960,6 +5633,13 @@ GRANT ALL ON FUNCTION gateway.raise_session_alert(p_agent uuid, p_connector uuid
 
 REVOKE ALL ON FUNCTION gateway.record_inbound(p_agent uuid, p_connector uuid, p_epoch bigint, p_messages jsonb) FROM PUBLIC;
 GRANT ALL ON FUNCTION gateway.record_inbound(p_agent uuid, p_connector uuid, p_epoch bigint, p_messages jsonb) TO service_role;
+
+--
+-- Name: FUNCTION record_signal_warnings(p_counts jsonb, p_warn integer, p_critical integer); Type: ACL; Schema: gateway; Owner: -
+--
+
+REVOKE ALL ON FUNCTION gateway.record_signal_warnings(p_counts jsonb, p_warn integer, p_critical integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION gateway.record_signal_warnings(p_counts jsonb, p_warn integer, p_critical integer) TO service_role;
 
 --
 -- Name: TABLE webhook_deliveries; Type: ACL; Schema: public; Owner: -
@@ -5114,11 +5794,25 @@ REVOKE ALL ON FUNCTION gateway.write_signal_keys(p_agent uuid, p_connector uuid,
 GRANT ALL ON FUNCTION gateway.write_signal_keys(p_agent uuid, p_connector uuid, p_epoch bigint, p_key_types text[], p_key_ids text[], p_ciphertexts bytea[], p_key_versions integer[]) TO service_role;
 
 --
+-- Name: FUNCTION cancel_emergency_key_cleanup(p_agent uuid); Type: ACL; Schema: ops; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ops.cancel_emergency_key_cleanup(p_agent uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION ops.cancel_emergency_key_cleanup(p_agent uuid) TO service_role;
+
+--
 -- Name: FUNCTION disable_agent(p_agent uuid, p_reason text); Type: ACL; Schema: ops; Owner: -
 --
 
 REVOKE ALL ON FUNCTION ops.disable_agent(p_agent uuid, p_reason text) FROM PUBLIC;
 GRANT ALL ON FUNCTION ops.disable_agent(p_agent uuid, p_reason text) TO service_role;
+
+--
+-- Name: FUNCTION emergency_key_cleanup(p_agent uuid, p_dry_run boolean, p_min_age interval); Type: ACL; Schema: ops; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ops.emergency_key_cleanup(p_agent uuid, p_dry_run boolean, p_min_age interval) FROM PUBLIC;
+GRANT ALL ON FUNCTION ops.emergency_key_cleanup(p_agent uuid, p_dry_run boolean, p_min_age interval) TO service_role;
 
 --
 -- Name: FUNCTION enable_agent(p_agent uuid); Type: ACL; Schema: ops; Owner: -
@@ -5135,11 +5829,38 @@ REVOKE ALL ON FUNCTION ops.force_release_session(p_agent uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION ops.force_release_session(p_agent uuid) TO service_role;
 
 --
+-- Name: FUNCTION prune_signal_keys(p_agent uuid, p_force boolean, p_min_age interval); Type: ACL; Schema: ops; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ops.prune_signal_keys(p_agent uuid, p_force boolean, p_min_age interval) FROM PUBLIC;
+GRANT ALL ON FUNCTION ops.prune_signal_keys(p_agent uuid, p_force boolean, p_min_age interval) TO service_role;
+
+--
 -- Name: FUNCTION requeue_failed_messages(p_agent uuid, p_since timestamp with time zone); Type: ACL; Schema: ops; Owner: -
 --
 
 REVOKE ALL ON FUNCTION ops.requeue_failed_messages(p_agent uuid, p_since timestamp with time zone) FROM PUBLIC;
 GRANT ALL ON FUNCTION ops.requeue_failed_messages(p_agent uuid, p_since timestamp with time zone) TO service_role;
+
+--
+-- Name: FUNCTION restore_signal_keys(p_cleanup_id uuid); Type: ACL; Schema: ops; Owner: -
+--
+
+REVOKE ALL ON FUNCTION ops.restore_signal_keys(p_cleanup_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION ops.restore_signal_keys(p_cleanup_id uuid) TO service_role;
+
+--
+-- Name: TABLE emergency_key_cleanups; Type: ACL; Schema: private; Owner: -
+--
+
+GRANT ALL ON TABLE private.emergency_key_cleanups TO service_role;
+
+--
+-- Name: FUNCTION advance_emergency_key_cleanup(p_id uuid); Type: ACL; Schema: private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION private.advance_emergency_key_cleanup(p_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.advance_emergency_key_cleanup(p_id uuid) TO service_role;
 
 --
 -- Name: FUNCTION alert_once(p_owner uuid, p_agent uuid, p_type text, p_severity text, p_payload jsonb, p_since timestamp with time zone); Type: ACL; Schema: private; Owner: -
@@ -5204,11 +5925,32 @@ REVOKE ALL ON FUNCTION private.notify_session_wake() FROM PUBLIC;
 GRANT ALL ON FUNCTION private.notify_session_wake() TO service_role;
 
 --
+-- Name: FUNCTION prune_signal_keys_backed_up(p_agent uuid, p_min_age interval, p_reason text); Type: ACL; Schema: private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION private.prune_signal_keys_backed_up(p_agent uuid, p_min_age interval, p_reason text) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.prune_signal_keys_backed_up(p_agent uuid, p_min_age interval, p_reason text) TO service_role;
+
+--
 -- Name: FUNCTION record_takeover(p_owner uuid, p_agent uuid, p_from uuid, p_to uuid, p_epoch bigint); Type: ACL; Schema: private; Owner: -
 --
 
 REVOKE ALL ON FUNCTION private.record_takeover(p_owner uuid, p_agent uuid, p_from uuid, p_to uuid, p_epoch bigint) FROM PUBLIC;
 GRANT ALL ON FUNCTION private.record_takeover(p_owner uuid, p_agent uuid, p_from uuid, p_to uuid, p_epoch bigint) TO service_role;
+
+--
+-- Name: FUNCTION signal_key_prunable(p_type text, p_updated_at timestamp with time zone, p_min_age interval); Type: ACL; Schema: private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION private.signal_key_prunable(p_type text, p_updated_at timestamp with time zone, p_min_age interval) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.signal_key_prunable(p_type text, p_updated_at timestamp with time zone, p_min_age interval) TO service_role;
+
+--
+-- Name: FUNCTION signal_key_type_counts(p_agent uuid, p_min_age interval); Type: ACL; Schema: private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION private.signal_key_type_counts(p_agent uuid, p_min_age interval) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.signal_key_type_counts(p_agent uuid, p_min_age interval) TO service_role;
 
 --
 -- Name: FUNCTION take_or_fail(p_key text, p_capacity integer, p_window_seconds integer, p_cost integer, p_what text); Type: ACL; Schema: private; Owner: -
@@ -5268,6 +6010,12 @@ GRANT ALL ON FUNCTION realtime.topic() TO service_role;
 GRANT SELECT ON TABLE ops.connectors TO service_role;
 
 --
+-- Name: TABLE emergency_key_cleanups; Type: ACL; Schema: ops; Owner: -
+--
+
+GRANT SELECT ON TABLE ops.emergency_key_cleanups TO service_role;
+
+--
 -- Name: TABLE lease_takeovers; Type: ACL; Schema: private; Owner: -
 --
 
@@ -5308,6 +6056,18 @@ GRANT SELECT ON TABLE public.messages TO gateway_api;
 GRANT SELECT ON TABLE ops.sessions TO service_role;
 
 --
+-- Name: TABLE signal_warning_counts; Type: ACL; Schema: private; Owner: -
+--
+
+GRANT ALL ON TABLE private.signal_warning_counts TO service_role;
+
+--
+-- Name: TABLE signal_warnings; Type: ACL; Schema: ops; Owner: -
+--
+
+GRANT SELECT ON TABLE ops.signal_warnings TO service_role;
+
+--
 -- Name: TABLE webhook_failures; Type: ACL; Schema: ops; Owner: -
 --
 
@@ -5336,6 +6096,18 @@ GRANT ALL ON TABLE private.rate_limit_buckets TO service_role;
 --
 
 GRANT ALL ON TABLE private.session_credentials TO service_role;
+
+--
+-- Name: TABLE signal_key_backups; Type: ACL; Schema: private; Owner: -
+--
+
+GRANT ALL ON TABLE private.signal_key_backups TO service_role;
+
+--
+-- Name: SEQUENCE signal_key_backups_id_seq; Type: ACL; Schema: private; Owner: -
+--
+
+GRANT ALL ON SEQUENCE private.signal_key_backups_id_seq TO service_role;
 
 --
 -- Name: TABLE signal_keys; Type: ACL; Schema: private; Owner: -

@@ -11,7 +11,10 @@ export type Database = {
             [_ in never]: never
           }
           Functions: {
-            "advance_message_status":
+            "advance_emergency_key_cleanups":
+{ Args: Record<PropertyKey, never>; Returns: number
+                           },
+"advance_message_status":
 { Args: { "p_agent": string,"p_connector": string,"p_epoch": number,"p_updates": Json }; Returns: number
                            },
 "api_call":
@@ -218,6 +221,12 @@ export type Database = {
 "prune_signal_keys":
 { Args: { "p_agent": string,"p_min_age"?: string }; Returns: number
                            },
+"purge_signal_key_backups":
+{ Args: { "p_days": number }; Returns: number
+                           },
+"purge_signal_warning_counts":
+{ Args: { "p_days": number }; Returns: number
+                           },
 "raise_session_alert":
 { Args: { "p_agent": string,"p_connector": string,"p_epoch": number,"p_payload": Json,"p_severity": string,"p_type": string }; Returns: string
                            },
@@ -225,6 +234,9 @@ export type Database = {
 { Args: { "p_agent": string,"p_connector": string,"p_epoch": number,"p_messages": Json }; Returns: {
               "id": string,"wa_message_id": string
             }[]
+                           },
+"record_signal_warnings":
+{ Args: { "p_counts": Json,"p_critical": number,"p_warn": number }; Returns: number
                            },
 "redeliver":
 { Args: { "p_delivery": string,"p_owner": string }; Returns: Database["public"]['Tables']["webhook_deliveries"]['Row']

@@ -3,22 +3,33 @@
 // most one connector runs a given job at a time and the others skip that tick.
 //
 //   lease-sweep    every minute: dead leases of sessions nobody will claim, silent connectors,
-//                  heartbeat-failing and long-disconnected alerts (gateway.sweep_expired_leases)
+//                  heartbeat-failing and long-disconnected alerts (gateway.sweep_expired_leases);
+//                  moves operators' emergency key cleanups on (gateway.advance_emergency_key_cleanups)
 //   key-hygiene    hourly: Signal key rows per session against the seed's thresholds; prune
-//                  (gateway.prune_signal_keys: never while connected or owned, never creds,
+//                  (gateway.prune_signal_keys: backs up what it deletes; never while connected or owned, never creds,
 //                  pre-keys or app-state keys, keeps everything younger than 14 days)
 //   inactive       daily: linked sessions idle for INACTIVE_DAYS (gateway.flag_inactive_sessions)
 //   retention      daily: settled events, delivered/read and inbound messages and number checks
 //                  past retention, bodies of failed and sent-but-never-delivered messages past it
 //                  (gateway.apply_retention), and rate-limit buckets idle for a day
-//                  (gateway.prune_rate_limit_buckets)
+//                  (gateway.prune_rate_limit_buckets), Signal key backups past KEY_BACKUP_RETENTION_DAYS
+//                  and signal-warning counts past RETENTION_EVENTS_DAYS
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
 import type { EventType } from '../../kernel/event-types.ts';
 import type { ConnectorConfig } from '../config.ts';
 import type { Metrics } from '../metrics.ts';
-import { applyRetention, flagInactiveSessions, pruneRateLimitBuckets, sweepExpiredLeases, tryJobLock } from '../sql/jobs.ts';
+import {
+  advanceEmergencyKeyCleanups,
+  applyRetention,
+  flagInactiveSessions,
+  pruneRateLimitBuckets,
+  purgeSignalKeyBackups,
+  purgeSignalWarningCounts,
+  sweepExpiredLeases,
+  tryJobLock,
+} from '../sql/jobs.ts';
 import { pruneSignalKeys, raiseSignalKeyAlert, signalKeysPerAgent } from '../sql/keys.ts';
 
 export type JobName = 'lease-sweep' | 'key-hygiene' | 'inactive' | 'retention';
@@ -80,14 +91,19 @@ export async function runJob(name: JobName, deps: JobDeps): Promise<{ ran: boole
     const outcome = await runExclusive(sql, name, async (tx) => {
       switch (name) {
         case 'lease-sweep':
-          return sweepExpiredLeases(tx);
+          return { ...(await sweepExpiredLeases(tx)), emergency_key_cleanups: await advanceEmergencyKeyCleanups(tx) };
         case 'key-hygiene':
           return keyHygiene(tx, deps);
         case 'inactive':
           return { flagged: await flagInactiveSessions(tx, { days: config.jobs.inactiveDays }) };
         case 'retention': {
           const kept = await applyRetention(tx, { eventDays: config.jobs.retentionEventsDays, messageDays: config.jobs.retentionMessagesDays });
-          return { ...kept, rate_limit_buckets: await pruneRateLimitBuckets(tx) };
+          return {
+            ...kept,
+            rate_limit_buckets: await pruneRateLimitBuckets(tx),
+            signal_key_backups: await purgeSignalKeyBackups(tx, deps.config.keyBackupRetentionDays),
+            signal_warning_counts: await purgeSignalWarningCounts(tx, config.jobs.retentionEventsDays),
+          };
         }
       }
     });

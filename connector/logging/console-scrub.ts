@@ -49,6 +49,15 @@ export function scrubValue(value: unknown, depth = 0, seen = new WeakSet<object>
 // The one place that touches console: it is what this module replaces.
 const consoleObject: Console = globalThis.console;
 
+type ConsoleListener = (message: string) => void;
+const listeners = new Set<ConsoleListener>();
+
+/** Calls `listener` with the scrubbed text of each captured console line, in the caller's async context. */
+export function onConsoleMessage(listener: ConsoleListener): () => void {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
 type ConsoleMethod = 'log' | 'info' | 'warn' | 'error' | 'debug' | 'trace';
 const LEVEL_OF: Record<ConsoleMethod, 'info' | 'warn' | 'error' | 'debug'> = {
   log: 'info',
@@ -71,6 +80,7 @@ export function installConsoleScrub(logger: Logger): () => void {
       const message = typeof first === 'string' ? scrubString(first) : 'console output';
       const details = (typeof first === 'string' ? rest : args).map((arg) => scrubValue(arg));
       logger[level]({ source: `console.${method}`, ...(details.length ? { args: details } : {}) }, message);
+      for (const listener of listeners) listener(message);
     };
     replacements.set(method, replacement);
     consoleObject[method] = replacement;

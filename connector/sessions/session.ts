@@ -35,6 +35,7 @@ import { raiseRepeatedLogoutsAlert, raiseSessionAlert, sessionLink, updateSessio
 import { scopeDecryption } from '../whatsapp/decrypt-scope.ts';
 import { gateIncomingFrames } from '../whatsapp/lease-gate.ts';
 import { isSocketOpen, type MakeSocket, qrCodeLifetimeMs } from '../whatsapp/make-socket.ts';
+import { scopeSignalWarnings, watchBaileysLogger } from '../whatsapp/signal-warnings.ts';
 import { storedMessageLookup } from '../whatsapp/stored-messages.ts';
 import { attemptAfterClose, backoffDelay, type CloseAction, classifyClose, closeCodeOf } from './close-policy.ts';
 import { isStaleLease, type LiveSession } from './context.ts';
@@ -209,11 +210,14 @@ export class ManagedSession implements LiveSession {
     if (!(await this.report({ status, reconnect_attempts: this.attempt }))) return;
     this.releaseSlot = await this.deps.connectSlots.acquire(this.deps.config.whatsapp.connectTimeoutMs);
     if (this.ended || this.state !== 'connecting') return this.freeSlot();
-    const sock = this.deps.makeSocket({ auth: this.auth, logger: this.deps.baileysLogger, getMessage: storedMessageLookup(this.sql, this.agentId) });
+    const logger = watchBaileysLogger(this.deps.baileysLogger, this.agentId);
+    const sock = this.deps.makeSocket({ auth: this.auth, logger, getMessage: storedMessageLookup(this.sql, this.agentId) });
     this.sock = sock;
     gateIncomingFrames(sock, () => this.sock === sock && this.guard());
     // Key writes of a message it decrypts stay in memory until the message is stored (issue 16).
     scopeDecryption(sock, this.store.holdKeyWrites());
+    // libsignal's console warnings are counted for this session (seed 002's monitor).
+    scopeSignalWarnings(sock, this.agentId);
     this.deps.hooks.onSocketCreated?.(this, sock);
     sock.ev.on('creds.update', () => {
       if (this.sock === sock && this.guard()) this.persistCreds();

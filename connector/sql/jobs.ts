@@ -30,3 +30,21 @@ export async function pruneRateLimitBuckets(sql: Db): Promise<number> {
   const [row] = await sql<[{ pruned: Row<'prune_rate_limit_buckets'> }?]>`select gateway.prune_rate_limit_buckets() as pruned`;
   return row?.pruned ?? 0;
 }
+
+/** Moves every emergency key cleanup one state on (ops.emergency_key_cleanup); how many moved. */
+export async function advanceEmergencyKeyCleanups(sql: Db): Promise<number> {
+  const [row] = await sql<[{ moved: number }?]>`select gateway.advance_emergency_key_cleanups() as moved`;
+  return row?.moved ?? 0;
+}
+
+/** Backups of deleted Signal keys older than `days`; how many were purged. */
+export async function purgeSignalKeyBackups(sql: Db, days: number): Promise<number> {
+  const [row] = await sql<[{ purged: number }?]>`select gateway.purge_signal_key_backups(${days}) as purged`;
+  return row?.purged ?? 0;
+}
+
+/** Signal-warning counts older than `days`; how many were purged. */
+export async function purgeSignalWarningCounts(sql: Db, days: number): Promise<number> {
+  const [row] = await sql<[{ purged: number }?]>`select gateway.purge_signal_warning_counts(${days}) as purged`;
+  return row?.purged ?? 0;
+}

@@ -40,3 +40,17 @@ export async function raiseSignalKeyAlert(
       and not exists (select 1 from public.events e where e.agent_id = s.agent_id and e.type = ${a.type} and e.created_at > now() - interval '24 hours')`;
   return raised !== undefined;
 }
+
+/** libsignal/Baileys warnings counted per session since the last flush. */
+export interface SignalWarningCount {
+  agent_id: string;
+  kind: string;
+  count: number;
+}
+
+/** Adds warning counts to the sessions' clock-hour rows; raises alerts at the thresholds; how many alerts were raised. */
+export async function recordSignalWarnings(sql: Db, counts: SignalWarningCount[], thresholds: { warnPerHour: number; criticalPerHour: number }): Promise<number> {
+  const [row] = await sql<[{ alerts: number }?]>`
+    select gateway.record_signal_warnings(${sql.json(counts as never)}, ${thresholds.warnPerHour}, ${thresholds.criticalPerHour}) as alerts`;
+  return Number(row?.alerts ?? 0);
+}

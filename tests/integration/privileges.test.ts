@@ -90,6 +90,9 @@ describe('the edge function\'s role gateway_api', () => {
       api`select gateway.register_connector(${id}, 'h', 1, 'v', 1)`,
       api`select gateway.release_sessions(${id})`,
       api`select * from ops.sessions`,
+      api`select ops.emergency_key_cleanup(${id}, false)`,
+      api`select * from ops.prune_signal_keys(${id}, true)`,
+      api`select gateway.record_signal_warnings('[]'::jsonb, 1, 1)`,
     ];
     for (const [i, call] of calls.entries()) expect({ i, state: await state(call) }).toEqual({ i, state: '42501' });
   });
