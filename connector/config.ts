@@ -92,7 +92,7 @@ export const envSchema = z.object({
   MESSAGES_RETRY_MAX_MS: int(100, 300_000).describe('Retry delay cap (the message fails after its max attempts).'),
   MESSAGES_NUMBER_CHECK_TTL_MS: int(0, 86_400_000).describe('How long a recipient\'s "is on WhatsApp" answer is cached per session (a negative one a tenth of it).'),
   MESSAGES_SEND_READ_RECEIPTS: bool(false).describe('Mark inbound messages read (blue ticks) when they are stored.'),
-  MEDIA_MAX_BYTES: int(1, 16 * 1024 * 1024).describe('Largest media fetched by URL or accepted inline; enforced while streaming.'),
+  MEDIA_MAX_BYTES: int(1, 10 * 1024 * 1024).describe('Largest media fetched by URL or read back from the media store; enforced while streaming. 10 MiB by default, the seed\'s limit, as for base64 uploads (`GATEWAY_MAX_MEDIA_BYTES`).'),
   MEDIA_FETCH_TIMEOUT_MS: int(100, 20_000).describe('Timeout of one media download.'),
   MEDIA_ALLOW_HTTP: bool(false).describe('Allow plain http media URLs (https only by default). Private addresses stay refused.'),
   MEDIA_RETENTION_INTERVAL_MS: int(1_000, 600_000).describe('How often uploads no queued or sending message needs are deleted from the media store.'),

@@ -1,3 +1,4 @@
+import { DEFAULT_CONFIG } from '../../edge-functions/gateway/types.ts';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../connector/config.ts';
 
@@ -18,6 +19,9 @@ describe('connector config', () => {
     const config = await loadConfig(base);
     expect(config.whatsapp).toMatchObject({ keepAliveMs: 20_000, connectTimeoutMs: 120_000, qrMax: 3, qrTimeoutMs: 180_000, retryRequestDelayMs: 500, version: [2, 3000, 1043857760] });
     expect(config.messaging.outbound.sendTimeoutMs).toBe(30_000);
+    // Seed 004: 10 MB for media however it arrives (the API's base64 limit is the same).
+    expect(config.messaging.media.maxBytes).toBe(10 * 1024 * 1024);
+    expect(config.messaging.media.maxBytes).toBe(DEFAULT_CONFIG.maxMediaBytes);
     expect(config.backoff).toEqual({ baseMs: 1000, maxMs: 30_000, stableMs: 60_000 });
     expect(config.health).toEqual({ connectedMs: 60_000, connectingMs: 30_000 });
     expect(config.jobs.inactiveDays).toBe(7);
