@@ -94,6 +94,19 @@ export function createApp(deps: AppDeps): GatewayApp {
 
   app.use('/v1/*', authenticate({ sql: ctx.sql, verifyJwt: deps.verifyJwt, now: () => ctx.clock.now(), failedAuthLimit: config.limits.failedAuth, clientAddress: clientAddressFrom(config.trustProxy) }));
 
+  // An agent-bound key works in its agent's context without naming it (seed 004): /v1/agent/… is
+  // /v1/agents/<the key's agent>/… . The request is served again under that path, so every rule of
+  // the named route (scopes, validation, limits, errors) applies unchanged.
+  app.use('/v1/agent/*', async (c) => {
+    const p = c.get('principal');
+    if (p.kind !== 'api_key' || !p.agentId) {
+      throw new HttpError(400, 'agent_required', 'Only an API key bound to one agent works without naming it; use /v1/agents/{agentId}/…');
+    }
+    const url = new URL(c.req.url);
+    url.pathname = url.pathname.replace(/\/v1\/agent\//, `/v1/agents/${p.agentId}/`);
+    return app.fetch(new Request(url, c.req.raw), c.env);
+  });
+
   // Malformed JSON is a 400 of its own, before any schema runs; an empty body counts as {}.
   app.use('/v1/*', async (c, next) => {
     if (!BODY_METHODS.has(c.req.method)) return next();

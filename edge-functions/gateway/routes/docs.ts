@@ -24,6 +24,35 @@ export const SERVERS: Array<{ url: string; description: string; variables: Recor
   },
 ];
 
+interface Operation {
+  operationId?: string;
+  summary?: string;
+  parameters?: Array<{ in?: string; name?: string }>;
+}
+
+/**
+ * /v1/agent/… serves an agent-bound API key in its agent's context (app.ts): the same operations
+ * as /v1/agents/{agentId}/…, documented as such so generated clients have them too.
+ */
+function boundKeyAliases(paths: Record<string, Record<string, Operation>>): Record<string, Record<string, Operation>> {
+  const aliases: Record<string, Record<string, Operation>> = {};
+  for (const [path, item] of Object.entries(paths)) {
+    if (!path.startsWith('/v1/agents/{agentId}/')) continue;
+    aliases[path.replace('/v1/agents/{agentId}/', '/v1/agent/')] = Object.fromEntries(
+      Object.entries(item).map(([method, op]) => [
+        method,
+        {
+          ...op,
+          operationId: op.operationId && `${op.operationId}WithBoundKey`,
+          summary: `${op.summary ?? ''} — with an agent-bound API key, for its agent`,
+          parameters: op.parameters?.filter((prm) => !(prm.in === 'path' && prm.name === 'agentId')),
+        },
+      ]),
+    );
+  }
+  return aliases;
+}
+
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 
 export function registerDocs(app: GatewayApp): void {
@@ -37,6 +66,7 @@ export function registerDocs(app: GatewayApp): void {
   const document = () => {
     const doc = app.getOpenAPI31Document({ openapi: '3.1.0', info, servers: SERVERS });
     doc.paths = Object.fromEntries(Object.entries(doc.paths ?? {}).map(([p, item]) => [p.replace(/^\/gateway(?=\/)/, ''), item]));
+    Object.assign(doc.paths, boundKeyAliases(doc.paths as Record<string, Record<string, Operation>>));
     return doc;
   };
 
