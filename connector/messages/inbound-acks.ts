@@ -12,7 +12,7 @@
 // its ids, synchronously right before writing it ('sending receipt for messages', 'sent ack');
 // a hook on its logger notes those ids and the very next write on the socket carries them. A
 // Baileys upgrade that renames those log lines makes nothing held (the old behaviour), which
-// tests/e2e/messages-inbound-durable.test.ts catches.
+// tests/connector/messages-inbound-durable.test.ts catches.
 //
 // Holding does not block Baileys (it awaits the write, and the upsert only comes after it): the
 // write is reported done at once and the bytes wait in a queue. The Noise cipher numbers frames,
