@@ -22,9 +22,9 @@ import { type Cluster, startThrowawayCluster } from '../../scripts/db/throwaway-
 import { type Simulator, startSimulator } from '../../simulator/server.ts';
 import { trustSimulatorRoot } from '../../simulator/trust.ts';
 import { startTestConnector, testEnv, waitFor } from '../../scripts/harness/connector.ts';
+import { type ConnectorProcess, spawnConnector } from '../../scripts/harness/connector-process.ts';
 import { scanPublishedQr, waitForStatus } from '../helpers/connector-sim.ts';
 import { createRunningAgent, createUser, setPlan } from '../helpers/fixtures.ts';
-import { type MessagingProcess, spawnMessagingConnector } from '../../scripts/harness/messages-connector.ts';
 import { restartCluster } from '../helpers/pg-restart.ts';
 
 const SCALE = Number(process.env.CRASH_SCALE ?? '1');
@@ -47,7 +47,7 @@ let untrust: () => void;
 let owner: string;
 const sessions: Array<{ agentId: string; phone: string }> = [];
 const contacts = Array.from({ length: 10 }, (_, i) => `4477009${String(10_000 + i).slice(1)}`);
-const procs: MessagingProcess[] = [];
+const procs: ConnectorProcess[] = [];
 
 beforeAll(async () => {
   installConsoleScrub(pino({ level: 'silent' })); // the in-process simulator's libsignal prints key material
@@ -74,7 +74,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  for (const p of procs) p.kill('SIGKILL');
+  for (const p of procs) p.signal('SIGKILL');
   await Promise.all(procs.map((p) => p.exited));
   untrust?.();
   await sim?.stop();
@@ -85,7 +85,7 @@ afterAll(async () => {
   }
 });
 
-function spawn(): MessagingProcess {
+function spawn(): ConnectorProcess {
   const env = testEnv(db.url, sim.url, {
     LOG_LEVEL: 'info',
     BAILEYS_LOG_LEVEL: 'error',
@@ -103,7 +103,7 @@ function spawn(): MessagingProcess {
     MESSAGES_RETRY_MAX_MS: '2000',
     WEBHOOKS_ENABLED: 'false',
   });
-  const p = spawnMessagingConnector(env, sim.rootPublicKey);
+  const p = spawnConnector(env, sim.rootPublicKey, { keepLines: 20_000 });
   procs.push(p);
   return p;
 }
@@ -166,7 +166,7 @@ describe('messages under crashes', () => {
         });
         phases.push(`${fault}@${Math.round((Date.now() - started) / 1000)}s`);
         if (fault === 'kill') {
-          current.kill('SIGKILL');
+          current.signal('SIGKILL');
           await current.exited;
           current = spawn();
         } else {
