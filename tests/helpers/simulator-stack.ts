@@ -44,10 +44,13 @@ export interface SimulatorStack {
   /** An in-process connector against this database and simulator, stopped by stopConnectors. */
   connector(
     overrides?: Record<string, string>,
-    options?: { logs?: LogCapture; extensions?: (env: Record<string, string>) => ExtensionFactory[] },
+    options?: { logs?: LogCapture; extensions?: (env: Record<string, string>) => ExtensionFactory[]; start?: boolean },
   ): Promise<TestConnector>;
-  /** Stops every connector started through connector() and not stopped yet (afterEach, or at the end). */
-  stopConnectors(): Promise<void>;
+  /**
+   * Stops every connector started through connector() and not stopped yet (afterEach, or at the
+   * end); `crash` ends them as a dead process would, without waiting for work in flight.
+   */
+  stopConnectors(how?: 'stop' | 'crash'): Promise<void>;
 }
 
 export function useSimulatorStack(options: SimulatorStackOptions = {}): SimulatorStack {
@@ -76,12 +79,12 @@ export function useSimulatorStack(options: SimulatorStackOptions = {}): Simulato
     env: (overrides = {}) => ready(harness, 'database').testEnv(stack.db.url, stack.sim.url, overrides),
     async connector(overrides = {}, opts = {}) {
       const env = stack.env(overrides);
-      const c = await ready(harness, 'database').startTestConnector(env, { logs: opts.logs, extensions: opts.extensions?.(env) });
+      const c = await ready(harness, 'database').startTestConnector(env, { logs: opts.logs, extensions: opts.extensions?.(env), start: opts.start });
       running.push(c);
       return c;
     },
-    async stopConnectors() {
-      await Promise.all(running.splice(0).map((c) => c.stop().catch(() => {})));
+    async stopConnectors(how = 'stop') {
+      await Promise.all(running.splice(0).map((c) => (how === 'crash' ? c.crash() : c.stop()).catch(() => {})));
     },
   };
 
