@@ -1,10 +1,12 @@
 import { defineConfig } from 'vitest/config';
 
-// One config for every Node-side suite. Integration and e2e files get their own database
-// (cloned from a migrated template by tests/helpers/db.ts), so files may run in parallel.
+// One config for every Node-side suite, one folder per component (tests/deno runs under Deno).
+// Files that use Postgres get their own database (cloned from a migrated template by
+// tests/helpers/db.ts), so files may run in parallel. *.slow.test.ts is the slow tier, which
+// scripts/test/run.ts runs last, one file at a time.
 export default defineConfig({
   test: {
-    include: ['tests/unit/**/*.test.ts', 'tests/integration/**/*.test.ts', 'tests/e2e/**/*.test.ts'],
+    include: ['tests/{sql,gateway,connector,kernel,simulator,stack}/**/*.test.ts'],
     pool: 'forks',
     maxWorkers: 2,
     testTimeout: 60_000,

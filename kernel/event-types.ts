@@ -1,5 +1,5 @@
 // Every event type the gateway emits (public.events.type, the `type` of a webhook payload). The
-// SQL functions and the connector emit them as string literals; tests/integration/
+// SQL functions and the connector emit them as string literals; tests/sql/
 // vocabularies.test.ts reads those literals (function bodies in the migrated database, the
 // connector's and edge functions' source) and fails when one is missing here or one here is
 // emitted nowhere. A new event type is added here, in the same change that emits it.

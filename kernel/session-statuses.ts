@@ -1,6 +1,6 @@
 // The statuses a WhatsApp session can have, as the connector reports them and the API shows
 // them. The database holds the same list in the CHECK of public.whatsapp_sessions.status;
-// tests/integration/vocabularies.test.ts fails when the two differ.
+// tests/sql/vocabularies.test.ts fails when the two differ.
 export const SESSION_STATUSES = [
   'disconnected',
   'connecting',

@@ -5,7 +5,7 @@
 // processSenderKeyDistributionMessage). It looks them up on that one object at each call, so
 // wrapping them there runs every decryption inside the key-write hold's scope (its key-store
 // transaction commits inside the call). A Baileys upgrade that renames them would leave nothing
-// held: self-check.ts refuses to start then (and tests/e2e/messages-inbound-durable.test.ts fails).
+// held: self-check.ts refuses to start then (and tests/connector/messages-inbound-durable.test.ts fails).
 import type { WASocket } from '@whiskeysockets/baileys';
 import type { KeyWriteHold } from '../auth-state/held-key-writes.ts';
 

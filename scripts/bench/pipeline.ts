@@ -19,7 +19,7 @@ import { pino } from 'pino';
 import { installConsoleScrub } from '../../connector/logging/console-scrub.ts';
 import { setupBench } from './connector-bench.ts';
 import { testEnv } from '../harness/connector.ts';
-import { type MessagingProcess, spawnMessagingConnector } from '../harness/messages-connector.ts';
+import { type ConnectorProcess, spawnConnector } from '../harness/connector-process.ts';
 
 const SESSIONS = Number(process.env.SESSIONS ?? 20);
 // 5/s over 20 sessions = one message per session every 4 s: inside the default pacing (1 s + up to
@@ -41,9 +41,9 @@ const [ownerRow] = await sql`select owner_id from public.agents where id = ${age
 const owner = ownerRow!.owner_id as string;
 await sql`update public.plans set messages_per_minute = 1000000`;
 
-function connector(extra: Record<string, string>): MessagingProcess & { id: string; startedAt: Date } {
+function connector(extra: Record<string, string>): ConnectorProcess & { id: string; startedAt: Date } {
   const id = randomUUID();
-  const proc = spawnMessagingConnector(
+  const proc = spawnConnector(
     testEnv(setup.dbUrl, sim.url, {
       CONNECTOR_ID: id,
       CONNECTOR_CAPACITY: String(agents.length),
@@ -57,6 +57,7 @@ function connector(extra: Record<string, string>): MessagingProcess & { id: stri
       ...extra,
     }),
     sim.rootPublicKey,
+    { keepLines: 20_000 },
   );
   return Object.assign(proc, { id, startedAt: new Date() });
 }
@@ -146,7 +147,7 @@ try {
     const first = await summarize(await sendAtRate(`${label} first`, 20, agents.length), 20);
     await sleep(4_000); // outside the per-session and per-recipient pacing of that first message
     const steady = await summarize(await sendAtRate(label, rate, rate * DURATION), rate);
-    proc.kill('SIGTERM');
+    proc.signal('SIGTERM');
     await proc.exited;
     return { first, steady };
   }
@@ -174,7 +175,7 @@ try {
   log(JSON.stringify(throughput));
   const [statuses] = await sql`select count(*) filter (where status = 'read')::int as read, count(*) filter (where status = 'failed')::int as failed, count(*)::int as total from public.messages`;
   log(JSON.stringify({ finalStatuses: statuses }));
-  proc.kill('SIGTERM');
+  proc.signal('SIGTERM');
   await proc.exited;
   process.stdout.write(`${JSON.stringify({ sessions: agents.length, latency, latencyPacingOff, throughput })}\n`);
 } finally {

@@ -5,7 +5,7 @@
  *
  *   npm run docs:openapi   rewrites docs/openapi.json and clients/typescript/schema.gen.ts
  *
- * tests/unit/openapi-artifacts.test.ts fails when either is stale; `npm test` lints the document
+ * tests/gateway/openapi-artifacts.test.ts fails when either is stale; `npm test` lints the document
  * with Redocly (redocly.yaml).
  */
 import { readFileSync, writeFileSync } from 'node:fs';

@@ -1,5 +1,6 @@
-// A connector in its own process, exactly as `npm run connector` starts it, plus the simulator's
-// trust preload (the root key comes from the env). For kill -9 and SIGSTOP tests and benches.
+// A connector in its own process, exactly as `npm run connector` starts it (connector/main.ts,
+// the message path included), plus the simulator's trust preload (the root key comes from the
+// env). For kill -9 and SIGSTOP tests and benches.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -18,7 +19,12 @@ export interface ConnectorProcess {
   metrics(): Promise<string>;
 }
 
-export function spawnConnector(env: Record<string, string>, rootPublicKey: Uint8Array): ConnectorProcess {
+export interface SpawnOptions {
+  /** Keep only the newest this many output lines (a long run at info level); default all. */
+  keepLines?: number;
+}
+
+export function spawnConnector(env: Record<string, string>, rootPublicKey: Uint8Array, options: SpawnOptions = {}): ConnectorProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', '--import', './simulator/trust-preload.mjs', 'connector/main.ts'], {
     cwd: repo,
     env: { ...process.env, MEDIA_STORE: 'folder', MEDIA_STORE_DIR: path.join(tmpdir(), 'wg-test-media'), ...env, WA_SIM_ROOT_PUBLIC_KEY: Buffer.from(rootPublicKey).toString('base64'), NODE_OPTIONS: '' },
@@ -39,6 +45,7 @@ export function spawnConnector(env: Record<string, string>, rootPublicKey: Uint8
       lines.push(line);
       if (line.includes('health and metrics endpoints listening')) resolveUrl(JSON.parse(line).url);
     }
+    if (options.keepLines !== undefined && lines.length > options.keepLines) lines.splice(0, lines.length - options.keepLines);
   };
   child.stdout!.on('data', onData);
   child.stderr!.on('data', onData);

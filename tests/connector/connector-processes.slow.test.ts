@@ -6,63 +6,49 @@
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { installCertificateVerification } from '../../connector/whatsapp/verified-certificates.ts';
-import { type Simulator, startSimulator } from '../../simulator/server.ts';
-import { trustSimulatorRoot } from '../../simulator/trust.ts';
-import { startTestConnector, testEnv, waitFor } from '../../scripts/harness/connector.ts';
+import { waitFor } from '../../scripts/harness/connector.ts';
 import { type ConnectorProcess, metricValue, spawnConnector } from '../../scripts/harness/connector-process.ts';
 import { scanPublishedQr, waitForStatus } from '../helpers/connector-sim.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
-import { createRunningAgent, createUser, setPlan, sqlState } from '../helpers/fixtures.ts';
+import { createRunningAgent, sqlState } from '../helpers/fixtures.ts';
+import { useSimulatorStack } from '../helpers/simulator-stack.ts';
 
-let db: TestDatabase;
-let sim: Simulator;
-let untrust: () => void;
+const stack = useSimulatorStack({ database: true });
 const procs: ConnectorProcess[] = [];
 const sessions: Array<{ agentId: string; phone: string }> = [];
 
 const childEnv = (overrides: Record<string, string> = {}) =>
-  testEnv(db.url, sim.url, { LOG_LEVEL: 'info', CONNECTOR_DB_POOL: '6', CONNECTOR_LEASE_SECONDS: '4', CONNECTOR_RENEW_INTERVAL_MS: '1000', ...overrides });
+  stack.env({ LOG_LEVEL: 'info', CONNECTOR_DB_POOL: '6', CONNECTOR_LEASE_SECONDS: '4', CONNECTOR_RENEW_INTERVAL_MS: '1000', ...overrides });
 
 function spawnChild(overrides: Record<string, string> = {}) {
   const env = childEnv(overrides);
-  const p = spawnConnector(env, sim.rootPublicKey);
+  const p = spawnConnector(env, stack.sim.rootPublicKey);
   procs.push(p);
   return { proc: p, id: env.CONNECTOR_ID! };
 }
 
 beforeAll(async () => {
-  installCertificateVerification();
-  db = await createTestDatabase();
-  sim = await startSimulator();
-  untrust = trustSimulatorRoot(sim);
-  const owner = await createUser(db.sql);
-  await setPlan(db.sql, owner, 'max');
   // Link 20 accounts with an in-process connector, then stop it gracefully.
-  const linker = await startTestConnector(testEnv(db.url, sim.url, { CONNECTOR_LEASE_SECONDS: '10', CONNECTOR_RENEW_INTERVAL_MS: '2000' }));
+  const linker = await stack.connector({ CONNECTOR_LEASE_SECONDS: '10', CONNECTOR_RENEW_INTERVAL_MS: '2000' });
   for (let i = 0; i < 20; i++) {
     const phone = `155530000${String(i).padStart(2, '0')}`;
-    const agentId = await createRunningAgent(db.sql, owner, phone);
-    await scanPublishedQr(db.sql, sim, agentId, phone);
+    const agentId = await createRunningAgent(stack.db.sql, stack.owner, phone);
+    await scanPublishedQr(stack.db.sql, stack.sim, agentId, phone);
     sessions.push({ agentId, phone });
   }
-  for (const s of sessions) await waitForStatus(db.sql, s.agentId, 'connected');
+  for (const s of sessions) await waitForStatus(stack.db.sql, s.agentId, 'connected');
   await linker.stop();
-  await waitFor(() => sessions.every((s) => sim.observe(s.phone).live === 0), 5_000, 'linker sockets closed');
+  await waitFor(() => sessions.every((s) => stack.sim.observe(s.phone).live === 0), 5_000, 'linker sockets closed');
 }, 120_000);
 
 afterAll(async () => {
   for (const p of procs) p.signal('SIGKILL');
   await Promise.all(procs.map((p) => p.exited));
-  untrust();
-  await sim.stop();
-  await db.drop();
 });
 
 const ids = () => sessions.map((s) => s.agentId);
 const rows = async () =>
-  db.sql`select agent_id, owner_connector_id, lease_epoch, status from public.whatsapp_sessions where agent_id = any(${ids()}::uuid[])`;
-const allLive = () => sessions.every((s) => sim.observe(s.phone).live === 1);
+  stack.db.sql`select agent_id, owner_connector_id, lease_epoch, status from public.whatsapp_sessions where agent_id = any(${ids()}::uuid[])`;
+const allLive = () => sessions.every((s) => stack.sim.observe(s.phone).live === 1);
 
 describe('connector processes', () => {
   it('kill -9 one of two connectors: the other owns and reconnects all 20; never logged in twice', async () => {
@@ -79,12 +65,12 @@ describe('connector processes', () => {
     await waitFor(async () => (await rows()).every((r) => r.owner_connector_id === b.id && r.status === 'connected') && allLive(), 30_000, 'b owns all');
     const seconds = (Date.now() - killedAt) / 1000;
     expect(seconds).toBeLessThan(4 + 6);
-    for (const s of sessions) expect(sim.observe(s.phone).maxLive).toBe(1);
+    for (const s of sessions) expect(stack.sim.observe(s.phone).maxLive).toBe(1);
     // Graceful stop of b: SIGTERM releases every lease and exits 0.
     b.proc.signal('SIGTERM');
     expect(await b.proc.exited).toBe(0);
     expect((await rows()).every((r) => r.owner_connector_id === null)).toBe(true);
-    await waitFor(() => sessions.every((s) => sim.observe(s.phone).live === 0), 5_000, 'sockets ended');
+    await waitFor(() => sessions.every((s) => stack.sim.observe(s.phone).live === 0), 5_000, 'sockets ended');
   }, 120_000);
 
   it('SIGSTOP past the lease, SIGCONT: the woken connector ends its sockets first and its stale writes are refused', async () => {
@@ -99,10 +85,10 @@ describe('connector processes', () => {
     const b = spawnChild({ CONNECTOR_CAPACITY: '20', CONNECTOR_LEASE_SECONDS: '15' });
     await waitFor(async () => (await rows()).every((r) => r.owner_connector_id === b.id && r.status === 'connected'), 40_000, 'b took over');
     // The simulator does not kick a second login, so a's stopped sockets still count as live here.
-    await waitFor(() => sessions.every((s) => sim.observe(s.phone).live === 2), 20_000, 'b logged in beside the frozen a');
+    await waitFor(() => sessions.every((s) => stack.sim.observe(s.phone).live === 2), 20_000, 'b logged in beside the frozen a');
     const continuedAt = Date.now();
     a.proc.signal('SIGCONT');
-    await waitFor(() => sessions.every((s) => sim.observe(s.phone).live === 1), 3_000, 'a ended its sockets');
+    await waitFor(() => sessions.every((s) => stack.sim.observe(s.phone).live === 1), 3_000, 'a ended its sockets');
     const metrics = await a.proc.metrics();
     expect(metricValue(metrics, 'wa_gateway_lease_losses_total', 'reason="self_fenced"') - fencedBefore).toBe(20);
     // a wrote nothing for those sessions: b's ownership and status stand.
@@ -114,8 +100,8 @@ describe('connector processes', () => {
     }
     // And had it tried, SQL refuses its epoch.
     const { agentId } = sessions[0]!;
-    expect(await sqlState(db.sql`select gateway.update_session(${agentId}, ${a.id}, ${epochsA.get(agentId)!.toString()}, ${db.sql.json({ status: 'failed' })})`)).toBe('WG004');
-    expect(await sqlState(db.sql`select gateway.save_creds(${agentId}, ${a.id}, ${epochsA.get(agentId)!.toString()}, ${Buffer.alloc(40)}, 1)`)).toBe('WG004');
+    expect(await sqlState(stack.db.sql`select gateway.update_session(${agentId}, ${a.id}, ${epochsA.get(agentId)!.toString()}, ${stack.db.sql.json({ status: 'failed' })})`)).toBe('WG004');
+    expect(await sqlState(stack.db.sql`select gateway.save_creds(${agentId}, ${a.id}, ${epochsA.get(agentId)!.toString()}, ${Buffer.alloc(40)}, 1)`)).toBe('WG004');
     // What a logged after it was woken, by the time in each line: lines written just before the
     // SIGSTOP can reach this process's pipe after it (reading by position counted them as after).
     const woke = a.proc.lines

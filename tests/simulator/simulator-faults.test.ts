@@ -1,6 +1,6 @@
 // Each fault the simulator injects closes a real Baileys socket with the code WhatsApp would cause.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type Simulator, startSimulator } from '../../simulator/server.ts';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startSimulator } from '../../simulator/server.ts';
 import { trustSimulatorRoot } from '../../simulator/trust.ts';
 import {
   connectClient,
@@ -10,47 +10,39 @@ import {
   waitForClose,
   waitForOpen,
 } from '../../scripts/harness/simulator-client.ts';
+import { useSimulatorStack } from '../helpers/simulator-stack.ts';
 
-let sim: Simulator;
-let untrust: () => void;
 let nextPhone = 15550100000;
 const phone = () => String(nextPhone++);
 
-beforeAll(async () => {
-  sim = await startSimulator({ closeGraceMs: 300 });
-  untrust = trustSimulatorRoot(sim);
-});
+const stack = useSimulatorStack({ simulator: { closeGraceMs: 300 } });
 afterEach(() => endAllClients());
-afterAll(async () => {
-  untrust();
-  await sim.stop();
-});
 
 describe('simulator: faults', () => {
   it('conflict (replaced) closes with 440', async () => {
-    const { sock, account } = await linkAccount(sim, phone());
+    const { sock, account } = await linkAccount(stack.sim, phone());
     const closed = waitForClose(sock);
-    expect(sim.fault(account.phone, 'conflict')).toBe(1);
+    expect(stack.sim.fault(account.phone, 'conflict')).toBe(1);
     expect((await closed).statusCode).toBe(440);
-    await expect.poll(() => sim.observe(account.phone).live).toBe(0);
+    await expect.poll(() => stack.sim.observe(account.phone).live).toBe(0);
   });
 
   it('device_removed closes with 401, and the device can no longer log in', async () => {
-    const { sock, auth, account } = await linkAccount(sim, phone());
+    const { sock, auth, account } = await linkAccount(stack.sim, phone());
     const closed = waitForClose(sock);
-    sim.fault(account.phone, 'device_removed');
+    stack.sim.fault(account.phone, 'device_removed');
     expect((await closed).statusCode).toBe(401);
-    const again = connectClient(sim, auth);
+    const again = connectClient(stack.sim, auth);
     expect((await waitForClose(again)).statusCode).toBe(401);
   });
 
   it('an abrupt close gives 428, and the session can reconnect', async () => {
-    const { sock, auth, account } = await linkAccount(sim, phone());
+    const { sock, auth, account } = await linkAccount(stack.sim, phone());
     const closed = waitForClose(sock);
-    sim.fault(account.phone, 'close');
+    stack.sim.fault(account.phone, 'close');
     expect((await closed).statusCode).toBe(428);
-    await waitForOpen(connectClient(sim, auth));
-    expect(sim.observe(account.phone).live).toBe(1);
+    await waitForOpen(connectClient(stack.sim, auth));
+    expect(stack.sim.observe(account.phone).live).toBe(1);
   });
 
   it('keeps receipts for a device that dropped and delivers them when it logs in again', async () => {
@@ -78,20 +70,20 @@ describe('simulator: faults', () => {
   });
 
   it('unanswered pings give 408 after keepalive + 5 s', async () => {
-    const { sock, account } = await linkAccount(sim, phone(), { keepAliveIntervalMs: 1000 });
+    const { sock, account } = await linkAccount(stack.sim, phone(), { keepAliveIntervalMs: 1000 });
     const closed = waitForClose(sock, 15_000);
     const silencedAt = Date.now();
-    sim.fault(account.phone, 'silence_pings');
+    stack.sim.fault(account.phone, 'silence_pings');
     expect((await closed).statusCode).toBe(408);
     expect(Date.now() - silencedAt).toBeGreaterThanOrEqual(5000);
   });
 
   it('refuse_login_401 refuses the next login with 401, once', async () => {
-    const { sock, auth, account } = await linkAccount(sim, phone());
+    const { sock, auth, account } = await linkAccount(stack.sim, phone());
     sock.end(undefined);
-    await expect.poll(() => sim.observe(account.phone).live).toBe(0);
-    sim.fault(account.phone, 'refuse_login_401');
-    expect((await waitForClose(connectClient(sim, auth))).statusCode).toBe(401);
-    await waitForOpen(connectClient(sim, auth));
+    await expect.poll(() => stack.sim.observe(account.phone).live).toBe(0);
+    stack.sim.fault(account.phone, 'refuse_login_401');
+    expect((await waitForClose(connectClient(stack.sim, auth))).statusCode).toBe(401);
+    await waitForOpen(connectClient(stack.sim, auth));
   });
 });

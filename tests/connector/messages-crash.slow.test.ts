@@ -12,20 +12,16 @@
 import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
-import { pino } from 'pino';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { installConsoleScrub } from '../../connector/logging/console-scrub.ts';
-import { installCertificateVerification } from '../../connector/whatsapp/verified-certificates.ts';
 import { migrate } from '../../scripts/db/migrate.ts';
 import { type Cluster, startThrowawayCluster } from '../../scripts/db/throwaway-cluster.ts';
-import { type Simulator, startSimulator } from '../../simulator/server.ts';
-import { trustSimulatorRoot } from '../../simulator/trust.ts';
 import { startTestConnector, testEnv, waitFor } from '../../scripts/harness/connector.ts';
+import { type ConnectorProcess, spawnConnector } from '../../scripts/harness/connector-process.ts';
 import { scanPublishedQr, waitForStatus } from '../helpers/connector-sim.ts';
 import { createRunningAgent, createUser, setPlan } from '../helpers/fixtures.ts';
-import { type MessagingProcess, spawnMessagingConnector } from '../../scripts/harness/messages-connector.ts';
 import { restartCluster } from '../helpers/pg-restart.ts';
+import { useSimulatorStack } from '../helpers/simulator-stack.ts';
 
 const SCALE = Number(process.env.CRASH_SCALE ?? '1');
 const SESSIONS = 10;
@@ -40,33 +36,30 @@ const FAULTS: Array<[number, 'kill' | 'restart_postgres']> = [
   [0.75, 'kill'],
 ];
 
+// The in-process simulator's libsignal prints key material.
+const stack = useSimulatorStack({ simulator: { deliveredAfterMs: 30, readAfterMs: 80 }, scrubConsole: true });
+
 let cluster: Cluster;
 let db: { url: string; sql: postgres.Sql };
-let sim: Simulator;
-let untrust: () => void;
 let owner: string;
 const sessions: Array<{ agentId: string; phone: string }> = [];
 const contacts = Array.from({ length: 10 }, (_, i) => `4477009${String(10_000 + i).slice(1)}`);
-const procs: MessagingProcess[] = [];
+const procs: ConnectorProcess[] = [];
 
 beforeAll(async () => {
-  installConsoleScrub(pino({ level: 'silent' })); // the in-process simulator's libsignal prints key material
-  installCertificateVerification();
   // Its own PostgreSQL: this file restarts it, and other files use the shared test server.
   cluster = await startThrowawayCluster();
   await migrate(cluster.url);
   db = { url: cluster.url, sql: postgres(cluster.url, { max: 6, onnotice: () => {} }) };
-  sim = await startSimulator({ deliveredAfterMs: 30, readAfterMs: 80 });
-  untrust = trustSimulatorRoot(sim);
-  for (const c of contacts) sim.addContact(c);
+  for (const c of contacts) stack.sim.addContact(c);
   owner = await createUser(db.sql);
   await setPlan(db.sql, owner, 'max');
   await db.sql`update public.plans set messages_per_minute = 100000 where id = 'max'`;
-  const linker = await startTestConnector(testEnv(db.url, sim.url, { CONNECTOR_LEASE_SECONDS: '10', CONNECTOR_RENEW_INTERVAL_MS: '2000', LOG_LEVEL: 'warn' }));
+  const linker = await startTestConnector(testEnv(db.url, stack.sim.url, { CONNECTOR_LEASE_SECONDS: '10', CONNECTOR_RENEW_INTERVAL_MS: '2000', LOG_LEVEL: 'warn' }));
   for (let i = 0; i < SESSIONS; i++) {
     const phone = `155540000${String(i).padStart(2, '0')}`;
     const agentId = await createRunningAgent(db.sql, owner, phone);
-    await scanPublishedQr(db.sql, sim, agentId, phone);
+    await scanPublishedQr(db.sql, stack.sim, agentId, phone);
     sessions.push({ agentId, phone });
   }
   for (const s of sessions) await waitForStatus(db.sql, s.agentId, 'connected');
@@ -74,10 +67,8 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  for (const p of procs) p.kill('SIGKILL');
+  for (const p of procs) p.signal('SIGKILL');
   await Promise.all(procs.map((p) => p.exited));
-  untrust?.();
-  await sim?.stop();
   await db?.sql.end({ timeout: 5 });
   if (cluster) {
     cluster.stop();
@@ -85,8 +76,8 @@ afterAll(async () => {
   }
 });
 
-function spawn(): MessagingProcess {
-  const env = testEnv(db.url, sim.url, {
+function spawn(): ConnectorProcess {
+  const env = testEnv(db.url, stack.sim.url, {
     LOG_LEVEL: 'info',
     BAILEYS_LOG_LEVEL: 'error',
     CONNECTOR_ID: randomUUID(),
@@ -103,12 +94,12 @@ function spawn(): MessagingProcess {
     MESSAGES_RETRY_MAX_MS: '2000',
     WEBHOOKS_ENABLED: 'false',
   });
-  const p = spawnMessagingConnector(env, sim.rootPublicKey);
+  const p = spawnConnector(env, stack.sim.rootPublicKey, { keepLines: 20_000 });
   procs.push(p);
   return p;
 }
 
-const receivedTotal = () => contacts.reduce((n, c) => n + new Set(sim.received(c).map((m) => m.id)).size, 0);
+const receivedTotal = () => contacts.reduce((n, c) => n + new Set(stack.sim.received(c).map((m) => m.id)).size, 0);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** A probe that reads the database: false while PostgreSQL restarts. */
 const probe = (read: () => Promise<boolean>) => () => read().catch(() => false);
@@ -120,7 +111,7 @@ function startInbound(sent: Map<string, { agentId: string; text: string }>): { d
       while (i >= INBOUND * Math.min(1, (receivedTotal() / TOTAL) * 1.25 + 0.05)) await sleep(50);
       const s = sessions[i % SESSIONS]!;
       const text = `in ${i}`;
-      const { id } = await sim.inject(s.phone, { from: contacts[(i * 3 + 1) % contacts.length]!, text });
+      const { id } = await stack.sim.inject(s.phone, { from: contacts[(i * 3 + 1) % contacts.length]!, text });
       sent.set(id, { agentId: s.agentId, text });
     }
   })();
@@ -149,9 +140,9 @@ describe('messages under crashes', () => {
     const dropper = setInterval(() => {
       if (drops >= 10) return;
       const s = sessions[drops % SESSIONS]!;
-      if (sim.observe(s.phone).live > 0) {
+      if (stack.sim.observe(s.phone).live > 0) {
         // Alternately: the socket is terminated (Baileys sees 428) or WhatsApp sends 515 restart.
-        sim.fault(s.phone, drops % 2 === 0 ? 'close' : 'restart_required');
+        stack.sim.fault(s.phone, drops % 2 === 0 ? 'close' : 'restart_required');
         drops++;
       }
     }, 1_500);
@@ -166,7 +157,7 @@ describe('messages under crashes', () => {
         });
         phases.push(`${fault}@${Math.round((Date.now() - started) / 1000)}s`);
         if (fault === 'kill') {
-          current.kill('SIGKILL');
+          current.signal('SIGKILL');
           await current.exited;
           current = spawn();
         } else {
@@ -188,11 +179,11 @@ describe('messages under crashes', () => {
         const stuck = await db.sql`select status, error_code, count(*)::int as n, min(wa_message_id) as sample from public.messages where status not in ('read', 'failed') group by 1, 2`;
         process.stdout.write(`${JSON.stringify({ stuck, received: receivedTotal(), tail: current.lines.slice(-30) })}\n`);
         const sample = stuck[0]?.sample as string | undefined;
-        if (sample) process.stdout.write(`${JSON.stringify({ sample, got: expected.get(sample), copies: sim.received(expected.get(sample)!.contact).filter((m) => m.id === sample).length })}\n`);
-        const notReceived = [...expected].filter(([waId, e]) => !sim.received(e.contact).some((m) => m.id === waId)).map(([waId]) => waId);
-        const decryptFailures = sessions.flatMap((s) => sim.stanzaLog(s.phone).filter((e) => e.summary.includes('sim-decrypt-failed')).map((e) => e.summary.slice(0, 300)));
+        if (sample) process.stdout.write(`${JSON.stringify({ sample, got: expected.get(sample), copies: stack.sim.received(expected.get(sample)!.contact).filter((m) => m.id === sample).length })}\n`);
+        const notReceived = [...expected].filter(([waId, e]) => !stack.sim.received(e.contact).some((m) => m.id === waId)).map(([waId]) => waId);
+        const decryptFailures = sessions.flatMap((s) => stack.sim.stanzaLog(s.phone).filter((e) => e.summary.includes('sim-decrypt-failed')).map((e) => e.summary.slice(0, 300)));
         process.stdout.write(`${JSON.stringify({ notReceived, decryptFailures: decryptFailures.slice(0, 10), decryptFailureCount: decryptFailures.length })}\n`);
-        const stanzas = sessions.flatMap((s) => sim.stanzaLog(s.phone).filter((e) => notReceived.some((id) => e.summary.includes(id))).map((e) => ({ phone: s.phone, ...e, summary: e.summary.slice(0, 600) })));
+        const stanzas = sessions.flatMap((s) => stack.sim.stanzaLog(s.phone).filter((e) => notReceived.some((id) => e.summary.includes(id))).map((e) => ({ phone: s.phone, ...e, summary: e.summary.slice(0, 600) })));
         process.stdout.write(`${JSON.stringify({ stanzas })}\n`);
         throw error;
       });
@@ -203,14 +194,14 @@ describe('messages under crashes', () => {
       await waitFor(
         // Settled with WhatsApp: acknowledged, or (a copy redelivered after a kill between the commit
         // and the receipt cannot be decrypted again) refused after it was stored.
-        probe(async () => (await storedCount()) >= inboundSent.size && [...inboundSent.keys()].every((id) => sim.inboundState(id)?.acked || sim.inboundState(id)?.nacked)),
+        probe(async () => (await storedCount()) >= inboundSent.size && [...inboundSent.keys()].every((id) => stack.sim.inboundState(id)?.acked || stack.sim.inboundState(id)?.nacked)),
         60_000,
         'every inbound message stored and acknowledged',
       ).catch(async (error) => {
         process.stdout.write(`${JSON.stringify({ phases })}\n`);
-        const unacked = [...inboundSent.keys()].filter((id) => !sim.inboundState(id)?.acked && !sim.inboundState(id)?.nacked);
+        const unacked = [...inboundSent.keys()].filter((id) => !stack.sim.inboundState(id)?.acked && !stack.sim.inboundState(id)?.nacked);
         const nacks = procs.flatMap((p) => p.lines.filter((l) => /decrypt|Key used already|error in handling message|retry/i.test(l) || unacked.some((id) => l.includes(id)))).map((l) => l.slice(0, 700)).slice(-12);
-        process.stdout.write(`${JSON.stringify({ inboundSent: inboundSent.size, stored: await storedCount().catch(() => -1), unacked: unacked.slice(0, 10), unackedCount: unacked.length, states: unacked.slice(0, 5).map((id) => sim.inboundState(id)), nacks })}\n`);
+        process.stdout.write(`${JSON.stringify({ inboundSent: inboundSent.size, stored: await storedCount().catch(() => -1), unacked: unacked.slice(0, 10), unackedCount: unacked.length, states: unacked.slice(0, 5).map((id) => stack.sim.inboundState(id)), nacks })}\n`);
         throw error;
       });
     } finally {
@@ -221,16 +212,16 @@ describe('messages under crashes', () => {
     // Every message reached its contact, under its own id; nothing arrived under a foreign id.
     let resends = 0;
     for (const c of contacts) {
-      const got = sim.received(c);
+      const got = stack.sim.received(c);
       const ids = new Set(got.map((m) => m.id));
       resends += got.length - ids.size;
       for (const id of ids) expect(expected.get(id)?.contact, `unexpected id ${id} at ${c}`).toBe(c);
     }
-    const missing = [...expected].filter(([waId, e]) => !sim.received(e.contact).some((m) => m.id === waId));
+    const missing = [...expected].filter(([waId, e]) => !stack.sim.received(e.contact).some((m) => m.id === waId));
     if (missing.length > 0) {
       const ids = missing.map(([waId]) => waId);
       const rowsOf = await db.sql`select wa_message_id, status, attempts, error_code, sending_at, sent_at, delivered_at, read_at, agent_id from public.messages where wa_message_id = any(${ids})`;
-      const stanzas = sessions.flatMap((s) => sim.stanzaLog(s.phone).filter((e) => ids.some((id) => e.summary.includes(id))).map((e) => ({ phone: s.phone, ...e, summary: e.summary.slice(0, 200) })));
+      const stanzas = sessions.flatMap((s) => stack.sim.stanzaLog(s.phone).filter((e) => ids.some((id) => e.summary.includes(id))).map((e) => ({ phone: s.phone, ...e, summary: e.summary.slice(0, 200) })));
       process.stdout.write(`${JSON.stringify({ missingRows: rowsOf, stanzas })}\n`);
     }
     expect(missing).toEqual([]);
@@ -246,10 +237,10 @@ describe('messages under crashes', () => {
     const inboundDuplicates = [...storedIds.values()].filter((n) => n > 1).length;
     const unexpected = stored.filter((r) => inboundSent.get(r.wa_message_id as string)?.text !== r.text || inboundSent.get(r.wa_message_id as string)?.agentId !== r.agent_id);
     const lost = [...inboundSent.keys()].filter((id) => !storedIds.has(id));
-    const redelivered = [...inboundSent.keys()].filter((id) => (sim.inboundState(id)?.receipts.length ?? 0) > 1).length;
+    const redelivered = [...inboundSent.keys()].filter((id) => (stack.sim.inboundState(id)?.receipts.length ?? 0) > 1).length;
     // A message Baileys could not decrypt is asked again (retry receipt) and re-sent by the contact.
-    const nackedAfterStore = [...inboundSent.keys()].filter((id) => !sim.inboundState(id)?.acked && sim.inboundState(id)?.nacked).length;
-    const retried = [...inboundSent.keys()].filter((id) => sim.inboundState(id)?.receipts.includes('retry')).length;
+    const nackedAfterStore = [...inboundSent.keys()].filter((id) => !stack.sim.inboundState(id)?.acked && stack.sim.inboundState(id)?.nacked).length;
+    const retried = [...inboundSent.keys()].filter((id) => stack.sim.inboundState(id)?.receipts.includes('retry')).length;
     const decryptErrors = procs.flatMap((p) => p.lines.filter((l) => l.includes('failed to decrypt message')).map((l) => /"message":"([^"]{0,80})/.exec(l)?.[1] ?? '?'));
 
     // Same-id re-sends are the at-least-once cost of a kill between the wire and the commit of

@@ -2,50 +2,25 @@
 // sockets (against the simulator; unlinked sessions show QR codes, which is enough to hold a
 // socket): sharing the fleet, takeover after a crash, losing a lease, self-fencing by the
 // monotonic clock, desired state, graceful release.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { installCertificateVerification } from '../../connector/whatsapp/verified-certificates.ts';
-import { type Simulator, startSimulator } from '../../simulator/server.ts';
-import { trustSimulatorRoot } from '../../simulator/trust.ts';
-import { startTestConnector, type TestConnector, testEnv, waitFor } from '../../scripts/harness/connector.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
-import { createRunningAgent, createUser, setPlan } from '../helpers/fixtures.ts';
+import { afterEach, describe, expect, it } from 'vitest';
+import { waitFor } from '../../scripts/harness/connector.ts';
+import { createRunningAgent } from '../helpers/fixtures.ts';
+import { useSimulatorStack } from '../helpers/simulator-stack.ts';
 
-let db: TestDatabase;
-let sim: Simulator;
-let untrust: () => void;
-let owner: string;
-const running: TestConnector[] = [];
-
-beforeAll(async () => {
-  installCertificateVerification();
-  db = await createTestDatabase();
-  sim = await startSimulator();
-  untrust = trustSimulatorRoot(sim);
-  owner = await createUser(db.sql);
-  await setPlan(db.sql, owner, 'max');
-});
+const stack = useSimulatorStack({ database: true });
 afterEach(async () => {
-  await Promise.all(running.splice(0).map((c) => c.stop().catch(() => {})));
-  await db.sql`update public.whatsapp_sessions set desired_state = 'disconnected', owner_connector_id = null, lease_until = null`;
-});
-afterAll(async () => {
-  untrust();
-  await sim.stop();
-  await db.drop();
+  await stack.stopConnectors();
+  await stack.db.sql`update public.whatsapp_sessions set desired_state = 'disconnected', owner_connector_id = null, lease_until = null`;
 });
 
-async function connector(overrides: Record<string, string> = {}) {
-  const c = await startTestConnector(testEnv(db.url, sim.url, overrides));
-  running.push(c);
-  return c;
-}
+const connector = (overrides: Record<string, string> = {}) => stack.connector(overrides);
 
 async function agents(n: number): Promise<string[]> {
-  return Promise.all(Array.from({ length: n }, (_, i) => createRunningAgent(db.sql, owner, `a${i}`)));
+  return Promise.all(Array.from({ length: n }, (_, i) => createRunningAgent(stack.db.sql, stack.owner, `a${i}`)));
 }
 
 const owners = async (ids: string[]) =>
-  db.sql`select agent_id, owner_connector_id, lease_epoch, status from public.whatsapp_sessions where agent_id = any(${ids}::uuid[])`;
+  stack.db.sql`select agent_id, owner_connector_id, lease_epoch, status from public.whatsapp_sessions where agent_id = any(${ids}::uuid[])`;
 
 describe('connector leases', () => {
   it('two connectors share the fleet; no session is held by both', async () => {
@@ -75,7 +50,7 @@ describe('connector leases', () => {
     const tookMs = Date.now() - crashedAt;
     expect(tookMs).toBeLessThan(4_000 + 2_000); // lease (4 s) + sweep and connect
     for (const r of await owners(ids)) expect(BigInt(r.lease_epoch)).toBe(before.get(r.agent_id)! + 1n);
-    const events = await db.sql`select count(*)::int as n from public.events where type = 'session.lease_takeover' and agent_id = any(${ids}::uuid[])`;
+    const events = await stack.db.sql`select count(*)::int as n from public.events where type = 'session.lease_takeover' and agent_id = any(${ids}::uuid[])`;
     expect(events[0]!.n).toBe(3);
     await expect(b.connector.metrics.leaseTakeovers.get()).resolves.toMatchObject({ values: [{ value: 3 }] });
   });
@@ -85,7 +60,7 @@ describe('connector leases', () => {
     const a = await connector();
     await waitFor(async () => a.connector.manager.holdings().find((h) => h.agentId === id && h.status === 'qr'), 20_000, 'qr');
     // An operator forces the lease free and bumps the epoch (as a takeover would).
-    await db.sql`update public.whatsapp_sessions set lease_epoch = lease_epoch + 1 where agent_id = ${id!}`;
+    await stack.db.sql`update public.whatsapp_sessions set lease_epoch = lease_epoch + 1 where agent_id = ${id!}`;
     const t0 = Date.now();
     await waitFor(() => a.connector.manager.holdings().length === 0, 3_000, 'session dropped');
     expect(Date.now() - t0).toBeLessThan(1_000 + 500);
@@ -105,7 +80,7 @@ describe('connector leases', () => {
     expect(ws?.isOpen).toBe(true);
     // Make every renewal fail: the connector's own pool can no longer run gateway functions.
     const t0 = Date.now();
-    await db.sql`alter function gateway.renew_leases(uuid, uuid[], bigint[], integer) rename to renew_leases_off`;
+    await stack.db.sql`alter function gateway.renew_leases(uuid, uuid[], bigint[], integer) rename to renew_leases_off`;
     try {
       await waitFor(() => a.connector.manager.holdings().length === 0, 8_000, 'self-fence');
       const took = Date.now() - t0;
@@ -114,7 +89,7 @@ describe('connector leases', () => {
       expect(await a.connector.metrics.heartbeatFailures.get()).toMatchObject({ values: [{ value: expect.any(Number) }] });
       expect((await a.connector.metrics.leaseLosses.get()).values.find((v) => v.labels.reason === 'self_fenced')?.value).toBe(1);
     } finally {
-      await db.sql`alter function gateway.renew_leases_off(uuid, uuid[], bigint[], integer) rename to renew_leases`;
+      await stack.db.sql`alter function gateway.renew_leases_off(uuid, uuid[], bigint[], integer) rename to renew_leases`;
     }
   });
 
@@ -122,7 +97,7 @@ describe('connector leases', () => {
     const [id] = await agents(1);
     const a = await connector();
     await waitFor(async () => a.connector.manager.holdings().find((h) => h.agentId === id && h.status === 'qr'), 20_000, 'qr');
-    await db.sql`select gateway.request_session_command(${owner}, ${id!}, 'disconnect')`;
+    await stack.db.sql`select gateway.request_session_command(${stack.owner}, ${id!}, 'disconnect')`;
     await waitFor(async () => {
       const [r] = await owners([id!]);
       return r!.status === 'disconnected' && r!.owner_connector_id === null;
@@ -137,7 +112,7 @@ describe('connector leases', () => {
     expect(await a.stop()).toBe(3);
     const rows = await owners(ids);
     expect(rows.every((r) => r.owner_connector_id === null)).toBe(true);
-    const [c] = await db.sql`select stopped_at from private.connectors where id = ${a.config.connectorId}`;
+    const [c] = await stack.db.sql`select stopped_at from private.connectors where id = ${a.config.connectorId}`;
     expect(c!.stopped_at).not.toBeNull();
     const b = await connector({ CONNECTOR_LEASE_SECONDS: '60', CONNECTOR_RENEW_INTERVAL_MS: '5000' });
     const t0 = Date.now();

@@ -5,25 +5,15 @@
 // pre-keys (about half a second of CPU per account, measured), so 50 links at once are ~25 CPU
 // seconds competing for two shared cores, and on a loaded machine some waited past Baileys'
 // own QR and login timeouts. Reconnecting uploads nothing, so that part is all at once.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Simulator, startSimulator } from '../../simulator/server.ts';
-import { trustSimulatorRoot } from '../../simulator/trust.ts';
+import { afterAll, describe, expect, it } from 'vitest';
 import { connectClient, endAllClients, linkAccount, waitForClose, waitForOpen } from '../../scripts/harness/simulator-client.ts';
+import { useSimulatorStack } from '../helpers/simulator-stack.ts';
 
 const ACCOUNTS = 50;
 const LINKING_AT_ONCE = 10;
-let sim: Simulator;
-let untrust: () => void;
 
-beforeAll(async () => {
-  sim = await startSimulator();
-  untrust = trustSimulatorRoot(sim);
-});
-afterAll(async () => {
-  endAllClients();
-  untrust();
-  await sim.stop();
-});
+const stack = useSimulatorStack();
+afterAll(() => endAllClients());
 
 describe('simulator: scale', () => {
   it(`links ${ACCOUNTS} accounts, reconnects all of them at once, and each is usable`, { timeout: 120_000 }, async () => {
@@ -31,21 +21,21 @@ describe('simulator: scale', () => {
     const linked: Awaited<ReturnType<typeof linkAccount>>[] = [];
     const queue = [...phones];
     const linker = async () => {
-      for (let phone = queue.shift(); phone; phone = queue.shift()) linked.push(await linkAccount(sim, phone, { connectTimeoutMs: 60_000 }));
+      for (let phone = queue.shift(); phone; phone = queue.shift()) linked.push(await linkAccount(stack.sim, phone, { connectTimeoutMs: 60_000 }));
     };
     await Promise.all(Array.from({ length: LINKING_AT_ONCE }, linker));
     expect(new Set(linked.map((l) => l.account.jid)).size).toBe(ACCOUNTS);
-    for (const phone of phones) expect(sim.observe(phone)).toMatchObject({ live: 1, maxLive: 1, uploadedPreKeys: 812 });
+    for (const phone of phones) expect(stack.sim.observe(phone)).toMatchObject({ live: 1, maxLive: 1, uploadedPreKeys: 812 });
 
     const closed = linked.map(({ sock }) => waitForClose(sock));
     for (const { sock } of linked) sock.end(undefined);
     await Promise.all(closed);
-    const again = linked.map(({ auth }) => connectClient(sim, auth, { connectTimeoutMs: 60_000 }));
+    const again = linked.map(({ auth }) => connectClient(stack.sim, auth, { connectTimeoutMs: 60_000 }));
     await Promise.all(again.map((sock) => waitForOpen(sock, 60_000)));
     // Never two logins of one account at once; a reconnect uploads no new pre-keys.
-    for (const phone of phones) expect(sim.observe(phone)).toMatchObject({ live: 1, maxLive: 1, uploadedPreKeys: 812 });
+    for (const phone of phones) expect(stack.sim.observe(phone)).toMatchObject({ live: 1, maxLive: 1, uploadedPreKeys: 812 });
     // Every one of them is really usable: each asks the directory at the same time.
-    sim.addContact('447700900999');
+    stack.sim.addContact('447700900999');
     const answers = await Promise.all(again.map((sock) => sock.onWhatsApp('447700900999')));
     expect(answers.every((a) => a?.[0]?.exists === true)).toBe(true);
   });

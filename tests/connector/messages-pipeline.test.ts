@@ -8,7 +8,6 @@ import path from 'node:path';
 import { normalizeMessageContent, proto, type WASocket } from '@whiskeysockets/baileys';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { installConsoleScrub } from '../../connector/logging/console-scrub.ts';
 import { loadConfig } from '../../connector/config.ts';
 import { deleteUnusedMedia } from '../../connector/messages/media-retention.ts';
 import { createMessaging, type Messaging } from '../../connector/messages/messaging.ts';
@@ -16,30 +15,24 @@ import { createFolderMediaStore } from '../../kernel/node/media-folder-store.ts'
 import type { MediaStore } from '../../kernel/media/store.ts';
 import { storeInlineMedia } from '../../edge-functions/gateway/media.ts';
 import type { Keyring } from '../../kernel/secret-box.ts';
-import { type Simulator, startSimulator } from '../../simulator/server.ts';
-import { trustSimulatorRoot } from '../../simulator/trust.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
-import { claim, createRunningAgent, createUser, registerConnector, setPlan } from '../helpers/fixtures.ts';
+import { claim, createRunningAgent, registerConnector } from '../helpers/fixtures.ts';
 import { startTestServer } from '../helpers/messages-http.ts';
 import { directoryOf, enqueue, liveSession, type MediaHost, startMediaHost } from '../helpers/messages-pipeline.ts';
 import { createEndpoint, type Receiver, startReceiver, testKeyring } from '../helpers/messages-webhooks.ts';
 import { testEnv } from '../../scripts/harness/connector.ts';
 import { endAllClients, linkAccount } from '../../scripts/harness/simulator-client.ts';
+import { useSimulatorStack } from '../helpers/simulator-stack.ts';
 
 const ACCOUNT = '15550004444';
 const CONTACT = '447700900321';
 const OTHER = '447700900654';
 const PNG = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000', 'hex');
 
-let db: TestDatabase;
-let sim: Simulator;
-let untrust: () => void;
 let sock: WASocket;
 let media: MediaHost;
 let receiver: Receiver;
 let keyring: Keyring;
 let messaging: Messaging;
-let owner: string;
 let agent: string;
 let session: ReturnType<typeof liveSession>;
 let mediaDir: string;
@@ -48,35 +41,28 @@ let mediaStore: MediaStore;
 let fresh = true;
 let freshnessChecks = 0;
 
-let unscrub: () => void;
-
+// What the connector does first: libsignal prints session records (key material) with console.*.
+const stack = useSimulatorStack({ simulator: { deliveredAfterMs: 30, readAfterMs: 80 }, database: true, scrubConsole: true });
 beforeAll(async () => {
-  // What the connector does first: libsignal prints session records (key material) with console.*.
-  unscrub = installConsoleScrub(pino({ level: 'silent' }));
-  db = await createTestDatabase();
-  sim = await startSimulator({ deliveredAfterMs: 30, readAfterMs: 80 });
-  untrust = trustSimulatorRoot(sim);
-  sim.addContact(CONTACT, { pushName: 'Carol' });
-  sim.addContact(OTHER);
-  ({ sock } = await linkAccount(sim, ACCOUNT));
+  stack.sim.addContact(CONTACT, { pushName: 'Carol' });
+  stack.sim.addContact(OTHER);
+  ({ sock } = await linkAccount(stack.sim, ACCOUNT));
   media = await startMediaHost();
   mediaDir = mkdtempSync(path.join(tmpdir(), 'wg-e2e-media-'));
   mediaStore = createFolderMediaStore(mediaDir);
   keyring = await testKeyring();
-  owner = await createUser(db.sql);
-  await setPlan(db.sql, owner, 'max');
-  agent = await createRunningAgent(db.sql, owner);
-  const connectorId = await registerConnector(db.sql, randomUUID());
-  const epoch = (await claim(db.sql, connectorId, agent, 3600))!;
+  agent = await createRunningAgent(stack.db.sql, stack.owner);
+  const connectorId = await registerConnector(stack.db.sql, randomUUID());
+  const epoch = (await claim(stack.db.sql, connectorId, agent, 3600))!;
   let secret = '';
   receiver = await startReceiver(() => secret);
-  secret = (await createEndpoint(db.sql, keyring, { owner, agent, url: `${receiver.url}/hook` })).secret;
+  secret = (await createEndpoint(stack.db.sql, keyring, { owner: stack.owner, agent, url: `${receiver.url}/hook` })).secret;
   const logger = pino({ level: 'silent' });
   session = liveSession({
     agentId: agent,
     connectorId,
     epoch,
-    sql: db.sql,
+    sql: stack.db.sql,
     logger,
     sock: () => sock,
     leaseFresh: () => {
@@ -85,7 +71,7 @@ beforeAll(async () => {
     },
   });
   const { messaging: config } = await loadConfig({
-    ...testEnv(db.url),
+    ...testEnv(stack.db.url),
     MESSAGES_MIN_INTERVAL_MS: '0',
     MESSAGES_JITTER_MS: '0',
     MESSAGES_RECIPIENT_INTERVAL_MS: '0',
@@ -98,7 +84,7 @@ beforeAll(async () => {
     WEBHOOK_ALLOW_HTTP: 'true',
   });
   messaging = createMessaging({
-    sql: db.sql,
+    sql: stack.db.sql,
     connectorId,
     directory: directoryOf([session]),
     webhookKeyring: keyring,
@@ -116,23 +102,19 @@ afterAll(async () => {
   await messaging?.drain();
   await messaging?.stop();
   endAllClients();
-  untrust?.();
-  await sim?.stop();
   await media?.server.close();
   await receiver?.close();
-  await db?.drop();
   if (mediaDir) rmSync(mediaDir, { recursive: true, force: true });
-  unscrub?.();
 });
 
-const row = async (id: string) => (await db.sql`select * from public.messages where id = ${id}`)[0]!;
+const row = async (id: string) => (await stack.db.sql`select * from public.messages where id = ${id}`)[0]!;
 const received = async (waId: string, contact = CONTACT) => {
-  await expect.poll(() => sim.received(contact).some((m) => m.id === waId), { timeout: 15_000 }).toBe(true);
-  const copies = sim.received(contact).filter((m) => m.id === waId);
+  await expect.poll(() => stack.sim.received(contact).some((m) => m.id === waId), { timeout: 15_000 }).toBe(true);
+  const copies = stack.sim.received(contact).filter((m) => m.id === waId);
   expect(copies).toHaveLength(1);
   return normalizeMessageContent(copies[0]!.content)!;
 };
-const send = (type: string, content: Record<string, unknown>, to = CONTACT) => enqueue(db.sql, owner, agent, to, type, content);
+const send = (type: string, content: Record<string, unknown>, to = CONTACT) => enqueue(stack.db.sql, stack.owner, agent, to, type, content);
 
 describe('outbound: every type reaches the contact decrypted, as sent', () => {
   it('text reaches read, with timestamps, statistics and a message.status webhook per milestone', async () => {
@@ -147,7 +129,7 @@ describe('outbound: every type reaches the contact decrypted, as sent', () => {
     await expect
       .poll(() => receiver.verified().filter((v) => v.type === 'message.status' && v.data.wa_message_id === waId).map((v) => v.data.status), { timeout: 10_000 })
       .toEqual(expect.arrayContaining(['sent', 'read']));
-    const [stats] = await db.sql`select sent, read from public.daily_stats where agent_id = ${agent}`;
+    const [stats] = await stack.db.sql`select sent, read from public.daily_stats where agent_id = ${agent}`;
     expect(stats!.sent).toBeGreaterThanOrEqual(1);
     expect(stats!.read).toBeGreaterThanOrEqual(1);
   });
@@ -155,7 +137,7 @@ describe('outbound: every type reaches the contact decrypted, as sent', () => {
   it('image from base64, through the media store: the contact decrypts the same bytes; the row holds only the reference; retention deletes the object once sent', async () => {
     // What the API does with a base64 upload (edge-functions/gateway/media.ts), then the enqueue.
     const silent = { info: () => {}, warn: () => {}, error: () => {} };
-    const content = await storeInlineMedia({ sql: db.sql, mediaStore, logger: silent }, owner, { media: { data: PNG.toString('base64'), mimetype: 'image/png' }, caption: 'a pixel' });
+    const content = await storeInlineMedia({ sql: stack.db.sql, mediaStore, logger: silent }, stack.owner, { media: { data: PNG.toString('base64'), mimetype: 'image/png' }, caption: 'a pixel' });
     const ref = content.media as { key: string };
     const { id, waId } = await send('image', content);
     const got = await received(waId);
@@ -165,7 +147,7 @@ describe('outbound: every type reaches the contact decrypted, as sent', () => {
     await expect.poll(async () => (await row(id)).status, { timeout: 10_000 }).not.toMatch(/^(queued|sending)$/);
     expect((await row(id)).content.media).toEqual({ key: ref.key, sha256: expect.stringMatching(/^[0-9a-f]{64}$/), size: PNG.length, mimetype: 'image/png' });
     expect(await mediaStore.get(ref.key)).toBeDefined();
-    expect(await deleteUnusedMedia(db.sql, mediaStore, { graceSeconds: 0, limit: 100 })).toEqual({ ran: true, deleted: 1 });
+    expect(await deleteUnusedMedia(stack.db.sql, mediaStore, { graceSeconds: 0, limit: 100 })).toEqual({ ran: true, deleted: 1 });
     expect(await mediaStore.get(ref.key)).toBeUndefined();
   });
 
@@ -245,18 +227,18 @@ describe('outbound: every type reaches the contact decrypted, as sent', () => {
   });
 
   it('a message WhatsApp never acknowledged (lost in transit) is not `sent`: it is sent again under its id and arrives', async () => {
-    sim.fault(ACCOUNT, 'lose_next_message');
+    stack.sim.fault(ACCOUNT, 'lose_next_message');
     const { id, waId } = await send('text', { text: 'lost once' });
     await expect.poll(async () => (await row(id)).status, { timeout: 20_000 }).toBe('read');
     const r = await row(id);
     expect(r.attempts).toBe(2);
-    expect(sim.received(CONTACT).filter((m) => m.id === waId)).toHaveLength(1);
+    expect(stack.sim.received(CONTACT).filter((m) => m.id === waId)).toHaveLength(1);
   });
 
   it("a message the contact's device cannot decrypt is sent again on its retry receipt and arrives once", async () => {
     // The fault hits the next message the simulator sees: let the first one through before it.
     await received((await send('text', { text: 'sets up the session' })).waId);
-    sim.fault(ACCOUNT, 'recipient_forgets_session');
+    stack.sim.fault(ACCOUNT, 'recipient_forgets_session');
     const { id, waId } = await send('text', { text: 'asked for again' });
     await expect.poll(async () => (await row(id)).status, { timeout: 20_000 }).toBe('read');
     const r = await row(id);
@@ -264,18 +246,18 @@ describe('outbound: every type reaches the contact decrypted, as sent', () => {
     expect(r.error_code).toBeNull();
     const got = await received(waId); // exactly one copy
     expect(got.conversation ?? got.extendedTextMessage?.text).toBe('asked for again');
-    expect(sim.stanzaLog(ACCOUNT).some((e) => e.summary.includes('type="retry"') && e.summary.includes(waId))).toBe(true);
+    expect(stack.sim.stanzaLog(ACCOUNT).some((e) => e.summary.includes('type="retry"') && e.summary.includes(waId))).toBe(true);
   });
 
   it('a 463 fails the message with its code, raises a session event and slows the session down', async () => {
-    sim.fault(ACCOUNT, 'nack_next_463');
+    stack.sim.fault(ACCOUNT, 'nack_next_463');
     const { id, waId } = await send('text', { text: 'restricted?' }, OTHER);
     await expect.poll(async () => (await row(id)).status, { timeout: 10_000 }).toBe('failed');
     const r = await row(id);
     expect(r.error_code).toBe('463');
     expect(r.error_message).toMatch(/restricted/);
     // The row fails on the negative ack itself; the session event follows from Baileys' update.
-    const restricted = () => db.sql`select payload from public.events where agent_id = ${agent} and type = 'session.restricted'`;
+    const restricted = () => stack.db.sql`select payload from public.events where agent_id = ${agent} and type = 'session.restricted'`;
     await expect.poll(async () => (await restricted()).length, { timeout: 10_000 }).toBe(1);
     const events = await restricted();
     expect(events[0]!.payload).toMatchObject({ code: 463, wa_message_id: waId });
@@ -294,7 +276,7 @@ describe('self-fencing before the send', () => {
       // The worker claimed the row (the lease in the database is still live) and reached the send.
       await expect.poll(() => freshnessChecks > checksBefore, { timeout: 10_000 }).toBe(true);
       await messaging.writer.flush();
-      expect(sim.received(CONTACT).some((m) => m.id === sent.waId)).toBe(false);
+      expect(stack.sim.received(CONTACT).some((m) => m.id === sent.waId)).toBe(false);
       expect((await row(sent.id)).attempts).toBeLessThanOrEqual(1); // given back: the attempt not counted
     } finally {
       fresh = true;
@@ -307,11 +289,11 @@ describe('self-fencing before the send', () => {
 
 describe('inbound', () => {
   it('text and image arrive once (even when delivered twice) and produce one verified webhook each', async () => {
-    const text = await sim.inject(ACCOUNT, { from: CONTACT, text: 'hi gateway', id: '3EB0INBOUNDTEXT0001' });
-    await sim.inject(ACCOUNT, { from: CONTACT, text: 'hi gateway', id: '3EB0INBOUNDTEXT0001' });
-    const image = await sim.inject(ACCOUNT, { from: CONTACT, image: { mimetype: 'image/jpeg', caption: 'look', fileLength: 2048 } });
-    await expect.poll(async () => (await db.sql`select count(*)::int as n from public.inbound_messages where agent_id = ${agent}`)[0]!.n, { timeout: 10_000 }).toBe(2);
-    const rows = await db.sql`select * from public.inbound_messages where agent_id = ${agent} order by created_at`;
+    const text = await stack.sim.inject(ACCOUNT, { from: CONTACT, text: 'hi gateway', id: '3EB0INBOUNDTEXT0001' });
+    await stack.sim.inject(ACCOUNT, { from: CONTACT, text: 'hi gateway', id: '3EB0INBOUNDTEXT0001' });
+    const image = await stack.sim.inject(ACCOUNT, { from: CONTACT, image: { mimetype: 'image/jpeg', caption: 'look', fileLength: 2048 } });
+    await expect.poll(async () => (await stack.db.sql`select count(*)::int as n from public.inbound_messages where agent_id = ${agent}`)[0]!.n, { timeout: 10_000 }).toBe(2);
+    const rows = await stack.db.sql`select * from public.inbound_messages where agent_id = ${agent} order by created_at`;
     const t = rows.find((x) => x.wa_message_id === text.id)!;
     expect(t).toMatchObject({ type: 'text', from_me: false, sender_phone: CONTACT, content: { text: 'hi gateway' } });
     expect(t.sender_lid).toMatch(/@lid$/);
@@ -322,7 +304,7 @@ describe('inbound', () => {
     const hooks = receiver.verified().filter((v) => v.type === 'message.received');
     expect(hooks.map((h) => h.data.wa_message_id).sort()).toEqual([text.id, image.id].sort());
     expect(hooks.find((h) => h.data.wa_message_id === text.id)?.data).toMatchObject({ sender_phone: CONTACT, content: { text: 'hi gateway' } });
-    const [stats] = await db.sql`select received from public.daily_stats where agent_id = ${agent}`;
+    const [stats] = await stack.db.sql`select received from public.daily_stats where agent_id = ${agent}`;
     expect(stats!.received).toBe(2);
   });
 });
@@ -330,9 +312,9 @@ describe('inbound', () => {
 describe('number checks', () => {
   it('the connector answers a queued number check through WhatsApp: a contact exists, an unknown number does not', async () => {
     const unknown = '15559990000';
-    const [job] = await db.sql`select id from gateway.create_number_check(${owner}, ${agent}, ${[CONTACT, unknown]}::text[])`;
+    const [job] = await stack.db.sql`select id from gateway.create_number_check(${stack.owner}, ${agent}, ${[CONTACT, unknown]}::text[])`;
     messaging.onWake({ agentId: agent, kind: 'number_check' });
-    const check = async () => (await db.sql`select status, result, error from public.number_checks where id = ${job!.id}`)[0]!;
+    const check = async () => (await stack.db.sql`select status, result, error from public.number_checks where id = ${job!.id}`)[0]!;
     await expect.poll(async () => (await check()).status, { timeout: 10_000 }).toBe('done');
     expect((await check()).result).toEqual([
       { number: CONTACT, exists: true, jid: `${CONTACT}@s.whatsapp.net` },

@@ -7,37 +7,28 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { pino } from 'pino';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { installConsoleScrub } from '../../connector/logging/console-scrub.ts';
-import { installCertificateVerification } from '../../connector/whatsapp/verified-certificates.ts';
 import { repoRoot } from '../../scripts/db/migrate.ts';
 import { type LocalStack, startLocalStack } from '../../scripts/dev/stack.ts';
-import { type Simulator, startSimulator } from '../../simulator/server.ts';
-import { trustSimulatorRoot } from '../../simulator/trust.ts';
+import { useSimulatorStack } from '../helpers/simulator-stack.ts';
 
 const PHONE = '15550123456';
 const CONTACT = '447700900777';
 const SCREENSHOT = path.join(repoRoot, 'test-artifacts/web-page.png');
 
-let sim: Simulator;
-let untrust: () => void;
+const simulator = useSimulatorStack({ simulator: { deliveredAfterMs: 200, readAfterMs: 600 }, scrubConsole: true });
 let stack: LocalStack;
 let browser: Browser;
 const dataDir = mkdtempSync(path.join(tmpdir(), 'wa-gateway-web-'));
 
 beforeAll(async () => {
-  installConsoleScrub(pino({ level: 'silent' }));
-  installCertificateVerification();
-  sim = await startSimulator({ deliveredAfterMs: 200, readAfterMs: 600 });
-  untrust = trustSimulatorRoot(sim);
-  sim.addContact(CONTACT);
+  simulator.sim.addContact(CONTACT);
   stack = await startLocalStack({
     dataDir,
     port: 0,
     logLevel: 'error',
-    env: { WA_WEBSOCKET_URL: sim.url, MESSAGES_MIN_INTERVAL_MS: '0', MESSAGES_JITTER_MS: '0', MESSAGES_RECIPIENT_INTERVAL_MS: '0', MESSAGES_POLL_INTERVAL_MS: '200', WA_QR_TIMEOUT_MS: '12000' },
+    env: { WA_WEBSOCKET_URL: simulator.sim.url, MESSAGES_MIN_INTERVAL_MS: '0', MESSAGES_JITTER_MS: '0', MESSAGES_RECIPIENT_INTERVAL_MS: '0', MESSAGES_POLL_INTERVAL_MS: '200', WA_QR_TIMEOUT_MS: '12000' },
   });
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
@@ -48,8 +39,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await stack?.stop();
-  await sim?.stop();
-  untrust?.();
   rmSync(dataDir, { recursive: true, force: true });
 });
 
@@ -75,7 +64,7 @@ describe('the link page in Chromium', () => {
     const qrText = (await page.locator('#qr-text').textContent())?.trim() ?? '';
     expect(qrText.length).toBeGreaterThan(20);
 
-    await sim.scan(qrText, { phone: PHONE });
+    await simulator.sim.scan(qrText, { phone: PHONE });
     await expect.poll(() => page.locator('#status').textContent(), { timeout: 20_000 }).toBe('connected');
     expect(await qr.isVisible()).toBe(false);
 
@@ -86,7 +75,7 @@ describe('the link page in Chromium', () => {
     await expect.poll(() => page.locator('#send-result').textContent(), { timeout: 10_000 }).toMatch(/^Queued /);
     const row = page.locator('#messages tbody tr', { hasText: 'Hello from the page' });
     await expect.poll(() => row.getAttribute('data-status'), { timeout: 20_000 }).toBe('read');
-    expect(sim.received(CONTACT).some((m) => (m.content.conversation ?? m.content.extendedTextMessage?.text) === 'Hello from the page')).toBe(true);
+    expect(simulator.sim.received(CONTACT).some((m) => (m.content.conversation ?? m.content.extendedTextMessage?.text) === 'Hello from the page')).toBe(true);
     await expect.poll(async () => (await page.locator('#events li').allTextContents()).join('\n'), { timeout: 10_000 }).toContain('message.status');
 
     mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
