@@ -266,10 +266,11 @@ if (supabase) {
   supabase.auth.onAuthStateChange((_event, session) => {
     if (session && !sessionStorage.getItem('wa-gateway-token')) token = session.access_token;
   });
+  // The sign-in methods the Supabase project enables (config.json: magicLink / password, default on).
   if (config.localAuth) $('local-sign-in').hidden = false;
   else {
-    $('magic-link-form').hidden = false;
-    $('password-form').hidden = false;
+    $('magic-link-form').hidden = config.magicLink === false;
+    $('password-form').hidden = config.password === false;
   }
   $('magic-link-form').addEventListener('submit', async (e) => {
     e.preventDefault();
