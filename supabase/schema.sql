@@ -3082,6 +3082,28 @@ $$;
 COMMENT ON FUNCTION private.alert_once(p_owner uuid, p_agent uuid, p_type text, p_severity text, p_payload jsonb, p_since timestamp with time zone) IS 'Raises an alert event unless the same alert was raised for the agent since p_since (deduplication).';
 
 --
+-- Name: broadcast_session_change(); Type: FUNCTION; Schema: private; Owner: -
+--
+
+CREATE FUNCTION private.broadcast_session_change() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  perform realtime.send(
+    jsonb_build_object('agent_id', new.agent_id, 'status', new.status),
+    'session_changed', 'agent:' || new.agent_id::text, true);
+  return null;
+end;
+$$;
+
+--
+-- Name: FUNCTION broadcast_session_change(); Type: COMMENT; Schema: private; Owner: -
+--
+
+COMMENT ON FUNCTION private.broadcast_session_change() IS 'Trigger: a private Realtime broadcast session_changed on topic agent:<agent_id> with {agent_id, status} (no QR or pairing code) when what the owner sees of a session changes.';
+
+--
 -- Name: bump_stats(uuid, uuid, text, integer); Type: FUNCTION; Schema: private; Owner: -
 --
 
@@ -4605,6 +4627,12 @@ CREATE TRIGGER number_checks_notify_wake AFTER INSERT ON public.number_checks FO
 CREATE TRIGGER webhook_endpoints_touch_updated_at BEFORE UPDATE ON public.webhook_endpoints FOR EACH ROW EXECUTE FUNCTION private.touch_updated_at();
 
 --
+-- Name: whatsapp_sessions whatsapp_sessions_broadcast_change; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER whatsapp_sessions_broadcast_change AFTER UPDATE OF status, qr_code, pairing_code, phone_number ON public.whatsapp_sessions FOR EACH ROW WHEN (((new.status IS DISTINCT FROM old.status) OR (new.qr_code IS DISTINCT FROM old.qr_code) OR (new.pairing_code IS DISTINCT FROM old.pairing_code) OR (new.phone_number IS DISTINCT FROM old.phone_number))) EXECUTE FUNCTION private.broadcast_session_change();
+
+--
 -- Name: whatsapp_sessions whatsapp_sessions_notify_wake_on_change; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -5034,6 +5062,14 @@ CREATE POLICY connector_reads_wakeups ON realtime.messages FOR SELECT TO service
 --
 
 ALTER TABLE realtime.messages ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: messages owners_hear_their_agents; Type: POLICY; Schema: realtime; Owner: -
+--
+
+CREATE POLICY owners_hear_their_agents ON realtime.messages FOR SELECT TO authenticated USING (((extension = 'broadcast'::text) AND (EXISTS ( SELECT 1
+   FROM public.agents a
+  WHERE ((a.owner_id = ( SELECT auth.uid() AS uid)) AND (('agent:'::text || (a.id)::text) = ( SELECT realtime.topic() AS topic)))))));
 
 --
 -- Name: supabase_realtime; Type: PUBLICATION; Schema: -; Owner: -
@@ -5868,6 +5904,13 @@ GRANT ALL ON FUNCTION private.advance_emergency_key_cleanup(p_id uuid) TO servic
 
 REVOKE ALL ON FUNCTION private.alert_once(p_owner uuid, p_agent uuid, p_type text, p_severity text, p_payload jsonb, p_since timestamp with time zone) FROM PUBLIC;
 GRANT ALL ON FUNCTION private.alert_once(p_owner uuid, p_agent uuid, p_type text, p_severity text, p_payload jsonb, p_since timestamp with time zone) TO service_role;
+
+--
+-- Name: FUNCTION broadcast_session_change(); Type: ACL; Schema: private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION private.broadcast_session_change() FROM PUBLIC;
+GRANT ALL ON FUNCTION private.broadcast_session_change() TO service_role;
 
 --
 -- Name: FUNCTION bump_stats(p_agent uuid, p_owner uuid, p_column text, p_by integer); Type: ACL; Schema: private; Owner: -

@@ -9,17 +9,19 @@
  * page and curl can manage agents as a user), an API key with every scope, and the credentials
  * encryption key. These are local development credentials only.
  *
+ * Supabase Auth and Realtime are answered by local stand-ins (local-supabase.ts) for the page.
+ *
  * PGlite serves one connection: the control plane and the connector share ONE postgres.js client
  * with max 1, and the connector runs on its polling sweep (no LISTEN connection).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
-import { SignJWT } from 'jose';
 import type { Logger } from 'pino';
 import postgres, { type Sql } from 'postgres';
 import { composeConnector } from '../../connector/compose.ts';
@@ -37,6 +39,7 @@ import { createApp } from '../../edge-functions/gateway/app.ts';
 import { configFromEnv } from '../../edge-functions/gateway/config.ts';
 import { applyBootstrap, pushMigrations, repoRoot } from '../db/migrate.ts';
 import { type EmbeddedDatabase, startEmbeddedDatabase } from './embedded-db.ts';
+import { createLocalSupabase } from './local-supabase.ts';
 
 export interface LocalStackOptions {
   /** Where the embedded database and the development secrets live (default `.data/`). */
@@ -62,6 +65,8 @@ export interface LocalStack {
   apiBase: string;
   /** Signs in as the local user (page, curl): manages agents, keys and webhooks. */
   token: string;
+  /** Opens the page signed in as the local user (supabase-js reads the session from the link). */
+  signInLink: string;
   /** For servers: every scope, all agents of the local user. */
   apiKey: string;
   userId: string;
@@ -238,12 +243,17 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   });
   const { connector } = composed;
 
+  // Stand-ins for Supabase Auth and Realtime, so the page runs supabase-js as on Supabase.
+  const localSupabase = await createLocalSupabase({ sql, jwtSecret: secrets.jwtSecret, userId: secrets.userId, email: 'developer@localhost', issuer: `${LOCAL_SUPABASE_URL}/auth/v1` });
   const webDir = path.join(repoRoot, 'web');
   const pages: Record<string, string> = { '/': 'index.html', '/index.html': 'index.html', '/app.js': 'app.js', '/styles.css': 'styles.css' };
   const types: Record<string, string> = { html: 'text/html; charset=utf-8', js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8' };
   let origin = '';
   const server = new Hono();
-  server.get('/config.json', (c) => c.json({ apiBase: `${origin}/gateway` }));
+  server.get('/config.json', (c) => c.json({ apiBase: `${origin}/gateway`, supabaseUrl: origin, supabasePublishableKey: localSupabase.anonKey, localAuth: true }));
+  server.get('/vendor/supabase.js', (c) =>
+    c.body(readFileSync(path.join(repoRoot, 'node_modules/@supabase/supabase-js/dist/umd/supabase.js')), 200, { 'content-type': types.js!, 'cache-control': 'no-store' }));
+  server.route('/', localSupabase.app);
   server.all('/gateway/*', (c) => gateway.fetch(c.req.raw));
   server.get('*', (c) => {
     const file = pages[c.req.path];
@@ -255,24 +265,20 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const http = await new Promise<ReturnType<typeof serve>>((resolve) => {
     const s = serve({ fetch: server.fetch, port: options.port ?? 8787, hostname: host }, () => resolve(s));
   });
+  localSupabase.attach(http as unknown as HttpServer);
   const port = (http.address() as AddressInfo).port;
   origin = `http://${host}:${port}`;
   await composed.start();
 
-  const token = await new SignJWT({ role: 'authenticated', email: 'developer@localhost' })
-    .setProtectedHeader({ alg: 'HS256' })
-    .setSubject(secrets.userId)
-    .setIssuer(`${LOCAL_SUPABASE_URL}/auth/v1`)
-    .setAudience('authenticated')
-    .setIssuedAt()
-    .setExpirationTime('30d')
-    .sign(new TextEncoder().encode(secrets.jwtSecret));
+  const token = await localSupabase.accessToken(30 * 86_400);
+  const signInLink = await localSupabase.signInLink(origin, token);
 
   let stopped = false;
   return {
     url: origin,
     apiBase: `${origin}/gateway`,
     token,
+    signInLink,
     apiKey,
     userId: secrets.userId,
     sql,
@@ -283,6 +289,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       if (stopped) return;
       stopped = true;
       await composed.stop().catch((error) => logger.error({ err: error }, 'connector stop failed'));
+      await localSupabase.stop();
       await new Promise<void>((resolve) => {
         http.close(() => resolve());
         (http as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();

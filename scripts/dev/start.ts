@@ -50,6 +50,8 @@ say(`
 wa-gateway is running (${stack.embedded ? `embedded PGlite database in ${process.env.DATA_DIR ?? '.data'}/pglite` : 'database from DATABASE_URL'})
 
   link page   ${stack.url}/
+  sign in     ${stack.signInLink}
+              (opens the link page signed in as the local developer)
   API         ${stack.apiBase}        (health: ${stack.apiBase}/health)
 
 Development credentials for the local user (this machine only; kept in the data folder):
@@ -61,7 +63,7 @@ Development credentials for the local user (this machine only; kept in the data 
 First request — create an agent:
   ${curl}
 
-Then open the link page, sign in with the token and link the agent; its QR code also appears here.
+Then open the sign-in link above and link the agent; its QR code also appears here.
 ${privateUrlsRequested(process.env) ? `
 !! ${PRIVATE_URLS_WARNING}
 ` : ''}`);

@@ -84,6 +84,15 @@ describe('README quick start', () => {
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('<title>');
 
+    // The printed sign-in link carries a session the local Auth stand-in recognises (supabase-js
+    // on the page reads it from the address and asks /auth/v1/user).
+    const link = new URL(/sign in\s+(http:\/\/\S+)/.exec(output)![1]!);
+    const session = new URLSearchParams(link.hash.slice(1));
+    expect(session.get('type')).toBe('magiclink');
+    const user = await fetch(`${link.origin}/auth/v1/user`, { headers: { authorization: `Bearer ${session.get('access_token')}` } });
+    expect(user.status).toBe(200);
+    expect(await user.json()).toMatchObject({ email: 'developer@localhost' });
+
     process.kill(-child.pid!, 'SIGINT');
     const stopped = await Promise.race([exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 20_000))]);
     expect(stopped, output).toBe(true);

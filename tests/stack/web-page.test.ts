@@ -1,8 +1,10 @@
 // The link page in a real browser (Debian's Chromium driven by playwright-core) against the local
 // stack of `npm start` (embedded database, control plane, connector) pointed at the WhatsApp
-// simulator: sign in with the development token, create an agent, link it by QR (the image follows
-// the connector's next code; the simulated phone scans the code the page shows), see it connected,
-// send a message, see it read.
+// simulator: sign in with the link `npm start` prints (supabase-js reads the session from it),
+// create an agent, link it by QR (the image follows the connector's next code; the simulated phone
+// scans the code the page shows), see it connected — status arrives over the agent's private
+// Realtime channel, not by polling — rename it, send a message, see it read and counted in the
+// daily statistics, sign out.
 // A screenshot is saved to test-artifacts/web-page.png.
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -43,16 +45,25 @@ afterAll(async () => {
 });
 
 describe('the link page in Chromium', () => {
-  it('signs in, creates an agent, links it by QR (refreshed live), shows connected, sends a message and shows it read', async () => {
+  it('signs in by link, creates an agent, links it by QR with live status (no polling), renames it, sends a message, shows it read and counted', async () => {
     const context = await browser.newContext({ viewport: { width: 390, height: 844 } }); // a phone screen
     const page = await context.newPage();
-    await page.goto(`${stack.url}/`);
+    const sessionGets: string[] = [];
+    page.on('request', (r) => {
+      if (r.method() === 'GET' && new URL(r.url()).pathname.endsWith('/session')) sessionGets.push(r.url());
+    });
+    await page.goto(stack.signInLink);
+    await page.getByLabel('New agent').waitFor({ state: 'visible', timeout: 10_000 });
+    expect(new URL(page.url()).hash).not.toContain('access_token'); // supabase-js took the session out of the address
+    // The session persists (supabase-js storage): a reload stays signed in.
+    await page.reload();
+    await page.getByLabel('New agent').waitFor({ state: 'visible', timeout: 10_000 });
 
-    await page.getByLabel('Token or API key').fill(stack.token);
-    await page.getByRole('button', { name: 'Sign in' }).first().click();
     await page.getByLabel('New agent').fill('Support line');
     await page.getByRole('button', { name: 'Create' }).click();
     await expect.poll(() => page.locator('#status').textContent(), { timeout: 10_000 }).toBe('disconnected');
+    await expect.poll(() => page.locator('#live').getAttribute('data-live'), { timeout: 10_000 }).toBe('true');
+    const agentId = new URL(page.url()).hash.slice(1);
 
     await page.getByRole('button', { name: 'Link with QR code' }).click();
     const qr = page.getByRole('img', { name: /QR code to scan/ });
@@ -68,6 +79,21 @@ describe('the link page in Chromium', () => {
     await expect.poll(() => page.locator('#status').textContent(), { timeout: 20_000 }).toBe('connected');
     expect(await qr.isVisible()).toBe(false);
 
+    // Each session read follows an opening, an action or a broadcast of the agent's topic: with the
+    // old 1.5 s polling the QR-to-connected run alone would add a read per 1.5 s on top.
+    const [broadcasts] = await stack.sql`select count(*)::int as n from realtime.messages where topic = ${`agent:${agentId}`} and event = 'session_changed'`;
+    expect(broadcasts!.n).toBeGreaterThan(2);
+    expect(sessionGets.length).toBeLessThanOrEqual(broadcasts!.n + 3); // open, join, the link click
+    // Nothing changes now, so nothing is read: longer than any polling interval the page ever had.
+    const readsWhenIdle = sessionGets.length;
+    await new Promise((r) => setTimeout(r, 6_000));
+    expect(sessionGets.length).toBe(readsWhenIdle);
+
+    await page.locator('#rename-form').getByLabel('Name').fill('Sales line');
+    await page.getByRole('button', { name: 'Rename' }).click();
+    await expect.poll(() => page.locator('#agent-title').textContent(), { timeout: 10_000 }).toBe('Sales line');
+    await expect.poll(() => page.locator('#agent-list').textContent(), { timeout: 10_000 }).toContain('Sales line');
+
     const sendForm = page.locator('#send-form');
     await sendForm.getByLabel('To', { exact: true }).fill(`+${CONTACT}`);
     await sendForm.getByLabel('Text', { exact: true }).fill('Hello from the page');
@@ -77,10 +103,19 @@ describe('the link page in Chromium', () => {
     await expect.poll(() => row.getAttribute('data-status'), { timeout: 20_000 }).toBe('read');
     expect(simulator.sim.received(CONTACT).some((m) => (m.content.conversation ?? m.content.extendedTextMessage?.text) === 'Hello from the page')).toBe(true);
     await expect.poll(async () => (await page.locator('#events li').allTextContents()).join('\n'), { timeout: 10_000 }).toContain('message.status');
+    const today = new Date().toISOString().slice(0, 10);
+    const todayRow = page.locator(`#stats tbody tr[data-day="${today}"] td`);
+    await expect.poll(async () => Number(await todayRow.nth(1).textContent()), { timeout: 10_000 }).toBeGreaterThanOrEqual(1); // sent
 
     mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
     expect(existsSync(SCREENSHOT) && statSync(SCREENSHOT).size > 1000).toBe(true);
+
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.locator('#sign-in').waitFor({ state: 'visible' });
+    await page.reload();
+    await page.locator('#sign-in').waitFor({ state: 'visible' });
+    expect(await page.locator('#agents').isHidden()).toBe(true);
     await context.close();
   }, 90_000);
 
@@ -99,7 +134,7 @@ describe('the link page in Chromium', () => {
     await expect.poll(() => apiPaths.some((p) => p.startsWith('GET /gateway/v1/agents')), { timeout: 10_000 }).toBe(true);
     await page.evaluate(() => { location.hash = '../../v1/keys?'; });
     await page.getByLabel('New agent').waitFor({ state: 'visible' });
-    await new Promise((r) => setTimeout(r, 2_000)); // the page polls an open agent every 1.5 s
+    await new Promise((r) => setTimeout(r, 2_000)); // an open agent would have made its first calls
     expect(apiPaths.filter((p) => p.includes(webhook) || p.includes('/keys') || p.includes('..'))).toEqual([]);
     expect(await page.locator('#agent').isHidden()).toBe(true);
     await context.close();
