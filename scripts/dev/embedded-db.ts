@@ -5,7 +5,8 @@
  *
  * PGlite is one backend: clients must share ONE connection (postgres.js `max: 1`), because
  * interleaved extended-protocol messages from several connections break it, and a LISTEN
- * connection would see only the notifications raised by its own statements. Wake-ups are read in
+ * connection would get notifications only in the responses to its own statements (the backend
+ * writes them to whichever client it is serving at the time). Wake-ups are read in
  * this process instead (`wakeups`): the backend LISTENs on the wake-up channel, and the bytes
  * pglite-socket streams back to clients are scanned for NotificationResponse messages. PGlite's
  * own `db.listen` is not enough: pglite-socket uses the raw protocol path, which bypasses the
@@ -57,6 +58,14 @@ export function notificationScanner(onNotification: (channel: string, payload: s
         body?.push(Buffer.from(chunk.subarray(i, i + n)));
         bodyLeft -= n;
         i += n;
+        if (bodyLeft === 0 && body) emit(body);
+        continue;
+      }
+      if (header.length === 0 && chunk.length - i >= 5) {
+        // The usual case, a whole header in the chunk: no copy.
+        bodyLeft = ((chunk[i + 1]! << 24) | (chunk[i + 2]! << 16) | (chunk[i + 3]! << 8) | chunk[i + 4]!) - 4;
+        body = chunk[i] === 0x41 ? [] : undefined;
+        i += 5;
         if (bodyLeft === 0 && body) emit(body);
         continue;
       }
