@@ -13,7 +13,7 @@ import { PRIVATE_URLS_ALLOWED } from '../kernel/address-policy.ts';
 import type { MediaStore } from '../kernel/media/store.ts';
 import { PRIVATE_URLS_VARIABLE, PRIVATE_URLS_WARNING } from '../kernel/private-urls.ts';
 import type { ConnectorConfig } from './config.ts';
-import { type Connector, createConnector, type ExtensionFactory } from './connector.ts';
+import { type Connector, createConnector, type ExtensionFactory, type WakeupsChoice } from './connector.ts';
 import { startHttpServer } from './http/server.ts';
 import { createLogger } from './logging/logger.ts';
 import { createMessagingExtension } from './messages/messaging.ts';
@@ -38,8 +38,8 @@ export interface ComposeDeps {
   upload?: WAMediaUploadFunction;
   /** The extensions; by default the message path and the webhook dispatcher. */
   extensions?: ExtensionFactory[];
-  /** 'poll-only': no LISTEN connection (the embedded database serves one connection). */
-  wakeups?: 'auto' | 'poll-only';
+  /** 'poll-only': no wake-ups; a feed: the embedded database's notifications, read in this process (it serves one connection, so no LISTEN). */
+  wakeups?: WakeupsChoice;
   /** Tests: an injected Realtime client. */
   realtimeClient?: RealtimeClientLike;
   /** How long stop() lets queries in flight finish when it closes its own pool (default 5 s). */

@@ -20,9 +20,11 @@ import { registerConnector } from './sql/leases.ts';
 import { queueDepth } from './sql/messages.ts';
 import { createSignalWarningMonitor, type SignalWarningMonitor } from './signal-warning-monitor.ts';
 import {
+  createInProcessWakeups,
   createListenWakeups,
   createRealtimeWakeups,
   createSupabaseRealtimeClient,
+  type InProcessWakeFeed,
   type RealtimeClientLike,
   type Wake,
   type WakeupSource,
@@ -59,6 +61,8 @@ export interface ExtensionContext {
   directory: SessionDirectory;
 }
 
+export type WakeupsChoice = 'auto' | 'poll-only' | InProcessWakeFeed;
+
 export type ExtensionFactory = (context: ExtensionContext) => ConnectorExtension;
 
 export interface ConnectorDeps {
@@ -73,8 +77,11 @@ export interface ConnectorDeps {
   extensions?: ExtensionFactory[];
   /** Injected Realtime client (tests); otherwise built from config.realtime when set. */
   realtimeClient?: RealtimeClientLike;
-  /** 'poll-only': no LISTEN connection (the embedded PGlite of `npm start` serves one connection). */
-  wakeups?: 'auto' | 'poll-only';
+  /**
+   * 'poll-only': no LISTEN connection; an in-process feed: the database's notifications read in
+   * this process (the embedded PGlite of `npm start` serves one connection, so no LISTEN).
+   */
+  wakeups?: WakeupsChoice;
 }
 
 export interface Connector {
@@ -173,7 +180,9 @@ export function createConnector(deps: ConnectorDeps): Connector {
       signalWarnings = createSignalWarningMonitor({ sql, logger, metrics, thresholds: config.signalWarningThresholds, holds: (id) => manager.get(id) !== undefined });
       manager.start();
       const realtime = deps.realtimeClient ?? (config.realtime ? await createSupabaseRealtimeClient(config.realtime.url, config.realtime.key) : undefined);
-      if (deps.wakeups !== 'poll-only') wakeups = realtime ? createRealtimeWakeups(realtime, logger, onWake) : createListenWakeups(sql, logger, onWake);
+      const choice = deps.wakeups ?? 'auto';
+      if (typeof choice === 'object') wakeups = createInProcessWakeups(choice, logger, onWake);
+      else if (choice === 'auto') wakeups = realtime ? createRealtimeWakeups(realtime, logger, onWake) : createListenWakeups(sql, logger, onWake);
       await wakeups?.start().catch((error) => logger.error({ err: error }, 'wake-ups unavailable; relying on the periodic sweep'));
       if (config.jobs.enabled) jobs = scheduleJobs({ sql, config, logger, metrics });
       keyMetricsTimer = setInterval(() => void refreshGauges(), 60_000);

@@ -2,6 +2,8 @@
 //   - Supabase Realtime (supabase-js, `ws` transport for Node 20) when SUPABASE_URL and a secret
 //     key are configured: the private broadcast topic `wa-gateway:connector`, event `wake`,
 //     payload {"agent_id", "kind"}, sent by the database (realtime.send in a trigger).
+//   - An in-process feed of the same payloads when the database runs in this process (the
+//     embedded PGlite of `npm start`: scripts/dev/embedded-db.ts reads its notifications).
 //   - Otherwise Postgres LISTEN on channel `wa_gateway_wake` over the direct connection
 //     (payload `<agent_id>` for a session change, `<agent_id>:message` for a new message,
 //     `<agent_id>:number_check` for a new number check).
@@ -47,6 +49,25 @@ export function createListenWakeups(sql: Sql, logger: Logger, onWake: WakeListen
     },
     async stop() {
       await unlisten?.().catch(() => {});
+    },
+  };
+}
+
+/** Notifications on WAKE_CHANNEL from a database in this process; returns the unsubscribe. */
+export interface InProcessWakeFeed {
+  subscribe(listener: (payload: string) => void): () => void;
+}
+
+export function createInProcessWakeups(feed: InProcessWakeFeed, logger: Logger, onWake: WakeListener): WakeupSource {
+  let unsubscribe: (() => void) | undefined;
+  return {
+    async start() {
+      unsubscribe = feed.subscribe((payload) => onWake(parseWakePayload(payload)));
+      logger.debug('in-process wake-ups subscribed');
+      onWake({ kind: 'resubscribed' });
+    },
+    async stop() {
+      unsubscribe?.();
     },
   };
 }

@@ -12,7 +12,8 @@
  * Supabase Auth and Realtime are answered by local stand-ins (local-supabase.ts) for the page.
  *
  * PGlite serves one connection: the control plane and the connector share ONE postgres.js client
- * with max 1, and the connector runs on its polling sweep (no LISTEN connection).
+ * with max 1; the connector's wake-ups are the embedded database's notifications, read in this
+ * process (no LISTEN connection).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
@@ -58,6 +59,8 @@ export interface LocalStackOptions {
   logLevel?: string;
   /** Development only: let webhooks and media reach this machine (demo receivers). */
   addressPolicy?: AddressPolicy;
+  /** Benchmarks: the embedded database without wake-ups (the connector polls), as before they existed. */
+  embeddedPollOnly?: boolean;
 }
 
 export interface LocalStack {
@@ -206,8 +209,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     LOG_LEVEL: logLevel,
     BAILEYS_LOG_LEVEL: 'silent',
     HTTP_PORT: '0',
-    // Without LISTEN (embedded), the sweep is how new link requests are noticed.
-    CONNECTOR_SWEEP_INTERVAL_MS: embedded ? '1000' : undefined,
+    // Without wake-ups, the sweep is how new link requests are noticed.
+    CONNECTOR_SWEEP_INTERVAL_MS: embedded && options.embeddedPollOnly ? '1000' : undefined,
     // Uploads go to a folder under the data directory unless the environment names a store.
     MEDIA_STORE: 'folder',
     MEDIA_STORE_DIR: path.join(dataDir, 'media'),
@@ -239,7 +242,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     logger: logger.child({ module: 'connector' }),
     mediaStore,
     addressPolicy: options.addressPolicy,
-    wakeups: embedded ? 'poll-only' : 'auto',
+    wakeups: embeddedDb ? (options.embeddedPollOnly ? 'poll-only' : embeddedDb.wakeups) : 'auto',
   });
   const { connector } = composed;
 
