@@ -62,6 +62,10 @@ beforeAll(async () => {
         callback(Object.assign(new Error('Try again later'), { responseCode: 451 }));
       } else callback();
     },
+    onRcptTo(address, _session, callback) {
+      if (address.address.startsWith('bounce@')) callback(Object.assign(new Error('No such mailbox'), { responseCode: 550 }));
+      else callback();
+    },
     onData(stream, session, callback) {
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
@@ -198,6 +202,18 @@ describe('alerts by email: delivery', () => {
     expect(logs).toContain('Try again later');
     expect(logs).not.toContain(PASSWORD);
     expect(logs).not.toContain(encodeURIComponent(PASSWORD));
+  });
+
+  it('a recipient the server refuses for good (5xx) is given up at once; the others still get the mail', async () => {
+    const bouncing = await createUser(db.sql, 'bounce@example.test');
+    const theirs = await createAgent(db.sql, bouncing, 'Back office');
+    const event = await emit(bouncing, theirs, 'alert.heartbeat_failing');
+    await waitFor(async () => (await db.sql`select 1 from private.alert_emails where event_id = ${event} and status in ('pending', 'sending')`).length === 0 && (await db.sql`select 1 from private.alert_emails where event_id = ${event}`).length === 3, 20_000, 'the mails to be settled');
+    const rows = await db.sql`select recipient, status, attempts, last_error from private.alert_emails where event_id = ${event} order by recipient`;
+    expect(rows.map((r) => `${r.recipient}:${r.status}:${r.attempts}`)).toEqual(['bounce@example.test:dead:1', 'ops1@example.test:sent:1', 'ops2@example.test:sent:1']);
+    expect(rows[0]!.last_error).toContain('No such mailbox');
+    expect(mailsOf(event).map((m) => m.to.join(',')).sort()).toEqual(['ops1@example.test', 'ops2@example.test']);
+    expect(mailsOf(event)[0]!.body).toContain('Phone: not linked');
   });
 
   it('two connectors share the queue and send no mail twice', async () => {
