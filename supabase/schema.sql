@@ -3690,6 +3690,84 @@ CREATE FUNCTION realtime.topic() RETURNS text
 COMMENT ON FUNCTION realtime.topic() IS 'The topic of the channel being authorised (Supabase Realtime sets it).';
 
 --
+-- Name: alert_emails; Type: TABLE; Schema: private; Owner: -
+--
+
+CREATE TABLE private.alert_emails (
+    id uuid DEFAULT extensions.gen_random_uuid() NOT NULL,
+    event_id uuid NOT NULL,
+    recipient text NOT NULL,
+    status text DEFAULT 'pending'::text NOT NULL,
+    attempts integer DEFAULT 0 NOT NULL,
+    max_attempts integer DEFAULT 12 NOT NULL,
+    next_attempt_at timestamp with time zone DEFAULT now() NOT NULL,
+    locked_by uuid,
+    locked_until timestamp with time zone,
+    last_attempt_at timestamp with time zone,
+    sent_at timestamp with time zone,
+    last_error text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT alert_emails_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'sending'::text, 'sent'::text, 'dead'::text])))
+);
+
+--
+-- Name: TABLE alert_emails; Type: COMMENT; Schema: private; Owner: -
+--
+
+COMMENT ON TABLE private.alert_emails IS 'One mail per alert event and recipient (the alert-email outbox); deleted with its event by retention.';
+
+--
+-- Name: events; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.events (
+    id uuid DEFAULT extensions.gen_random_uuid() NOT NULL,
+    owner_id uuid NOT NULL,
+    agent_id uuid,
+    type text NOT NULL,
+    severity text DEFAULT 'info'::text NOT NULL,
+    payload jsonb DEFAULT '{}'::jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT events_severity_check CHECK ((severity = ANY (ARRAY['info'::text, 'warning'::text, 'critical'::text]))),
+    CONSTRAINT events_type_check CHECK ((type ~ '^[a-z_]+\.[a-z_.]+$'::text))
+);
+
+--
+-- Name: TABLE events; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.events IS 'Audit trail and alert source: session status changes, lease takeovers, alerts, message events. Also the source of webhook deliveries.';
+
+--
+-- Name: alert_emails; Type: VIEW; Schema: ops; Owner: -
+--
+
+CREATE VIEW ops.alert_emails WITH (security_invoker='true') AS
+ SELECT m.created_at,
+    e.type AS event_type,
+    e.severity,
+    e.agent_id,
+    a.name AS agent_name,
+    m.recipient,
+    m.status,
+    m.attempts,
+    m.max_attempts,
+    m.next_attempt_at,
+    m.sent_at,
+    m.last_error,
+    m.event_id
+   FROM ((private.alert_emails m
+     JOIN public.events e ON ((e.id = m.event_id)))
+     LEFT JOIN public.agents a ON ((a.id = e.agent_id)))
+  ORDER BY m.created_at DESC;
+
+--
+-- Name: VIEW alert_emails; Type: COMMENT; Schema: ops; Owner: -
+--
+
+COMMENT ON VIEW ops.alert_emails IS 'Alert mails, newest first: recipient, status (pending, sending, sent, dead), attempts and last SMTP error.';
+
+--
 -- Name: connectors; Type: VIEW; Schema: ops; Owner: -
 --
 
@@ -3791,28 +3869,6 @@ CREATE VIEW ops.lease_takeovers WITH (security_invoker='true') AS
 --
 
 COMMENT ON VIEW ops.lease_takeovers IS 'Lease takeovers, newest first: which connector (host, PID) lost each session and which took it, with the new lease epoch.';
-
---
--- Name: events; Type: TABLE; Schema: public; Owner: -
---
-
-CREATE TABLE public.events (
-    id uuid DEFAULT extensions.gen_random_uuid() NOT NULL,
-    owner_id uuid NOT NULL,
-    agent_id uuid,
-    type text NOT NULL,
-    severity text DEFAULT 'info'::text NOT NULL,
-    payload jsonb DEFAULT '{}'::jsonb NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT events_severity_check CHECK ((severity = ANY (ARRAY['info'::text, 'warning'::text, 'critical'::text]))),
-    CONSTRAINT events_type_check CHECK ((type ~ '^[a-z_]+\.[a-z_.]+$'::text))
-);
-
---
--- Name: TABLE events; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON TABLE public.events IS 'Audit trail and alert source: session status changes, lease takeovers, alerts, message events. Also the source of webhook deliveries.';
 
 --
 -- Name: recent_alerts; Type: VIEW; Schema: ops; Owner: -
@@ -4007,33 +4063,6 @@ CREATE TABLE private.alert_email_settings (
 --
 
 COMMENT ON TABLE private.alert_email_settings IS 'One row: which alert types are mailed, to which operators, and whether the agent''s owner too (written by the last connector started with ALERT_SMTP_URL). No row: alerts are not mailed.';
-
---
--- Name: alert_emails; Type: TABLE; Schema: private; Owner: -
---
-
-CREATE TABLE private.alert_emails (
-    id uuid DEFAULT extensions.gen_random_uuid() NOT NULL,
-    event_id uuid NOT NULL,
-    recipient text NOT NULL,
-    status text DEFAULT 'pending'::text NOT NULL,
-    attempts integer DEFAULT 0 NOT NULL,
-    max_attempts integer DEFAULT 12 NOT NULL,
-    next_attempt_at timestamp with time zone DEFAULT now() NOT NULL,
-    locked_by uuid,
-    locked_until timestamp with time zone,
-    last_attempt_at timestamp with time zone,
-    sent_at timestamp with time zone,
-    last_error text,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT alert_emails_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'sending'::text, 'sent'::text, 'dead'::text])))
-);
-
---
--- Name: TABLE alert_emails; Type: COMMENT; Schema: private; Owner: -
---
-
-COMMENT ON TABLE private.alert_emails IS 'One mail per alert event and recipient (the alert-email outbox); deleted with its event by retention.';
 
 --
 -- Name: api_keys; Type: TABLE; Schema: private; Owner: -
@@ -6278,6 +6307,26 @@ GRANT ALL ON FUNCTION realtime.topic() TO authenticated;
 GRANT ALL ON FUNCTION realtime.topic() TO service_role;
 
 --
+-- Name: TABLE alert_emails; Type: ACL; Schema: private; Owner: -
+--
+
+GRANT ALL ON TABLE private.alert_emails TO service_role;
+
+--
+-- Name: TABLE events; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT ON TABLE public.events TO authenticated;
+GRANT ALL ON TABLE public.events TO service_role;
+GRANT SELECT ON TABLE public.events TO gateway_api;
+
+--
+-- Name: TABLE alert_emails; Type: ACL; Schema: ops; Owner: -
+--
+
+GRANT SELECT ON TABLE ops.alert_emails TO service_role;
+
+--
 -- Name: TABLE connectors; Type: ACL; Schema: ops; Owner: -
 --
 
@@ -6300,14 +6349,6 @@ GRANT ALL ON TABLE private.lease_takeovers TO service_role;
 --
 
 GRANT SELECT ON TABLE ops.lease_takeovers TO service_role;
-
---
--- Name: TABLE events; Type: ACL; Schema: public; Owner: -
---
-
-GRANT SELECT ON TABLE public.events TO authenticated;
-GRANT ALL ON TABLE public.events TO service_role;
-GRANT SELECT ON TABLE public.events TO gateway_api;
 
 --
 -- Name: TABLE recent_alerts; Type: ACL; Schema: ops; Owner: -
@@ -6352,12 +6393,6 @@ GRANT SELECT ON TABLE ops.webhook_failures TO service_role;
 --
 
 GRANT ALL ON TABLE private.alert_email_settings TO service_role;
-
---
--- Name: TABLE alert_emails; Type: ACL; Schema: private; Owner: -
---
-
-GRANT ALL ON TABLE private.alert_emails TO service_role;
 
 --
 -- Name: TABLE api_keys; Type: ACL; Schema: private; Owner: -
