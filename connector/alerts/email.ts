@@ -6,8 +6,8 @@
 // go out twice, never zero times).
 //
 // The loop (connector/poll-loop.ts): at its first round it stores this connector's ALERT_EMAIL_*
-// settings for the trigger, then claims due mails, sends each over SMTP (nodemailer) and writes
-// the outcomes:
+// settings for the trigger, then claims a few due mails, sends them over SMTP (nodemailer) side
+// by side and writes each outcome as soon as it is known:
 //   accepted by the server                         → sent
 //   recipient refused with a 5xx                   → dead (no retry: the address is wrong)
 //   anything else (connection, timeout, auth, 4xx) → retry after exponential backoff with jitter
@@ -25,7 +25,8 @@ import { type AlertEmailOutcome, type ClaimedAlertEmail, claimAlertEmails, compl
 import { backoffMs } from '../webhooks/backoff.ts';
 import type { AlertEmailConfig } from './config.ts';
 
-const CLAIM_LIMIT = 10;
+/** Mails claimed (and SMTP connections opened) at once. */
+const CLAIM_LIMIT = 5;
 
 const WHAT: Record<string, string> = {
   'alert.logged_out': 'The WhatsApp session was logged out (401): the phone must link it again.',
@@ -128,11 +129,10 @@ export function createAlertEmailSender(deps: AlertEmailSenderDeps): AlertEmailSe
       configured = true;
     }
     const rows = await claimAlertEmails(sql, { connector: connectorId, limit: CLAIM_LIMIT, visibilitySeconds: config.visibilitySeconds });
-    if (rows.length === 0) return 0;
-    const results: AlertEmailOutcome[] = [];
-    // One at a time over one connection: alerts are few, and a burst should not open many.
-    for (const row of rows) results.push(await send(row));
-    await completeAlertEmails(sql, { connector: connectorId, results });
+    // Side by side, so every mail of the claim is done within the visibility timeout (one SMTP
+    // exchange's timeouts), and each outcome written as soon as it is known: a crash then resends
+    // at most the mails in flight.
+    await Promise.all(rows.map(async (row) => completeAlertEmails(sql, { connector: connectorId, results: [await send(row)] })));
     return rows.length;
   }
 
