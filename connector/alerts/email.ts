@@ -45,7 +45,8 @@ export interface AlertMail {
 
 /** The mail of one claimed alert: nothing secret, no full phone number. */
 export function alertMail(row: ClaimedAlertEmail): AlertMail {
-  const agent = row.agent_name ?? 'no agent';
+  // A tenant chose the name: no line breaks of theirs in a header or among the mail's lines.
+  const agent = (row.agent_name ?? 'no agent').replace(/\p{Cc}+/gu, ' ');
   const phone = row.phone_number ? maskPhones(row.phone_number) : 'not linked';
   const at = new Date(row.event_created_at).toISOString();
   const details = Object.entries((row.payload ?? {}) as Record<string, unknown>)

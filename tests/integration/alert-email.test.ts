@@ -206,16 +206,19 @@ describe('alerts by email: delivery', () => {
 
   it('a recipient the server refuses for good (5xx) is given up at once; the others still get the mail', async () => {
     const bouncing = await createUser(db.sql, 'bounce@example.test');
-    const theirs = await createAgent(db.sql, bouncing, 'Back office');
+    const theirs = await createAgent(db.sql, bouncing, 'Back\noffice');
     const event = await emit(bouncing, theirs, 'alert.heartbeat_failing');
     await waitFor(async () => (await db.sql`select 1 from private.alert_emails where event_id = ${event} and status in ('pending', 'sending')`).length === 0 && (await db.sql`select 1 from private.alert_emails where event_id = ${event}`).length === 3, 20_000, 'the mails to be settled');
     // What an operator reads (README cookbook).
     const rows = await db.sql`select recipient, status, attempts, last_error, agent_name, event_type from ops.alert_emails where event_id = ${event} order by recipient`;
     expect(rows.map((r) => `${r.recipient}:${r.status}:${r.attempts}`)).toEqual(['bounce@example.test:dead:1', 'ops1@example.test:sent:1', 'ops2@example.test:sent:1']);
-    expect(rows[0]).toMatchObject({ agent_name: 'Back office', event_type: 'alert.heartbeat_failing' });
+    expect(rows[0]).toMatchObject({ agent_name: 'Back\noffice', event_type: 'alert.heartbeat_failing' });
     expect(rows[0]!.last_error).toContain('No such mailbox');
     expect(mailsOf(event).map((m) => m.to.join(',')).sort()).toEqual(['ops1@example.test', 'ops2@example.test']);
     expect(mailsOf(event)[0]!.body).toContain('Phone: not linked');
+    // The tenant's line break stays out of the header and the mail's lines.
+    expect(mailsOf(event)[0]!.subject).toBe('[wa-gateway] alert.heartbeat_failing: Back office (not linked)');
+    expect(mailsOf(event)[0]!.body).toContain(`Agent: Back office (${theirs})`);
   });
 
   it('two connectors share the queue and send no mail twice', async () => {
