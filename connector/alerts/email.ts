@@ -9,7 +9,7 @@
 // settings for the trigger, then claims a few due mails, sends them over SMTP (nodemailer) side
 // by side and writes each outcome as soon as it is known:
 //   accepted by the server                         → sent
-//   recipient refused with a 5xx                   → dead (no retry: the address is wrong)
+//   recipient refused with a 5xx (RCPT TO)         → dead (no retry: the address is wrong)
 //   anything else (connection, timeout, auth, 4xx) → retry after exponential backoff with jitter
 //   out of attempts                                → dead (SQL)
 // A mail is plain text: the agent's name and masked phone number, the alert type, severity and
@@ -112,15 +112,16 @@ export function createAlertEmailSender(deps: AlertEmailSenderDeps): AlertEmailSe
       log.info({ mailId: row.id, eventId: row.event_id, eventType: row.event_type, attempt: row.attempts }, 'alert mail sent');
       return { id: row.id, outcome: 'sent' };
     } catch (error) {
-      const smtp = error as { code?: string; responseCode?: number };
-      const error_ = describe(error);
-      if (smtp.code === 'EENVELOPE' && (smtp.responseCode ?? 0) >= 500) {
-        log.error({ mailId: row.id, eventId: row.event_id, error: error_ }, 'alert mail refused for good');
-        return { id: row.id, outcome: 'dead', error: error_ };
+      const smtp = error as { code?: string; command?: string; responseCode?: number };
+      const reason = describe(error);
+      // Only a refused recipient is final; a refused sender is this configuration's to fix.
+      if (smtp.code === 'EENVELOPE' && smtp.command === 'RCPT TO' && (smtp.responseCode ?? 0) >= 500) {
+        log.error({ mailId: row.id, eventId: row.event_id, error: reason }, 'alert mail refused for good');
+        return { id: row.id, outcome: 'dead', error: reason };
       }
       const delay = backoffMs({ baseMs: config.baseMs, maxMs: config.maxMs, maxRetryAfterMs: 0 }, row.attempts, random);
-      log.warn({ mailId: row.id, eventId: row.event_id, attempt: row.attempts, retryInMs: delay, error: error_ }, 'alert mail not sent; will retry');
-      return { id: row.id, outcome: 'retry', error: error_, retry_at: new Date(clock.wall() + delay).toISOString() };
+      log.warn({ mailId: row.id, eventId: row.event_id, attempt: row.attempts, retryInMs: delay, error: reason }, 'alert mail not sent; will retry');
+      return { id: row.id, outcome: 'retry', error: reason, retry_at: new Date(clock.wall() + delay).toISOString() };
     }
   }
 
