@@ -1,8 +1,9 @@
 // The connector's composition root: everything one connector is made of, built in one place from
 // its config — the Postgres pool, the loggers, the metrics, the session manager with its wake-ups
-// and jobs (connector.ts), the message path and webhook dispatcher (an extension), and the
-// health/metrics HTTP server. connector/main.ts, the `npm start` stack and the test harness all
-// start connectors through it, so the startup and shutdown sequence is written once.
+// and jobs (connector.ts), the message path and webhook dispatcher (an extension), alerts by
+// email (an extension, with ALERT_SMTP_URL), and the health/metrics HTTP server.
+// connector/main.ts, the `npm start` stack and the test harness all start connectors through it,
+// so the startup and shutdown sequence is written once.
 //
 // Process-wide set-up stays with the process: the console scrub and the certificate verification
 // shim (main.ts, scripts/dev/start.ts) are installed before this runs.
@@ -12,6 +13,7 @@ import postgres, { type Sql } from 'postgres';
 import { PRIVATE_URLS_ALLOWED } from '../kernel/address-policy.ts';
 import type { MediaStore } from '../kernel/media/store.ts';
 import { PRIVATE_URLS_VARIABLE, PRIVATE_URLS_WARNING } from '../kernel/private-urls.ts';
+import { createAlertEmailExtension } from './alerts/email.ts';
 import type { ConnectorConfig } from './config.ts';
 import { type Connector, createConnector, type ExtensionFactory, type WakeupsChoice } from './connector.ts';
 import { startHttpServer } from './http/server.ts';
@@ -70,7 +72,11 @@ export function composeConnector(config: ConnectorConfig, deps: ComposeDeps = {}
   // GATEWAY_ALLOW_PRIVATE_URLS (development, local database only: loadConfig refused it otherwise).
   if (config.allowPrivateUrls) logger.warn({ variable: PRIVATE_URLS_VARIABLE }, PRIVATE_URLS_WARNING);
   const addressPolicy = deps.addressPolicy ?? (config.allowPrivateUrls ? PRIVATE_URLS_ALLOWED : undefined);
-  const extensions = deps.extensions ?? [createMessagingExtension({ addressPolicy, upload: deps.upload, mediaStore: deps.mediaStore })];
+  const extensions = [
+    ...(deps.extensions ?? [createMessagingExtension({ addressPolicy, upload: deps.upload, mediaStore: deps.mediaStore })]),
+    // Alerts by email run whenever ALERT_SMTP_URL is set, whatever else the connector runs.
+    ...(config.alertEmail ? [createAlertEmailExtension()] : []),
+  ];
   const connector = createConnector({ sql, config, logger, baileysLogger, metrics, extensions, wakeups: deps.wakeups, realtimeClient: deps.realtimeClient });
   let http: Awaited<ReturnType<typeof startHttpServer>> | undefined;
   let done = false;

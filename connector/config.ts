@@ -11,6 +11,7 @@ import { ACCEPTS_KEY, ACCEPTS_OLD_KEYS, bool, cleanEnv, type EnvMap, int, keyMat
 import { mediaStoreEnvShape } from '../kernel/media/config.ts';
 import { PRIVATE_URLS_VARIABLE, privateUrlsRefusal } from '../kernel/private-urls.ts';
 import { bothKeyringsFromEnv, ConfigError, type Keyring } from '../kernel/secret-box.ts';
+import { type AlertEmailConfig, alertEmailConfig, alertEmailEnvShape } from './alerts/config.ts';
 import type { OutboundConfig } from './messages/outbound-worker.ts';
 import type { WebhookDispatcherConfig } from './webhooks/dispatcher.ts';
 
@@ -111,6 +112,7 @@ export const envSchema = z.object({
   GATEWAY_ALLOW_HTTP_WEBHOOKS: bool(false).describe('The API\'s name for `WEBHOOK_ALLOW_HTTP`; either allows http webhook URLs here.'),
   GATEWAY_ALLOW_PRIVATE_URLS: bool(false).describe('Development only: webhooks and media may reach loopback and private addresses (cloud metadata, link-local and reserved addresses stay refused). Printed loudly at start; refused unless `DATABASE_URL` is local.'),
   ...mediaStoreEnvShape,
+  ...alertEmailEnvShape,
 });
 
 export interface MessagingConfig {
@@ -168,6 +170,8 @@ export interface ConnectorConfig {
   allowPrivateUrls: boolean;
   keyBackupRetentionDays: number;
   signalWarningThresholds: { warnPerHour: number; criticalPerHour: number };
+  /** Alerts by email (ALERT_*): undefined when ALERT_SMTP_URL is unset. */
+  alertEmail?: AlertEmailConfig;
   /** Creds and Signal keys (CREDENTIALS_ENCRYPTION_*): session code only. */
   keyring: Keyring;
   /** Webhook signing secrets (WEBHOOK_SECRETS_*): the webhook dispatcher only. */
@@ -251,6 +255,7 @@ export async function loadConfig(env: EnvMap = process.env): Promise<ConnectorCo
     allowPrivateUrls: e.GATEWAY_ALLOW_PRIVATE_URLS,
     keyBackupRetentionDays: e.KEY_BACKUP_RETENTION_DAYS,
     signalWarningThresholds: { warnPerHour: e.SIGNAL_WARNINGS_WARN_PER_HOUR, criticalPerHour: e.SIGNAL_WARNINGS_CRITICAL_PER_HOUR },
+    alertEmail: alertEmailConfig(e),
     keyring,
     webhookKeyring,
   };

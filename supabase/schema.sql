@@ -590,6 +590,57 @@ $$;
 COMMENT ON FUNCTION gateway.assert_lease(p_agent uuid, p_connector uuid, p_epoch bigint) IS 'Fencing check for connector writes: raises stale_lease unless (connector, epoch) holds the live lease; locks the session row for the transaction.';
 
 --
+-- Name: claim_alert_emails(uuid, integer, integer); Type: FUNCTION; Schema: gateway; Owner: -
+--
+
+CREATE FUNCTION gateway.claim_alert_emails(p_connector uuid, p_limit integer DEFAULT 10, p_visibility_seconds integer DEFAULT 60) RETURNS TABLE(id uuid, recipient text, attempts integer, max_attempts integer, event_id uuid, event_type text, severity text, event_created_at timestamp with time zone, payload jsonb, agent_id uuid, agent_name text, phone_number text)
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+begin
+  if p_limit is null or p_limit < 1 or p_visibility_seconds is null or p_visibility_seconds < 1 then
+    return;
+  end if;
+  return query
+  with picked as (
+    select m.id, m.attempts >= m.max_attempts as dead
+    from private.alert_emails m
+    where m.status in ('pending', 'sending') and m.next_attempt_at <= now()
+      and (m.status = 'pending' or m.locked_until <= now())
+    order by m.next_attempt_at, m.id
+    limit p_limit
+    for update skip locked
+  ), buried as (
+    update private.alert_emails m
+    set status = 'dead', locked_by = null, locked_until = null,
+        last_error = coalesce(m.last_error, 'no outcome recorded') || ' (attempts exhausted)'
+    from picked
+    where m.id = picked.id and picked.dead
+  ), claimed as (
+    update private.alert_emails m
+    set status = 'sending', locked_by = p_connector,
+        locked_until = now() + make_interval(secs => p_visibility_seconds),
+        attempts = m.attempts + 1, last_attempt_at = now()
+    from picked
+    where m.id = picked.id and not picked.dead
+    returning m.id, m.recipient, m.attempts, m.max_attempts, m.event_id
+  )
+  select c.id, c.recipient, c.attempts, c.max_attempts, ev.id, ev.type, ev.severity, ev.created_at, ev.payload,
+         ev.agent_id, a.name, s.phone_number
+  from claimed c
+  join public.events ev on ev.id = c.event_id
+  left join public.agents a on a.id = ev.agent_id
+  left join public.whatsapp_sessions s on s.agent_id = ev.agent_id;
+end;
+$$;
+
+--
+-- Name: FUNCTION claim_alert_emails(p_connector uuid, p_limit integer, p_visibility_seconds integer); Type: COMMENT; Schema: gateway; Owner: -
+--
+
+COMMENT ON FUNCTION gateway.claim_alert_emails(p_connector uuid, p_limit integer, p_visibility_seconds integer) IS 'Connector: claims due alert mails with their event and agent (FOR UPDATE SKIP LOCKED, visibility timeout); rows out of attempts are dead-lettered.';
+
+--
 -- Name: claim_deliveries(uuid, integer, integer, integer); Type: FUNCTION; Schema: gateway; Owner: -
 --
 
@@ -903,6 +954,49 @@ $$;
 COMMENT ON FUNCTION gateway.claim_unused_media(p_grace_seconds integer, p_limit integer) IS 'Media retention: locks registered objects that no queued or sending message needs and that were not registered within the grace period.';
 
 --
+-- Name: complete_alert_emails(uuid, jsonb); Type: FUNCTION; Schema: gateway; Owner: -
+--
+
+CREATE FUNCTION gateway.complete_alert_emails(p_connector uuid, p_results jsonb) RETURNS integer
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+  v_count integer;
+begin
+  if jsonb_typeof(p_results) is distinct from 'array' then
+    perform gateway.fail('invalid_argument', 'results must be a JSON array');
+  end if;
+  with r as (
+    select (x ->> 'id')::uuid as id, x ->> 'outcome' as outcome, left(x ->> 'error', 500) as error,
+           (x ->> 'retry_at')::timestamptz as retry_at
+    from jsonb_array_elements(p_results) x
+  )
+  update private.alert_emails m
+  set status = case
+        when r.outcome = 'sent' then 'sent'
+        when r.outcome = 'dead' or m.attempts >= m.max_attempts then 'dead'
+        else 'pending' end,
+      sent_at = case when r.outcome = 'sent' then now() else m.sent_at end,
+      next_attempt_at = case when r.outcome = 'retry' then coalesce(r.retry_at, now()) else m.next_attempt_at end,
+      last_error = r.error,
+      locked_by = null,
+      locked_until = null
+  from r
+  where m.id = r.id and m.locked_by = p_connector and m.status = 'sending'
+    and r.outcome in ('sent', 'retry', 'dead');
+  get diagnostics v_count = row_count;
+  return v_count;
+end;
+$$;
+
+--
+-- Name: FUNCTION complete_alert_emails(p_connector uuid, p_results jsonb); Type: COMMENT; Schema: gateway; Owner: -
+--
+
+COMMENT ON FUNCTION gateway.complete_alert_emails(p_connector uuid, p_results jsonb) IS 'Connector: writes outcomes [{id, outcome: sent|retry|dead, error?, retry_at?}] of the alert mails it still holds; returns how many it wrote.';
+
+--
 -- Name: complete_deliveries(uuid, jsonb); Type: FUNCTION; Schema: gateway; Owner: -
 --
 
@@ -1046,6 +1140,37 @@ $$;
 --
 
 COMMENT ON FUNCTION gateway.complete_number_check(p_agent uuid, p_connector uuid, p_epoch bigint, p_check uuid, p_result jsonb, p_error text) IS 'Fenced: answers a claimed number check (done with a result, or failed with an error); stale_lease unless the caller holds the lease at p_epoch; false when the caller no longer holds the job.';
+
+--
+-- Name: configure_alert_emails(uuid, text[], text[], boolean); Type: FUNCTION; Schema: gateway; Owner: -
+--
+
+CREATE FUNCTION gateway.configure_alert_emails(p_connector uuid, p_event_types text[], p_recipients text[], p_owners boolean) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+begin
+  if p_event_types is null or cardinality(p_event_types) = 0
+     or exists (select 1 from unnest(p_event_types) t where t is null or t not like 'alert.%' or not (t = any (private.event_types()))) then
+    perform gateway.fail('invalid_argument', 'event types must be known alert types');
+  end if;
+  if p_owners is null or (not p_owners and coalesce(cardinality(p_recipients), 0) = 0) then
+    perform gateway.fail('invalid_argument', 'mail needs recipients or the agents'' owners');
+  end if;
+  insert into private.alert_email_settings as s (id, event_types, recipients, owners, updated_by, updated_at)
+  values (true, p_event_types, coalesce(p_recipients, '{}'), p_owners, p_connector, now())
+  on conflict (id) do update
+  set event_types = excluded.event_types, recipients = excluded.recipients, owners = excluded.owners,
+      updated_by = excluded.updated_by, updated_at = excluded.updated_at
+  where (s.event_types, s.recipients, s.owners) is distinct from (excluded.event_types, excluded.recipients, excluded.owners);
+end;
+$$;
+
+--
+-- Name: FUNCTION configure_alert_emails(p_connector uuid, p_event_types text[], p_recipients text[], p_owners boolean); Type: COMMENT; Schema: gateway; Owner: -
+--
+
+COMMENT ON FUNCTION gateway.configure_alert_emails(p_connector uuid, p_event_types text[], p_recipients text[], p_owners boolean) IS 'Connector (ALERT_SMTP_URL set): which alert types are mailed from now on, to which operators, and whether to the agent''s owner too.';
 
 --
 -- Name: count_api_call(uuid, uuid); Type: FUNCTION; Schema: gateway; Owner: -
@@ -3326,6 +3451,40 @@ $$;
 COMMENT ON FUNCTION private.prune_signal_keys_backed_up(p_agent uuid, p_min_age interval, p_reason text) IS 'The one place Signal keys are cleaned up: backs up the prunable rows, then deletes exactly those, in the caller''s transaction.';
 
 --
+-- Name: queue_alert_emails(); Type: FUNCTION; Schema: private; Owner: -
+--
+
+CREATE FUNCTION private.queue_alert_emails() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v private.alert_email_settings;
+begin
+  select * into v from private.alert_email_settings s where s.id;
+  if not found or not (new.type = any (v.event_types)) then
+    return null;
+  end if;
+  insert into private.alert_emails (event_id, recipient)
+  select new.id, r.address
+  from (
+    select unnest(v.recipients) as address
+    union
+    select u.email from auth.users u
+    where v.owners and u.id = new.owner_id and coalesce(u.email, '') <> ''
+  ) r
+  on conflict (event_id, recipient) do nothing;
+  return null;
+end;
+$$;
+
+--
+-- Name: FUNCTION queue_alert_emails(); Type: COMMENT; Schema: private; Owner: -
+--
+
+COMMENT ON FUNCTION private.queue_alert_emails() IS 'Trigger on public.events: queues one mail per configured recipient for an alert type that is mailed (private.alert_email_settings), in the event''s transaction.';
+
+--
 -- Name: record_takeover(uuid, uuid, uuid, uuid, bigint); Type: FUNCTION; Schema: private; Owner: -
 --
 
@@ -3553,6 +3712,84 @@ CREATE FUNCTION realtime.topic() RETURNS text
 COMMENT ON FUNCTION realtime.topic() IS 'The topic of the channel being authorised (Supabase Realtime sets it).';
 
 --
+-- Name: alert_emails; Type: TABLE; Schema: private; Owner: -
+--
+
+CREATE TABLE private.alert_emails (
+    id uuid DEFAULT extensions.gen_random_uuid() NOT NULL,
+    event_id uuid NOT NULL,
+    recipient text NOT NULL,
+    status text DEFAULT 'pending'::text NOT NULL,
+    attempts integer DEFAULT 0 NOT NULL,
+    max_attempts integer DEFAULT 12 NOT NULL,
+    next_attempt_at timestamp with time zone DEFAULT now() NOT NULL,
+    locked_by uuid,
+    locked_until timestamp with time zone,
+    last_attempt_at timestamp with time zone,
+    sent_at timestamp with time zone,
+    last_error text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT alert_emails_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'sending'::text, 'sent'::text, 'dead'::text])))
+);
+
+--
+-- Name: TABLE alert_emails; Type: COMMENT; Schema: private; Owner: -
+--
+
+COMMENT ON TABLE private.alert_emails IS 'One mail per alert event and recipient (the alert-email outbox); deleted with its event by retention.';
+
+--
+-- Name: events; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.events (
+    id uuid DEFAULT extensions.gen_random_uuid() NOT NULL,
+    owner_id uuid NOT NULL,
+    agent_id uuid,
+    type text NOT NULL,
+    severity text DEFAULT 'info'::text NOT NULL,
+    payload jsonb DEFAULT '{}'::jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT events_severity_check CHECK ((severity = ANY (ARRAY['info'::text, 'warning'::text, 'critical'::text]))),
+    CONSTRAINT events_type_check CHECK ((type ~ '^[a-z_]+\.[a-z_.]+$'::text))
+);
+
+--
+-- Name: TABLE events; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.events IS 'Audit trail and alert source: session status changes, lease takeovers, alerts, message events. Also the source of webhook deliveries.';
+
+--
+-- Name: alert_emails; Type: VIEW; Schema: ops; Owner: -
+--
+
+CREATE VIEW ops.alert_emails WITH (security_invoker='true') AS
+ SELECT m.created_at,
+    e.type AS event_type,
+    e.severity,
+    e.agent_id,
+    a.name AS agent_name,
+    m.recipient,
+    m.status,
+    m.attempts,
+    m.max_attempts,
+    m.next_attempt_at,
+    m.sent_at,
+    m.last_error,
+    m.event_id
+   FROM ((private.alert_emails m
+     JOIN public.events e ON ((e.id = m.event_id)))
+     LEFT JOIN public.agents a ON ((a.id = e.agent_id)))
+  ORDER BY m.created_at DESC;
+
+--
+-- Name: VIEW alert_emails; Type: COMMENT; Schema: ops; Owner: -
+--
+
+COMMENT ON VIEW ops.alert_emails IS 'Alert mails, newest first: recipient, status (pending, sending, sent, dead), attempts and last SMTP error.';
+
+--
 -- Name: connectors; Type: VIEW; Schema: ops; Owner: -
 --
 
@@ -3654,28 +3891,6 @@ CREATE VIEW ops.lease_takeovers WITH (security_invoker='true') AS
 --
 
 COMMENT ON VIEW ops.lease_takeovers IS 'Lease takeovers, newest first: which connector (host, PID) lost each session and which took it, with the new lease epoch.';
-
---
--- Name: events; Type: TABLE; Schema: public; Owner: -
---
-
-CREATE TABLE public.events (
-    id uuid DEFAULT extensions.gen_random_uuid() NOT NULL,
-    owner_id uuid NOT NULL,
-    agent_id uuid,
-    type text NOT NULL,
-    severity text DEFAULT 'info'::text NOT NULL,
-    payload jsonb DEFAULT '{}'::jsonb NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT events_severity_check CHECK ((severity = ANY (ARRAY['info'::text, 'warning'::text, 'critical'::text]))),
-    CONSTRAINT events_type_check CHECK ((type ~ '^[a-z_]+\.[a-z_.]+$'::text))
-);
-
---
--- Name: TABLE events; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON TABLE public.events IS 'Audit trail and alert source: session status changes, lease takeovers, alerts, message events. Also the source of webhook deliveries.';
 
 --
 -- Name: recent_alerts; Type: VIEW; Schema: ops; Owner: -
@@ -3850,6 +4065,26 @@ CREATE VIEW ops.webhook_failures WITH (security_invoker='true') AS
 --
 
 COMMENT ON VIEW ops.webhook_failures IS 'Dead deliveries and those being retried, with the last status code and error.';
+
+--
+-- Name: alert_email_settings; Type: TABLE; Schema: private; Owner: -
+--
+
+CREATE TABLE private.alert_email_settings (
+    id boolean DEFAULT true NOT NULL,
+    event_types text[] NOT NULL,
+    recipients text[] NOT NULL,
+    owners boolean NOT NULL,
+    updated_by uuid,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT alert_email_settings_id_check CHECK (id)
+);
+
+--
+-- Name: TABLE alert_email_settings; Type: COMMENT; Schema: private; Owner: -
+--
+
+COMMENT ON TABLE private.alert_email_settings IS 'One row: which alert types are mailed, to which operators, and whether the agent''s owner too (written by the last connector started with ALERT_SMTP_URL). No row: alerts are not mailed.';
 
 --
 -- Name: api_keys; Type: TABLE; Schema: private; Owner: -
@@ -4148,6 +4383,27 @@ CREATE TABLE realtime.messages (
 COMMENT ON TABLE realtime.messages IS 'Stand-in for Supabase Realtime''s broadcast messages on plain Postgres (same columns).';
 
 --
+-- Name: alert_email_settings alert_email_settings_pkey; Type: CONSTRAINT; Schema: private; Owner: -
+--
+
+ALTER TABLE ONLY private.alert_email_settings
+    ADD CONSTRAINT alert_email_settings_pkey PRIMARY KEY (id);
+
+--
+-- Name: alert_emails alert_emails_event_id_recipient_key; Type: CONSTRAINT; Schema: private; Owner: -
+--
+
+ALTER TABLE ONLY private.alert_emails
+    ADD CONSTRAINT alert_emails_event_id_recipient_key UNIQUE (event_id, recipient);
+
+--
+-- Name: alert_emails alert_emails_pkey; Type: CONSTRAINT; Schema: private; Owner: -
+--
+
+ALTER TABLE ONLY private.alert_emails
+    ADD CONSTRAINT alert_emails_pkey PRIMARY KEY (id);
+
+--
 -- Name: api_keys api_keys_pkey; Type: CONSTRAINT; Schema: private; Owner: -
 --
 
@@ -4335,6 +4591,12 @@ ALTER TABLE ONLY public.whatsapp_sessions
 
 ALTER TABLE ONLY realtime.messages
     ADD CONSTRAINT messages_pkey PRIMARY KEY (id, inserted_at);
+
+--
+-- Name: alert_emails_due; Type: INDEX; Schema: private; Owner: -
+--
+
+CREATE INDEX alert_emails_due ON private.alert_emails USING btree (next_attempt_at) WHERE (status = ANY (ARRAY['pending'::text, 'sending'::text]));
 
 --
 -- Name: api_keys_agent_idx; Type: INDEX; Schema: private; Owner: -
@@ -4621,6 +4883,12 @@ CREATE TRIGGER messages_touch_updated_at BEFORE UPDATE ON public.messages FOR EA
 CREATE TRIGGER number_checks_notify_wake AFTER INSERT ON public.number_checks FOR EACH ROW EXECUTE FUNCTION private.notify_number_check_wake();
 
 --
+-- Name: events queue_alert_emails; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER queue_alert_emails AFTER INSERT ON public.events FOR EACH ROW WHEN ((new.type ~~ 'alert.%'::text)) EXECUTE FUNCTION private.queue_alert_emails();
+
+--
 -- Name: webhook_endpoints webhook_endpoints_touch_updated_at; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -4649,6 +4917,13 @@ CREATE TRIGGER whatsapp_sessions_notify_wake_on_insert AFTER INSERT ON public.wh
 --
 
 CREATE TRIGGER whatsapp_sessions_touch_updated_at BEFORE UPDATE ON public.whatsapp_sessions FOR EACH ROW EXECUTE FUNCTION private.touch_updated_at();
+
+--
+-- Name: alert_emails alert_emails_event_id_fkey; Type: FK CONSTRAINT; Schema: private; Owner: -
+--
+
+ALTER TABLE ONLY private.alert_emails
+    ADD CONSTRAINT alert_emails_event_id_fkey FOREIGN KEY (event_id) REFERENCES public.events(id) ON DELETE CASCADE;
 
 --
 -- Name: api_keys api_keys_agent_id_fkey; Type: FK CONSTRAINT; Schema: private; Owner: -
@@ -5416,6 +5691,13 @@ REVOKE ALL ON FUNCTION gateway.assert_lease(p_agent uuid, p_connector uuid, p_ep
 GRANT ALL ON FUNCTION gateway.assert_lease(p_agent uuid, p_connector uuid, p_epoch bigint) TO service_role;
 
 --
+-- Name: FUNCTION claim_alert_emails(p_connector uuid, p_limit integer, p_visibility_seconds integer); Type: ACL; Schema: gateway; Owner: -
+--
+
+REVOKE ALL ON FUNCTION gateway.claim_alert_emails(p_connector uuid, p_limit integer, p_visibility_seconds integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION gateway.claim_alert_emails(p_connector uuid, p_limit integer, p_visibility_seconds integer) TO service_role;
+
+--
 -- Name: FUNCTION claim_deliveries(p_connector uuid, p_limit integer, p_visibility_seconds integer, p_per_endpoint integer); Type: ACL; Schema: gateway; Owner: -
 --
 
@@ -5458,6 +5740,13 @@ REVOKE ALL ON FUNCTION gateway.claim_unused_media(p_grace_seconds integer, p_lim
 GRANT ALL ON FUNCTION gateway.claim_unused_media(p_grace_seconds integer, p_limit integer) TO service_role;
 
 --
+-- Name: FUNCTION complete_alert_emails(p_connector uuid, p_results jsonb); Type: ACL; Schema: gateway; Owner: -
+--
+
+REVOKE ALL ON FUNCTION gateway.complete_alert_emails(p_connector uuid, p_results jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION gateway.complete_alert_emails(p_connector uuid, p_results jsonb) TO service_role;
+
+--
 -- Name: FUNCTION complete_deliveries(p_connector uuid, p_results jsonb); Type: ACL; Schema: gateway; Owner: -
 --
 
@@ -5477,6 +5766,13 @@ GRANT ALL ON FUNCTION gateway.complete_messages(p_agent uuid, p_connector uuid, 
 
 REVOKE ALL ON FUNCTION gateway.complete_number_check(p_agent uuid, p_connector uuid, p_epoch bigint, p_check uuid, p_result jsonb, p_error text) FROM PUBLIC;
 GRANT ALL ON FUNCTION gateway.complete_number_check(p_agent uuid, p_connector uuid, p_epoch bigint, p_check uuid, p_result jsonb, p_error text) TO service_role;
+
+--
+-- Name: FUNCTION configure_alert_emails(p_connector uuid, p_event_types text[], p_recipients text[], p_owners boolean); Type: ACL; Schema: gateway; Owner: -
+--
+
+REVOKE ALL ON FUNCTION gateway.configure_alert_emails(p_connector uuid, p_event_types text[], p_recipients text[], p_owners boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION gateway.configure_alert_emails(p_connector uuid, p_event_types text[], p_recipients text[], p_owners boolean) TO service_role;
 
 --
 -- Name: FUNCTION count_api_call(p_owner uuid, p_agent uuid); Type: ACL; Schema: gateway; Owner: -
@@ -5975,6 +6271,13 @@ REVOKE ALL ON FUNCTION private.prune_signal_keys_backed_up(p_agent uuid, p_min_a
 GRANT ALL ON FUNCTION private.prune_signal_keys_backed_up(p_agent uuid, p_min_age interval, p_reason text) TO service_role;
 
 --
+-- Name: FUNCTION queue_alert_emails(); Type: ACL; Schema: private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION private.queue_alert_emails() FROM PUBLIC;
+GRANT ALL ON FUNCTION private.queue_alert_emails() TO service_role;
+
+--
 -- Name: FUNCTION record_takeover(p_owner uuid, p_agent uuid, p_from uuid, p_to uuid, p_epoch bigint); Type: ACL; Schema: private; Owner: -
 --
 
@@ -6047,6 +6350,26 @@ GRANT ALL ON FUNCTION realtime.topic() TO authenticated;
 GRANT ALL ON FUNCTION realtime.topic() TO service_role;
 
 --
+-- Name: TABLE alert_emails; Type: ACL; Schema: private; Owner: -
+--
+
+GRANT ALL ON TABLE private.alert_emails TO service_role;
+
+--
+-- Name: TABLE events; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT ON TABLE public.events TO authenticated;
+GRANT ALL ON TABLE public.events TO service_role;
+GRANT SELECT ON TABLE public.events TO gateway_api;
+
+--
+-- Name: TABLE alert_emails; Type: ACL; Schema: ops; Owner: -
+--
+
+GRANT SELECT ON TABLE ops.alert_emails TO service_role;
+
+--
 -- Name: TABLE connectors; Type: ACL; Schema: ops; Owner: -
 --
 
@@ -6069,14 +6392,6 @@ GRANT ALL ON TABLE private.lease_takeovers TO service_role;
 --
 
 GRANT SELECT ON TABLE ops.lease_takeovers TO service_role;
-
---
--- Name: TABLE events; Type: ACL; Schema: public; Owner: -
---
-
-GRANT SELECT ON TABLE public.events TO authenticated;
-GRANT ALL ON TABLE public.events TO service_role;
-GRANT SELECT ON TABLE public.events TO gateway_api;
 
 --
 -- Name: TABLE recent_alerts; Type: ACL; Schema: ops; Owner: -
@@ -6115,6 +6430,12 @@ GRANT SELECT ON TABLE ops.signal_warnings TO service_role;
 --
 
 GRANT SELECT ON TABLE ops.webhook_failures TO service_role;
+
+--
+-- Name: TABLE alert_email_settings; Type: ACL; Schema: private; Owner: -
+--
+
+GRANT ALL ON TABLE private.alert_email_settings TO service_role;
 
 --
 -- Name: TABLE api_keys; Type: ACL; Schema: private; Owner: -

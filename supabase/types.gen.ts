@@ -86,6 +86,11 @@ export type Database = {
         isOneToOne: true
         isSetofReturn: false
       } },
+"claim_alert_emails":
+{ Args: { "p_connector": string,"p_limit"?: number,"p_visibility_seconds"?: number }; Returns: {
+              "agent_id": string,"agent_name": string,"attempts": number,"event_created_at": string,"event_id": string,"event_type": string,"id": string,"max_attempts": number,"payload": Json,"phone_number": string,"recipient": string,"severity": string
+            }[]
+                           },
 "claim_deliveries":
 { Args: { "p_connector": string,"p_limit"?: number,"p_per_endpoint"?: number,"p_visibility_seconds"?: number }; Returns: {
               "agent_id": string,"attempts": number,"delivery_id": string,"endpoint_id": string,"event_created_at": string,"event_id": string,"event_type": string,"max_attempts": number,"payload": Json,"previous_ciphertext": string,"previous_key_version": number,"secret_ciphertext": string,"secret_key_version": number,"url": string
@@ -116,6 +121,9 @@ export type Database = {
               "key": string
             }[]
                            },
+"complete_alert_emails":
+{ Args: { "p_connector": string,"p_results": Json }; Returns: number
+                           },
 "complete_deliveries":
 { Args: { "p_connector": string,"p_results": Json }; Returns: number
                            },
@@ -126,6 +134,9 @@ export type Database = {
                            },
 "complete_number_check":
 { Args: { "p_agent": string,"p_check": string,"p_connector": string,"p_epoch": number,"p_error"?: string,"p_result": Json }; Returns: boolean
+                           },
+"configure_alert_emails":
+{ Args: { "p_connector": string,"p_event_types": (string)[],"p_owners": boolean,"p_recipients": (string)[] }; Returns: undefined
                            },
 "count_api_call":
 { Args: { "p_agent": string,"p_owner": string }; Returns: undefined

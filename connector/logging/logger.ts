@@ -8,7 +8,7 @@ import { scrubString, scrubValue } from './console-scrub.ts';
 const SECRET_NAMES = [
   'creds', 'keys', 'key', 'token', 'accessToken', 'secret', 'password', 'privateKey', 'private',
   'ciphertext', 'qr', 'qrCode', 'qr_code', 'pairingCode', 'pairing_code', 'authorization', 'apiKey',
-  'advSecretKey', 'noiseKey', 'signedIdentityKey', 'signedPreKey', 'identityKey',
+  'advSecretKey', 'noiseKey', 'signedIdentityKey', 'signedPreKey', 'identityKey', 'smtpUrl',
 ];
 
 export const REDACT_PATHS = [...SECRET_NAMES, ...SECRET_NAMES.map((n) => `*.${n}`), ...SECRET_NAMES.map((n) => `*.*.${n}`)];

@@ -74,7 +74,7 @@ describe('the edge function\'s role gateway_api', () => {
 
   it('cannot read private tables', async () => {
     const api = asApi();
-    for (const table of ['session_credentials', 'signal_keys', 'webhook_secrets', 'api_keys', 'connectors', 'rate_limit_buckets']) {
+    for (const table of ['session_credentials', 'signal_keys', 'webhook_secrets', 'api_keys', 'connectors', 'rate_limit_buckets', 'alert_emails', 'alert_email_settings']) {
       expect({ table, state: await state(api`select 1 from ${api('private')}.${api(table)} limit 1`) }).toEqual({ table, state: '42501' });
     }
   });
@@ -93,6 +93,9 @@ describe('the edge function\'s role gateway_api', () => {
       api`select ops.emergency_key_cleanup(${id}, false)`,
       api`select * from ops.prune_signal_keys(${id}, true)`,
       api`select gateway.record_signal_warnings('[]'::jsonb, 1, 1)`,
+      api`select gateway.configure_alert_emails(${id}, '{alert.conflict}', '{ops@example.test}', false)`,
+      api`select * from gateway.claim_alert_emails(${id}, 1, 30)`,
+      api`select gateway.complete_alert_emails(${id}, '[]'::jsonb)`,
     ];
     for (const [i, call] of calls.entries()) expect({ i, state: await state(call) }).toEqual({ i, state: '42501' });
   });
