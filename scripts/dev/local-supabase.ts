@@ -22,6 +22,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Hono } from 'hono';
+import { cors } from 'hono/cors';
 import { type JWTPayload, jwtVerify, SignJWT } from 'jose';
 import type { Sql } from 'postgres';
 import { type WebSocket, WebSocketServer } from 'ws';
@@ -86,6 +87,9 @@ export async function createLocalSupabase(opts: LocalSupabaseOptions): Promise<L
   const authError = (status: number, code: string, msg: string) => Response.json({ code: status, error_code: code, msg }, { status });
 
   const app = new Hono();
+  // Supabase Auth answers CORS for any origin (its endpoints take the token in a header, never a
+  // cookie); so does the stand-in, so a web app on its own origin signs in as it would on Supabase.
+  app.use('/auth/v1/*', cors({ origin: '*', allowMethods: ['GET', 'POST', 'OPTIONS'], maxAge: 600 }));
   app.get('/auth/v1/user', async (c) => {
     const claims = await verify(bearer(c.req.header('authorization')));
     if (!claims || claims.sub !== userId) return authError(401, 'bad_jwt', 'invalid JWT');
