@@ -6,9 +6,11 @@
  * database's notifications nudge the outbound worker) and `poll-only` (the stack as it was before
  * wake-ups: the worker finds the message on its next poll). The stack keeps its default message
  * settings except the pacing between sends (MESSAGES_MIN_INTERVAL_MS etc.), set to 0 so each
- * send measures dispatch alone. Prints one JSON line.
+ * send measures dispatch alone. `server` runs the same stack on a PostgreSQL server instead
+ * (DATABASE_URL, with LISTEN): a fresh database on TEST_DATABASE_URL's server, else the local
+ * one on 127.0.0.1:5432, else a throwaway cluster. Prints one JSON line.
  *
- * Env: N (messages per mode, default 30), MODES (comma list, default "poll-only,wakeups").
+ * Env: N (messages per mode, default 30), MODES (comma list, default "poll-only,wakeups,server").
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
@@ -18,10 +20,13 @@ import { installConsoleScrub } from '../../connector/logging/console-scrub.ts';
 import { installCertificateVerification } from '../../connector/whatsapp/verified-certificates.ts';
 import { startSimulator } from '../../simulator/server.ts';
 import { trustSimulatorRoot } from '../../simulator/trust.ts';
+import postgres from 'postgres';
+import { resolveTestServer, withDatabase } from '../db/server.ts';
 import { type LocalStack, startLocalStack } from '../dev/stack.ts';
 
 const N = Number(process.env.N ?? 30);
-const MODES = (process.env.MODES ?? 'poll-only,wakeups').split(',') as ('poll-only' | 'wakeups')[];
+type Mode = 'poll-only' | 'wakeups' | 'server';
+const MODES = (process.env.MODES ?? 'poll-only,wakeups,server').split(',') as Mode[];
 const PHONE = '15550124599';
 const CONTACT = '447700900899';
 
@@ -42,8 +47,26 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
-async function runMode(mode: 'poll-only' | 'wakeups') {
+/** A fresh database on a PostgreSQL server, for the `server` mode; dropped afterwards. */
+async function serverDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const { adminUrl, cluster } = await resolveTestServer();
+  const name = `wa_bench_start_${process.pid}`;
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`drop database if exists "${name}" with (force)`);
+  await admin.unsafe(`create database "${name}"`);
+  return {
+    url: withDatabase(adminUrl, name),
+    async drop() {
+      await admin.unsafe(`drop database if exists "${name}" with (force)`);
+      await admin.end();
+      cluster?.stop();
+    },
+  };
+}
+
+async function runMode(mode: Mode) {
   const dataDir = mkdtempSync(path.join(tmpdir(), `wa-gateway-bench-start-${mode}-`));
+  const server = mode === 'server' ? await serverDatabase() : undefined;
   const sim = await startSimulator();
   const untrust = trustSimulatorRoot(sim);
   sim.addContact(CONTACT);
@@ -54,7 +77,7 @@ async function runMode(mode: 'poll-only' | 'wakeups') {
       port: 0,
       logLevel: 'error',
       embeddedPollOnly: mode === 'poll-only',
-      env: { WA_WEBSOCKET_URL: sim.url, MESSAGES_MIN_INTERVAL_MS: '0', MESSAGES_JITTER_MS: '0', MESSAGES_RECIPIENT_INTERVAL_MS: '0' },
+      env: { WA_WEBSOCKET_URL: sim.url, MESSAGES_MIN_INTERVAL_MS: '0', MESSAGES_JITTER_MS: '0', MESSAGES_RECIPIENT_INTERVAL_MS: '0', ...(server ? { DATABASE_URL: server.url } : {}) },
     });
     const s = stack;
     const call = async (method: string, route: string, body?: unknown) => {
@@ -87,6 +110,7 @@ async function runMode(mode: 'poll-only' | 'wakeups') {
     await sim.stop();
     untrust();
     rmSync(dataDir, { recursive: true, force: true });
+    await server?.drop();
   }
 }
 
