@@ -12,5 +12,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     globalSetup: ['tests/helpers/global-setup.ts'],
+    // libsignal prints key material with console.*: scrubbed in every worker (tests/helpers/scrub-console.ts).
+    setupFiles: ['tests/helpers/scrub-console.ts'],
   },
 });
