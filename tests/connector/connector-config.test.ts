@@ -17,7 +17,7 @@ async function problem(env: Record<string, string | undefined>): Promise<string>
 describe('connector config', () => {
   it('applies the seeds\' defaults', async () => {
     const config = await loadConfig(base);
-    expect(config.whatsapp).toMatchObject({ keepAliveMs: 20_000, connectTimeoutMs: 120_000, qrMax: 3, qrTimeoutMs: 180_000, retryRequestDelayMs: 500, version: [2, 3000, 1043857760] });
+    expect(config.whatsapp).toMatchObject({ keepAliveMs: 20_000, connectTimeoutMs: 120_000, qrMax: 3, qrTimeoutMs: 180_000, retryRequestDelayMs: 250, version: [2, 3000, 1043857760] });
     expect(config.messaging.outbound.sendTimeoutMs).toBe(30_000);
     // Seed 004: 10 MB for media however it arrives (the API's base64 limit is the same).
     expect(config.messaging.media.maxBytes).toBe(10 * 1024 * 1024);
