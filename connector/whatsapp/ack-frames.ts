@@ -41,7 +41,13 @@ export interface HeldFrames {
 }
 
 let nextFrame: AckFrame | undefined;
-const hookedLoggers = new WeakSet<object>();
+/**
+ * Marks a logger whose debug is hooked. A property, not a WeakSet of loggers: each session hands
+ * Baileys its own proxy (signal-warnings.ts) over the one shared logger, and a set keyed by the
+ * proxies hooked the shared logger's debug once more on every new socket, a chain of wrappers
+ * every debug call went through. The property lands on the shared logger behind any proxy.
+ */
+const HOOKED = Symbol('wa-gateway.ack-frames.hooked');
 
 function noteFrame(obj: unknown, msg: unknown): void {
   if (msg === RECEIPT_LOG) {
@@ -63,8 +69,9 @@ function setNext(frame: AckFrame): void {
 }
 
 function hookLogger(logger: Logger): void {
-  if (hookedLoggers.has(logger)) return;
-  hookedLoggers.add(logger);
+  const marked = logger as unknown as Record<symbol, boolean>;
+  if (marked[HOOKED]) return;
+  marked[HOOKED] = true;
   const debug = logger.debug;
   logger.debug = function (this: Logger, ...args: unknown[]) {
     noteFrame(args[0], args[1]);
