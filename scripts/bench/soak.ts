@@ -51,6 +51,7 @@ const proc = spawnConnector(
     BAILEYS_LOG_LEVEL: 'silent',
     HTTP_PORT: '0',
     WEBHOOKS_ENABLED: 'false',
+    JOBS_ENABLED: 'true',
     JOB_KEY_HYGIENE_CRON: '* * * * *',
     MESSAGES_MIN_INTERVAL_MS: '0',
     MESSAGES_JITTER_MS: '0',
