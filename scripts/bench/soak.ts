@@ -46,6 +46,14 @@ const startedAt = new Date();
 const proc = spawnConnector(
   testEnv(setup.dbUrl, sim.url, {
     CONNECTOR_ID: connectorId,
+    // Production timings, not the test harness's (a 4 s lease under a loaded machine self-fences).
+    CONNECTOR_LEASE_SECONDS: '20',
+    CONNECTOR_RENEW_INTERVAL_MS: '5000',
+    CONNECTOR_SWEEP_INTERVAL_MS: '2000',
+    BACKOFF_BASE_MS: '1000',
+    BACKOFF_MAX_MS: '30000',
+    WA_CONNECT_TIMEOUT_MS: '60000',
+    HEALTH_CONNECTED_MS: '60000',
     CONNECTOR_CAPACITY: String(agents.length),
     LOG_LEVEL: 'info', // the harness learns the /metrics address from an info line
     BAILEYS_LOG_LEVEL: 'silent',
