@@ -132,6 +132,24 @@ describe('bad input', () => {
 });
 
 describe('POST /v1/data-requests/erase', () => {
+  test('a media store that fails rolls the whole erase back: a 503, nothing erased, nothing recorded', async () => {
+    const store = api.mediaStore;
+    const working = store.delete;
+    store.delete = async () => {
+      throw new Error('store down');
+    };
+    try {
+      const [requests, messages] = [await requestCount(), await messageCount()];
+      const res = await post('/v1/data-requests/erase', { contact: PHONE, confirm: true });
+      expect(res.status).toBe(503);
+      expect(await errorOf(res)).toMatchObject({ code: 'unavailable' });
+      expect([await requestCount(), await messageCount()]).toEqual([requests, messages]);
+      expect(Number((await api.db.sql`select count(*) as n from private.media_objects where owner_id = ${me.id}`)[0]!.n)).toBe(2);
+    } finally {
+      store.delete = working;
+    }
+  });
+
   test("erases the contact's rows and media only they used, keeps statistics and everyone else's, is idempotent and records no number", async () => {
     const { sql } = api.db;
     const ownKey = (await sql`select content -> 'media' ->> 'key' as key from public.messages where recipient = ${PHONE} and content ->> 'caption' = 'only yours'`)[0]!.key as string;
