@@ -1607,7 +1607,7 @@ declare
   v_rate record;
   v_outbound_ids text[];
   v_inbound_ids text[];
-  v_media_candidates text[];
+  v_media_candidates jsonb;
   v_outbound integer;
   v_inbound integer;
   v_checks_deleted integer;
@@ -1632,7 +1632,9 @@ begin
     returning m.id, m.created_at, m.content -> 'media' ->> 'key' as media_key
   )
   select coalesce(array_agg(d.id::text), '{}'),
-         coalesce(array_agg(distinct d.media_key) filter (where d.media_key is not null), '{}'),
+         coalesce((select jsonb_object_agg(k.media_key, k.last_needed)
+                   from (select d2.media_key, max(d2.created_at) as last_needed from deleted d2
+                         where d2.media_key is not null group by d2.media_key) k), '{}'),
          count(*)
   into v_outbound_ids, v_media_candidates, v_outbound
   from deleted d;
@@ -1681,7 +1683,8 @@ begin
   -- waits for the commit and then stores them again.
   with gone as (
     select o.key from private.media_objects o
-    where o.owner_id = p_owner and o.key = any (v_media_candidates)
+    where o.owner_id = p_owner and v_media_candidates ? o.key
+      and o.registered_at <= (v_media_candidates ->> o.key)::timestamptz
       and not exists (select 1 from public.messages m where m.owner_id = p_owner and m.content -> 'media' ->> 'key' = o.key)
     for update of o
   ), forgotten as (

@@ -250,6 +250,14 @@ describe('erase_data_subject', () => {
     expect(stored).not.toContain('98765432101234');
   });
 
+  it('keeps an object uploaded again since their last message (a send for someone else may be on its way to the queue)', async () => {
+    const w = await world();
+    await sql`select gateway.register_media(${w.owner}, ${w.ownKey}, ${w.ownKey.split('/')[1]!}, 10)`;
+    const erased = await eraseOf(w.owner, PHONE);
+    expect(erased.media_keys).toEqual([]);
+    expect((await snapshot(w.owner)).media).toEqual([w.ownKey, w.sharedKey]);
+  });
+
   it('by LID alone erases the LID rows and, through the pairing message, the phone rows too', async () => {
     const w = await world();
     const erased = await eraseOf(w.owner, LID);
