@@ -1594,6 +1594,225 @@ $$;
 COMMENT ON FUNCTION gateway.ensure_account(p_user_id uuid) IS 'Returns the account of a user, creating it on the basic plan the first time.';
 
 --
+-- Name: erase_data_subject(uuid, uuid, text, uuid, integer, integer); Type: FUNCTION; Schema: gateway; Owner: -
+--
+
+CREATE FUNCTION gateway.erase_data_subject(p_owner uuid, p_requested_by uuid, p_contact text, p_agent uuid DEFAULT NULL::uuid, p_capacity integer DEFAULT 20, p_window_seconds integer DEFAULT 3600) RETURNS TABLE(request_id uuid, counts jsonb, media_keys text[], rate_limit integer, rate_remaining integer, rate_reset_seconds integer)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_agents uuid[];
+  v_who record;
+  v_rate record;
+  v_outbound_ids text[];
+  v_inbound_ids text[];
+  v_media_candidates jsonb;
+  v_outbound integer;
+  v_inbound integer;
+  v_checks_deleted integer;
+  v_checks_scrubbed integer;
+  v_events integer;
+  v_deliveries integer;
+  v_keys integer;
+  v_media integer;
+begin
+  v_agents := private.data_request_agents(p_owner, p_agent);
+  select * into v_who from private.data_subject(p_owner, v_agents, p_contact);
+  -- After validation, so that bad input spends nothing; exports and erasures share the bucket.
+  select * into v_rate from private.take_or_fail('data-requests:' || p_owner::text, p_capacity, p_window_seconds, 1, 'data request');
+  rate_limit := v_rate.rate_limit; rate_remaining := v_rate.rate_remaining; rate_reset_seconds := v_rate.rate_reset_seconds;
+
+  -- Media of their messages, with when each was last needed for them: an object registered again
+  -- after that is an upload in flight for someone else and is kept.
+  with deleted as (
+    delete from public.messages m
+    where m.owner_id = p_owner and m.agent_id = any (v_agents)
+      and (m.recipient = any (v_who.phones) or m.recipient = any (v_who.jids))
+    returning m.id, m.created_at, m.content -> 'media' ->> 'key' as media_key
+  )
+  select coalesce(array_agg(d.id::text), '{}'),
+         coalesce((select jsonb_object_agg(k.media_key, k.last_needed)
+                   from (select d2.media_key, max(d2.created_at) as last_needed from deleted d2
+                         where d2.media_key is not null group by d2.media_key) k), '{}'),
+         count(*)
+  into v_outbound_ids, v_media_candidates, v_outbound
+  from deleted d;
+
+  with deleted as (
+    delete from public.inbound_messages im
+    where im.owner_id = p_owner and im.agent_id = any (v_agents)
+      and (im.chat_jid = any (v_who.jids) or im.sender_phone = any (v_who.phones) or im.sender_lid = any (v_who.lids))
+    returning im.id
+  )
+  select coalesce(array_agg(d.id::text), '{}'), count(*) into v_inbound_ids, v_inbound from deleted d;
+
+  -- Checks of their number alone go; checks of several lose the number and its answer.
+  delete from public.number_checks n
+  where n.owner_id = p_owner and n.agent_id = any (v_agents) and n.numbers <@ v_who.phones;
+  get diagnostics v_checks_deleted = row_count;
+  update public.number_checks n set
+    numbers = array(select x from unnest(n.numbers) x where not x = any (v_who.phones)),
+    result = case when jsonb_typeof(n.result) = 'array'
+                  then coalesce((select jsonb_agg(r) from jsonb_array_elements(n.result) r where not coalesce(r ->> 'number' = any (v_who.phones), false)), '[]')
+                  else n.result end
+  where n.owner_id = p_owner and n.agent_id = any (v_agents) and n.numbers && v_who.phones;
+  get diagnostics v_checks_scrubbed = row_count;
+
+  select count(*) into v_deliveries
+  from public.webhook_deliveries d join public.events e on e.id = d.event_id
+  where e.owner_id = p_owner and e.agent_id = any (v_agents)
+    and (e.payload ->> 'id' = any (v_inbound_ids) or e.payload ->> 'message_id' = any (v_outbound_ids)
+         or e.payload ->> 'chat_jid' = any (v_who.jids) or e.payload ->> 'sender_phone' = any (v_who.phones)
+         or e.payload ->> 'sender_lid' = any (v_who.lids));
+  -- Their deliveries (and alert mails) go with the events, by cascade.
+  delete from public.events e
+  where e.owner_id = p_owner and e.agent_id = any (v_agents)
+    and (e.payload ->> 'id' = any (v_inbound_ids) or e.payload ->> 'message_id' = any (v_outbound_ids)
+         or e.payload ->> 'chat_jid' = any (v_who.jids) or e.payload ->> 'sender_phone' = any (v_who.phones)
+         or e.payload ->> 'sender_lid' = any (v_who.lids));
+  get diagnostics v_events = row_count;
+
+  delete from private.signal_keys sk
+  where sk.agent_id = any (v_agents)
+    and private.data_subject_signal_key(sk.key_type, sk.key_id, v_who.phones, v_who.lids, v_who.signal_users);
+  get diagnostics v_keys = row_count;
+
+  -- Objects no remaining message refers to, locked until commit as media retention does: the
+  -- caller deletes them from the store inside this transaction, so an upload of the same bytes
+  -- waits for the commit and then stores them again.
+  with gone as (
+    select o.key from private.media_objects o
+    where o.owner_id = p_owner and v_media_candidates ? o.key
+      and o.registered_at <= (v_media_candidates ->> o.key)::timestamptz
+      and not exists (select 1 from public.messages m where m.owner_id = p_owner and m.content -> 'media' ->> 'key' = o.key)
+    for update of o
+  ), forgotten as (
+    delete from private.media_objects o using gone where o.key = gone.key returning o.key
+  )
+  select coalesce(array_agg(f.key order by f.key), '{}') into media_keys from forgotten f;
+  v_media := cardinality(media_keys);
+
+  counts := jsonb_build_object(
+    'outbound_messages', v_outbound, 'inbound_messages', v_inbound, 'number_checks', v_checks_deleted + v_checks_scrubbed,
+    'events', v_events, 'webhook_deliveries', v_deliveries, 'signal_keys', v_keys, 'media_objects', v_media);
+  insert into private.data_requests (owner_id, requested_by, kind, contact_hash, agent_id, counts)
+  values (p_owner, coalesce(p_requested_by, p_owner), 'erase', private.data_request_hash(p_owner, p_contact), p_agent, counts)
+  returning id into request_id;
+  return next;
+end;
+$$;
+
+--
+-- Name: FUNCTION erase_data_subject(p_owner uuid, p_requested_by uuid, p_contact text, p_agent uuid, p_capacity integer, p_window_seconds integer); Type: COMMENT; Schema: gateway; Owner: -
+--
+
+COMMENT ON FUNCTION gateway.erase_data_subject(p_owner uuid, p_requested_by uuid, p_contact text, p_agent uuid, p_capacity integer, p_window_seconds integer) IS 'Data subject erasure in the caller''s transaction: deletes what export_data_subject finds (number checks of several numbers lose only the contact''s number), leaves daily_stats, records counts and a hash of the contact; returns the media keys the caller must delete from the store before it commits.';
+
+--
+-- Name: export_data_subject(uuid, uuid, text, uuid, integer, integer); Type: FUNCTION; Schema: gateway; Owner: -
+--
+
+CREATE FUNCTION gateway.export_data_subject(p_owner uuid, p_requested_by uuid, p_contact text, p_agent uuid DEFAULT NULL::uuid, p_capacity integer DEFAULT 20, p_window_seconds integer DEFAULT 3600) RETURNS TABLE(request_id uuid, document jsonb, counts jsonb, rate_limit integer, rate_remaining integer, rate_reset_seconds integer)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_agents uuid[];
+  v_who record;
+  v_rate record;
+  v_outbound jsonb;
+  v_inbound jsonb;
+  v_checks jsonb;
+  v_events jsonb;
+  v_deliveries jsonb;
+  v_keys jsonb;
+  v_media jsonb;
+  v_outbound_ids text[];
+  v_inbound_ids text[];
+begin
+  v_agents := private.data_request_agents(p_owner, p_agent);
+  select * into v_who from private.data_subject(p_owner, v_agents, p_contact);
+  -- After validation, so that bad input spends nothing; exports and erasures share the bucket.
+  select * into v_rate from private.take_or_fail('data-requests:' || p_owner::text, p_capacity, p_window_seconds, 1, 'data request');
+  rate_limit := v_rate.rate_limit; rate_remaining := v_rate.rate_remaining; rate_reset_seconds := v_rate.rate_reset_seconds;
+
+  select coalesce(jsonb_agg(to_jsonb(m) - 'locked_by' - 'locked_until' - 'request_hash' order by m.created_at, m.id), '[]'),
+         coalesce(array_agg(m.id::text), '{}')
+  into v_outbound, v_outbound_ids
+  from public.messages m
+  where m.owner_id = p_owner and m.agent_id = any (v_agents)
+    and (m.recipient = any (v_who.phones) or m.recipient = any (v_who.jids));
+
+  select coalesce(jsonb_agg(to_jsonb(im) order by im.created_at, im.id), '[]'), coalesce(array_agg(im.id::text), '{}')
+  into v_inbound, v_inbound_ids
+  from public.inbound_messages im
+  where im.owner_id = p_owner and im.agent_id = any (v_agents)
+    and (im.chat_jid = any (v_who.jids) or im.sender_phone = any (v_who.phones) or im.sender_lid = any (v_who.lids));
+
+  -- A check of several numbers: only the contact's number and answer (the others are not theirs).
+  select coalesce(jsonb_agg(jsonb_build_object(
+           'id', n.id, 'agent_id', n.agent_id, 'status', n.status, 'created_at', n.created_at, 'completed_at', n.completed_at,
+           'numbers', to_jsonb(array(select x from unnest(n.numbers) x where x = any (v_who.phones))),
+           'result', (select jsonb_agg(r) from jsonb_array_elements(case when jsonb_typeof(n.result) = 'array' then n.result else '[]' end) r
+                      where r ->> 'number' = any (v_who.phones)))
+         order by n.created_at, n.id), '[]')
+  into v_checks
+  from public.number_checks n
+  where n.owner_id = p_owner and n.agent_id = any (v_agents) and n.numbers && v_who.phones;
+
+  with concerning as (
+    select e.* from public.events e
+    where e.owner_id = p_owner and e.agent_id = any (v_agents)
+      and (e.payload ->> 'id' = any (v_inbound_ids) or e.payload ->> 'message_id' = any (v_outbound_ids)
+           or e.payload ->> 'chat_jid' = any (v_who.jids) or e.payload ->> 'sender_phone' = any (v_who.phones)
+           or e.payload ->> 'sender_lid' = any (v_who.lids))
+  )
+  select coalesce((select jsonb_agg(to_jsonb(c) order by c.created_at, c.id) from concerning c), '[]'),
+         coalesce((select jsonb_agg(jsonb_build_object(
+                     'id', d.id, 'endpoint_id', d.endpoint_id, 'event_id', d.event_id, 'status', d.status, 'attempts', d.attempts,
+                     'last_status_code', d.last_status_code, 'last_attempt_at', d.last_attempt_at, 'delivered_at', d.delivered_at,
+                     'created_at', d.created_at) order by d.created_at, d.id)
+                   from public.webhook_deliveries d join concerning c on c.id = d.event_id), '[]')
+  into v_events, v_deliveries;
+
+  select coalesce(jsonb_agg(jsonb_build_object('agent_id', k.agent_id, 'key_type', k.key_type, 'count', k.n) order by k.agent_id, k.key_type), '[]')
+  into v_keys
+  from (select sk.agent_id, sk.key_type, count(*) as n from private.signal_keys sk
+        where sk.agent_id = any (v_agents)
+          and private.data_subject_signal_key(sk.key_type, sk.key_id, v_who.phones, v_who.lids, v_who.signal_users)
+        group by sk.agent_id, sk.key_type) k;
+
+  select coalesce(jsonb_agg(jsonb_build_object('key', o.key, 'sha256', o.sha256, 'size', o.size, 'registered_at', o.registered_at) order by o.key), '[]')
+  into v_media
+  from private.media_objects o
+  where o.owner_id = p_owner and o.key in (
+    select m ->> 'key' from jsonb_array_elements(v_outbound) x, lateral (select x -> 'content' -> 'media' as m) y where m ? 'key');
+
+  document := jsonb_build_object(
+    'contact', jsonb_build_object('phones', to_jsonb(v_who.phones), 'lids', to_jsonb(v_who.lids)),
+    'outbound_messages', v_outbound, 'inbound_messages', v_inbound, 'number_checks', v_checks,
+    'events', v_events, 'webhook_deliveries', v_deliveries, 'signal_keys', v_keys, 'media_objects', v_media);
+  counts := jsonb_build_object(
+    'outbound_messages', jsonb_array_length(v_outbound), 'inbound_messages', jsonb_array_length(v_inbound),
+    'number_checks', jsonb_array_length(v_checks), 'events', jsonb_array_length(v_events),
+    'webhook_deliveries', jsonb_array_length(v_deliveries),
+    'signal_keys', coalesce((select sum((k ->> 'count')::integer) from jsonb_array_elements(v_keys) k), 0),
+    'media_objects', jsonb_array_length(v_media));
+  insert into private.data_requests (owner_id, requested_by, kind, contact_hash, agent_id, counts)
+  values (p_owner, coalesce(p_requested_by, p_owner), 'export', private.data_request_hash(p_owner, p_contact), p_agent, counts)
+  returning id into request_id;
+  return next;
+end;
+$$;
+
+--
+-- Name: FUNCTION export_data_subject(p_owner uuid, p_requested_by uuid, p_contact text, p_agent uuid, p_capacity integer, p_window_seconds integer); Type: COMMENT; Schema: gateway; Owner: -
+--
+
+COMMENT ON FUNCTION gateway.export_data_subject(p_owner uuid, p_requested_by uuid, p_contact text, p_agent uuid, p_capacity integer, p_window_seconds integer) IS 'Data subject access: everything stored about one contact across the owner''s agents (or one agent) as one document — messages both ways, number checks, events and deliveries, media objects, and how many Signal keys exist (never their material); recorded in private.data_requests; limited per owner (shared with erasures).';
+
+--
 -- Name: fail(text, text, text); Type: FUNCTION; Schema: gateway; Owner: -
 --
 
@@ -3281,6 +3500,111 @@ $$;
 COMMENT ON FUNCTION private.create_account_for_new_user() IS 'Trigger: every new auth user gets an account on the basic plan.';
 
 --
+-- Name: data_request_agents(uuid, uuid); Type: FUNCTION; Schema: private; Owner: -
+--
+
+CREATE FUNCTION private.data_request_agents(p_owner uuid, p_agent uuid) RETURNS uuid[]
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $$
+begin
+  if p_owner is null then
+    perform gateway.fail('invalid_argument', 'owner is required');
+  end if;
+  if p_agent is not null then
+    return array[(gateway.owned_agent(p_owner, p_agent)).id];
+  end if;
+  return coalesce((select array_agg(a.id) from public.agents a where a.owner_id = p_owner), '{}');
+end;
+$$;
+
+--
+-- Name: FUNCTION data_request_agents(p_owner uuid, p_agent uuid); Type: COMMENT; Schema: private; Owner: -
+--
+
+COMMENT ON FUNCTION private.data_request_agents(p_owner uuid, p_agent uuid) IS 'Data subject requests: the one agent asked for (ownership checked) or every agent of the owner.';
+
+--
+-- Name: data_request_hash(uuid, text); Type: FUNCTION; Schema: private; Owner: -
+--
+
+CREATE FUNCTION private.data_request_hash(p_owner uuid, p_contact text) RETURNS text
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO ''
+    AS $$
+  select encode(pg_catalog.sha256(convert_to(p_owner::text || ':' || p_contact, 'UTF8')), 'hex')
+$$;
+
+--
+-- Name: FUNCTION data_request_hash(p_owner uuid, p_contact text); Type: COMMENT; Schema: private; Owner: -
+--
+
+COMMENT ON FUNCTION private.data_request_hash(p_owner uuid, p_contact text) IS 'Data subject requests: the hash recorded instead of the contact.';
+
+--
+-- Name: data_subject(uuid, uuid[], text); Type: FUNCTION; Schema: private; Owner: -
+--
+
+CREATE FUNCTION private.data_subject(p_owner uuid, p_agents uuid[], p_contact text) RETURNS TABLE(phones text[], lids text[], jids text[], signal_users text[])
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $_$
+declare
+  v_phones text[] := '{}';
+  v_lids text[] := '{}';
+begin
+  if p_contact ~ '^[1-9][0-9]{6,14}$' then
+    v_phones := array[p_contact];
+    select coalesce(array_agg(distinct im.sender_lid), '{}') into v_lids
+    from public.inbound_messages im
+    where im.owner_id = p_owner and im.agent_id = any (p_agents) and im.sender_phone = p_contact and im.sender_lid is not null;
+  elsif p_contact ~ '^[0-9]{1,24}@lid$' then
+    v_lids := array[p_contact];
+    select coalesce(array_agg(distinct im.sender_phone), '{}') into v_phones
+    from public.inbound_messages im
+    where im.owner_id = p_owner and im.agent_id = any (p_agents) and im.sender_lid = p_contact and im.sender_phone is not null;
+  else
+    perform gateway.fail('invalid_argument', 'a contact is a phone number in E.164 digits or a WhatsApp LID (<id>@lid)');
+  end if;
+  phones := v_phones;
+  lids := v_lids;
+  jids := array(select p || '@s.whatsapp.net' from unnest(v_phones) p) || v_lids;
+  -- Baileys' Signal addresses: <phone>.<device> and <lid>_1.<device> (jidToSignalProtocolAddress).
+  signal_users := v_phones || array(select split_part(l, '@', 1) || '_1' from unnest(v_lids) l);
+  return next;
+end;
+$_$;
+
+--
+-- Name: FUNCTION data_subject(p_owner uuid, p_agents uuid[], p_contact text); Type: COMMENT; Schema: private; Owner: -
+--
+
+COMMENT ON FUNCTION private.data_subject(p_owner uuid, p_agents uuid[], p_contact text) IS 'Data subject requests: the phone numbers, LIDs, JIDs and Signal address users of one contact (the other form added when the tenant''s inbound messages paired them); invalid_argument for anything else.';
+
+--
+-- Name: data_subject_signal_key(text, text, text[], text[], text[]); Type: FUNCTION; Schema: private; Owner: -
+--
+
+CREATE FUNCTION private.data_subject_signal_key(p_type text, p_key_id text, p_phones text[], p_lids text[], p_signal_users text[]) RETURNS boolean
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO ''
+    AS $$
+  select case p_type
+    when 'session' then p_key_id like '%.%' and split_part(p_key_id, '.', 1) = any (p_signal_users)
+    when 'identity-key' then p_key_id like '%.%' and split_part(p_key_id, '.', 1) = any (p_signal_users)
+    when 'device-list' then p_key_id = any (p_phones) or p_key_id = any (array(select split_part(l, '@', 1) from unnest(p_lids) l))
+    when 'lid-mapping' then p_key_id = any (p_phones) or p_key_id = any (array(select split_part(l, '@', 1) || '_reverse' from unnest(p_lids) l))
+    else false
+  end
+$$;
+
+--
+-- Name: FUNCTION data_subject_signal_key(p_type text, p_key_id text, p_phones text[], p_lids text[], p_signal_users text[]); Type: COMMENT; Schema: private; Owner: -
+--
+
+COMMENT ON FUNCTION private.data_subject_signal_key(p_type text, p_key_id text, p_phones text[], p_lids text[], p_signal_users text[]) IS 'Data subject requests: whether a Signal key row (type, key id) belongs to the contact: their sessions and identity keys per device, device list and LID mapping.';
+
+--
 -- Name: event_types(); Type: FUNCTION; Schema: private; Owner: -
 --
 
@@ -4114,6 +4438,41 @@ CREATE TABLE private.api_keys (
 COMMENT ON TABLE private.api_keys IS 'Gateway API keys: SHA-256 of the key (shown once), looked up by prefix, optionally scoped to one agent and to scopes.';
 
 --
+-- Name: data_requests; Type: TABLE; Schema: private; Owner: -
+--
+
+CREATE TABLE private.data_requests (
+    id uuid DEFAULT extensions.gen_random_uuid() NOT NULL,
+    owner_id uuid NOT NULL,
+    requested_by uuid NOT NULL,
+    kind text NOT NULL,
+    contact_hash text NOT NULL,
+    agent_id uuid,
+    counts jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT data_requests_contact_hash_check CHECK ((contact_hash ~ '^[0-9a-f]{64}$'::text)),
+    CONSTRAINT data_requests_kind_check CHECK ((kind = ANY (ARRAY['export'::text, 'erase'::text])))
+);
+
+--
+-- Name: TABLE data_requests; Type: COMMENT; Schema: private; Owner: -
+--
+
+COMMENT ON TABLE private.data_requests IS 'Data subject requests (export, erase) of a tenant: who asked, when, a hash of the contact (never the number) and what was exported or erased, as counts.';
+
+--
+-- Name: COLUMN data_requests.contact_hash; Type: COMMENT; Schema: private; Owner: -
+--
+
+COMMENT ON COLUMN private.data_requests.contact_hash IS 'sha256 hex of "<owner id>:<contact>" (contact = E.164 digits or <id>@lid as asked): answers "was this contact erased?" for someone who knows the number, names nobody to anyone else.';
+
+--
+-- Name: COLUMN data_requests.agent_id; Type: COMMENT; Schema: private; Owner: -
+--
+
+COMMENT ON COLUMN private.data_requests.agent_id IS 'The one agent the request was limited to; null: every agent of the tenant.';
+
+--
 -- Name: media_objects; Type: TABLE; Schema: private; Owner: -
 --
 
@@ -4425,6 +4784,13 @@ ALTER TABLE ONLY private.connectors
     ADD CONSTRAINT connectors_pkey PRIMARY KEY (id);
 
 --
+-- Name: data_requests data_requests_pkey; Type: CONSTRAINT; Schema: private; Owner: -
+--
+
+ALTER TABLE ONLY private.data_requests
+    ADD CONSTRAINT data_requests_pkey PRIMARY KEY (id);
+
+--
 -- Name: emergency_key_cleanups emergency_key_cleanups_pkey; Type: CONSTRAINT; Schema: private; Owner: -
 --
 
@@ -4609,6 +4975,12 @@ CREATE INDEX api_keys_agent_idx ON private.api_keys USING btree (agent_id);
 --
 
 CREATE INDEX api_keys_owner_idx ON private.api_keys USING btree (owner_id);
+
+--
+-- Name: data_requests_owner_created_idx; Type: INDEX; Schema: private; Owner: -
+--
+
+CREATE INDEX data_requests_owner_created_idx ON private.data_requests USING btree (owner_id, created_at DESC);
 
 --
 -- Name: emergency_key_cleanups_one_open; Type: INDEX; Schema: private; Owner: -
@@ -4940,6 +5312,13 @@ ALTER TABLE ONLY private.api_keys
     ADD CONSTRAINT api_keys_owner_id_fkey FOREIGN KEY (owner_id) REFERENCES auth.users(id) ON DELETE CASCADE;
 
 --
+-- Name: data_requests data_requests_owner_id_fkey; Type: FK CONSTRAINT; Schema: private; Owner: -
+--
+
+ALTER TABLE ONLY private.data_requests
+    ADD CONSTRAINT data_requests_owner_id_fkey FOREIGN KEY (owner_id) REFERENCES auth.users(id) ON DELETE CASCADE;
+
+--
 -- Name: emergency_key_cleanups emergency_key_cleanups_agent_id_fkey; Type: FK CONSTRAINT; Schema: private; Owner: -
 --
 
@@ -5127,6 +5506,18 @@ ALTER TABLE ONLY public.whatsapp_sessions
 
 ALTER TABLE ONLY public.whatsapp_sessions
     ADD CONSTRAINT whatsapp_sessions_owner_id_fkey FOREIGN KEY (owner_id) REFERENCES auth.users(id) ON DELETE CASCADE;
+
+--
+-- Name: data_requests Users can read the data requests of their own account; Type: POLICY; Schema: private; Owner: -
+--
+
+CREATE POLICY "Users can read the data requests of their own account" ON private.data_requests FOR SELECT TO authenticated USING ((owner_id = ( SELECT auth.uid() AS uid)));
+
+--
+-- Name: data_requests; Type: ROW SECURITY; Schema: private; Owner: -
+--
+
+ALTER TABLE private.data_requests ENABLE ROW LEVEL SECURITY;
 
 --
 -- Name: plans Signed-in users can read the plans; Type: POLICY; Schema: public; Owner: -
@@ -5867,6 +6258,22 @@ REVOKE ALL ON FUNCTION gateway.ensure_account(p_user_id uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION gateway.ensure_account(p_user_id uuid) TO service_role;
 
 --
+-- Name: FUNCTION erase_data_subject(p_owner uuid, p_requested_by uuid, p_contact text, p_agent uuid, p_capacity integer, p_window_seconds integer); Type: ACL; Schema: gateway; Owner: -
+--
+
+REVOKE ALL ON FUNCTION gateway.erase_data_subject(p_owner uuid, p_requested_by uuid, p_contact text, p_agent uuid, p_capacity integer, p_window_seconds integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION gateway.erase_data_subject(p_owner uuid, p_requested_by uuid, p_contact text, p_agent uuid, p_capacity integer, p_window_seconds integer) TO service_role;
+GRANT ALL ON FUNCTION gateway.erase_data_subject(p_owner uuid, p_requested_by uuid, p_contact text, p_agent uuid, p_capacity integer, p_window_seconds integer) TO gateway_api;
+
+--
+-- Name: FUNCTION export_data_subject(p_owner uuid, p_requested_by uuid, p_contact text, p_agent uuid, p_capacity integer, p_window_seconds integer); Type: ACL; Schema: gateway; Owner: -
+--
+
+REVOKE ALL ON FUNCTION gateway.export_data_subject(p_owner uuid, p_requested_by uuid, p_contact text, p_agent uuid, p_capacity integer, p_window_seconds integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION gateway.export_data_subject(p_owner uuid, p_requested_by uuid, p_contact text, p_agent uuid, p_capacity integer, p_window_seconds integer) TO service_role;
+GRANT ALL ON FUNCTION gateway.export_data_subject(p_owner uuid, p_requested_by uuid, p_contact text, p_agent uuid, p_capacity integer, p_window_seconds integer) TO gateway_api;
+
+--
 -- Name: FUNCTION fail(p_code text, p_message text, p_detail text); Type: ACL; Schema: gateway; Owner: -
 --
 
@@ -6223,6 +6630,34 @@ REVOKE ALL ON FUNCTION private.create_account_for_new_user() FROM PUBLIC;
 GRANT ALL ON FUNCTION private.create_account_for_new_user() TO service_role;
 
 --
+-- Name: FUNCTION data_request_agents(p_owner uuid, p_agent uuid); Type: ACL; Schema: private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION private.data_request_agents(p_owner uuid, p_agent uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.data_request_agents(p_owner uuid, p_agent uuid) TO service_role;
+
+--
+-- Name: FUNCTION data_request_hash(p_owner uuid, p_contact text); Type: ACL; Schema: private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION private.data_request_hash(p_owner uuid, p_contact text) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.data_request_hash(p_owner uuid, p_contact text) TO service_role;
+
+--
+-- Name: FUNCTION data_subject(p_owner uuid, p_agents uuid[], p_contact text); Type: ACL; Schema: private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION private.data_subject(p_owner uuid, p_agents uuid[], p_contact text) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.data_subject(p_owner uuid, p_agents uuid[], p_contact text) TO service_role;
+
+--
+-- Name: FUNCTION data_subject_signal_key(p_type text, p_key_id text, p_phones text[], p_lids text[], p_signal_users text[]); Type: ACL; Schema: private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION private.data_subject_signal_key(p_type text, p_key_id text, p_phones text[], p_lids text[], p_signal_users text[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.data_subject_signal_key(p_type text, p_key_id text, p_phones text[], p_lids text[], p_signal_users text[]) TO service_role;
+
+--
 -- Name: FUNCTION event_types(); Type: ACL; Schema: private; Owner: -
 --
 
@@ -6442,6 +6877,12 @@ GRANT ALL ON TABLE private.alert_email_settings TO service_role;
 --
 
 GRANT ALL ON TABLE private.api_keys TO service_role;
+
+--
+-- Name: TABLE data_requests; Type: ACL; Schema: private; Owner: -
+--
+
+GRANT ALL ON TABLE private.data_requests TO service_role;
 
 --
 -- Name: TABLE media_objects; Type: ACL; Schema: private; Owner: -

@@ -189,6 +189,16 @@ export type Database = {
         isOneToOne: true
         isSetofReturn: false
       } },
+"erase_data_subject":
+{ Args: { "p_agent"?: string,"p_capacity"?: number,"p_contact": string,"p_owner": string,"p_requested_by": string,"p_window_seconds"?: number }; Returns: {
+              "counts": Json,"media_keys": (string)[],"rate_limit": number,"rate_remaining": number,"rate_reset_seconds": number,"request_id": string
+            }[]
+                           },
+"export_data_subject":
+{ Args: { "p_agent"?: string,"p_capacity"?: number,"p_contact": string,"p_owner": string,"p_requested_by": string,"p_window_seconds"?: number }; Returns: {
+              "counts": Json,"document": Json,"rate_limit": number,"rate_remaining": number,"rate_reset_seconds": number,"request_id": string
+            }[]
+                           },
 "fail":
 { Args: { "p_code": string,"p_detail"?: string,"p_message": string }; Returns: undefined
                            },

@@ -481,6 +481,40 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/v1/data-requests/erase": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Erase one contact (number or LID) from the account's agents: messages both ways, number checks, events and their webhook deliveries, media only they used, Signal sessions; statistics stay. Needs confirm: true; recorded with a hash of the contact */
+        post: operations["eraseContactData"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/data-requests/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Everything stored about one contact (number or LID) across the account's agents, as one document; recorded. Signed-in users only; 20 requests (exports and erasures) per 3600 s */
+        post: operations["exportContactData"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/keys": {
         parameters: {
             query?: never;
@@ -692,6 +726,141 @@ export type components = {
              */
             eventTypes: string[];
             url: string;
+        };
+        DataEraseRequest: {
+            /**
+             * Format: uuid
+             * @description Only this agent; all agents of the account when left out
+             * @example 8a6e0804-2bd0-4672-b79d-d97027f9071a
+             */
+            agentId?: string;
+            /**
+             * @description Must be true: erasing cannot be undone
+             * @enum {boolean}
+             */
+            confirm: true;
+            /**
+             * @description The contact: an international phone number, its JID, or a WhatsApp LID (`<id>@lid`)
+             * @example +447700900111
+             */
+            contact: string;
+        };
+        DataEraseResult: {
+            counts: components["schemas"]["DataRequestCounts"];
+            requestId: string;
+        };
+        DataExport: {
+            contact: {
+                /** @description The LIDs (`<id>@lid`) the account's inbound messages paired with the number */
+                lids: string[];
+                /** @description E.164 digits */
+                phones: string[];
+            };
+            counts: components["schemas"]["DataRequestCounts"];
+            events: {
+                agentId: string | null;
+                createdAt: string;
+                id: string;
+                payload: {
+                    [key: string]: unknown;
+                };
+                severity: string;
+                type: string;
+            }[];
+            inboundMessages: {
+                agentId: string;
+                chatJid: string;
+                content: {
+                    [key: string]: unknown;
+                };
+                createdAt: string;
+                fromMe: boolean;
+                id: string;
+                quotedWaMessageId: string | null;
+                senderLid: string | null;
+                senderPhone: string | null;
+                sentAt: string | null;
+                type: string;
+                waMessageId: string;
+            }[];
+            mediaObjects: {
+                key: string;
+                registeredAt: string;
+                sha256: string;
+                size: number;
+            }[];
+            numberChecks: {
+                agentId: string;
+                completedAt: string | null;
+                createdAt: string;
+                id: string;
+                /** @description Only the contact's numbers of the check */
+                numbers: string[];
+                results: {
+                    exists: boolean;
+                    jid: string | null;
+                    number: string;
+                }[] | null;
+                status: string;
+            }[];
+            outboundMessages: {
+                agentId: string;
+                content: {
+                    [key: string]: unknown;
+                };
+                createdAt: string;
+                deliveredAt: string | null;
+                errorCode: string | null;
+                errorMessage: string | null;
+                failedAt: string | null;
+                id: string;
+                readAt: string | null;
+                recipient: string;
+                sentAt: string | null;
+                status: string;
+                type: string;
+                waMessageId: string;
+            }[];
+            requestId: string;
+            /** @description How many Signal keys each agent holds for the contact (sessions, identity keys, device list, LID mapping); never their material */
+            signalKeys: {
+                agentId: string;
+                count: number;
+                keyType: string;
+            }[];
+            webhookDeliveries: {
+                attempts: number;
+                createdAt: string;
+                deliveredAt: string | null;
+                endpointId: string;
+                eventId: string;
+                id: string;
+                lastAttemptAt: string | null;
+                lastStatusCode: number | null;
+                status: string;
+            }[];
+        };
+        DataExportRequest: {
+            /**
+             * Format: uuid
+             * @description Only this agent; all agents of the account when left out
+             * @example 8a6e0804-2bd0-4672-b79d-d97027f9071a
+             */
+            agentId?: string;
+            /**
+             * @description The contact: an international phone number, its JID, or a WhatsApp LID (`<id>@lid`)
+             * @example +447700900111
+             */
+            contact: string;
+        };
+        DataRequestCounts: {
+            events: number;
+            inboundMessages: number;
+            mediaObjects: number;
+            numberChecks: number;
+            outboundMessages: number;
+            signalKeys: number;
+            webhookDeliveries: number;
         };
         Error: {
             error: {
@@ -3446,6 +3615,144 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Stats"];
+                };
+            };
+            /** @description Malformed JSON or invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Scope or plan does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown or foreign id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (Retry-After, RateLimit-* headers) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    eraseContactData: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DataEraseRequest"];
+            };
+        };
+        responses: {
+            /** @description Erased (all counts 0 when nothing was stored) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DataEraseResult"];
+                };
+            };
+            /** @description Malformed JSON or invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Scope or plan does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown or foreign id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (Retry-After, RateLimit-* headers) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    exportContactData: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DataExportRequest"];
+            };
+        };
+        responses: {
+            /** @description The export */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DataExport"];
                 };
             };
             /** @description Malformed JSON or invalid input */

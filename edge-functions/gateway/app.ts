@@ -17,6 +17,7 @@ import { sqlToHttp } from '../_shared/http/sql-errors.ts';
 import { ping } from '../_shared/sql/health.ts';
 import { registerActivityRoutes } from './routes/activity.ts';
 import { registerAgentRoutes } from './routes/agents.ts';
+import { registerDataRequestRoutes } from './routes/data-requests.ts';
 import { registerDocs } from './routes/docs.ts';
 import { registerKeyRoutes } from './routes/keys.ts';
 import { registerMessageRoutes } from './routes/messages.ts';
@@ -143,6 +144,7 @@ export function createApp(deps: AppDeps): GatewayApp {
   registerWebhookRoutes(app, ctx);
   registerWebhookRotationRoute(app, ctx);
   registerActivityRoutes(app, ctx);
+  registerDataRequestRoutes(app, ctx);
   registerDocs(app);
 
   // Thrown, not answered: every error response is made in onError below.

@@ -33,6 +33,8 @@ export interface GatewayConfig {
     agentRenames: Bucket;
     /** Webhook secret rotations, per owner. */
     webhookRotations: Bucket;
+    /** Data subject exports and erasures together, per owner (each reads or deletes a contact's history). */
+    dataRequests: Bucket;
   };
   /** How long a number check waits for the connector before answering 202 with a job to poll. */
   numberCheckWaitMs: number;
@@ -62,6 +64,7 @@ export const DEFAULT_CONFIG: GatewayConfig = {
     webhookSends: { capacity: 30, windowSeconds: 3600 },
     agentRenames: { capacity: 30, windowSeconds: 3600 },
     webhookRotations: { capacity: 10, windowSeconds: 3600 },
+    dataRequests: { capacity: 20, windowSeconds: 3600 },
   },
   numberCheckWaitMs: 5000,
   numberCheckPollMs: 150,

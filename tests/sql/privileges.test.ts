@@ -126,6 +126,8 @@ describe('the edge function\'s role gateway_api', () => {
       'gateway.create_webhook_endpoint(uuid,uuid,uuid,text,text[],text,bytea,integer,integer)',
       'gateway.delete_agent(uuid,uuid)',
       'gateway.delete_webhook_endpoint(uuid,uuid)',
+      'gateway.erase_data_subject(uuid,uuid,text,uuid,integer,integer)',
+      'gateway.export_data_subject(uuid,uuid,text,uuid,integer,integer)',
       'gateway.list_api_keys(uuid)',
       'gateway.list_webhook_deliveries(uuid,uuid,integer,timestamp with time zone,uuid)',
       'gateway.register_media(uuid,text,text,bigint)',
