@@ -33,7 +33,7 @@ export interface AuthOptions {
 async function fromApiKey(sql: Sql, token: string): Promise<Principal | null> {
   const parsed = parseApiKey(token);
   if (!parsed) return null;
-  const hash = await sha256(token);
+  const hash = sha256(token);
   const row = await apiKeyForPrefix(sql, parsed.prefix, hash);
   // Compare even when the key is unusable, so revoked and live keys take the same time.
   const matches = row ? timingSafeEqual(new Uint8Array(row.key_hash), hash) : timingSafeEqual(hash, new Uint8Array(32));
