@@ -6,7 +6,8 @@
  *   const { key, prefix, hash } = await generateApiKey();
  *   const parsed = parseApiKey(token); // null when malformed
  */
-import { createHash } from 'node:crypto';
+import { sha256 } from './sha256.ts';
+
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 const KEY_PATTERN = /^wag_([a-z0-9]{12})_([A-Za-z0-9_-]{43})$/;
 
@@ -27,20 +28,6 @@ function base64url(bytes: Uint8Array): string {
   let binary = '';
   for (const b of bytes) binary += String.fromCharCode(b);
   return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-}
-
-/**
- * Synchronous on purpose (node:crypto, which Deno provides too): crypto.subtle.digest is an async
- * job on the thread pool, and its round trip was a sixth of the send route's CPU under load
- * (`node --cpu-prof`, scripts/bench/api.ts), for a hash that takes a microsecond.
- */
-export function sha256(text: string): Uint8Array {
-  return new Uint8Array(createHash('sha256').update(text, 'utf8').digest());
-}
-
-/** The same digest as lowercase hex. */
-export function sha256Hex(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
 export async function generateApiKey(): Promise<{ key: string; prefix: string; hash: Uint8Array }> {

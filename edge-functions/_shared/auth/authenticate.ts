@@ -17,7 +17,8 @@ import { takeToken } from '../sql/health.ts';
 import { apiKeyForPrefix } from '../sql/keys.ts';
 import type { Sql } from '../sql/types.ts';
 import { LocalBuckets } from './local-buckets.ts';
-import { parseApiKey, sha256, timingSafeEqual } from './api-keys.ts';
+import { parseApiKey, timingSafeEqual } from './api-keys.ts';
+import { sha256 } from './sha256.ts';
 import { AnonymousUserRefused, type JwtVerifier } from './jwt.ts';
 import type { Principal } from './principal.ts';
 

@@ -1,6 +1,6 @@
 /** Sending (idempotent, rate limited by the plan inside enqueue), reading and listing messages. */
 import { createRoute, z } from '@hono/zod-openapi';
-import { sha256Hex } from '../../_shared/auth/api-keys.ts';
+import { sha256Hex } from '../../_shared/auth/sha256.ts';
 import { AgentParams, decodeCursor, encodeCursor, errorResponses, Uuid } from '../../_shared/contracts/common.ts';
 import { createSendMessageSchema, MessageListQuery, MessagePage, MessageView, SendAccepted, toQueuedMessage } from '../../_shared/contracts/messages.ts';
 import { HttpError, notFound } from '../../_shared/http/errors.ts';
