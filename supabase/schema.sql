@@ -404,8 +404,7 @@ CREATE FUNCTION gateway.api_send(p_owner uuid, p_agent uuid, p_recipient text, p
     AS $$
 begin
   return query select * from gateway.enqueue_message(p_owner, p_agent, p_recipient, p_type, p_content,
-    p_idempotency_key, p_request_hash);
-  perform gateway.count_api_call(p_owner, p_agent);
+    p_idempotency_key, p_request_hash, true);
 end;
 $$;
 
@@ -413,7 +412,7 @@ $$;
 -- Name: FUNCTION api_send(p_owner uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb, p_idempotency_key text, p_request_hash text); Type: COMMENT; Schema: gateway; Owner: -
 --
 
-COMMENT ON FUNCTION gateway.api_send(p_owner uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb, p_idempotency_key text, p_request_hash text) IS 'Control plane: gateway.enqueue_message plus the API call counted.';
+COMMENT ON FUNCTION gateway.api_send(p_owner uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb, p_idempotency_key text, p_request_hash text) IS 'Control plane: gateway.enqueue_message with the API call counted in the same daily_stats update (a replay counts one call too).';
 
 --
 -- Name: whatsapp_sessions; Type: TABLE; Schema: public; Owner: -
@@ -1455,13 +1454,13 @@ $$;
 COMMENT ON FUNCTION gateway.emit_event(p_owner uuid, p_agent uuid, p_type text, p_severity text, p_payload jsonb) IS 'Writes an event and its webhook deliveries in the caller''s transaction (the outbox).';
 
 --
--- Name: enqueue_message(uuid, uuid, text, text, jsonb, text, text); Type: FUNCTION; Schema: gateway; Owner: -
+-- Name: enqueue_message(uuid, uuid, text, text, jsonb, text, text, boolean); Type: FUNCTION; Schema: gateway; Owner: -
 --
 
-CREATE FUNCTION gateway.enqueue_message(p_owner uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb, p_idempotency_key text DEFAULT NULL::text, p_request_hash text DEFAULT NULL::text) RETURNS TABLE(id uuid, wa_message_id text, status text, created_at timestamp with time zone, replayed boolean, rate_limit integer, rate_remaining integer, rate_reset_seconds integer)
+CREATE FUNCTION gateway.enqueue_message(p_owner uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb, p_idempotency_key text DEFAULT NULL::text, p_request_hash text DEFAULT NULL::text, p_count_api_call boolean DEFAULT false) RETURNS TABLE(id uuid, wa_message_id text, status text, created_at timestamp with time zone, replayed boolean, rate_limit integer, rate_remaining integer, rate_reset_seconds integer)
     LANGUAGE plpgsql
     SET search_path TO ''
-    AS $$
+    AS $_$
 declare
   v_agent public.agents;
   v_existing public.messages;
@@ -1476,6 +1475,17 @@ begin
   end if;
   if p_recipient is null or p_type is null or jsonb_typeof(p_content) is distinct from 'object' then
     perform gateway.fail('invalid_argument', 'recipient, type and a content object are required');
+  end if;
+  -- The predicates of messages_recipient_check, messages_type_check and
+  -- messages_idempotency_key_check, asked first: refusing here
+  -- costs nothing, catching the constraint's error would cost a subtransaction on every send.
+  -- tests/sql/send-path.test.ts keeps the two in step.
+  if not (p_recipient ~ '^[0-9]{6,15}$' or p_recipient ~ '^[0-9A-Za-z.:_-]+@[a-z.]+$')
+     or p_type not in ('text', 'image', 'video', 'audio', 'voice', 'document', 'location', 'contact', 'reaction', 'poll', 'edit', 'delete') then
+    perform gateway.fail('invalid_argument', 'recipient or message type is malformed');
+  end if;
+  if char_length(p_idempotency_key) not between 1 and 255 then
+    perform gateway.fail('invalid_argument', 'idempotency key must be 1 to 255 characters');
   end if;
   -- Media bytes never ride in a queue row (DESIGN invariant 6): they sit in the media store and
   -- the row names them by key; a key must be this owner's and registered, so retention knows it.
@@ -1499,6 +1509,9 @@ begin
       if v_existing.request_hash is distinct from p_request_hash then
         perform gateway.fail('idempotency_conflict', 'this Idempotency-Key was used with a different request');
       end if;
+      if p_count_api_call then
+        perform gateway.count_api_call(p_owner, p_agent);
+      end if;
       return query select v_existing.id, v_existing.wa_message_id, v_existing.status, v_existing.created_at, true,
         null::integer, null::integer, null::integer;
       return;
@@ -1515,16 +1528,11 @@ begin
                         'retry_after', v_bucket.retry_after_seconds)::text);
   end if;
 
-  begin
-    insert into public.messages as m (agent_id, owner_id, wa_message_id, recipient, type, content, idempotency_key, request_hash)
-    values (p_agent, p_owner, '3EB0' || upper(encode(extensions.gen_random_bytes(9), 'hex')),
-            p_recipient, p_type, p_content, p_idempotency_key, p_request_hash)
-    on conflict (agent_id, idempotency_key) do nothing
-    returning * into v_row;
-  exception
-    when check_violation then
-      perform gateway.fail('invalid_argument', 'recipient or message type is malformed');
-  end;
+  insert into public.messages as m (agent_id, owner_id, wa_message_id, recipient, type, content, idempotency_key, request_hash)
+  values (p_agent, p_owner, '3EB0' || upper(encode(extensions.gen_random_bytes(9), 'hex')),
+          p_recipient, p_type, p_content, p_idempotency_key, p_request_hash)
+  on conflict (agent_id, idempotency_key) do nothing
+  returning * into v_row;
 
   if v_row.id is null then
     -- A concurrent request with the same key won the insert; answer as its replay.
@@ -1532,22 +1540,28 @@ begin
     if v_existing.request_hash is distinct from p_request_hash then
       perform gateway.fail('idempotency_conflict', 'this Idempotency-Key was used with a different request');
     end if;
+    if p_count_api_call then
+      perform gateway.count_api_call(p_owner, p_agent);
+    end if;
     return query select v_existing.id, v_existing.wa_message_id, v_existing.status, v_existing.created_at, true,
       v_limit, v_bucket.remaining, v_bucket.reset_seconds;
     return;
   end if;
 
-  perform private.bump_stats(p_agent, p_owner, 'queued', 1);
+  -- private.bump_stats for two columns in one row update: queued, and the API call when counted.
+  insert into public.daily_stats as d (agent_id, day, owner_id, queued, api_calls)
+  values (p_agent, (now() at time zone 'utc')::date, p_owner, 1, case when p_count_api_call then 1 else 0 end)
+  on conflict (agent_id, day) do update set queued = d.queued + 1, api_calls = d.api_calls + excluded.api_calls;
   return query select v_row.id, v_row.wa_message_id, v_row.status, v_row.created_at, false,
     v_limit, v_bucket.remaining, v_bucket.reset_seconds;
 end;
-$$;
+$_$;
 
 --
--- Name: FUNCTION enqueue_message(p_owner uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb, p_idempotency_key text, p_request_hash text); Type: COMMENT; Schema: gateway; Owner: -
+-- Name: FUNCTION enqueue_message(p_owner uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb, p_idempotency_key text, p_request_hash text, p_count_api_call boolean); Type: COMMENT; Schema: gateway; Owner: -
 --
 
-COMMENT ON FUNCTION gateway.enqueue_message(p_owner uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb, p_idempotency_key text, p_request_hash text) IS 'Accepts a send: ownership, disabled agent, content (no media bytes, at most 64 KiB, media references of this owner), idempotency and the plan''s per-minute limit checked; returns the queued row (or the first one for a replay).';
+COMMENT ON FUNCTION gateway.enqueue_message(p_owner uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb, p_idempotency_key text, p_request_hash text, p_count_api_call boolean) IS 'Accepts a send: ownership, disabled agent, recipient and type, content (no media bytes, at most 64 KiB, media references of this owner), idempotency and the plan''s per-minute limit checked; returns the queued row (or the first one for a replay). p_count_api_call also counts an API call in the same daily_stats update.';
 
 --
 -- Name: accounts; Type: TABLE; Schema: public; Owner: -
@@ -6236,11 +6250,11 @@ REVOKE ALL ON FUNCTION gateway.emit_event(p_owner uuid, p_agent uuid, p_type tex
 GRANT ALL ON FUNCTION gateway.emit_event(p_owner uuid, p_agent uuid, p_type text, p_severity text, p_payload jsonb) TO service_role;
 
 --
--- Name: FUNCTION enqueue_message(p_owner uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb, p_idempotency_key text, p_request_hash text); Type: ACL; Schema: gateway; Owner: -
+-- Name: FUNCTION enqueue_message(p_owner uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb, p_idempotency_key text, p_request_hash text, p_count_api_call boolean); Type: ACL; Schema: gateway; Owner: -
 --
 
-REVOKE ALL ON FUNCTION gateway.enqueue_message(p_owner uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb, p_idempotency_key text, p_request_hash text) FROM PUBLIC;
-GRANT ALL ON FUNCTION gateway.enqueue_message(p_owner uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb, p_idempotency_key text, p_request_hash text) TO service_role;
+REVOKE ALL ON FUNCTION gateway.enqueue_message(p_owner uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb, p_idempotency_key text, p_request_hash text, p_count_api_call boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION gateway.enqueue_message(p_owner uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb, p_idempotency_key text, p_request_hash text, p_count_api_call boolean) TO service_role;
 
 --
 -- Name: TABLE accounts; Type: ACL; Schema: public; Owner: -

@@ -177,7 +177,7 @@ export type Database = {
 { Args: { "p_agent": string,"p_owner": string,"p_payload"?: Json,"p_severity"?: string,"p_type": string }; Returns: string
                            },
 "enqueue_message":
-{ Args: { "p_agent": string,"p_content": Json,"p_idempotency_key"?: string,"p_owner": string,"p_recipient": string,"p_request_hash"?: string,"p_type": string }; Returns: {
+{ Args: { "p_agent": string,"p_content": Json,"p_count_api_call"?: boolean,"p_idempotency_key"?: string,"p_owner": string,"p_recipient": string,"p_request_hash"?: string,"p_type": string }; Returns: {
               "created_at": string,"id": string,"rate_limit": number,"rate_remaining": number,"rate_reset_seconds": number,"replayed": boolean,"status": string,"wa_message_id": string
             }[]
                            },

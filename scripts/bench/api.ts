@@ -10,10 +10,16 @@
  *      Idempotency-Key, round-robin over the agents; once with the API key, once with a JWT.
  *
  * Env: DATABASE_URL (admin URL, default local), DURATION (s, default 10), CONNECTIONS (default 32),
- * AGENTS (default 50), ROWS (default 10000), CONCURRENCY (default 16), DB_POOL_MAX (default 16).
+ * AGENTS (default 50), ROWS (default 10000), CONCURRENCY (default 16), DB_POOL_MAX (default 16),
+ * CPU_PROF_DIR (the app runs under `node --cpu-prof` and writes its profile there on exit).
+ *
+ * The last line is one JSON summary: cores and load average at start, the rates, and the ratios
+ * beside their target (HTTP send >= 0.8 of the bare enqueue measured in the same run).
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import postgres from 'postgres';
@@ -33,6 +39,22 @@ const CONCURRENCY = Number(process.env.CONCURRENCY ?? 16);
 const POOL = Number(process.env.DB_POOL_MAX ?? 16);
 const PORT = 18_000 + (process.pid % 1000);
 const name = `wg_bench_api_${process.pid}`;
+const PROFILE_DIR = process.env.CPU_PROF_DIR;
+const machine = { cores: os.cpus().length, loadavg: os.loadavg().map((l) => Number(l.toFixed(2))) };
+
+/**
+ * CPU seconds used so far by these processes (user + system, from /proc; Linux with the server on
+ * this machine, else null). Per request it says which process bounds the send, whatever the load.
+ */
+function cpuSeconds(pids: number[]): number | null {
+  if (pids.length === 0 || !pids.every((pid) => existsSync(`/proc/${pid}/stat`))) return null;
+  let ticks = 0;
+  for (const pid of pids) {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return ticks / 100; // USER_HZ
+}
 
 const adminSql = postgres(admin, { max: 1, onnotice: () => {} });
 await adminSql.unsafe(`drop database if exists "${name}" with (force)`);
@@ -52,9 +74,16 @@ try {
   const agents: string[] = [];
   for (let i = 0; i < AGENTS; i++) agents.push(((await sql`select id from gateway.create_agent(${owner}, ${`bench-${i}`})`)[0]!).id as string);
 
+  // The backends of this database: their CPU per request is the database's share of a send.
+  const backends = async () => (await sql`select pid from pg_stat_activity where datname = current_database()`).map((r) => r.pid as number);
+  const perRequest = (before: number | null, after: number | null, n: number) => (before === null || after === null || n === 0 ? null : Math.round(((after - before) / n) * 1e6));
+
   // Bare SQL enqueue rate.
   const content = sql.json({ text: 'hello from the benchmark' });
+  await Promise.all(Array.from({ length: CONCURRENCY }, () => sql`select 1`));
   let next = 0;
+  const sqlPids = await backends();
+  const sqlCpu0 = cpuSeconds(sqlPids);
   const started = performance.now();
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
@@ -64,12 +93,14 @@ try {
     }),
   );
   const sqlRate = ROWS / ((performance.now() - started) / 1000);
+  const sqlDbCpuUs = perRequest(sqlCpu0, cpuSeconds(sqlPids), ROWS);
 
   // The app in its own process.
   const { privateKey, publicKey } = await generateKeyPair('ES256');
   const jwk = { ...(await exportJWK(publicKey)), kid: 'bench', alg: 'ES256' };
   const supabaseUrl = 'https://bench.supabase.test';
-  child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'scripts/dev/serve-api.ts')], {
+  const profile = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(PROFILE_DIR)}`] : [];
+  child = spawn(process.execPath, [...profile, '--import', 'tsx', path.join(repoRoot, 'scripts/dev/serve-api.ts')], {
     cwd: repoRoot,
     env: {
       ...process.env, MEDIA_STORE: 'folder', MEDIA_STORE_DIR: path.join(repoRoot, '.data', 'bench-media'), SUPABASE_DB_URL: url, SUPABASE_URL: supabaseUrl, SUPABASE_JWKS: JSON.stringify({ keys: [jwk] }),
@@ -89,6 +120,9 @@ try {
 
   async function load(label: string, credential: string) {
     let n = 0;
+    const pids = await backends();
+    const app0 = cpuSeconds([child!.pid!]);
+    const db0 = cpuSeconds(pids);
     const result = await autocannon({
       url: base,
       connections: CONNECTIONS,
@@ -109,7 +143,10 @@ try {
       ],
     });
     const non2xx = result.non2xx + result.errors;
-    return { label, rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, total: result.requests.total, non2xx };
+    const appCpuUs = perRequest(app0, cpuSeconds([child!.pid!]), result.requests.total);
+    // Backends the app opened during the run are not counted: a warm-up run opens the pool first.
+    const dbCpuUs = perRequest(db0, cpuSeconds(pids.filter((pid) => existsSync(`/proc/${pid}/stat`))), result.requests.total);
+    return { label, rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, total: result.requests.total, non2xx, appCpuUs, dbCpuUs };
   }
 
   await load('warmup', apiKey).catch(() => undefined);
@@ -118,17 +155,27 @@ try {
   const [queued] = await sql`select count(*)::int as n from public.messages where idempotency_key like 'api-key-%' or idempotency_key like 'jwt-%'`;
 
   console.log('');
-  console.log(`bare SQL enqueue (gateway.enqueue_message, ${CONCURRENCY} connections): ${sqlRate.toFixed(0)} rows/s`);
+  console.log(`bare SQL enqueue (gateway.enqueue_message, ${CONCURRENCY} connections): ${sqlRate.toFixed(0)} rows/s, database CPU ${sqlDbCpuUs ?? '?'} us/row`);
   for (const r of [byKey, byJwt]) {
     console.log(
       `HTTP send (${r.label}, ${CONNECTIONS} connections, ${DURATION} s): ${r.rps.toFixed(0)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms, ` +
-        `non-2xx ${r.non2xx}, ratio HTTP/SQL ${(r.rps / sqlRate).toFixed(2)}`,
+        `non-2xx ${r.non2xx}, ratio HTTP/SQL ${(r.rps / sqlRate).toFixed(2)}, CPU per request: app ${r.appCpuUs ?? '?'} us, database ${r.dbCpuUs ?? '?'} us`,
     );
   }
   console.log(`rows queued by the HTTP runs: ${queued!.n} (requests: ${byKey.total + byJwt.total})`);
   console.log(`target: >= 2000 sends/s with p99 < 30 ms -> api-key ${byKey.rps >= 2000 && byKey.p99 < 30 ? 'met' : 'not met'}, jwt ${byJwt.rps >= 2000 && byJwt.p99 < 30 ? 'met' : 'not met'}`);
+  const http = (r: typeof byKey) => ({
+    rps: Math.round(r.rps), p50_ms: r.p50, p99_ms: r.p99, non2xx: r.non2xx, app_cpu_us: r.appCpuUs, db_cpu_us: r.dbCpuUs,
+    ratio_to_sql: Number((r.rps / sqlRate).toFixed(2)), target_ratio: 0.8,
+  });
+  console.log(JSON.stringify({
+    bench: 'api', ...machine, duration_s: DURATION, connections: CONNECTIONS, agents: AGENTS,
+    sql_enqueue_rows_per_s: Math.round(sqlRate), sql_enqueue_db_cpu_us: sqlDbCpuUs, api_key: http(byKey), jwt: http(byJwt),
+  }));
 } finally {
   child?.kill('SIGTERM');
+  // The profile is written when the app exits: wait for it.
+  if (child && child.exitCode === null) await new Promise((resolve) => child!.once('exit', resolve));
   await sql.end();
   await adminSql.unsafe(`drop database if exists "${name}" with (force)`);
   await adminSql.end();

@@ -7,9 +7,11 @@
  *   pipeline         rows / (enqueue time + claim+complete time)
  *
  * Uses DATABASE_URL (a server; a scratch database is created and dropped) or the local server.
- * ROWS (default 10000) and CONCURRENCY (default 8) tune it.
+ * ROWS (default 10000) and CONCURRENCY (default 8) tune it. The last line is one JSON summary:
+ * cores and load average at start, the rates, and the ratios beside their targets.
  */
 import { randomUUID } from 'node:crypto';
+import os from 'node:os';
 import postgres from 'postgres';
 import { migrate } from '../db/migrate.ts';
 import { withDatabase } from '../db/server.ts';
@@ -19,6 +21,7 @@ const CONCURRENCY = Number(process.env.CONCURRENCY ?? 8);
 const AGENTS = 20;
 const admin = process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 const name = `wg_bench_db_${process.pid}`;
+const machine = { cores: os.cpus().length, loadavg: os.loadavg().map((l) => Number(l.toFixed(2))) };
 
 const adminSql = postgres(admin, { max: 1, onnotice: () => {} });
 await adminSql.unsafe(`drop database if exists "${name}" with (force)`);
@@ -92,6 +95,12 @@ try {
   console.log(`  pipeline enqueue→claim→sent  ${Math.round(pipeline).toString().padStart(7)} rows/s`);
   console.log(`  ratio pipeline / bare insert ${(pipeline / (ROWS / bare)).toFixed(2)}`);
   console.log(`  ratio enqueue / bare insert  ${(bare / enqueue).toFixed(2)}`);
+  console.log(JSON.stringify({
+    bench: 'db', ...machine, rows: ROWS, concurrency: CONCURRENCY, agents: AGENTS,
+    bare_rows_per_s: rate(bare), enqueue_rows_per_s: rate(enqueue), drain_rows_per_s: rate(drain), pipeline_rows_per_s: Math.round(pipeline),
+    enqueue_to_bare: Number((bare / enqueue).toFixed(2)), enqueue_target: 0.7,
+    pipeline_to_bare: Number((pipeline / (ROWS / bare)).toFixed(2)),
+  }));
 } finally {
   await sql.end();
   await adminSql.unsafe(`drop database if exists "${name}" with (force)`);

@@ -6,6 +6,8 @@
  *   const { key, prefix, hash } = await generateApiKey();
  *   const parsed = parseApiKey(token); // null when malformed
  */
+import { sha256 } from './sha256.ts';
+
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 const KEY_PATTERN = /^wag_([a-z0-9]{12})_([A-Za-z0-9_-]{43})$/;
 
@@ -28,17 +30,13 @@ function base64url(bytes: Uint8Array): string {
   return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
 
-export async function sha256(text: string): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));
-}
-
 export async function generateApiKey(): Promise<{ key: string; prefix: string; hash: Uint8Array }> {
   // 36^12 prefixes: collisions are rare and the unique index turns one into a retryable error.
   const random = crypto.getRandomValues(new Uint8Array(12));
   let prefix = '';
   for (const b of random) prefix += ALPHABET[b % ALPHABET.length];
   const key = `wag_${prefix}_${base64url(crypto.getRandomValues(new Uint8Array(32)))}`;
-  return { key, prefix, hash: await sha256(key) };
+  return { key, prefix, hash: sha256(key) };
 }
 
 export function parseApiKey(token: string): { prefix: string } | null {

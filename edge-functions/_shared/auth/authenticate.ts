@@ -17,7 +17,8 @@ import { takeToken } from '../sql/health.ts';
 import { apiKeyForPrefix } from '../sql/keys.ts';
 import type { Sql } from '../sql/types.ts';
 import { LocalBuckets } from './local-buckets.ts';
-import { parseApiKey, sha256, timingSafeEqual } from './api-keys.ts';
+import { parseApiKey, timingSafeEqual } from './api-keys.ts';
+import { sha256 } from './sha256.ts';
 import { AnonymousUserRefused, type JwtVerifier } from './jwt.ts';
 import type { Principal } from './principal.ts';
 
@@ -33,7 +34,7 @@ export interface AuthOptions {
 async function fromApiKey(sql: Sql, token: string): Promise<Principal | null> {
   const parsed = parseApiKey(token);
   if (!parsed) return null;
-  const hash = await sha256(token);
+  const hash = sha256(token);
   const row = await apiKeyForPrefix(sql, parsed.prefix, hash);
   // Compare even when the key is unusable, so revoked and live keys take the same time.
   const matches = row ? timingSafeEqual(new Uint8Array(row.key_hash), hash) : timingSafeEqual(hash, new Uint8Array(32));

@@ -1,5 +1,6 @@
 /** Sending (idempotent, rate limited by the plan inside enqueue), reading and listing messages. */
 import { createRoute, z } from '@hono/zod-openapi';
+import { sha256Hex } from '../../_shared/auth/sha256.ts';
 import { AgentParams, decodeCursor, encodeCursor, errorResponses, Uuid } from '../../_shared/contracts/common.ts';
 import { createSendMessageSchema, MessageListQuery, MessagePage, MessageView, SendAccepted, toQueuedMessage } from '../../_shared/contracts/messages.ts';
 import { HttpError, notFound } from '../../_shared/http/errors.ts';
@@ -43,10 +44,7 @@ const toView = (r: MessageRow): z.infer<typeof MessageView> => ({
   failedAt: iso(r.failed_at),
 });
 
-async function requestHash(value: unknown): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(JSON.stringify(value)));
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
-}
+const requestHash = (value: unknown): string => sha256Hex(JSON.stringify(value));
 
 export function registerMessageRoutes(app: GatewayApp, { sql, config, mediaStore, logger }: Ctx): void {
   const SendMessage = createSendMessageSchema({ maxMediaBytes: config.maxMediaBytes, allowHttpMedia: config.allowHttpMedia, allowPrivateUrls: config.allowPrivateUrls });
@@ -71,7 +69,7 @@ export function registerMessageRoutes(app: GatewayApp, { sql, config, mediaStore
       const queued = toQueuedMessage(body);
       const { recipient, type } = queued;
       const content = await storeInlineMedia({ sql, mediaStore, logger }, p.ownerId, queued.content);
-      const hash = idempotencyKey ? await requestHash(body) : null;
+      const hash = idempotencyKey ? requestHash(body) : null;
       const row = await sendMessage(sql, { owner: p.ownerId, agent: agentId, recipient, type, content, idempotencyKey, requestHash: hash });
       setRateHeaders(c, rateFromRow(row));
       if (row.replayed) c.header('Idempotent-Replayed', 'true');

@@ -1,0 +1,88 @@
+/**
+ * The send path after 20261202124000_send_path_statements.sql: gateway.enqueue_message checks
+ * recipient, type and idempotency key itself (no subtransaction around the insert), so its checks
+ * must stay those of the table's constraints; and one daily_stats update counts both the queued
+ * message and the API call of gateway.api_send.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type Sql, type TestDatabase } from '../helpers/db.ts';
+import { createAgent, createUser, sqlState } from '../helpers/fixtures.ts';
+
+let db: TestDatabase;
+let sql: Sql;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  sql = db.sql;
+});
+afterAll(async () => db?.drop());
+
+const constraint = async (name: string) =>
+  (await sql`select pg_get_constraintdef(oid) as def from pg_constraint where conname = ${name} and conrelid = 'public.messages'::regclass`)[0]!.def as string;
+
+const enqueue = (owner: string, agent: string, recipient: string, type: string, key: string | null = null) =>
+  sql`select * from gateway.enqueue_message(${owner}, ${agent}, ${recipient}, ${type}, '{"text":"x"}'::jsonb, ${key})`;
+
+describe("enqueue_message's own checks are the table's", () => {
+  it('accepts every type messages_type_check allows, and refuses another one as invalid_argument', async () => {
+    const owner = await createUser(sql);
+    const agent = await createAgent(sql, owner);
+    const types = [...(await constraint('messages_type_check')).matchAll(/'([a-z]+)'::text/g)].map((m) => m[1]!);
+    expect(types.length).toBeGreaterThan(5);
+    for (const type of types) expect(await sqlState(enqueue(owner, agent, '15550001111', type))).toBeUndefined();
+    expect(await sqlState(enqueue(owner, agent, '15550001111', 'sticker'))).toBe('WG005');
+  });
+
+  it('refuses what messages_recipient_check refuses as invalid_argument, and accepts both of its forms', async () => {
+    const owner = await createUser(sql);
+    const agent = await createAgent(sql, owner);
+    const def = await constraint('messages_recipient_check');
+    // The patterns the function asks are the constraint's, literally.
+    const fn = (await sql`select prosrc from pg_proc where oid = 'gateway.enqueue_message(uuid, uuid, text, text, jsonb, text, text, boolean)'::regprocedure`)[0]!.prosrc as string;
+    for (const pattern of def.matchAll(/~ '([^']+)'::text/g)) expect(fn).toContain(`'${pattern[1]}'`);
+    for (const bad of ['12345', '1234567890123456', '+15550001111', 'abc@EXAMPLE.com', 'a b@s.whatsapp.net']) {
+      expect(await sqlState(enqueue(owner, agent, bad, 'text')), bad).toBe('WG005');
+    }
+    expect(await sqlState(enqueue(owner, agent, '120363000000000000@g.us', 'text'))).toBeUndefined();
+  });
+
+  it('refuses an idempotency key outside 1..255 characters as invalid_argument', async () => {
+    const owner = await createUser(sql);
+    const agent = await createAgent(sql, owner);
+    expect(await sqlState(enqueue(owner, agent, '15550001111', 'text', ''))).toBe('WG005');
+    expect(await sqlState(enqueue(owner, agent, '15550001111', 'text', 'k'.repeat(256)))).toBe('WG005');
+    expect(await sqlState(enqueue(owner, agent, '15550001111', 'text', 'k'.repeat(255)))).toBeUndefined();
+  });
+});
+
+describe('daily_stats of the send path', () => {
+  const stats = async (agent: string) =>
+    (await sql`select queued, api_calls from public.daily_stats where agent_id = ${agent}`)[0] as { queued: number; api_calls: number } | undefined;
+  const apiSend = (owner: string, agent: string, key: string, hash: string) =>
+    sql`select * from gateway.api_send(${owner}, ${agent}, '15550001111', 'text', '{"text":"x"}'::jsonb, ${key}, ${hash})`;
+
+  it('api_send counts the message and the call; a replay counts a call only; enqueue_message counts no call; a refused send counts nothing', async () => {
+    const owner = await createUser(sql);
+    const agent = await createAgent(sql, owner);
+    await apiSend(owner, agent, 'k1', 'h1');
+    expect(await stats(agent)).toEqual({ queued: 1, api_calls: 1 });
+    const [replay] = await apiSend(owner, agent, 'k1', 'h1');
+    expect(replay!.replayed).toBe(true);
+    expect(await stats(agent)).toEqual({ queued: 1, api_calls: 2 });
+    await enqueue(owner, agent, '15550001111', 'text');
+    expect(await stats(agent)).toEqual({ queued: 2, api_calls: 2 });
+    expect(await sqlState(apiSend(owner, agent, 'k1', 'another body'))).toBe('WG006');
+    expect(await sqlState(sql`select * from gateway.api_send(${owner}, ${agent}, 'nope', 'text', '{"text":"x"}'::jsonb)`)).toBe('WG005');
+    expect(await stats(agent)).toEqual({ queued: 2, api_calls: 2 });
+  });
+
+  it('concurrent api_sends to one agent are all counted', async () => {
+    const owner = await createUser(sql);
+    const agent = await createAgent(sql, owner);
+    await sql`update public.plans set messages_per_minute = 1000 where id = (select plan_id from public.accounts where user_id = ${owner})`;
+    const pool = db.connect({ max: 8 });
+    await Promise.all(Array.from({ length: 40 }, (_, i) => pool`select * from gateway.api_send(${owner}, ${agent}, '15550001111', 'text', '{"text":"x"}'::jsonb, ${`c${i}`}, 'h')`));
+    await pool.end();
+    expect(await stats(agent)).toEqual({ queued: 40, api_calls: 40 });
+  });
+});
