@@ -10,7 +10,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AUDIT_ACTIONS } from '../../kernel/audit-actions.ts';
+import { AUDIT_ACTIONS, AUDIT_ACTOR_TYPES } from '../../kernel/audit-actions.ts';
 import { EVENT_FAMILIES, EVENT_TYPES } from '../../kernel/event-types.ts';
 import { SESSION_STATUSES } from '../../kernel/session-statuses.ts';
 import { repoRoot } from '../../scripts/db/migrate.ts';
@@ -134,6 +134,14 @@ describe('audit actions', () => {
   it('private.audit_actions() lists exactly kernel/audit-actions.ts AUDIT_ACTIONS', async () => {
     const [row] = await db.sql<{ actions: string[] }[]>`select private.audit_actions() as actions`;
     expect(sorted(row!.actions)).toEqual(sorted(AUDIT_ACTIONS));
+  });
+
+  it('the CHECK on public.audit_log.actor_type lists exactly kernel/audit-actions.ts AUDIT_ACTOR_TYPES', async () => {
+    const checks = await db.sql<{ def: string }[]>`
+      select pg_get_constraintdef(c.oid) as def from pg_constraint c
+      where c.conrelid = 'public.audit_log'::regclass and c.contype = 'c' and pg_get_constraintdef(c.oid) ~ '^CHECK \\(\\(actor_type '`;
+    expect(checks).toHaveLength(1);
+    expect(sorted([...checks[0]!.def.matchAll(/'([a-z_]+)'::text/g)].map((m) => m[1]!))).toEqual(sorted(AUDIT_ACTOR_TYPES));
   });
 
   it('every ops.* function has an action and records it', async () => {

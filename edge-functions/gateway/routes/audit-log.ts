@@ -1,6 +1,6 @@
 /** The account's audit log: control-plane actions, newest first. Signed-in users only. */
 import { createRoute, type z } from '@hono/zod-openapi';
-import { AuditListQuery, AuditPage } from '../../_shared/contracts/audit-log.ts';
+import { type AuditEntryView, AuditListQuery, AuditPage } from '../../_shared/contracts/audit-log.ts';
 import { decodeCursor, encodeCursor, errorResponses } from '../../_shared/contracts/common.ts';
 import { HttpError } from '../../_shared/http/errors.ts';
 import { type AuditRow, listAuditLog } from '../../_shared/sql/audit-log.ts';
@@ -11,9 +11,12 @@ import { isoNow, principalOf } from '../util.ts';
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
 const security = [{ bearer: [] }];
 
-const toView = (r: AuditRow): z.infer<typeof AuditPage>['data'][number] => ({
-  id: r.id, createdAt: isoNow(r.created_at), action: r.action as z.infer<typeof AuditPage>['data'][number]['action'], agentId: r.agent_id, targetId: r.target_id,
-  actor: { type: r.actor_type as 'user' | 'api_key' | 'operator', id: r.actor },
+type View = z.infer<typeof AuditEntryView>;
+
+// action and actor_type are text in SQL, held to the same lists by CHECKs (kernel/audit-actions.ts).
+const toView = (r: AuditRow): View => ({
+  id: r.id, createdAt: isoNow(r.created_at), action: r.action as View['action'], agentId: r.agent_id, targetId: r.target_id,
+  actor: { type: r.actor_type as View['actor']['type'], id: r.actor },
   clientIp: r.client_ip, userAgent: r.user_agent, requestId: r.request_id, changes: r.changes as Record<string, unknown>,
 });
 
