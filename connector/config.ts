@@ -75,6 +75,7 @@ export const envSchema = z.object({
   JOB_RETENTION_CRON: cronExpr('45 3 * * *').describe('Retention of old events, messages, message bodies, number checks and idle rate-limit buckets (cron).'),
   INACTIVE_DAYS: int(1, 7).describe('A session unused this long is flagged inactive (seeds: 7 days).'),
   RETENTION_EVENTS_DAYS: int(1, 30).describe('Events older than this are deleted.'),
+  RETENTION_AUDIT_LOG_DAYS: int(1, 365).describe('Audit log entries older than this are deleted by the retention job (`gateway.prune_audit_log`, the only way entries leave; it records that it did).'),
   RETENTION_MESSAGES_DAYS: int(1, 30).describe('Delivered/read and inbound messages and number checks older than this are deleted; failed and sent-but-never-delivered messages keep their row but lose their content.'),
   KEY_WARN_ROWS: int(1, 120).describe('Signal key rows of one session that raise a warning (seed: 120).'),
   KEY_PRUNE_ROWS: int(1, 150).describe('Rows at which hygiene prunes, only while disconnected (seed: 150).'),
@@ -166,6 +167,7 @@ export interface ConnectorConfig {
     inactiveDays: number;
     retentionEventsDays: number;
     retentionMessagesDays: number;
+    retentionAuditLogDays: number;
   };
   keyThresholds: { warn: number; prune: number; critical: number };
   /** The message path and the webhook dispatcher (connector/messages, connector/webhooks). */
@@ -253,6 +255,7 @@ export async function loadConfig(env: EnvMap = process.env): Promise<ConnectorCo
       inactiveDays: e.INACTIVE_DAYS,
       retentionEventsDays: e.RETENTION_EVENTS_DAYS,
       retentionMessagesDays: e.RETENTION_MESSAGES_DAYS,
+      retentionAuditLogDays: e.RETENTION_AUDIT_LOG_DAYS,
     },
     keyThresholds: { warn: e.KEY_WARN_ROWS, prune: e.KEY_PRUNE_ROWS, critical: e.KEY_CRITICAL_ROWS },
     messaging: messagingConfig(e),

@@ -559,6 +559,34 @@ $$;
 COMMENT ON FUNCTION gateway.apply_retention(p_event_days integer, p_message_days integer) IS 'Job: deletes settled events, delivered/read and inbound messages and number checks past their retention; clears the content of failed and sent-but-never-delivered messages past it.';
 
 --
+-- Name: as_actor(jsonb, uuid); Type: FUNCTION; Schema: gateway; Owner: -
+--
+
+CREATE FUNCTION gateway.as_actor(p_actor jsonb, p_owner uuid) RETURNS uuid
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  if jsonb_typeof(p_actor) is distinct from 'object'
+     or p_actor ->> 'type' is null or p_actor ->> 'type' not in ('user', 'api_key')
+     or coalesce(char_length(p_actor ->> 'id'), 0) not between 1 and 64
+     or char_length(p_actor ->> 'ip') > 64 or char_length(p_actor ->> 'request_id') > 64 then
+    perform gateway.fail('invalid_argument', 'malformed actor');
+  end if;
+  perform pg_catalog.set_config('wa_gateway.actor', jsonb_build_object(
+    'type', p_actor ->> 'type', 'id', p_actor ->> 'id', 'ip', p_actor ->> 'ip',
+    'user_agent', left(p_actor ->> 'user_agent', 512), 'request_id', p_actor ->> 'request_id')::text, true);
+  return p_owner;
+end;
+$$;
+
+--
+-- Name: FUNCTION as_actor(p_actor jsonb, p_owner uuid); Type: COMMENT; Schema: gateway; Owner: -
+--
+
+COMMENT ON FUNCTION gateway.as_actor(p_actor jsonb, p_owner uuid) IS 'Names who acts for the rest of the transaction (wa_gateway.actor: {type: user|api_key, id, ip, user_agent, request_id}) and returns p_owner, so one statement both names the actor and runs the action: gateway.create_agent(gateway.as_actor(actor, owner), name).';
+
+--
 -- Name: assert_lease(uuid, uuid, bigint); Type: FUNCTION; Schema: gateway; Owner: -
 --
 
@@ -1965,6 +1993,132 @@ $$;
 COMMENT ON FUNCTION gateway.list_api_keys(p_owner uuid) IS 'The owner''s API keys without their hashes.';
 
 --
+-- Name: audit_actions(); Type: FUNCTION; Schema: private; Owner: -
+--
+
+CREATE FUNCTION private.audit_actions() RETURNS text[]
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path TO ''
+    AS $$
+  select array[
+    'agent.created', 'agent.renamed', 'agent.deleted',
+    'session.link_requested', 'session.disconnect_requested', 'session.logout_requested', 'session.restart_requested',
+    'api_key.created', 'api_key.revoked',
+    'webhook.created', 'webhook.updated', 'webhook.secret_rotated', 'webhook.deleted',
+    'plan.changed',
+    'audit_log.pruned',
+    'ops.cancel_emergency_key_cleanup', 'ops.disable_agent', 'ops.emergency_key_cleanup', 'ops.enable_agent',
+    'ops.force_release_session', 'ops.prune_signal_keys', 'ops.requeue_failed_messages', 'ops.restore_signal_keys'
+  ]::text[]
+$$;
+
+--
+-- Name: FUNCTION audit_actions(); Type: COMMENT; Schema: private; Owner: -
+--
+
+COMMENT ON FUNCTION private.audit_actions() IS 'Every action the audit log records (kernel/audit-actions.ts AUDIT_ACTIONS; a test keeps them equal).';
+
+--
+-- Name: audit_log; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.audit_log (
+    id uuid DEFAULT extensions.gen_random_uuid() NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    owner_id uuid,
+    agent_id uuid,
+    action text NOT NULL,
+    target_id uuid,
+    actor_type text NOT NULL,
+    actor text NOT NULL,
+    client_ip text,
+    user_agent text,
+    request_id text,
+    changes jsonb DEFAULT '{}'::jsonb NOT NULL,
+    CONSTRAINT audit_log_action_check CHECK ((action = ANY (private.audit_actions()))),
+    CONSTRAINT audit_log_actor_check CHECK (((char_length(actor) >= 1) AND (char_length(actor) <= 64))),
+    CONSTRAINT audit_log_actor_type_check CHECK ((actor_type = ANY (ARRAY['user'::text, 'api_key'::text, 'operator'::text]))),
+    CONSTRAINT audit_log_changes_check CHECK ((jsonb_typeof(changes) = 'object'::text)),
+    CONSTRAINT audit_log_client_ip_check CHECK ((char_length(client_ip) <= 64)),
+    CONSTRAINT audit_log_request_id_check CHECK ((char_length(request_id) <= 64)),
+    CONSTRAINT audit_log_user_agent_check CHECK ((char_length(user_agent) <= 512))
+);
+
+--
+-- Name: TABLE audit_log; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.audit_log IS 'Control-plane actions (agents, session commands, API keys, webhooks, plans, operator functions): who, when, from where, what changed; never a secret. Append-only; rows leave only through gateway.prune_audit_log. No foreign keys, so an entry outlives what it names.';
+
+--
+-- Name: COLUMN audit_log.owner_id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.audit_log.owner_id IS 'The tenant the action concerns; null for fleet-level entries (the retention''s own entry).';
+
+--
+-- Name: COLUMN audit_log.target_id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.audit_log.target_id IS 'The id of what was acted on when it is not the agent: API key, webhook endpoint, account (user), signal-key cleanup.';
+
+--
+-- Name: COLUMN audit_log.actor; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.audit_log.actor IS 'user: the user id; api_key: the key''s prefix; operator: the database role (or the Data API''s JWT role).';
+
+--
+-- Name: COLUMN audit_log.client_ip; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.audit_log.client_ip IS 'Client address of an HTTP request (the gateway''s or PostgREST''s), null from the SQL editor.';
+
+--
+-- Name: COLUMN audit_log.changes; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.audit_log.changes IS 'What changed ({field: {from, to}} or the arguments); webhook URLs as origin only, since paths and queries often carry tokens.';
+
+--
+-- Name: list_audit_log(uuid, integer, timestamp with time zone, uuid, text[], uuid, text, timestamp with time zone, timestamp with time zone); Type: FUNCTION; Schema: gateway; Owner: -
+--
+
+CREATE FUNCTION gateway.list_audit_log(p_owner uuid, p_limit integer DEFAULT 50, p_before_created_at timestamp with time zone DEFAULT NULL::timestamp with time zone, p_before_id uuid DEFAULT NULL::uuid, p_actions text[] DEFAULT NULL::text[], p_agent uuid DEFAULT NULL::uuid, p_actor_type text DEFAULT NULL::text, p_since timestamp with time zone DEFAULT NULL::timestamp with time zone, p_until timestamp with time zone DEFAULT NULL::timestamp with time zone) RETURNS SETOF public.audit_log
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  if p_limit is null or p_limit not between 1 and 200 then
+    perform gateway.fail('invalid_argument', 'limit must be 1 to 200');
+  end if;
+  -- An agent of someone else is a 404, as everywhere; a deleted agent of the owner still has its entries.
+  if p_agent is not null
+     and not exists (select 1 from public.agents a where a.id = p_agent and a.owner_id = p_owner)
+     and not exists (select 1 from public.audit_log l where l.owner_id = p_owner and l.agent_id = p_agent) then
+    perform gateway.fail('not_found', 'no such agent');
+  end if;
+  return query
+  select l.* from public.audit_log l
+  where l.owner_id = p_owner
+    and (p_actions is null or l.action = any (p_actions))
+    and (p_agent is null or l.agent_id = p_agent)
+    and (p_actor_type is null or l.actor_type = p_actor_type)
+    and (p_since is null or l.created_at >= p_since)
+    and (p_until is null or l.created_at < p_until)
+    and (p_before_created_at is null or (l.created_at, l.id) < (p_before_created_at, p_before_id))
+  order by l.created_at desc, l.id desc
+  limit p_limit;
+end;
+$$;
+
+--
+-- Name: FUNCTION list_audit_log(p_owner uuid, p_limit integer, p_before_created_at timestamp with time zone, p_before_id uuid, p_actions text[], p_agent uuid, p_actor_type text, p_since timestamp with time zone, p_until timestamp with time zone); Type: COMMENT; Schema: gateway; Owner: -
+--
+
+COMMENT ON FUNCTION gateway.list_audit_log(p_owner uuid, p_limit integer, p_before_created_at timestamp with time zone, p_before_id uuid, p_actions text[], p_agent uuid, p_actor_type text, p_since timestamp with time zone, p_until timestamp with time zone) IS 'Control plane: an owner''s audit entries, newest first, filtered (actions, agent, actor type, [since, until)) and paged by (created_at, id) of the last row seen.';
+
+--
 -- Name: list_webhook_deliveries(uuid, uuid, integer, timestamp with time zone, uuid); Type: FUNCTION; Schema: gateway; Owner: -
 --
 
@@ -2043,6 +2197,40 @@ $$;
 --
 
 COMMENT ON FUNCTION gateway.owned_agent(p_owner uuid, p_agent uuid) IS 'Ownership check used by every control-plane function: the agent, or unknown_agent / not_owner.';
+
+--
+-- Name: prune_audit_log(integer); Type: FUNCTION; Schema: gateway; Owner: -
+--
+
+CREATE FUNCTION gateway.prune_audit_log(p_days integer) RETURNS integer
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+  v_before timestamptz;
+  v_deleted integer;
+begin
+  if p_days is null or p_days < 1 then
+    perform gateway.fail('invalid_argument', 'the audit log keeps at least one day');
+  end if;
+  v_before := now() - make_interval(days => p_days);
+  perform pg_catalog.set_config('wa_gateway.audit_prune_before', v_before::text, true);
+  delete from public.audit_log where created_at < v_before;
+  get diagnostics v_deleted = row_count;
+  perform pg_catalog.set_config('wa_gateway.audit_prune_before', '', true);
+  if v_deleted > 0 then
+    perform private.record_audit('audit_log.pruned', null, null, null,
+      jsonb_build_object('retention_days', p_days, 'before', v_before, 'deleted', v_deleted));
+  end if;
+  return v_deleted;
+end;
+$$;
+
+--
+-- Name: FUNCTION prune_audit_log(p_days integer); Type: COMMENT; Schema: gateway; Owner: -
+--
+
+COMMENT ON FUNCTION gateway.prune_audit_log(p_days integer) IS 'The retention of the audit log and the only way rows leave it: deletes entries older than p_days (at least 1) and records that it did (audit_log.pruned, a fleet-level entry). Run daily by the connector''s retention job (RETENTION_AUDIT_LOG_DAYS).';
 
 --
 -- Name: prune_rate_limit_buckets(interval); Type: FUNCTION; Schema: gateway; Owner: -
@@ -2543,6 +2731,8 @@ begin
       link_requested_at = now(), pending_command = null, command_force = false
   where agent_id = p_agent
   returning * into v_session;
+  -- The method only: a full phone number never leaves (invariant 4).
+  perform private.record_audit('session.link_requested', v_session.owner_id, p_agent, null, jsonb_build_object('method', p_method));
   return v_session;
 end;
 $_$;
@@ -2551,7 +2741,7 @@ $_$;
 -- Name: FUNCTION request_link(p_owner uuid, p_agent uuid, p_method text, p_phone text); Type: COMMENT; Schema: gateway; Owner: -
 --
 
-COMMENT ON FUNCTION gateway.request_link(p_owner uuid, p_agent uuid, p_method text, p_phone text) IS 'The owner asks to link (or reconnect) a session by QR or pairing code; the connector picks it up.';
+COMMENT ON FUNCTION gateway.request_link(p_owner uuid, p_agent uuid, p_method text, p_phone text) IS 'The owner asks to link (or reconnect) a session by QR or pairing code; the connector picks it up. Audited (session.link_requested, the method only).';
 
 --
 -- Name: request_session_command(uuid, uuid, text, boolean); Type: FUNCTION; Schema: gateway; Owner: -
@@ -2605,6 +2795,8 @@ begin
         jsonb_build_object('status', 'logged_out', 'previous_status', v_session.status, 'reason', 'logout requested'));
     end if;
   end if;
+  perform private.record_audit('session.' || p_command || '_requested', v_session.owner_id, p_agent, null,
+    jsonb_build_object('force', coalesce(p_force, false)));
   return v_session;
 end;
 $$;
@@ -2613,7 +2805,7 @@ $$;
 -- Name: FUNCTION request_session_command(p_owner uuid, p_agent uuid, p_command text, p_force boolean); Type: COMMENT; Schema: gateway; Owner: -
 --
 
-COMMENT ON FUNCTION gateway.request_session_command(p_owner uuid, p_agent uuid, p_command text, p_force boolean) IS 'Disconnect, logout or restart a session; refused while sends are in flight unless forced.';
+COMMENT ON FUNCTION gateway.request_session_command(p_owner uuid, p_agent uuid, p_command text, p_force boolean) IS 'Disconnect, logout or restart a session; refused while sends are in flight unless forced. Audited (session.<command>_requested).';
 
 --
 -- Name: revoke_api_key(uuid, uuid); Type: FUNCTION; Schema: gateway; Owner: -
@@ -3051,20 +3243,15 @@ COMMENT ON FUNCTION gateway.write_signal_keys(p_agent uuid, p_connector uuid, p_
 --
 
 CREATE FUNCTION ops.cancel_emergency_key_cleanup(p_agent uuid) RETURNS jsonb
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $$
 declare
-  v private.emergency_key_cleanups;
+  v jsonb := private.cancel_emergency_key_cleanup_unaudited(p_agent);
 begin
-  update private.emergency_key_cleanups c set state = 'cancelled', updated_at = now()
-  where c.agent_id = p_agent and c.state = 'stopping'
-  returning * into v;
-  if v.id is null then
-    perform gateway.fail('conflict', 'no emergency cleanup of this session is still stopping (a cleaned one cannot be cancelled; restore it instead)');
-  end if;
-  update public.whatsapp_sessions set desired_state = v.restore_desired_state where agent_id = p_agent;
-  return to_jsonb(v);
+  perform private.record_audit('ops.cancel_emergency_key_cleanup', private.agent_owner(p_agent), p_agent, (v ->> 'id')::uuid,
+    jsonb_build_object('restored_desired_state', v ->> 'restore_desired_state'));
+  return v;
 end;
 $$;
 
@@ -3072,31 +3259,21 @@ $$;
 -- Name: FUNCTION cancel_emergency_key_cleanup(p_agent uuid); Type: COMMENT; Schema: ops; Owner: -
 --
 
-COMMENT ON FUNCTION ops.cancel_emergency_key_cleanup(p_agent uuid) IS 'Operator: cancels an emergency key cleanup that has not cleaned up yet and puts the desired state back.';
+COMMENT ON FUNCTION ops.cancel_emergency_key_cleanup(p_agent uuid) IS 'Operator: cancels an emergency key cleanup that has not cleaned up yet and puts the desired state back. Audited.';
 
 --
 -- Name: disable_agent(uuid, text); Type: FUNCTION; Schema: ops; Owner: -
 --
 
 CREATE FUNCTION ops.disable_agent(p_agent uuid, p_reason text) RETURNS public.agents
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $$
 declare
-  v_agent public.agents;
+  v public.agents := private.disable_agent_unaudited(p_agent, p_reason);
 begin
-  if coalesce(trim(p_reason), '') = '' then
-    perform gateway.fail('invalid_argument', 'a reason is required');
-  end if;
-  update public.agents set disabled_at = now(), disabled_reason = p_reason where id = p_agent returning * into v_agent;
-  if v_agent.id is null then
-    perform gateway.fail('unknown_agent', 'no agent with this id');
-  end if;
-  -- The connector sees desired_state on its next renewal and ends the socket; no new claims.
-  update public.whatsapp_sessions set desired_state = 'disconnected' where agent_id = p_agent;
-  perform gateway.emit_event(v_agent.owner_id, p_agent, 'alert.agent_disabled', 'warning',
-    jsonb_build_object('reason', p_reason));
-  return v_agent;
+  perform private.record_audit('ops.disable_agent', v.owner_id, p_agent, null, jsonb_build_object('reason', p_reason));
+  return v;
 end;
 $$;
 
@@ -3104,55 +3281,24 @@ $$;
 -- Name: FUNCTION disable_agent(p_agent uuid, p_reason text); Type: COMMENT; Schema: ops; Owner: -
 --
 
-COMMENT ON FUNCTION ops.disable_agent(p_agent uuid, p_reason text) IS 'Operator: disables an agent (no sends, no claims) and asks its connector to end the socket.';
+COMMENT ON FUNCTION ops.disable_agent(p_agent uuid, p_reason text) IS 'Operator: disables an agent (no sends, no claims) and asks its connector to end the socket. Audited.';
 
 --
 -- Name: emergency_key_cleanup(uuid, boolean, interval); Type: FUNCTION; Schema: ops; Owner: -
 --
 
 CREATE FUNCTION ops.emergency_key_cleanup(p_agent uuid, p_dry_run boolean DEFAULT true, p_min_age interval DEFAULT '14 days'::interval) RETURNS jsonb
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $$
 declare
-  s public.whatsapp_sessions;
-  v private.emergency_key_cleanups;
-  v_owned boolean;
+  v jsonb := private.emergency_key_cleanup_unaudited(p_agent, p_dry_run, p_min_age);
 begin
-  if p_min_age is null or p_min_age < interval '14 days' then
-    perform gateway.fail('invalid_argument', 'cleanup keeps keys younger than 14 days');
+  if not coalesce(p_dry_run, true) then
+    perform private.record_audit('ops.emergency_key_cleanup', private.agent_owner(p_agent), p_agent, (v ->> 'id')::uuid,
+      jsonb_build_object('min_age', p_min_age::text, 'state', v ->> 'state'));
   end if;
-  select * into s from public.whatsapp_sessions ws where ws.agent_id = p_agent;
-  if s.agent_id is null then
-    perform gateway.fail('unknown_agent', 'no session for this agent');
-  end if;
-  select * into v from private.emergency_key_cleanups c where c.agent_id = p_agent and c.state in ('stopping', 'restarting');
-  v_owned := s.owner_connector_id is not null and s.lease_until > now();
-  if coalesce(p_dry_run, true) then
-    return jsonb_build_object(
-      'dry_run', true,
-      'session', jsonb_build_object('status', s.status, 'desired_state', s.desired_state, 'owned', v_owned),
-      'keys', private.signal_key_type_counts(p_agent),
-      'would_delete', private.signal_key_type_counts(p_agent, coalesce(v.min_age, p_min_age)),
-      'open_procedure', case when v.id is null then null else to_jsonb(v) end,
-      'next_step', case
-        when v.id is not null then 'a procedure is open; call with p_dry_run => false to advance it'
-        when s.status in ('connected', 'connecting', 'reconnecting', 'qr', 'pairing_code') or v_owned
-          then 'a real run asks the connector to stop the session, then cleans up, restarts and verifies'
-        else 'a real run cleans up now, restarts if the session was meant to run, and verifies' end);
-  end if;
-  if v.id is null then
-    insert into private.emergency_key_cleanups (agent_id, state, min_age, restore_desired_state, keys_before)
-    values (p_agent, 'stopping', p_min_age, s.desired_state, private.signal_key_type_counts(p_agent))
-    returning * into v;
-    update public.whatsapp_sessions set desired_state = 'disconnected' where agent_id = p_agent and desired_state <> 'disconnected';
-  end if;
-  v := private.advance_emergency_key_cleanup(v.id);
-  return to_jsonb(v) || jsonb_build_object('dry_run', false, 'next_step', case v.state
-    when 'stopping' then 'waiting for the connector to stop the session; the lease sweep (every minute) or another call continues'
-    when 'restarting' then 'cleaned up; waiting for the session to connect again; the lease sweep or another call verifies'
-    when 'verified' then 'done'
-    else 'failed: see verification; ops.restore_signal_keys(cleanup_id) puts the keys back' end);
+  return v;
 end;
 $$;
 
@@ -3160,24 +3306,21 @@ $$;
 -- Name: FUNCTION emergency_key_cleanup(p_agent uuid, p_dry_run boolean, p_min_age interval); Type: COMMENT; Schema: ops; Owner: -
 --
 
-COMMENT ON FUNCTION ops.emergency_key_cleanup(p_agent uuid, p_dry_run boolean, p_min_age interval) IS 'Operator: the seed''s emergency key procedure (stop, clean up with backup, restart, verify). Dry run by default (changes nothing); a real run starts or advances the procedure.';
+COMMENT ON FUNCTION ops.emergency_key_cleanup(p_agent uuid, p_dry_run boolean, p_min_age interval) IS 'Operator: the seed''s emergency key procedure (stop, clean up with backup, restart, verify). Dry run by default (changes nothing, not audited); a real run starts or advances the procedure and is audited.';
 
 --
 -- Name: enable_agent(uuid); Type: FUNCTION; Schema: ops; Owner: -
 --
 
 CREATE FUNCTION ops.enable_agent(p_agent uuid) RETURNS public.agents
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $$
 declare
-  v_agent public.agents;
+  v public.agents := private.enable_agent_unaudited(p_agent);
 begin
-  update public.agents set disabled_at = null, disabled_reason = null where id = p_agent returning * into v_agent;
-  if v_agent.id is null then
-    perform gateway.fail('unknown_agent', 'no agent with this id');
-  end if;
-  return v_agent;
+  perform private.record_audit('ops.enable_agent', v.owner_id, p_agent, null, '{}'::jsonb);
+  return v;
 end;
 $$;
 
@@ -3185,30 +3328,21 @@ $$;
 -- Name: FUNCTION enable_agent(p_agent uuid); Type: COMMENT; Schema: ops; Owner: -
 --
 
-COMMENT ON FUNCTION ops.enable_agent(p_agent uuid) IS 'Operator: lifts a disable; the owner links or reconnects the session again.';
+COMMENT ON FUNCTION ops.enable_agent(p_agent uuid) IS 'Operator: lifts a disable; the owner links or reconnects the session again. Audited.';
 
 --
 -- Name: force_release_session(uuid); Type: FUNCTION; Schema: ops; Owner: -
 --
 
 CREATE FUNCTION ops.force_release_session(p_agent uuid) RETURNS public.whatsapp_sessions
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $$
 declare
-  v_session public.whatsapp_sessions;
+  v public.whatsapp_sessions := private.force_release_session_unaudited(p_agent);
 begin
-  update public.whatsapp_sessions
-  set owner_connector_id = null, owner_hostname = null, owner_pid = null, lease_until = null,
-      lease_epoch = lease_epoch + 1
-  where agent_id = p_agent
-  returning * into v_session;
-  if v_session.agent_id is null then
-    perform gateway.fail('unknown_agent', 'no session for this agent');
-  end if;
-  perform gateway.emit_event(v_session.owner_id, p_agent, 'alert.lease_force_released', 'warning',
-    jsonb_build_object('by', current_user, 'lease_epoch', v_session.lease_epoch));
-  return v_session;
+  perform private.record_audit('ops.force_release_session', v.owner_id, p_agent, null, jsonb_build_object('lease_epoch', v.lease_epoch));
+  return v;
 end;
 $$;
 
@@ -3216,32 +3350,25 @@ $$;
 -- Name: FUNCTION force_release_session(p_agent uuid); Type: COMMENT; Schema: ops; Owner: -
 --
 
-COMMENT ON FUNCTION ops.force_release_session(p_agent uuid) IS 'Operator: clears a session''s lease and moves its epoch on, so the old owner''s writes are refused at once and any connector claims it next.';
+COMMENT ON FUNCTION ops.force_release_session(p_agent uuid) IS 'Operator: clears a session''s lease and moves its epoch on, so the old owner''s writes are refused at once and any connector claims it next. Audited.';
 
 --
 -- Name: prune_signal_keys(uuid, boolean, interval); Type: FUNCTION; Schema: ops; Owner: -
 --
 
 CREATE FUNCTION ops.prune_signal_keys(p_agent uuid, p_force boolean DEFAULT false, p_min_age interval DEFAULT '14 days'::interval) RETURNS TABLE(cleanup_id uuid, deleted integer, forced boolean)
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $$
 declare
-  v_session public.whatsapp_sessions;
-  v_live boolean;
+  v record;
 begin
-  select * into v_session from public.whatsapp_sessions s where s.agent_id = p_agent for update;
-  if v_session.agent_id is null then
-    perform gateway.fail('unknown_agent', 'no session for this agent');
-  end if;
-  v_live := v_session.status in ('connected', 'connecting', 'reconnecting')
-    or (v_session.owner_connector_id is not null and v_session.lease_until > now());
-  if v_live and not coalesce(p_force, false) then
-    perform gateway.fail('conflict', 'the session is connected or owned; cleaning up under a live socket breaks its encryption (pass p_force => true to override)');
-  end if;
-  select b.cleanup_id, b.deleted into cleanup_id, deleted
-  from private.prune_signal_keys_backed_up(p_agent, p_min_age, case when v_live then 'forced' else 'operator' end) b;
-  forced := v_live;
+  select * into v from private.prune_signal_keys_unaudited(p_agent, p_force, p_min_age);
+  perform private.record_audit('ops.prune_signal_keys', private.agent_owner(p_agent), p_agent, v.cleanup_id,
+    jsonb_build_object('force', coalesce(p_force, false), 'min_age', p_min_age::text, 'deleted', v.deleted, 'forced', v.forced));
+  cleanup_id := v.cleanup_id;
+  deleted := v.deleted;
+  forced := v.forced;
   return next;
 end;
 $$;
@@ -3250,29 +3377,22 @@ $$;
 -- Name: FUNCTION prune_signal_keys(p_agent uuid, p_force boolean, p_min_age interval); Type: COMMENT; Schema: ops; Owner: -
 --
 
-COMMENT ON FUNCTION ops.prune_signal_keys(p_agent uuid, p_force boolean, p_min_age interval) IS 'Operator: key cleanup of one session with backup. Refused while the session is connected or owned unless p_force; never younger than 14 days, never pre-keys, creds or app-state keys.';
+COMMENT ON FUNCTION ops.prune_signal_keys(p_agent uuid, p_force boolean, p_min_age interval) IS 'Operator: key cleanup of one session with backup. Refused while the session is connected or owned unless p_force; never younger than 14 days, never pre-keys, creds or app-state keys. Audited.';
 
 --
 -- Name: requeue_failed_messages(uuid, timestamp with time zone); Type: FUNCTION; Schema: ops; Owner: -
 --
 
 CREATE FUNCTION ops.requeue_failed_messages(p_agent uuid, p_since timestamp with time zone DEFAULT (now() - '1 day'::interval)) RETURNS integer
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $$
 declare
-  v_count integer;
+  v integer := private.requeue_failed_messages_unaudited(p_agent, p_since);
 begin
-  if not exists (select 1 from public.agents where id = p_agent) then
-    perform gateway.fail('unknown_agent', 'no agent with this id');
-  end if;
-  -- Same row, same WhatsApp id: a message that failed before reaching WhatsApp goes out once.
-  update public.messages
-  set status = 'queued', attempts = 0, next_attempt_at = now(), error_code = null, error_message = null,
-      failed_at = null, locked_by = null, locked_until = null
-  where agent_id = p_agent and status = 'failed' and failed_at >= p_since;
-  get diagnostics v_count = row_count;
-  return v_count;
+  perform private.record_audit('ops.requeue_failed_messages', private.agent_owner(p_agent), p_agent, null,
+    jsonb_build_object('since', p_since, 'requeued', v));
+  return v;
 end;
 $$;
 
@@ -3280,37 +3400,23 @@ $$;
 -- Name: FUNCTION requeue_failed_messages(p_agent uuid, p_since timestamp with time zone); Type: COMMENT; Schema: ops; Owner: -
 --
 
-COMMENT ON FUNCTION ops.requeue_failed_messages(p_agent uuid, p_since timestamp with time zone) IS 'Operator: puts an agent''s failed messages (since a time) back in the queue with their original WhatsApp ids.';
+COMMENT ON FUNCTION ops.requeue_failed_messages(p_agent uuid, p_since timestamp with time zone) IS 'Operator: puts an agent''s failed messages (since a time) back in the queue with their original WhatsApp ids. Audited.';
 
 --
 -- Name: restore_signal_keys(uuid); Type: FUNCTION; Schema: ops; Owner: -
 --
 
 CREATE FUNCTION ops.restore_signal_keys(p_cleanup_id uuid) RETURNS integer
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $$
 declare
-  v_agent uuid;
-  v_session public.whatsapp_sessions;
-  v_restored integer;
+  v integer := private.restore_signal_keys_unaudited(p_cleanup_id);
+  v_agent uuid := (select b.agent_id from private.signal_key_backups b where b.cleanup_id = p_cleanup_id limit 1);
 begin
-  select b.agent_id into v_agent from private.signal_key_backups b where b.cleanup_id = p_cleanup_id limit 1;
-  if v_agent is null then
-    perform gateway.fail('not_found', 'no backup with this cleanup id (purged or never made)');
-  end if;
-  select * into v_session from public.whatsapp_sessions s where s.agent_id = v_agent for update;
-  if v_session.status in ('connected', 'connecting', 'reconnecting')
-     or (v_session.owner_connector_id is not null and v_session.lease_until > now()) then
-    perform gateway.fail('conflict', 'restore only while the session is disconnected and unowned');
-  end if;
-  -- A key written since the cleanup is newer than its backup: keep it.
-  insert into private.signal_keys (agent_id, key_type, key_id, ciphertext, key_version, created_at, updated_at)
-  select b.agent_id, b.key_type, b.key_id, b.ciphertext, b.key_version, b.key_created_at, b.key_updated_at
-  from private.signal_key_backups b where b.cleanup_id = p_cleanup_id
-  on conflict do nothing;
-  get diagnostics v_restored = row_count;
-  return v_restored;
+  perform private.record_audit('ops.restore_signal_keys', private.agent_owner(v_agent), v_agent, p_cleanup_id,
+    jsonb_build_object('restored', v));
+  return v;
 end;
 $$;
 
@@ -3318,7 +3424,7 @@ $$;
 -- Name: FUNCTION restore_signal_keys(p_cleanup_id uuid); Type: COMMENT; Schema: ops; Owner: -
 --
 
-COMMENT ON FUNCTION ops.restore_signal_keys(p_cleanup_id uuid) IS 'Operator: puts back the keys one cleanup deleted (only while the session is disconnected and unowned; keys written since are kept).';
+COMMENT ON FUNCTION ops.restore_signal_keys(p_cleanup_id uuid) IS 'Operator: puts back the keys one cleanup deleted (only while the session is disconnected and unowned; keys written since are kept). Audited.';
 
 --
 -- Name: emergency_key_cleanups; Type: TABLE; Schema: private; Owner: -
@@ -3417,6 +3523,23 @@ $$;
 COMMENT ON FUNCTION private.advance_emergency_key_cleanup(p_id uuid) IS 'Moves one emergency key cleanup on as far as the session''s state allows now.';
 
 --
+-- Name: agent_owner(uuid); Type: FUNCTION; Schema: private; Owner: -
+--
+
+CREATE FUNCTION private.agent_owner(p_agent uuid) RETURNS uuid
+    LANGUAGE sql STABLE
+    SET search_path TO ''
+    AS $$
+  select a.owner_id from public.agents a where a.id = p_agent
+$$;
+
+--
+-- Name: FUNCTION agent_owner(p_agent uuid); Type: COMMENT; Schema: private; Owner: -
+--
+
+COMMENT ON FUNCTION private.agent_owner(p_agent uuid) IS 'The owner of an agent (null when unknown).';
+
+--
 -- Name: alert_once(uuid, uuid, text, text, jsonb, timestamp with time zone); Type: FUNCTION; Schema: private; Owner: -
 --
 
@@ -3438,6 +3561,221 @@ $$;
 --
 
 COMMENT ON FUNCTION private.alert_once(p_owner uuid, p_agent uuid, p_type text, p_severity text, p_payload jsonb, p_since timestamp with time zone) IS 'Raises an alert event unless the same alert was raised for the agent since p_since (deduplication).';
+
+--
+-- Name: audit_actor(); Type: FUNCTION; Schema: private; Owner: -
+--
+
+CREATE FUNCTION private.audit_actor() RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $$
+declare
+  v_setting text := nullif(current_setting('wa_gateway.actor', true), '');
+  v_claims jsonb := nullif(current_setting('request.jwt.claims', true), '')::jsonb;
+  v_headers jsonb := nullif(current_setting('request.headers', true), '')::jsonb;
+  v_forwarded text;
+begin
+  if v_setting is not null then
+    return v_setting::jsonb;
+  end if;
+  if v_claims is not null then
+    v_forwarded := coalesce(nullif(trim(split_part(v_headers ->> 'x-forwarded-for', ',', -1)), ''), v_headers ->> 'x-real-ip');
+    return jsonb_build_object(
+      'type', case when v_claims ->> 'role' = 'authenticated' and v_claims ->> 'sub' is not null then 'user' else 'operator' end,
+      'id', left(case when v_claims ->> 'role' = 'authenticated' and v_claims ->> 'sub' is not null then v_claims ->> 'sub'
+                      else coalesce(v_claims ->> 'role', session_user::text) end, 64),
+      'ip', left(v_forwarded, 64), 'user_agent', left(v_headers ->> 'user-agent', 512), 'request_id', null);
+  end if;
+  return jsonb_build_object('type', 'operator', 'id', session_user::text);
+end;
+$$;
+
+--
+-- Name: FUNCTION audit_actor(); Type: COMMENT; Schema: private; Owner: -
+--
+
+COMMENT ON FUNCTION private.audit_actor() IS 'Who acts in this transaction: the gateway''s wa_gateway.actor, else the Data API''s JWT (a user, or its role as operator) with PostgREST''s request headers, else the database role (operator).';
+
+--
+-- Name: audit_agents(); Type: FUNCTION; Schema: private; Owner: -
+--
+
+CREATE FUNCTION private.audit_agents() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  if tg_op = 'INSERT' then
+    perform private.record_audit('agent.created', new.owner_id, new.id, null, jsonb_build_object('name', new.name));
+  elsif tg_op = 'UPDATE' then
+    perform private.record_audit('agent.renamed', new.owner_id, new.id, null, jsonb_build_object('name', private.audit_change(old.name, new.name)));
+  else
+    perform private.record_audit('agent.deleted', old.owner_id, old.id, null, jsonb_build_object('name', old.name));
+  end if;
+  return null;
+end;
+$$;
+
+--
+-- Name: FUNCTION audit_agents(); Type: COMMENT; Schema: private; Owner: -
+--
+
+COMMENT ON FUNCTION private.audit_agents() IS 'Audit trigger of public.agents: created, renamed, deleted.';
+
+--
+-- Name: audit_api_keys(); Type: FUNCTION; Schema: private; Owner: -
+--
+
+CREATE FUNCTION private.audit_api_keys() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  if tg_op = 'INSERT' then
+    perform private.record_audit('api_key.created', new.owner_id, new.agent_id, new.id, jsonb_build_object(
+      'name', new.name, 'prefix', new.prefix, 'agent_id', new.agent_id, 'scopes', to_jsonb(new.scopes), 'expires_at', new.expires_at));
+  else
+    perform private.record_audit('api_key.revoked', new.owner_id, new.agent_id, new.id, jsonb_build_object('name', new.name, 'prefix', new.prefix));
+  end if;
+  return null;
+end;
+$$;
+
+--
+-- Name: FUNCTION audit_api_keys(); Type: COMMENT; Schema: private; Owner: -
+--
+
+COMMENT ON FUNCTION private.audit_api_keys() IS 'Audit trigger of private.api_keys: created, revoked (the first revocation only). Never the key hash.';
+
+--
+-- Name: audit_change(anyelement, anyelement); Type: FUNCTION; Schema: private; Owner: -
+--
+
+CREATE FUNCTION private.audit_change(p_from anyelement, p_to anyelement) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO ''
+    AS $$
+  select case when p_from is distinct from p_to then jsonb_build_object('from', to_jsonb(p_from), 'to', to_jsonb(p_to)) end
+$$;
+
+--
+-- Name: FUNCTION audit_change(p_from anyelement, p_to anyelement); Type: COMMENT; Schema: private; Owner: -
+--
+
+COMMENT ON FUNCTION private.audit_change(p_from anyelement, p_to anyelement) IS 'An audit change {from, to}, or null when the value did not change.';
+
+--
+-- Name: audit_log_is_append_only(); Type: FUNCTION; Schema: private; Owner: -
+--
+
+CREATE FUNCTION private.audit_log_is_append_only() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $_$
+declare
+  v_stack text;
+  v_before timestamptz := nullif(current_setting('wa_gateway.audit_prune_before', true), '')::timestamptz;
+begin
+  if tg_op = 'DELETE' then
+    -- The retention's own DELETE, and only rows older than the cutoff it set: the call stack
+    -- says who runs the statement (a SQL-editor DELETE has no PL/pgSQL frame of this function).
+    get diagnostics v_stack = pg_context;
+    if v_stack ~ '(^|\n)PL/pgSQL function gateway\.prune_audit_log\(integer\) line [0-9]+ at SQL statement($|\n)'
+       and v_before is not null and old.created_at < v_before then
+      return old;
+    end if;
+  end if;
+  raise exception 'the audit log is append-only: % is refused (rows leave only through gateway.prune_audit_log)', tg_op
+    using errcode = 'insufficient_privilege';
+end;
+$_$;
+
+--
+-- Name: FUNCTION audit_log_is_append_only(); Type: COMMENT; Schema: private; Owner: -
+--
+
+COMMENT ON FUNCTION private.audit_log_is_append_only() IS 'Refuses UPDATE, DELETE and TRUNCATE on public.audit_log for everyone, except the DELETE of gateway.prune_audit_log (rows older than its cutoff).';
+
+--
+-- Name: audit_plan_change(); Type: FUNCTION; Schema: private; Owner: -
+--
+
+CREATE FUNCTION private.audit_plan_change() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  perform private.record_audit('plan.changed', new.user_id, null, new.user_id, jsonb_build_object('plan', private.audit_change(old.plan_id, new.plan_id)));
+  return null;
+end;
+$$;
+
+--
+-- Name: FUNCTION audit_plan_change(); Type: COMMENT; Schema: private; Owner: -
+--
+
+COMMENT ON FUNCTION private.audit_plan_change() IS 'Audit trigger of public.accounts: a plan change.';
+
+--
+-- Name: audit_webhook_endpoints(); Type: FUNCTION; Schema: private; Owner: -
+--
+
+CREATE FUNCTION private.audit_webhook_endpoints() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  if tg_op = 'INSERT' then
+    perform private.record_audit('webhook.created', new.owner_id, new.agent_id, new.id, jsonb_build_object(
+      'url_origin', private.url_origin(new.url), 'agent_id', new.agent_id, 'event_types', to_jsonb(new.event_types),
+      'description', new.description, 'enabled', new.enabled));
+  elsif tg_op = 'UPDATE' then
+    perform private.record_audit('webhook.updated', new.owner_id, new.agent_id, new.id, jsonb_build_object(
+      'url_origin', private.audit_change(private.url_origin(old.url), private.url_origin(new.url)),
+      'url_changed', case when new.url is distinct from old.url then true end,
+      'agent_id', private.audit_change(old.agent_id, new.agent_id),
+      'event_types', private.audit_change(old.event_types, new.event_types),
+      'description', private.audit_change(old.description, new.description),
+      'enabled', private.audit_change(old.enabled, new.enabled)));
+  -- An agent's webhooks go with it: that is the agent's deletion, which has its own entry (the
+  -- cascade's triggers fire after the agent row is gone, at the same trigger depth as a direct delete).
+  elsif old.agent_id is null or exists (select 1 from public.agents a where a.id = old.agent_id) then
+    perform private.record_audit('webhook.deleted', old.owner_id, old.agent_id, old.id, jsonb_build_object('url_origin', private.url_origin(old.url)));
+  end if;
+  return null;
+end;
+$$;
+
+--
+-- Name: FUNCTION audit_webhook_endpoints(); Type: COMMENT; Schema: private; Owner: -
+--
+
+COMMENT ON FUNCTION private.audit_webhook_endpoints() IS 'Audit trigger of public.webhook_endpoints: created, updated (the fields that changed), deleted (not with its agent). URLs as origin only.';
+
+--
+-- Name: audit_webhook_secret_rotation(); Type: FUNCTION; Schema: private; Owner: -
+--
+
+CREATE FUNCTION private.audit_webhook_secret_rotation() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_endpoint public.webhook_endpoints;
+begin
+  select * into v_endpoint from public.webhook_endpoints w where w.id = new.endpoint_id;
+  perform private.record_audit('webhook.secret_rotated', v_endpoint.owner_id, v_endpoint.agent_id, new.endpoint_id,
+    jsonb_build_object('previous_secret_expires_at', new.previous_expires_at));
+  return null;
+end;
+$$;
+
+--
+-- Name: FUNCTION audit_webhook_secret_rotation(); Type: COMMENT; Schema: private; Owner: -
+--
+
+COMMENT ON FUNCTION private.audit_webhook_secret_rotation() IS 'Audit trigger of private.webhook_secrets: a rotation (rotated_at set), with when the old secret stops signing. Never a ciphertext.';
 
 --
 -- Name: broadcast_session_change(); Type: FUNCTION; Schema: private; Owner: -
@@ -3492,6 +3830,34 @@ $$;
 --
 
 COMMENT ON FUNCTION private.bump_stats(p_agent uuid, p_owner uuid, p_column text, p_by integer) IS 'Adds to one counter of an agent''s statistics for today (UTC).';
+
+--
+-- Name: cancel_emergency_key_cleanup_unaudited(uuid); Type: FUNCTION; Schema: private; Owner: -
+--
+
+CREATE FUNCTION private.cancel_emergency_key_cleanup_unaudited(p_agent uuid) RETURNS jsonb
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+  v private.emergency_key_cleanups;
+begin
+  update private.emergency_key_cleanups c set state = 'cancelled', updated_at = now()
+  where c.agent_id = p_agent and c.state = 'stopping'
+  returning * into v;
+  if v.id is null then
+    perform gateway.fail('conflict', 'no emergency cleanup of this session is still stopping (a cleaned one cannot be cancelled; restore it instead)');
+  end if;
+  update public.whatsapp_sessions set desired_state = v.restore_desired_state where agent_id = p_agent;
+  return to_jsonb(v);
+end;
+$$;
+
+--
+-- Name: FUNCTION cancel_emergency_key_cleanup_unaudited(p_agent uuid); Type: COMMENT; Schema: private; Owner: -
+--
+
+COMMENT ON FUNCTION private.cancel_emergency_key_cleanup_unaudited(p_agent uuid) IS 'The body of ops.cancel_emergency_key_cleanup, which audits it; not called directly.';
 
 --
 -- Name: create_account_for_new_user(); Type: FUNCTION; Schema: private; Owner: -
@@ -3619,6 +3985,119 @@ $$;
 COMMENT ON FUNCTION private.data_subject_signal_key(p_type text, p_key_id text, p_phones text[], p_lids text[], p_signal_users text[]) IS 'Data subject requests: whether a Signal key row (type, key id) belongs to the contact: their sessions and identity keys per device, device list and LID mapping.';
 
 --
+-- Name: disable_agent_unaudited(uuid, text); Type: FUNCTION; Schema: private; Owner: -
+--
+
+CREATE FUNCTION private.disable_agent_unaudited(p_agent uuid, p_reason text) RETURNS public.agents
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+  v_agent public.agents;
+begin
+  if coalesce(trim(p_reason), '') = '' then
+    perform gateway.fail('invalid_argument', 'a reason is required');
+  end if;
+  update public.agents set disabled_at = now(), disabled_reason = p_reason where id = p_agent returning * into v_agent;
+  if v_agent.id is null then
+    perform gateway.fail('unknown_agent', 'no agent with this id');
+  end if;
+  -- The connector sees desired_state on its next renewal and ends the socket; no new claims.
+  update public.whatsapp_sessions set desired_state = 'disconnected' where agent_id = p_agent;
+  perform gateway.emit_event(v_agent.owner_id, p_agent, 'alert.agent_disabled', 'warning',
+    jsonb_build_object('reason', p_reason));
+  return v_agent;
+end;
+$$;
+
+--
+-- Name: FUNCTION disable_agent_unaudited(p_agent uuid, p_reason text); Type: COMMENT; Schema: private; Owner: -
+--
+
+COMMENT ON FUNCTION private.disable_agent_unaudited(p_agent uuid, p_reason text) IS 'The body of ops.disable_agent, which audits it; not called directly.';
+
+--
+-- Name: emergency_key_cleanup_unaudited(uuid, boolean, interval); Type: FUNCTION; Schema: private; Owner: -
+--
+
+CREATE FUNCTION private.emergency_key_cleanup_unaudited(p_agent uuid, p_dry_run boolean DEFAULT true, p_min_age interval DEFAULT '14 days'::interval) RETURNS jsonb
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+  s public.whatsapp_sessions;
+  v private.emergency_key_cleanups;
+  v_owned boolean;
+begin
+  if p_min_age is null or p_min_age < interval '14 days' then
+    perform gateway.fail('invalid_argument', 'cleanup keeps keys younger than 14 days');
+  end if;
+  select * into s from public.whatsapp_sessions ws where ws.agent_id = p_agent;
+  if s.agent_id is null then
+    perform gateway.fail('unknown_agent', 'no session for this agent');
+  end if;
+  select * into v from private.emergency_key_cleanups c where c.agent_id = p_agent and c.state in ('stopping', 'restarting');
+  v_owned := s.owner_connector_id is not null and s.lease_until > now();
+  if coalesce(p_dry_run, true) then
+    return jsonb_build_object(
+      'dry_run', true,
+      'session', jsonb_build_object('status', s.status, 'desired_state', s.desired_state, 'owned', v_owned),
+      'keys', private.signal_key_type_counts(p_agent),
+      'would_delete', private.signal_key_type_counts(p_agent, coalesce(v.min_age, p_min_age)),
+      'open_procedure', case when v.id is null then null else to_jsonb(v) end,
+      'next_step', case
+        when v.id is not null then 'a procedure is open; call with p_dry_run => false to advance it'
+        when s.status in ('connected', 'connecting', 'reconnecting', 'qr', 'pairing_code') or v_owned
+          then 'a real run asks the connector to stop the session, then cleans up, restarts and verifies'
+        else 'a real run cleans up now, restarts if the session was meant to run, and verifies' end);
+  end if;
+  if v.id is null then
+    insert into private.emergency_key_cleanups (agent_id, state, min_age, restore_desired_state, keys_before)
+    values (p_agent, 'stopping', p_min_age, s.desired_state, private.signal_key_type_counts(p_agent))
+    returning * into v;
+    update public.whatsapp_sessions set desired_state = 'disconnected' where agent_id = p_agent and desired_state <> 'disconnected';
+  end if;
+  v := private.advance_emergency_key_cleanup(v.id);
+  return to_jsonb(v) || jsonb_build_object('dry_run', false, 'next_step', case v.state
+    when 'stopping' then 'waiting for the connector to stop the session; the lease sweep (every minute) or another call continues'
+    when 'restarting' then 'cleaned up; waiting for the session to connect again; the lease sweep or another call verifies'
+    when 'verified' then 'done'
+    else 'failed: see verification; ops.restore_signal_keys(cleanup_id) puts the keys back' end);
+end;
+$$;
+
+--
+-- Name: FUNCTION emergency_key_cleanup_unaudited(p_agent uuid, p_dry_run boolean, p_min_age interval); Type: COMMENT; Schema: private; Owner: -
+--
+
+COMMENT ON FUNCTION private.emergency_key_cleanup_unaudited(p_agent uuid, p_dry_run boolean, p_min_age interval) IS 'The body of ops.emergency_key_cleanup, which audits it; not called directly.';
+
+--
+-- Name: enable_agent_unaudited(uuid); Type: FUNCTION; Schema: private; Owner: -
+--
+
+CREATE FUNCTION private.enable_agent_unaudited(p_agent uuid) RETURNS public.agents
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+  v_agent public.agents;
+begin
+  update public.agents set disabled_at = null, disabled_reason = null where id = p_agent returning * into v_agent;
+  if v_agent.id is null then
+    perform gateway.fail('unknown_agent', 'no agent with this id');
+  end if;
+  return v_agent;
+end;
+$$;
+
+--
+-- Name: FUNCTION enable_agent_unaudited(p_agent uuid); Type: COMMENT; Schema: private; Owner: -
+--
+
+COMMENT ON FUNCTION private.enable_agent_unaudited(p_agent uuid) IS 'The body of ops.enable_agent, which audits it; not called directly.';
+
+--
 -- Name: event_types(); Type: FUNCTION; Schema: private; Owner: -
 --
 
@@ -3667,6 +4146,37 @@ $$;
 --
 
 COMMENT ON FUNCTION private.expose_to_api(p_function regprocedure) IS 'Makes a gateway control-plane function callable by the edge function''s role gateway_api (SECURITY DEFINER, EXECUTE granted). Migrations only.';
+
+--
+-- Name: force_release_session_unaudited(uuid); Type: FUNCTION; Schema: private; Owner: -
+--
+
+CREATE FUNCTION private.force_release_session_unaudited(p_agent uuid) RETURNS public.whatsapp_sessions
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+  v_session public.whatsapp_sessions;
+begin
+  update public.whatsapp_sessions
+  set owner_connector_id = null, owner_hostname = null, owner_pid = null, lease_until = null,
+      lease_epoch = lease_epoch + 1
+  where agent_id = p_agent
+  returning * into v_session;
+  if v_session.agent_id is null then
+    perform gateway.fail('unknown_agent', 'no session for this agent');
+  end if;
+  perform gateway.emit_event(v_session.owner_id, p_agent, 'alert.lease_force_released', 'warning',
+    jsonb_build_object('by', current_user, 'lease_epoch', v_session.lease_epoch));
+  return v_session;
+end;
+$$;
+
+--
+-- Name: FUNCTION force_release_session_unaudited(p_agent uuid); Type: COMMENT; Schema: private; Owner: -
+--
+
+COMMENT ON FUNCTION private.force_release_session_unaudited(p_agent uuid) IS 'The body of ops.force_release_session, which audits it; not called directly.';
 
 --
 -- Name: message_status_rank(text); Type: FUNCTION; Schema: private; Owner: -
@@ -3789,6 +4299,40 @@ $$;
 COMMENT ON FUNCTION private.prune_signal_keys_backed_up(p_agent uuid, p_min_age interval, p_reason text) IS 'The one place Signal keys are cleaned up: backs up the prunable rows, then deletes exactly those, in the caller''s transaction.';
 
 --
+-- Name: prune_signal_keys_unaudited(uuid, boolean, interval); Type: FUNCTION; Schema: private; Owner: -
+--
+
+CREATE FUNCTION private.prune_signal_keys_unaudited(p_agent uuid, p_force boolean DEFAULT false, p_min_age interval DEFAULT '14 days'::interval) RETURNS TABLE(cleanup_id uuid, deleted integer, forced boolean)
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+  v_session public.whatsapp_sessions;
+  v_live boolean;
+begin
+  select * into v_session from public.whatsapp_sessions s where s.agent_id = p_agent for update;
+  if v_session.agent_id is null then
+    perform gateway.fail('unknown_agent', 'no session for this agent');
+  end if;
+  v_live := v_session.status in ('connected', 'connecting', 'reconnecting')
+    or (v_session.owner_connector_id is not null and v_session.lease_until > now());
+  if v_live and not coalesce(p_force, false) then
+    perform gateway.fail('conflict', 'the session is connected or owned; cleaning up under a live socket breaks its encryption (pass p_force => true to override)');
+  end if;
+  select b.cleanup_id, b.deleted into cleanup_id, deleted
+  from private.prune_signal_keys_backed_up(p_agent, p_min_age, case when v_live then 'forced' else 'operator' end) b;
+  forced := v_live;
+  return next;
+end;
+$$;
+
+--
+-- Name: FUNCTION prune_signal_keys_unaudited(p_agent uuid, p_force boolean, p_min_age interval); Type: COMMENT; Schema: private; Owner: -
+--
+
+COMMENT ON FUNCTION private.prune_signal_keys_unaudited(p_agent uuid, p_force boolean, p_min_age interval) IS 'The body of ops.prune_signal_keys, which audits it; not called directly.';
+
+--
 -- Name: queue_alert_emails(); Type: FUNCTION; Schema: private; Owner: -
 --
 
@@ -3823,6 +4367,29 @@ $$;
 COMMENT ON FUNCTION private.queue_alert_emails() IS 'Trigger on public.events: queues one mail per configured recipient for an alert type that is mailed (private.alert_email_settings), in the event''s transaction.';
 
 --
+-- Name: record_audit(text, uuid, uuid, uuid, jsonb); Type: FUNCTION; Schema: private; Owner: -
+--
+
+CREATE FUNCTION private.record_audit(p_action text, p_owner uuid, p_agent uuid, p_target uuid, p_changes jsonb) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_actor jsonb := private.audit_actor();
+begin
+  insert into public.audit_log (owner_id, agent_id, action, target_id, actor_type, actor, client_ip, user_agent, request_id, changes)
+  values (p_owner, p_agent, p_action, p_target, v_actor ->> 'type', v_actor ->> 'id', v_actor ->> 'ip',
+    v_actor ->> 'user_agent', v_actor ->> 'request_id', coalesce(jsonb_strip_nulls(p_changes), '{}'::jsonb));
+end;
+$$;
+
+--
+-- Name: FUNCTION record_audit(p_action text, p_owner uuid, p_agent uuid, p_target uuid, p_changes jsonb); Type: COMMENT; Schema: private; Owner: -
+--
+
+COMMENT ON FUNCTION private.record_audit(p_action text, p_owner uuid, p_agent uuid, p_target uuid, p_changes jsonb) IS 'Writes one audit entry in the caller''s transaction, with the actor of private.audit_actor(). Callers pass only what is not secret.';
+
+--
 -- Name: record_takeover(uuid, uuid, uuid, uuid, bigint); Type: FUNCTION; Schema: private; Owner: -
 --
 
@@ -3846,6 +4413,74 @@ $$;
 --
 
 COMMENT ON FUNCTION private.record_takeover(p_owner uuid, p_agent uuid, p_from uuid, p_to uuid, p_epoch bigint) IS 'Raises a session.lease_takeover event (no connector ids or epoch in its payload) when a claim took an expired lease from another connector, and records the connectors for operators in private.lease_takeovers.';
+
+--
+-- Name: requeue_failed_messages_unaudited(uuid, timestamp with time zone); Type: FUNCTION; Schema: private; Owner: -
+--
+
+CREATE FUNCTION private.requeue_failed_messages_unaudited(p_agent uuid, p_since timestamp with time zone DEFAULT (now() - '1 day'::interval)) RETURNS integer
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+  v_count integer;
+begin
+  if not exists (select 1 from public.agents where id = p_agent) then
+    perform gateway.fail('unknown_agent', 'no agent with this id');
+  end if;
+  -- Same row, same WhatsApp id: a message that failed before reaching WhatsApp goes out once.
+  update public.messages
+  set status = 'queued', attempts = 0, next_attempt_at = now(), error_code = null, error_message = null,
+      failed_at = null, locked_by = null, locked_until = null
+  where agent_id = p_agent and status = 'failed' and failed_at >= p_since;
+  get diagnostics v_count = row_count;
+  return v_count;
+end;
+$$;
+
+--
+-- Name: FUNCTION requeue_failed_messages_unaudited(p_agent uuid, p_since timestamp with time zone); Type: COMMENT; Schema: private; Owner: -
+--
+
+COMMENT ON FUNCTION private.requeue_failed_messages_unaudited(p_agent uuid, p_since timestamp with time zone) IS 'The body of ops.requeue_failed_messages, which audits it; not called directly.';
+
+--
+-- Name: restore_signal_keys_unaudited(uuid); Type: FUNCTION; Schema: private; Owner: -
+--
+
+CREATE FUNCTION private.restore_signal_keys_unaudited(p_cleanup_id uuid) RETURNS integer
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+  v_agent uuid;
+  v_session public.whatsapp_sessions;
+  v_restored integer;
+begin
+  select b.agent_id into v_agent from private.signal_key_backups b where b.cleanup_id = p_cleanup_id limit 1;
+  if v_agent is null then
+    perform gateway.fail('not_found', 'no backup with this cleanup id (purged or never made)');
+  end if;
+  select * into v_session from public.whatsapp_sessions s where s.agent_id = v_agent for update;
+  if v_session.status in ('connected', 'connecting', 'reconnecting')
+     or (v_session.owner_connector_id is not null and v_session.lease_until > now()) then
+    perform gateway.fail('conflict', 'restore only while the session is disconnected and unowned');
+  end if;
+  -- A key written since the cleanup is newer than its backup: keep it.
+  insert into private.signal_keys (agent_id, key_type, key_id, ciphertext, key_version, created_at, updated_at)
+  select b.agent_id, b.key_type, b.key_id, b.ciphertext, b.key_version, b.key_created_at, b.key_updated_at
+  from private.signal_key_backups b where b.cleanup_id = p_cleanup_id
+  on conflict do nothing;
+  get diagnostics v_restored = row_count;
+  return v_restored;
+end;
+$$;
+
+--
+-- Name: FUNCTION restore_signal_keys_unaudited(p_cleanup_id uuid); Type: COMMENT; Schema: private; Owner: -
+--
+
+COMMENT ON FUNCTION private.restore_signal_keys_unaudited(p_cleanup_id uuid) IS 'The body of ops.restore_signal_keys, which audits it; not called directly.';
 
 --
 -- Name: signal_key_prunable(text, timestamp with time zone, interval); Type: FUNCTION; Schema: private; Owner: -
@@ -3938,6 +4573,23 @@ $$;
 --
 
 COMMENT ON FUNCTION private.touch_updated_at() IS 'Trigger: keeps updated_at current.';
+
+--
+-- Name: url_origin(text); Type: FUNCTION; Schema: private; Owner: -
+--
+
+CREATE FUNCTION private.url_origin(p_url text) RETURNS text
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO ''
+    AS $$
+  select regexp_replace(substring(p_url from '^[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#]*'), '://[^@/?#]*@', '://')
+$$;
+
+--
+-- Name: FUNCTION url_origin(p_url text); Type: COMMENT; Schema: private; Owner: -
+--
+
+COMMENT ON FUNCTION private.url_origin(p_url text) IS 'The origin of a URL (scheme, host, port) without userinfo, path or query: what the audit log keeps of a webhook URL.';
 
 --
 -- Name: valid_api_key_scopes(text[]); Type: FUNCTION; Schema: private; Owner: -
@@ -4882,6 +5534,13 @@ ALTER TABLE ONLY public.agents
     ADD CONSTRAINT agents_pkey PRIMARY KEY (id);
 
 --
+-- Name: audit_log audit_log_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.audit_log
+    ADD CONSTRAINT audit_log_pkey PRIMARY KEY (id);
+
+--
 -- Name: daily_stats daily_stats_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -5063,6 +5722,18 @@ CREATE INDEX accounts_plan_id_idx ON public.accounts USING btree (plan_id);
 CREATE INDEX agents_owner_id_idx ON public.agents USING btree (owner_id);
 
 --
+-- Name: audit_log_created; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX audit_log_created ON public.audit_log USING btree (created_at);
+
+--
+-- Name: audit_log_owner_created; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX audit_log_owner_created ON public.audit_log USING btree (owner_id, created_at DESC, id DESC);
+
+--
 -- Name: daily_stats_owner_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -5233,6 +5904,30 @@ CREATE OR REPLACE VIEW ops.connectors WITH (security_invoker='true') AS
   GROUP BY c.id;
 
 --
+-- Name: api_keys audit_api_keys_insert; Type: TRIGGER; Schema: private; Owner: -
+--
+
+CREATE TRIGGER audit_api_keys_insert AFTER INSERT ON private.api_keys FOR EACH ROW EXECUTE FUNCTION private.audit_api_keys();
+
+--
+-- Name: api_keys audit_api_keys_revoke; Type: TRIGGER; Schema: private; Owner: -
+--
+
+CREATE TRIGGER audit_api_keys_revoke AFTER UPDATE OF revoked_at ON private.api_keys FOR EACH ROW WHEN (((old.revoked_at IS NULL) AND (new.revoked_at IS NOT NULL))) EXECUTE FUNCTION private.audit_api_keys();
+
+--
+-- Name: webhook_secrets audit_webhook_secret_first_rotation; Type: TRIGGER; Schema: private; Owner: -
+--
+
+CREATE TRIGGER audit_webhook_secret_first_rotation AFTER INSERT ON private.webhook_secrets FOR EACH ROW WHEN ((new.rotated_at IS NOT NULL)) EXECUTE FUNCTION private.audit_webhook_secret_rotation();
+
+--
+-- Name: webhook_secrets audit_webhook_secret_rotation; Type: TRIGGER; Schema: private; Owner: -
+--
+
+CREATE TRIGGER audit_webhook_secret_rotation AFTER UPDATE OF rotated_at ON private.webhook_secrets FOR EACH ROW WHEN (((new.rotated_at IS DISTINCT FROM old.rotated_at) AND (new.rotated_at IS NOT NULL))) EXECUTE FUNCTION private.audit_webhook_secret_rotation();
+
+--
 -- Name: session_credentials session_credentials_touch_updated_at; Type: TRIGGER; Schema: private; Owner: -
 --
 
@@ -5249,6 +5944,72 @@ CREATE TRIGGER accounts_touch_updated_at BEFORE UPDATE ON public.accounts FOR EA
 --
 
 CREATE TRIGGER agents_touch_updated_at BEFORE UPDATE ON public.agents FOR EACH ROW EXECUTE FUNCTION private.touch_updated_at();
+
+--
+-- Name: agents audit_agents_delete; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER audit_agents_delete AFTER DELETE ON public.agents FOR EACH ROW EXECUTE FUNCTION private.audit_agents();
+
+--
+-- Name: agents audit_agents_insert; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER audit_agents_insert AFTER INSERT ON public.agents FOR EACH ROW EXECUTE FUNCTION private.audit_agents();
+
+--
+-- Name: agents audit_agents_rename; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER audit_agents_rename AFTER UPDATE OF name ON public.agents FOR EACH ROW WHEN ((new.name IS DISTINCT FROM old.name)) EXECUTE FUNCTION private.audit_agents();
+
+--
+-- Name: audit_log audit_log_no_delete; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON public.audit_log FOR EACH ROW EXECUTE FUNCTION private.audit_log_is_append_only();
+
+ALTER TABLE public.audit_log ENABLE ALWAYS TRIGGER audit_log_no_delete;
+
+--
+-- Name: audit_log audit_log_no_truncate; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON public.audit_log FOR EACH STATEMENT EXECUTE FUNCTION private.audit_log_is_append_only();
+
+ALTER TABLE public.audit_log ENABLE ALWAYS TRIGGER audit_log_no_truncate;
+
+--
+-- Name: audit_log audit_log_no_update; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON public.audit_log FOR EACH ROW EXECUTE FUNCTION private.audit_log_is_append_only();
+
+ALTER TABLE public.audit_log ENABLE ALWAYS TRIGGER audit_log_no_update;
+
+--
+-- Name: accounts audit_plan_change; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER audit_plan_change AFTER UPDATE OF plan_id ON public.accounts FOR EACH ROW WHEN ((new.plan_id IS DISTINCT FROM old.plan_id)) EXECUTE FUNCTION private.audit_plan_change();
+
+--
+-- Name: webhook_endpoints audit_webhook_endpoints_delete; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER audit_webhook_endpoints_delete AFTER DELETE ON public.webhook_endpoints FOR EACH ROW EXECUTE FUNCTION private.audit_webhook_endpoints();
+
+--
+-- Name: webhook_endpoints audit_webhook_endpoints_insert; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER audit_webhook_endpoints_insert AFTER INSERT ON public.webhook_endpoints FOR EACH ROW EXECUTE FUNCTION private.audit_webhook_endpoints();
+
+--
+-- Name: webhook_endpoints audit_webhook_endpoints_update; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER audit_webhook_endpoints_update AFTER UPDATE OF url, agent_id, event_types, description, enabled ON public.webhook_endpoints FOR EACH ROW WHEN (((new.url IS DISTINCT FROM old.url) OR (new.agent_id IS DISTINCT FROM old.agent_id) OR (new.event_types IS DISTINCT FROM old.event_types) OR (new.description IS DISTINCT FROM old.description) OR (new.enabled IS DISTINCT FROM old.enabled))) EXECUTE FUNCTION private.audit_webhook_endpoints();
 
 --
 -- Name: messages messages_notify_wake; Type: TRIGGER; Schema: public; Owner: -
@@ -5540,6 +6301,12 @@ ALTER TABLE private.data_requests ENABLE ROW LEVEL SECURITY;
 CREATE POLICY "Signed-in users can read the plans" ON public.plans FOR SELECT TO authenticated USING (true);
 
 --
+-- Name: audit_log Users can read the audit log of their own account; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY "Users can read the audit log of their own account" ON public.audit_log FOR SELECT TO authenticated USING ((owner_id = ( SELECT auth.uid() AS uid)));
+
+--
 -- Name: webhook_deliveries Users can read the deliveries of their own webhooks; Type: POLICY; Schema: public; Owner: -
 --
 
@@ -5612,6 +6379,12 @@ ALTER TABLE public.accounts ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.agents ENABLE ROW LEVEL SECURITY;
 
 --
+-- Name: audit_log; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.audit_log ENABLE ROW LEVEL SECURITY;
+
+--
 -- Name: daily_stats; Type: ROW SECURITY; Schema: public; Owner: -
 --
 
@@ -5634,6 +6407,12 @@ CREATE POLICY gateway_api_reads ON public.accounts FOR SELECT TO gateway_api USI
 --
 
 CREATE POLICY gateway_api_reads ON public.agents FOR SELECT TO gateway_api USING (true);
+
+--
+-- Name: audit_log gateway_api_reads; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY gateway_api_reads ON public.audit_log FOR SELECT TO gateway_api USING (true);
 
 --
 -- Name: daily_stats gateway_api_reads; Type: POLICY; Schema: public; Owner: -
@@ -6089,6 +6868,14 @@ REVOKE ALL ON FUNCTION gateway.apply_retention(p_event_days integer, p_message_d
 GRANT ALL ON FUNCTION gateway.apply_retention(p_event_days integer, p_message_days integer) TO service_role;
 
 --
+-- Name: FUNCTION as_actor(p_actor jsonb, p_owner uuid); Type: ACL; Schema: gateway; Owner: -
+--
+
+REVOKE ALL ON FUNCTION gateway.as_actor(p_actor jsonb, p_owner uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION gateway.as_actor(p_actor jsonb, p_owner uuid) TO service_role;
+GRANT ALL ON FUNCTION gateway.as_actor(p_actor jsonb, p_owner uuid) TO gateway_api;
+
+--
 -- Name: FUNCTION assert_lease(p_agent uuid, p_connector uuid, p_epoch bigint); Type: ACL; Schema: gateway; Owner: -
 --
 
@@ -6324,6 +7111,29 @@ GRANT ALL ON FUNCTION gateway.list_api_keys(p_owner uuid) TO service_role;
 GRANT ALL ON FUNCTION gateway.list_api_keys(p_owner uuid) TO gateway_api;
 
 --
+-- Name: FUNCTION audit_actions(); Type: ACL; Schema: private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION private.audit_actions() FROM PUBLIC;
+GRANT ALL ON FUNCTION private.audit_actions() TO service_role;
+
+--
+-- Name: TABLE audit_log; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT ON TABLE public.audit_log TO authenticated;
+GRANT SELECT ON TABLE public.audit_log TO service_role;
+GRANT SELECT ON TABLE public.audit_log TO gateway_api;
+
+--
+-- Name: FUNCTION list_audit_log(p_owner uuid, p_limit integer, p_before_created_at timestamp with time zone, p_before_id uuid, p_actions text[], p_agent uuid, p_actor_type text, p_since timestamp with time zone, p_until timestamp with time zone); Type: ACL; Schema: gateway; Owner: -
+--
+
+REVOKE ALL ON FUNCTION gateway.list_audit_log(p_owner uuid, p_limit integer, p_before_created_at timestamp with time zone, p_before_id uuid, p_actions text[], p_agent uuid, p_actor_type text, p_since timestamp with time zone, p_until timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION gateway.list_audit_log(p_owner uuid, p_limit integer, p_before_created_at timestamp with time zone, p_before_id uuid, p_actions text[], p_agent uuid, p_actor_type text, p_since timestamp with time zone, p_until timestamp with time zone) TO service_role;
+GRANT ALL ON FUNCTION gateway.list_audit_log(p_owner uuid, p_limit integer, p_before_created_at timestamp with time zone, p_before_id uuid, p_actions text[], p_agent uuid, p_actor_type text, p_since timestamp with time zone, p_until timestamp with time zone) TO gateway_api;
+
+--
 -- Name: FUNCTION list_webhook_deliveries(p_owner uuid, p_endpoint uuid, p_limit integer, p_before_created_at timestamp with time zone, p_before_id uuid); Type: ACL; Schema: gateway; Owner: -
 --
 
@@ -6344,6 +7154,13 @@ GRANT ALL ON FUNCTION gateway.load_creds(p_agent uuid, p_connector uuid, p_epoch
 
 REVOKE ALL ON FUNCTION gateway.owned_agent(p_owner uuid, p_agent uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION gateway.owned_agent(p_owner uuid, p_agent uuid) TO service_role;
+
+--
+-- Name: FUNCTION prune_audit_log(p_days integer); Type: ACL; Schema: gateway; Owner: -
+--
+
+REVOKE ALL ON FUNCTION gateway.prune_audit_log(p_days integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION gateway.prune_audit_log(p_days integer) TO service_role;
 
 --
 -- Name: FUNCTION prune_rate_limit_buckets(p_older_than interval); Type: ACL; Schema: gateway; Owner: -
@@ -6616,11 +7433,74 @@ REVOKE ALL ON FUNCTION private.advance_emergency_key_cleanup(p_id uuid) FROM PUB
 GRANT ALL ON FUNCTION private.advance_emergency_key_cleanup(p_id uuid) TO service_role;
 
 --
+-- Name: FUNCTION agent_owner(p_agent uuid); Type: ACL; Schema: private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION private.agent_owner(p_agent uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.agent_owner(p_agent uuid) TO service_role;
+
+--
 -- Name: FUNCTION alert_once(p_owner uuid, p_agent uuid, p_type text, p_severity text, p_payload jsonb, p_since timestamp with time zone); Type: ACL; Schema: private; Owner: -
 --
 
 REVOKE ALL ON FUNCTION private.alert_once(p_owner uuid, p_agent uuid, p_type text, p_severity text, p_payload jsonb, p_since timestamp with time zone) FROM PUBLIC;
 GRANT ALL ON FUNCTION private.alert_once(p_owner uuid, p_agent uuid, p_type text, p_severity text, p_payload jsonb, p_since timestamp with time zone) TO service_role;
+
+--
+-- Name: FUNCTION audit_actor(); Type: ACL; Schema: private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION private.audit_actor() FROM PUBLIC;
+GRANT ALL ON FUNCTION private.audit_actor() TO service_role;
+
+--
+-- Name: FUNCTION audit_agents(); Type: ACL; Schema: private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION private.audit_agents() FROM PUBLIC;
+GRANT ALL ON FUNCTION private.audit_agents() TO service_role;
+
+--
+-- Name: FUNCTION audit_api_keys(); Type: ACL; Schema: private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION private.audit_api_keys() FROM PUBLIC;
+GRANT ALL ON FUNCTION private.audit_api_keys() TO service_role;
+
+--
+-- Name: FUNCTION audit_change(p_from anyelement, p_to anyelement); Type: ACL; Schema: private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION private.audit_change(p_from anyelement, p_to anyelement) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.audit_change(p_from anyelement, p_to anyelement) TO service_role;
+
+--
+-- Name: FUNCTION audit_log_is_append_only(); Type: ACL; Schema: private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION private.audit_log_is_append_only() FROM PUBLIC;
+GRANT ALL ON FUNCTION private.audit_log_is_append_only() TO service_role;
+
+--
+-- Name: FUNCTION audit_plan_change(); Type: ACL; Schema: private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION private.audit_plan_change() FROM PUBLIC;
+GRANT ALL ON FUNCTION private.audit_plan_change() TO service_role;
+
+--
+-- Name: FUNCTION audit_webhook_endpoints(); Type: ACL; Schema: private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION private.audit_webhook_endpoints() FROM PUBLIC;
+GRANT ALL ON FUNCTION private.audit_webhook_endpoints() TO service_role;
+
+--
+-- Name: FUNCTION audit_webhook_secret_rotation(); Type: ACL; Schema: private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION private.audit_webhook_secret_rotation() FROM PUBLIC;
+GRANT ALL ON FUNCTION private.audit_webhook_secret_rotation() TO service_role;
 
 --
 -- Name: FUNCTION broadcast_session_change(); Type: ACL; Schema: private; Owner: -
@@ -6635,6 +7515,12 @@ GRANT ALL ON FUNCTION private.broadcast_session_change() TO service_role;
 
 REVOKE ALL ON FUNCTION private.bump_stats(p_agent uuid, p_owner uuid, p_column text, p_by integer) FROM PUBLIC;
 GRANT ALL ON FUNCTION private.bump_stats(p_agent uuid, p_owner uuid, p_column text, p_by integer) TO service_role;
+
+--
+-- Name: FUNCTION cancel_emergency_key_cleanup_unaudited(p_agent uuid); Type: ACL; Schema: private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION private.cancel_emergency_key_cleanup_unaudited(p_agent uuid) FROM PUBLIC;
 
 --
 -- Name: FUNCTION create_account_for_new_user(); Type: ACL; Schema: private; Owner: -
@@ -6672,6 +7558,24 @@ REVOKE ALL ON FUNCTION private.data_subject_signal_key(p_type text, p_key_id tex
 GRANT ALL ON FUNCTION private.data_subject_signal_key(p_type text, p_key_id text, p_phones text[], p_lids text[], p_signal_users text[]) TO service_role;
 
 --
+-- Name: FUNCTION disable_agent_unaudited(p_agent uuid, p_reason text); Type: ACL; Schema: private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION private.disable_agent_unaudited(p_agent uuid, p_reason text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION emergency_key_cleanup_unaudited(p_agent uuid, p_dry_run boolean, p_min_age interval); Type: ACL; Schema: private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION private.emergency_key_cleanup_unaudited(p_agent uuid, p_dry_run boolean, p_min_age interval) FROM PUBLIC;
+
+--
+-- Name: FUNCTION enable_agent_unaudited(p_agent uuid); Type: ACL; Schema: private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION private.enable_agent_unaudited(p_agent uuid) FROM PUBLIC;
+
+--
 -- Name: FUNCTION event_types(); Type: ACL; Schema: private; Owner: -
 --
 
@@ -6683,6 +7587,12 @@ GRANT ALL ON FUNCTION private.event_types() TO service_role;
 --
 
 REVOKE ALL ON FUNCTION private.expose_to_api(p_function regprocedure) FROM PUBLIC;
+
+--
+-- Name: FUNCTION force_release_session_unaudited(p_agent uuid); Type: ACL; Schema: private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION private.force_release_session_unaudited(p_agent uuid) FROM PUBLIC;
 
 --
 -- Name: FUNCTION message_status_rank(p_status text); Type: ACL; Schema: private; Owner: -
@@ -6720,6 +7630,12 @@ REVOKE ALL ON FUNCTION private.prune_signal_keys_backed_up(p_agent uuid, p_min_a
 GRANT ALL ON FUNCTION private.prune_signal_keys_backed_up(p_agent uuid, p_min_age interval, p_reason text) TO service_role;
 
 --
+-- Name: FUNCTION prune_signal_keys_unaudited(p_agent uuid, p_force boolean, p_min_age interval); Type: ACL; Schema: private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION private.prune_signal_keys_unaudited(p_agent uuid, p_force boolean, p_min_age interval) FROM PUBLIC;
+
+--
 -- Name: FUNCTION queue_alert_emails(); Type: ACL; Schema: private; Owner: -
 --
 
@@ -6727,11 +7643,30 @@ REVOKE ALL ON FUNCTION private.queue_alert_emails() FROM PUBLIC;
 GRANT ALL ON FUNCTION private.queue_alert_emails() TO service_role;
 
 --
+-- Name: FUNCTION record_audit(p_action text, p_owner uuid, p_agent uuid, p_target uuid, p_changes jsonb); Type: ACL; Schema: private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION private.record_audit(p_action text, p_owner uuid, p_agent uuid, p_target uuid, p_changes jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.record_audit(p_action text, p_owner uuid, p_agent uuid, p_target uuid, p_changes jsonb) TO service_role;
+
+--
 -- Name: FUNCTION record_takeover(p_owner uuid, p_agent uuid, p_from uuid, p_to uuid, p_epoch bigint); Type: ACL; Schema: private; Owner: -
 --
 
 REVOKE ALL ON FUNCTION private.record_takeover(p_owner uuid, p_agent uuid, p_from uuid, p_to uuid, p_epoch bigint) FROM PUBLIC;
 GRANT ALL ON FUNCTION private.record_takeover(p_owner uuid, p_agent uuid, p_from uuid, p_to uuid, p_epoch bigint) TO service_role;
+
+--
+-- Name: FUNCTION requeue_failed_messages_unaudited(p_agent uuid, p_since timestamp with time zone); Type: ACL; Schema: private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION private.requeue_failed_messages_unaudited(p_agent uuid, p_since timestamp with time zone) FROM PUBLIC;
+
+--
+-- Name: FUNCTION restore_signal_keys_unaudited(p_cleanup_id uuid); Type: ACL; Schema: private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION private.restore_signal_keys_unaudited(p_cleanup_id uuid) FROM PUBLIC;
 
 --
 -- Name: FUNCTION signal_key_prunable(p_type text, p_updated_at timestamp with time zone, p_min_age interval); Type: ACL; Schema: private; Owner: -
@@ -6760,6 +7695,13 @@ GRANT ALL ON FUNCTION private.take_or_fail(p_key text, p_capacity integer, p_win
 
 REVOKE ALL ON FUNCTION private.touch_updated_at() FROM PUBLIC;
 GRANT ALL ON FUNCTION private.touch_updated_at() TO service_role;
+
+--
+-- Name: FUNCTION url_origin(p_url text); Type: ACL; Schema: private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION private.url_origin(p_url text) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.url_origin(p_url text) TO service_role;
 
 --
 -- Name: FUNCTION valid_api_key_scopes(p_scopes text[]); Type: ACL; Schema: private; Owner: -

@@ -78,6 +78,9 @@ export type Database = {
               "bodies_cleared": number,"events": number,"inbound": number,"messages": number,"number_checks": number
             }[]
                            },
+"as_actor":
+{ Args: { "p_actor": Json,"p_owner": string }; Returns: string
+                           },
 "assert_lease":
 { Args: { "p_agent": string,"p_connector": string,"p_epoch": number }; Returns: Database["public"]['Tables']["whatsapp_sessions"]['Row']
                           SetofOptions: {
@@ -218,6 +221,14 @@ export type Database = {
               "agent_id": string,"created_at": string,"expires_at": string,"id": string,"last_used_at": string,"name": string,"prefix": string,"revoked_at": string,"scopes": (string)[]
             }[]
                            },
+"list_audit_log":
+{ Args: { "p_actions"?: (string)[],"p_actor_type"?: string,"p_agent"?: string,"p_before_created_at"?: string,"p_before_id"?: string,"p_limit"?: number,"p_owner": string,"p_since"?: string,"p_until"?: string }; Returns: Database["public"]['Tables']["audit_log"]['Row'][]
+                          SetofOptions: {
+        from: "*"
+        to: "audit_log"
+        isOneToOne: false
+        isSetofReturn: true
+      } },
 "list_webhook_deliveries":
 { Args: { "p_before_created_at"?: string,"p_before_id"?: string,"p_endpoint": string,"p_limit"?: number,"p_owner": string }; Returns: {
               "attempts": number,"created_at": string,"delivered_at": string,"event_id": string,"event_type": string,"id": string,"last_attempt_at": string,"last_error": string,"last_status_code": number,"max_attempts": number,"next_attempt_at": string,"status": string
@@ -236,6 +247,9 @@ export type Database = {
         isOneToOne: true
         isSetofReturn: false
       } },
+"prune_audit_log":
+{ Args: { "p_days": number }; Returns: number
+                           },
 "prune_rate_limit_buckets":
 { Args: { "p_older_than"?: string }; Returns: number
                            },
@@ -399,6 +413,20 @@ isOneToOne: false
                   }
                   Update: {
                     "created_at"?: string,"disabled_at"?: string | null,"disabled_reason"?: string | null,"id"?: string,"name"?: string,"owner_id"?: string,"updated_at"?: string
+                  }
+                  Relationships: [
+                    
+                  ]
+                },"audit_log": {
+                  Row: {
+                    "action": string,"actor": string,"actor_type": string,"agent_id": string | null,"changes": NonNullable<Json>,"client_ip": string | null,"created_at": string,"id": string,"owner_id": string | null,"request_id": string | null,"target_id": string | null,"user_agent": string | null
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "action": string,"actor": string,"actor_type": string,"agent_id"?: string | null,"changes"?: NonNullable<Json>,"client_ip"?: string | null,"created_at"?: string,"id"?: string,"owner_id"?: string | null,"request_id"?: string | null,"target_id"?: string | null,"user_agent"?: string | null
+                  }
+                  Update: {
+                    "action"?: string,"actor"?: string,"actor_type"?: string,"agent_id"?: string | null,"changes"?: NonNullable<Json>,"client_ip"?: string | null,"created_at"?: string,"id"?: string,"owner_id"?: string | null,"request_id"?: string | null,"target_id"?: string | null,"user_agent"?: string | null
                   }
                   Relationships: [
                     

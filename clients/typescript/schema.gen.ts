@@ -481,6 +481,23 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/v1/audit-log": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Control-plane actions on the account (agents, session commands, API keys, webhooks, plan, operator actions), newest first, with filters and cursor pagination */
+        get: operations["listAuditLog"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/data-requests/erase": {
         parameters: {
             query?: never;
@@ -684,6 +701,32 @@ export type components = {
             prefix: string;
             revokedAt: string | null;
             scopes: string[];
+        };
+        AuditEntry: {
+            /** @enum {string} */
+            action: "agent.created" | "agent.renamed" | "agent.deleted" | "session.link_requested" | "session.disconnect_requested" | "session.logout_requested" | "session.restart_requested" | "api_key.created" | "api_key.revoked" | "webhook.created" | "webhook.updated" | "webhook.secret_rotated" | "webhook.deleted" | "plan.changed" | "audit_log.pruned" | "ops.cancel_emergency_key_cleanup" | "ops.disable_agent" | "ops.emergency_key_cleanup" | "ops.enable_agent" | "ops.force_release_session" | "ops.prune_signal_keys" | "ops.requeue_failed_messages" | "ops.restore_signal_keys";
+            actor: {
+                /** @description user: the user id; api_key: the key prefix; operator: the database role */
+                id: string;
+                /** @enum {string} */
+                type: "user" | "api_key" | "operator";
+            };
+            agentId: string | null;
+            /** @description What changed ({field: {from, to}} or the arguments); never a secret, webhook URLs as origin only */
+            changes: {
+                [key: string]: unknown;
+            };
+            clientIp: string | null;
+            createdAt: string;
+            id: string;
+            requestId: string | null;
+            /** @description What was acted on when it is not the agent: API key, webhook endpoint, account, key cleanup */
+            targetId: string | null;
+            userAgent: string | null;
+        };
+        AuditPage: {
+            data: components["schemas"]["AuditEntry"][];
+            nextCursor: string | null;
         };
         CreateAgent: {
             name: string;
@@ -3615,6 +3658,84 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Stats"];
+                };
+            };
+            /** @description Malformed JSON or invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Scope or plan does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown or foreign id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (Retry-After, RateLimit-* headers) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listAuditLog: {
+        parameters: {
+            query?: {
+                /** @description Only entries of this action */
+                action?: "agent.created" | "agent.renamed" | "agent.deleted" | "session.link_requested" | "session.disconnect_requested" | "session.logout_requested" | "session.restart_requested" | "api_key.created" | "api_key.revoked" | "webhook.created" | "webhook.updated" | "webhook.secret_rotated" | "webhook.deleted" | "plan.changed" | "audit_log.pruned" | "ops.cancel_emergency_key_cleanup" | "ops.disable_agent" | "ops.emergency_key_cleanup" | "ops.enable_agent" | "ops.force_release_session" | "ops.prune_signal_keys" | "ops.requeue_failed_messages" | "ops.restore_signal_keys";
+                actorType?: "user" | "api_key" | "operator";
+                /** @description Only entries about this agent (also once it is deleted) */
+                agentId?: string;
+                /** @description The nextCursor of the previous page */
+                cursor?: string;
+                limit?: number;
+                /** @description Entries at or after this time */
+                since?: string;
+                /** @description Entries before this time */
+                until?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of audit entries */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditPage"];
                 };
             };
             /** @description Malformed JSON or invalid input */

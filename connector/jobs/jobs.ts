@@ -11,7 +11,8 @@
 //   inactive       daily: linked sessions idle for INACTIVE_DAYS (gateway.flag_inactive_sessions)
 //   retention      daily: settled events, delivered/read and inbound messages and number checks
 //                  past retention, bodies of failed and sent-but-never-delivered messages past it
-//                  (gateway.apply_retention), and rate-limit buckets idle for a day
+//                  (gateway.apply_retention), rate-limit buckets idle for a day, and audit log
+//                  entries past RETENTION_AUDIT_LOG_DAYS (gateway.prune_audit_log)
 //                  (gateway.prune_rate_limit_buckets), Signal key backups past KEY_BACKUP_RETENTION_DAYS
 //                  and signal-warning counts past RETENTION_EVENTS_DAYS
 import cron, { type ScheduledTask } from 'node-cron';
@@ -24,6 +25,7 @@ import {
   advanceEmergencyKeyCleanups,
   applyRetention,
   flagInactiveSessions,
+  pruneAuditLog,
   pruneRateLimitBuckets,
   purgeSignalKeyBackups,
   purgeSignalWarningCounts,
@@ -103,6 +105,7 @@ export async function runJob(name: JobName, deps: JobDeps): Promise<{ ran: boole
             rate_limit_buckets: await pruneRateLimitBuckets(tx),
             signal_key_backups: await purgeSignalKeyBackups(tx, deps.config.keyBackupRetentionDays),
             signal_warning_counts: await purgeSignalWarningCounts(tx, config.jobs.retentionEventsDays),
+            audit_log: await pruneAuditLog(tx, config.jobs.retentionAuditLogDays),
           };
         }
       }

@@ -43,6 +43,12 @@ export async function purgeSignalKeyBackups(sql: Db, days: number): Promise<numb
   return row?.purged ?? 0;
 }
 
+/** Audit log entries older than `days` (the log's one way out, which records itself); how many were deleted. */
+export async function pruneAuditLog(sql: Db, days: number): Promise<number> {
+  const [row] = await sql<[{ pruned: number }?]>`select gateway.prune_audit_log(${days}) as pruned`;
+  return row?.pruned ?? 0;
+}
+
 /** Signal-warning counts older than `days`; how many were purged. */
 export async function purgeSignalWarningCounts(sql: Db, days: number): Promise<number> {
   const [row] = await sql<[{ purged: number }?]>`select gateway.purge_signal_warning_counts(${days}) as purged`;

@@ -17,6 +17,7 @@ import { sqlToHttp } from '../_shared/http/sql-errors.ts';
 import { ping } from '../_shared/sql/health.ts';
 import { registerActivityRoutes } from './routes/activity.ts';
 import { registerAgentRoutes } from './routes/agents.ts';
+import { registerAuditLogRoutes } from './routes/audit-log.ts';
 import { registerDataRequestRoutes } from './routes/data-requests.ts';
 import { registerDocs } from './routes/docs.ts';
 import { registerKeyRoutes } from './routes/keys.ts';
@@ -26,6 +27,7 @@ import { registerSessionRoutes } from './routes/sessions.ts';
 import { registerWebhookRotationRoute } from './routes/webhook-rotation.ts';
 import { registerWebhookRoutes } from './routes/webhooks.ts';
 import { type AppDeps, type Ctx, DEFAULT_CONFIG, type Env, type GatewayApp, systemClock } from './types.ts';
+import { actorFrom } from './util.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{8,64}$/;
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -93,7 +95,15 @@ export function createApp(deps: AppDeps): GatewayApp {
     return limit(c, next);
   });
 
-  app.use('/v1/*', authenticate({ sql: ctx.sql, verifyJwt: deps.verifyJwt, now: () => ctx.clock.now(), failedAuthLimit: config.limits.failedAuth, clientAddress: clientAddressFrom(config.trustProxy) }));
+  const clientAddress = clientAddressFrom(config.trustProxy);
+  app.use('/v1/*', authenticate({ sql: ctx.sql, verifyJwt: deps.verifyJwt, now: () => ctx.clock.now(), failedAuthLimit: config.limits.failedAuth, clientAddress }));
+  // The audit log's "who and from where" for every action of this request (routes pass it to
+  // their statement). Without a trusted proxy there is no client address to record.
+  app.use('/v1/*', async (c, next) => {
+    const address = config.trustProxy ? clientAddress(c.req.raw.headers) : null;
+    c.set('actor', actorFrom(c.get('principal'), c.req.raw.headers, address === 'unknown' ? null : address, c.get('requestId')));
+    await next();
+  });
 
   // An agent-bound key works in its agent's context without naming it (seed 004): /v1/agent/… is
   // /v1/agents/<the key's agent>/… . The request is served again under that path, so every rule of
@@ -145,6 +155,7 @@ export function createApp(deps: AppDeps): GatewayApp {
   registerWebhookRotationRoute(app, ctx);
   registerActivityRoutes(app, ctx);
   registerDataRequestRoutes(app, ctx);
+  registerAuditLogRoutes(app, ctx);
   registerDocs(app);
 
   // Thrown, not answered: every error response is made in onError below.

@@ -3,6 +3,7 @@ import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Sql } from 'postgres';
 import type { JwtVerifier } from '../_shared/auth/jwt.ts';
 import type { Principal } from '../_shared/auth/principal.ts';
+import type { Actor } from '../_shared/sql/audit-log.ts';
 import type { Resolver } from '../_shared/net/url-guard.ts';
 import type { MediaStore } from '../../kernel/media/store.ts';
 import type { Keyring } from '../../kernel/secret-box.ts';
@@ -113,5 +114,5 @@ export interface Ctx {
   mediaStore: MediaStore;
 }
 
-export type Env = { Variables: { requestId: string; principal: Principal } };
+export type Env = { Variables: { requestId: string; principal: Principal; actor: Actor } };
 export type GatewayApp = OpenAPIHono<Env>;

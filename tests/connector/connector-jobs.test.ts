@@ -147,4 +147,17 @@ describe('connector jobs', () => {
     const buckets = await db.sql`select key from private.rate_limit_buckets where key like ${`test-%:${agent}`}`;
     expect(buckets.map((b) => b.key)).toEqual([`test-new:${agent}`]);
   });
+
+  it('retention: prunes audit log entries past RETENTION_AUDIT_LOG_DAYS, and the pruning is itself an entry', async () => {
+    expect(deps.config.jobs.retentionAuditLogDays).toBe(365);
+    const agent = await createAgent(db.sql, owner, 'retention-audit');
+    await db.sql`insert into public.audit_log (created_at, owner_id, agent_id, action, actor_type, actor) values
+      (now() - interval '400 days', ${owner}, ${agent}, 'agent.renamed', 'operator', 'postgres'),
+      (now() - interval '300 days', ${owner}, ${agent}, 'agent.renamed', 'operator', 'postgres')`;
+    await runJob('retention', deps);
+    const left = await db.sql`select action from public.audit_log where agent_id = ${agent} order by created_at`;
+    expect(left.map((r) => r.action)).toEqual(['agent.renamed', 'agent.created']);
+    const [pruned] = await db.sql`select changes from public.audit_log where action = 'audit_log.pruned' order by created_at desc limit 1`;
+    expect(pruned!.changes).toMatchObject({ retention_days: 365, deleted: 1 });
+  });
 });

@@ -11,6 +11,7 @@ import { asRole, claim, createRunningAgent, createUser, registerConnector, sqlSt
 // Every table in the exposed schema, and the column that ties a row to its owner (null: shared).
 const EXPOSED: Record<string, string | null> = {
   accounts: 'user_id',
+  audit_log: 'owner_id',
   agents: 'owner_id',
   daily_stats: 'owner_id',
   events: 'owner_id',

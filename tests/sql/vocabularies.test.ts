@@ -10,6 +10,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AUDIT_ACTIONS, AUDIT_ACTOR_TYPES } from '../../kernel/audit-actions.ts';
 import { EVENT_FAMILIES, EVENT_TYPES } from '../../kernel/event-types.ts';
 import { SESSION_STATUSES } from '../../kernel/session-statuses.ts';
 import { repoRoot } from '../../scripts/db/migrate.ts';
@@ -56,9 +57,17 @@ describe('event types', () => {
       from pg_proc p join pg_namespace n on n.oid = p.pronamespace
       where n.nspname not in ('pg_catalog', 'information_schema', 'auth', 'extensions', 'supabase_migrations') and n.nspname not like 'pg\\_%'
         -- The vocabulary itself names every type; counting it would make each one look emitted.
-        and p.oid <> 'private.event_types()'::regprocedure`;
+        and p.oid <> 'private.event_types()'::regprocedure and p.oid <> 'private.audit_actions()'::regprocedure`;
     fromSql = new Map();
-    for (const f of functions) for (const t of dottedLiterals(f.body, schemas)) fromSql.set(t, [...(fromSql.get(t) ?? []), f.name]);
+    // Audit actions are dotted too ('agent.created'); they are checked against their own list below.
+    const audit = new Set<string>(AUDIT_ACTIONS);
+    for (const f of functions) {
+      for (const t of dottedLiterals(f.body, schemas)) {
+        // Configuration names ('wa_gateway.actor', PostgREST's 'request.headers') are dotted as well.
+        if (f.body.includes(`current_setting('${t}'`) || f.body.includes(`set_config('${t}'`)) continue;
+        if (!audit.has(t) || (EVENT_TYPES as readonly string[]).includes(t)) fromSql.set(t, [...(fromSql.get(t) ?? []), f.name]);
+      }
+    }
 
     // In TypeScript, dotted strings are also Baileys event names, headers and the like: only
     // the families the gateway emits count. A new family shows up on the SQL side, where every
@@ -118,5 +127,39 @@ describe('webhook subscriptions in SQL', () => {
     await expect(db.sql`select gateway.update_webhook_endpoint(${owner}, ${id}, ${db.sql.json({ event_types: ['sesion.*'] })})`).rejects.toMatchObject({ code: 'WG005' });
     const [row] = await db.sql<{ event_types: string[] }[]>`select event_types from public.webhook_endpoints where id = ${id}`;
     expect(row!.event_types).toEqual(['message.received']);
+  });
+});
+
+describe('audit actions', () => {
+  it('private.audit_actions() lists exactly kernel/audit-actions.ts AUDIT_ACTIONS', async () => {
+    const [row] = await db.sql<{ actions: string[] }[]>`select private.audit_actions() as actions`;
+    expect(sorted(row!.actions)).toEqual(sorted(AUDIT_ACTIONS));
+  });
+
+  it('the CHECK on public.audit_log.actor_type lists exactly kernel/audit-actions.ts AUDIT_ACTOR_TYPES', async () => {
+    const checks = await db.sql<{ def: string }[]>`
+      select pg_get_constraintdef(c.oid) as def from pg_constraint c
+      where c.conrelid = 'public.audit_log'::regclass and c.contype = 'c' and pg_get_constraintdef(c.oid) ~ '^CHECK \\(\\(actor_type '`;
+    expect(checks).toHaveLength(1);
+    expect(sorted([...checks[0]!.def.matchAll(/'([a-z_]+)'::text/g)].map((m) => m[1]!))).toEqual(sorted(AUDIT_ACTOR_TYPES));
+  });
+
+  it('every ops.* function has an action and records it', async () => {
+    const functions = await db.sql<{ name: string; body: string }[]>`
+      select p.proname as name, p.prosrc as body from pg_proc p where p.pronamespace = 'ops'::regnamespace`;
+    expect(functions.length).toBeGreaterThan(0);
+    const missing = functions.filter((f) => !(AUDIT_ACTIONS as readonly string[]).includes(`ops.${f.name}`)).map((f) => f.name);
+    expect(missing, 'add ops.<name> to kernel/audit-actions.ts and private.audit_actions()').toEqual([]);
+    const silent = functions.filter((f) => !f.body.includes(`private.record_audit('ops.${f.name}'`)).map((f) => f.name);
+    expect(silent, 'these ops functions leave no audit entry').toEqual([]);
+  });
+
+  it('every action but the operator functions is recorded by some SQL function', async () => {
+    const [row] = await db.sql<{ bodies: string }[]>`
+      select string_agg(p.prosrc, ' ') as bodies from pg_proc p
+      where p.pronamespace in ('gateway'::regnamespace, 'private'::regnamespace) and p.oid <> 'private.audit_actions()'::regprocedure`;
+    const commands = ['disconnect', 'logout', 'restart'].map((c) => `session.${c}_requested`);
+    const unused = AUDIT_ACTIONS.filter((a) => !a.startsWith('ops.') && !commands.includes(a) && !row!.bodies.includes(`'${a}'`));
+    expect(unused, 'nothing records these: remove them from kernel/audit-actions.ts').toEqual([]);
   });
 });

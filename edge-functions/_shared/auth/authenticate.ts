@@ -39,7 +39,7 @@ async function fromApiKey(sql: Sql, token: string): Promise<Principal | null> {
   // Compare even when the key is unusable, so revoked and live keys take the same time.
   const matches = row ? timingSafeEqual(new Uint8Array(row.key_hash), hash) : timingSafeEqual(hash, new Uint8Array(32));
   if (!row || !matches || !row.usable) return null;
-  return { kind: 'api_key', ownerId: row.owner_id, keyId: row.id, agentId: row.agent_id, scopes: row.scopes };
+  return { kind: 'api_key', ownerId: row.owner_id, keyId: row.id, prefix: parsed.prefix, agentId: row.agent_id, scopes: row.scopes };
 }
 
 export function authenticate(options: AuthOptions): MiddlewareHandler {

@@ -10,7 +10,7 @@ import type { ApiKeyScope } from './api-keys.ts';
 
 export type Principal =
   | { kind: 'user'; ownerId: string }
-  | { kind: 'api_key'; ownerId: string; keyId: string; agentId: string | null; scopes: readonly string[] };
+  | { kind: 'api_key'; ownerId: string; keyId: string; prefix: string; agentId: string | null; scopes: readonly string[] };
 
 export function requireScope(principal: Principal, scope: ApiKeyScope): void {
   if (principal.kind === 'user') return;

@@ -5,6 +5,7 @@
  *
  *   const agent = await readAgent(sql, ownerId, agentId); // undefined when not visible
  */
+import { type Actor, acting } from './audit-log.ts';
 import type { Dated, RateColumns, Sql, TableRow } from './types.ts';
 
 export type AgentRow = Dated<
@@ -16,9 +17,9 @@ export type AgentRow = Dated<
 export type DailyStatsRow = { [K in keyof Omit<TableRow<'daily_stats'>, 'agent_id' | 'owner_id'>]: TableRow<'daily_stats'>[K] | null };
 
 /** A new agent has a disconnected session and no number yet. */
-export async function createAgent(sql: Sql, owner: string, name: string): Promise<AgentRow> {
+export async function createAgent(sql: Sql, owner: string, name: string, actor: Actor): Promise<AgentRow> {
   const [row] = await sql<AgentRow[]>`
-    select a.*, 'disconnected' as status, null::text as phone_number from gateway.create_agent(${owner}, ${name}) a`;
+    select a.*, 'disconnected' as status, null::text as phone_number from gateway.create_agent(${acting(sql, actor, owner)}, ${name}) a`;
   return row!;
 }
 
@@ -39,17 +40,17 @@ export async function readAgent(sql: Sql, owner: string, agent: string): Promise
 
 /** Renames the agent, taking a token from its rename bucket. */
 export async function renameAgent(
-  sql: Sql, owner: string, agent: string, name: string, limit: { capacity: number; windowSeconds: number },
+  sql: Sql, owner: string, agent: string, name: string, limit: { capacity: number; windowSeconds: number }, actor: Actor,
 ): Promise<AgentRow & RateColumns> {
   const [row] = await sql<(AgentRow & RateColumns)[]>`
     select (r.agent).*, s.status, s.phone_number, r.rate_limit, r.rate_remaining, r.rate_reset_seconds
-    from gateway.api_rename_agent(${owner}, ${agent}, ${name}, ${limit.capacity}, ${limit.windowSeconds}) r
+    from gateway.api_rename_agent(${acting(sql, actor, owner)}, ${agent}, ${name}, ${limit.capacity}, ${limit.windowSeconds}) r
     join public.whatsapp_sessions s on s.agent_id = (r.agent).id`;
   return row!;
 }
 
-export async function deleteAgent(sql: Sql, owner: string, agent: string): Promise<void> {
-  await sql`select gateway.delete_agent(${owner}, ${agent})`;
+export async function deleteAgent(sql: Sql, owner: string, agent: string, actor: Actor): Promise<void> {
+  await sql`select gateway.delete_agent(${acting(sql, actor, owner)}, ${agent})`;
 }
 
 /** The days in [from, to] (UTC dates, inclusive) that have statistics. */

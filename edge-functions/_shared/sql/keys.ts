@@ -4,6 +4,7 @@
  *
  *   const key = await apiKeyForPrefix(sql, prefix, hash); // compare key_hash in constant time
  */
+import { type Actor, acting } from './audit-log.ts';
 import type { Bytes, Dated, FnRow, Nullable, Sql } from './types.ts';
 
 export type ApiKeyRow = Dated<
@@ -19,9 +20,10 @@ export async function createApiKey(
   sql: Sql,
   k: { owner: string; agent: string | null; name: string; prefix: string; hash: Uint8Array; scopes: string[]; expiresAt: string | null },
   limit: { capacity: number; windowSeconds: number },
+  actor: Actor,
 ): Promise<CreatedApiKeyRow> {
   const [row] = await sql<CreatedApiKeyRow[]>`
-    select * from gateway.create_api_key(${k.owner}, ${k.agent}, ${k.name}, ${k.prefix}, ${k.hash},
+    select * from gateway.create_api_key(${acting(sql, actor, k.owner)}, ${k.agent}, ${k.name}, ${k.prefix}, ${k.hash},
       ${k.scopes}::text[], ${k.expiresAt}, ${limit.capacity}, ${limit.windowSeconds})`;
   return row!;
 }
@@ -31,8 +33,8 @@ export async function listApiKeys(sql: Sql, owner: string): Promise<ApiKeyRow[]>
 }
 
 /** Idempotent; not_found (WG009) for an unknown or foreign key. */
-export async function revokeApiKey(sql: Sql, owner: string, key: string): Promise<void> {
-  await sql`select * from gateway.revoke_api_key(${owner}, ${key})`;
+export async function revokeApiKey(sql: Sql, owner: string, key: string, actor: Actor): Promise<void> {
+  await sql`select * from gateway.revoke_api_key(${acting(sql, actor, owner)}, ${key})`;
 }
 
 /** The key with this prefix, if any, whatever its state (usable says whether it may be used). */

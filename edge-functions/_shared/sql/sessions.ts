@@ -4,6 +4,7 @@
  *
  *   const session = await readSession(sql, ownerId, agentId); // undefined when not visible
  */
+import { type Actor, acting } from './audit-log.ts';
 import type { Dated, FnRow, Int8, Nullable, RateColumns, Sql, TableRow } from './types.ts';
 
 type Session = TableRow<'whatsapp_sessions'>;
@@ -22,10 +23,10 @@ export type SessionCommand = 'disconnect' | 'logout' | 'restart';
 
 /** Records a link request (QR or pairing code), taking a token from the agent's link bucket. */
 export async function requestLink(
-  sql: Sql, owner: string, agent: string, method: string, phone: string | null, limit: { capacity: number; windowSeconds: number },
+  sql: Sql, owner: string, agent: string, method: string, phone: string | null, limit: { capacity: number; windowSeconds: number }, actor: Actor,
 ): Promise<LinkRow> {
   const [row] = await sql<LinkRow[]>`
-    select * from gateway.api_request_link(${owner}, ${agent}, ${method}, ${phone}, ${limit.capacity}, ${limit.windowSeconds})`;
+    select * from gateway.api_request_link(${acting(sql, actor, owner)}, ${agent}, ${method}, ${phone}, ${limit.capacity}, ${limit.windowSeconds})`;
   return row!;
 }
 
@@ -38,12 +39,12 @@ export async function readSession(sql: Sql, owner: string, agent: string): Promi
 
 /** Records a command for the connector, taking a token from the agent's command bucket. */
 export async function requestSessionCommand(
-  sql: Sql, owner: string, agent: string, command: SessionCommand, force: boolean, limit: { capacity: number; windowSeconds: number },
+  sql: Sql, owner: string, agent: string, command: SessionCommand, force: boolean, limit: { capacity: number; windowSeconds: number }, actor: Actor,
 ): Promise<SessionRow & RateColumns> {
   const [row] = await sql<(SessionRow & RateColumns)[]>`
     select (r.session).*, ((r.session).owner_connector_id is not null and (r.session).lease_until > now()) as held, extract(epoch from now() - (r.session).last_heartbeat_at)::float8 as heartbeat_age,
            r.rate_limit, r.rate_remaining, r.rate_reset_seconds
-    from gateway.api_session_command(${owner}, ${agent}, ${command}, ${force}, ${limit.capacity}, ${limit.windowSeconds}) r`;
+    from gateway.api_session_command(${acting(sql, actor, owner)}, ${agent}, ${command}, ${force}, ${limit.capacity}, ${limit.windowSeconds}) r`;
   return row!;
 }
 

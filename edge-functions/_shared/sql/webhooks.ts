@@ -4,6 +4,7 @@
  *
  *   const endpoints = await listWebhookEndpoints(sql, ownerId);
  */
+import { type Actor, acting } from './audit-log.ts';
 import type { Cursor, Dated, FnRow, Nullable, RateColumns, Sql, TableRow } from './types.ts';
 
 export type WebhookEndpointRow = Dated<
@@ -22,9 +23,10 @@ export type WebhookPatch = Partial<Pick<TableRow<'webhook_endpoints'>, 'url' | '
 export async function createWebhookEndpoint(
   sql: Sql,
   w: { owner: string; id: string; agent: string | null; url: string; eventTypes: string[]; description: string | null; sealed: { ciphertext: Uint8Array; keyVersion: number } },
+  actor: Actor,
 ): Promise<WebhookEndpointRow> {
   const [row] = await sql<WebhookEndpointRow[]>`
-    select * from gateway.create_webhook_endpoint(${w.owner}, ${w.id}, ${w.agent}, ${w.url}, ${w.eventTypes}::text[],
+    select * from gateway.create_webhook_endpoint(${acting(sql, actor, w.owner)}, ${w.id}, ${w.agent}, ${w.url}, ${w.eventTypes}::text[],
       ${w.description}, ${w.sealed.ciphertext}, ${w.sealed.keyVersion})`;
   return row!;
 }
@@ -33,13 +35,14 @@ export async function listWebhookEndpoints(sql: Sql, owner: string): Promise<Web
   return await sql<WebhookEndpointRow[]>`select * from public.webhook_endpoints where owner_id = ${owner} order by created_at, id`;
 }
 
-export async function updateWebhookEndpoint(sql: Sql, owner: string, id: string, patch: WebhookPatch): Promise<WebhookEndpointRow> {
-  const [row] = await sql<WebhookEndpointRow[]>`select * from gateway.update_webhook_endpoint(${owner}, ${id}, ${sql.json(patch as never)})`;
+export async function updateWebhookEndpoint(sql: Sql, owner: string, id: string, patch: WebhookPatch, actor: Actor): Promise<WebhookEndpointRow> {
+  const [row] = await sql<WebhookEndpointRow[]>`
+    select * from gateway.update_webhook_endpoint(${acting(sql, actor, owner)}, ${id}, ${sql.json(patch as never)})`;
   return row!;
 }
 
-export async function deleteWebhookEndpoint(sql: Sql, owner: string, id: string): Promise<void> {
-  await sql`select gateway.delete_webhook_endpoint(${owner}, ${id})`;
+export async function deleteWebhookEndpoint(sql: Sql, owner: string, id: string, actor: Actor): Promise<void> {
+  await sql`select gateway.delete_webhook_endpoint(${acting(sql, actor, owner)}, ${id})`;
 }
 
 export async function testWebhook(sql: Sql, owner: string, id: string, limit: { capacity: number; windowSeconds: number }): Promise<FnRow<'api_test_webhook'>> {
@@ -67,9 +70,10 @@ export async function redeliver(
 export async function rotateWebhookSecret(
   sql: Sql,
   r: { owner: string; id: string; sealed: { ciphertext: Uint8Array; keyVersion: number }; overlapSeconds: number; limit: { capacity: number; windowSeconds: number } },
+  actor: Actor,
 ): Promise<{ previous_expires_at: Date | null } & RateColumns> {
   const [row] = await sql<({ previous_expires_at: Date | null } & RateColumns)[]>`
-    select * from gateway.api_rotate_webhook_secret(${r.owner}, ${r.id}, ${r.sealed.ciphertext}, ${r.sealed.keyVersion},
+    select * from gateway.api_rotate_webhook_secret(${acting(sql, actor, r.owner)}, ${r.id}, ${r.sealed.ciphertext}, ${r.sealed.keyVersion},
       ${r.overlapSeconds}, ${r.limit.capacity}, ${r.limit.windowSeconds})`;
   return row!;
 }

@@ -7,7 +7,7 @@ import { type AgentRow, createAgent, dailyStats, deleteAgent, listAgents, readAg
 import { agentVisible, scope, userOnly } from '../guards.ts';
 import { rateFromRow, setRateHeaders } from '../../_shared/http/rate-limit.ts';
 import type { Ctx, GatewayApp } from '../types.ts';
-import { isoNow, principalOf } from '../util.ts';
+import { actorOf, isoNow, principalOf } from '../util.ts';
 
 const toView = (r: AgentRow): z.infer<typeof AgentView> => ({
   id: r.id,
@@ -31,7 +31,7 @@ export function registerAgentRoutes(app: GatewayApp, { sql, clock, config }: Ctx
     }),
     async (c) => {
       const { name } = c.req.valid('json');
-      return c.json(toView(await createAgent(sql, principalOf(c).ownerId, name)), 201);
+      return c.json(toView(await createAgent(sql, principalOf(c).ownerId, name, actorOf(c))), 201);
     },
   );
 
@@ -69,7 +69,7 @@ export function registerAgentRoutes(app: GatewayApp, { sql, clock, config }: Ctx
     }),
     async (c) => {
       const { agentId } = c.req.valid('param');
-      const row = await renameAgent(sql, principalOf(c).ownerId, agentId, c.req.valid('json').name, config.limits.agentRenames);
+      const row = await renameAgent(sql, principalOf(c).ownerId, agentId, c.req.valid('json').name, config.limits.agentRenames, actorOf(c));
       setRateHeaders(c, rateFromRow(row));
       return c.json(toView(row), 200);
     },
@@ -82,7 +82,7 @@ export function registerAgentRoutes(app: GatewayApp, { sql, clock, config }: Ctx
       responses: { 204: { description: 'Deleted' }, ...errorResponses },
     }),
     async (c) => {
-      await deleteAgent(sql, principalOf(c).ownerId, c.req.valid('param').agentId);
+      await deleteAgent(sql, principalOf(c).ownerId, c.req.valid('param').agentId, actorOf(c));
       return c.body(null, 204);
     },
   );

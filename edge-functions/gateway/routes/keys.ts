@@ -7,7 +7,7 @@ import { rateFromRow, setRateHeaders } from '../../_shared/http/rate-limit.ts';
 import { type ApiKeyRow, createApiKey, listApiKeys, revokeApiKey } from '../../_shared/sql/keys.ts';
 import { userOnly } from '../guards.ts';
 import type { Ctx, GatewayApp } from '../types.ts';
-import { iso, isoNow, principalOf } from '../util.ts';
+import { actorOf, iso, isoNow, principalOf } from '../util.ts';
 
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
 const security = [{ bearer: [] }];
@@ -32,6 +32,7 @@ export function registerKeyRoutes(app: GatewayApp, { sql, config }: Ctx): void {
         sql,
         { owner: principalOf(c).ownerId, agent: body.agentId ?? null, name: body.name, prefix, hash, scopes: body.scopes, expiresAt: body.expiresAt ?? null },
         config.limits.keyCreation,
+        actorOf(c),
       );
       setRateHeaders(c, rateFromRow(row));
       return c.json({ ...toView(row), key }, 201);
@@ -55,7 +56,7 @@ export function registerKeyRoutes(app: GatewayApp, { sql, config }: Ctx): void {
       responses: { 204: { description: 'Revoked' }, ...errorResponses },
     }),
     async (c) => {
-      await revokeApiKey(sql, principalOf(c).ownerId, c.req.valid('param').keyId);
+      await revokeApiKey(sql, principalOf(c).ownerId, c.req.valid('param').keyId, actorOf(c));
       return c.body(null, 204);
     },
   );

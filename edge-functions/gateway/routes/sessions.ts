@@ -8,7 +8,7 @@ import { rateFromRow, setRateHeaders } from '../../_shared/http/rate-limit.ts';
 import { readSession, requestLink, requestSessionCommand, type SessionRow, sendingStatus } from '../../_shared/sql/sessions.ts';
 import { agentVisible, scope } from '../guards.ts';
 import type { Ctx, GatewayApp } from '../types.ts';
-import { iso, isoNow, principalOf } from '../util.ts';
+import { actorOf, iso, isoNow, principalOf } from '../util.ts';
 
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
 const security = [{ bearer: [] }];
@@ -54,7 +54,7 @@ export function registerSessionRoutes(app: GatewayApp, { sql, config }: Ctx): vo
       const { agentId } = c.req.valid('param');
       const body = c.req.valid('json');
       const phone = body.method === 'pairing_code' ? body.phone : null;
-      const row = await requestLink(sql, p.ownerId, agentId, body.method, phone, config.limits.link);
+      const row = await requestLink(sql, p.ownerId, agentId, body.method, phone, config.limits.link, actorOf(c));
       setRateHeaders(c, rateFromRow(row));
       return c.json({ agentId, status: row.status as View['status'], desiredState: row.desired_state, method: row.link_method, requestedAt: isoNow(row.link_requested_at) }, 202);
     },
@@ -89,7 +89,7 @@ export function registerSessionRoutes(app: GatewayApp, { sql, config }: Ctx): vo
         const p = principalOf(c);
         const { agentId } = c.req.valid('param');
         const force = (c.req.valid('json') as { force?: boolean }).force ?? false;
-        const row = await requestSessionCommand(sql, p.ownerId, agentId, command, force, config.limits.sessionCommands);
+        const row = await requestSessionCommand(sql, p.ownerId, agentId, command, force, config.limits.sessionCommands, actorOf(c));
         setRateHeaders(c, rateFromRow(row));
         return c.json(await toView(row), 202);
       },

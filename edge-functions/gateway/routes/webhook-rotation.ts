@@ -12,7 +12,7 @@ import { rotateWebhookSecret } from '../../_shared/sql/webhooks.ts';
 import { associatedData, sealText } from '../../../kernel/secret-box.ts';
 import { webhookManager } from '../guards.ts';
 import type { Ctx, GatewayApp } from '../types.ts';
-import { iso, principalOf } from '../util.ts';
+import { actorOf, iso, principalOf } from '../util.ts';
 import { newWebhookSecret } from '../webhook-secret.ts';
 
 export function registerWebhookRotationRoute(app: GatewayApp, { sql, config, keyring }: Ctx): void {
@@ -30,7 +30,7 @@ export function registerWebhookRotationRoute(app: GatewayApp, { sql, config, key
       const overlapSeconds = c.req.valid('json')?.overlapSeconds ?? ROTATION_OVERLAP_DEFAULT_SECONDS;
       const plain = newWebhookSecret();
       const sealed = await sealText(keyring, plain, associatedData.webhookSecret(webhookId));
-      const row = await rotateWebhookSecret(sql, { owner: p.ownerId, id: webhookId, sealed, overlapSeconds, limit: config.limits.webhookRotations });
+      const row = await rotateWebhookSecret(sql, { owner: p.ownerId, id: webhookId, sealed, overlapSeconds, limit: config.limits.webhookRotations }, actorOf(c));
       setRateHeaders(c, rateFromRow(row));
       return c.json({ id: webhookId, secret: plain, previousSecretExpiresAt: iso(row.previous_expires_at) }, 200);
     },

@@ -17,7 +17,7 @@ import { checkOutboundUrl, checkResolvedHost } from '../../_shared/net/url-guard
 import { associatedData, sealText } from '../../../kernel/secret-box.ts';
 import { webhookManager } from '../guards.ts';
 import type { Ctx, GatewayApp } from '../types.ts';
-import { iso, isoNow, principalOf } from '../util.ts';
+import { actorOf, iso, isoNow, principalOf } from '../util.ts';
 import { newWebhookSecret } from '../webhook-secret.ts';
 
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
@@ -58,7 +58,7 @@ export function registerWebhookRoutes(app: GatewayApp, { sql, config, keyring, r
       const sealed = await sealText(keyring, plain, associatedData.webhookSecret(id));
       const row = await createWebhookEndpoint(sql, {
         owner: p.ownerId, id, agent: body.agentId ?? null, url: body.url, eventTypes: body.eventTypes, description: body.description ?? null, sealed,
-      });
+      }, actorOf(c));
       return c.json({ ...toView(row), secret: plain }, 201);
     },
   );
@@ -91,7 +91,7 @@ export function registerWebhookRoutes(app: GatewayApp, { sql, config, keyring, r
       if (body.eventTypes !== undefined) patch.event_types = body.eventTypes;
       if (body.description !== undefined) patch.description = body.description;
       if (body.enabled !== undefined) patch.enabled = body.enabled;
-      return c.json(toView(await updateWebhookEndpoint(sql, p.ownerId, webhookId, patch)), 200);
+      return c.json(toView(await updateWebhookEndpoint(sql, p.ownerId, webhookId, patch, actorOf(c))), 200);
     },
   );
 
@@ -104,7 +104,7 @@ export function registerWebhookRoutes(app: GatewayApp, { sql, config, keyring, r
     async (c) => {
       const p = principalOf(c);
       const { webhookId } = c.req.valid('param');
-      await deleteWebhookEndpoint(sql, p.ownerId, webhookId);
+      await deleteWebhookEndpoint(sql, p.ownerId, webhookId, actorOf(c));
       return c.body(null, 204);
     },
   );
