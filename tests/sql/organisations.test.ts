@@ -8,7 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ORGANISATION_ROLES, type OrganisationRole } from '../../kernel/organisation-roles.ts';
 import { createTestDatabase, type Sql, type TestDatabase } from '../helpers/db.ts';
-import { asRole, createRunningAgent, createUser, sqlState } from '../helpers/fixtures.ts';
+import { asRole, createRunningAgent, createUser, registerConnector, sqlState } from '../helpers/fixtures.ts';
 
 let db: TestDatabase;
 let sql: Sql;
@@ -174,6 +174,17 @@ describe('invitations', () => {
     const revoked = await invite(late, 'viewer');
     await sql`select gateway.revoke_invitation(${org}, ${revoked.id})`;
     expect(await sqlState(sql`select * from gateway.accept_invitation(${lateUser}, ${late}, ${sha(revoked.token)})`)).toBe('WG009');
+  });
+});
+
+describe('alert mails', () => {
+  it('"owners" means the owners of the event\'s organisation, not its other members', async () => {
+    const connector = await registerConnector(sql);
+    await sql`select gateway.configure_alert_emails(${connector}, '{alert.conflict}', '{}', true)`;
+    const [event] = await sql`select gateway.emit_event(${org}, ${agent}, 'alert.conflict', 'warning', '{}'::jsonb) as id`;
+    const rows = await sql`select recipient from private.alert_emails where event_id = ${event!.id}`;
+    const [mail] = await sql`select email from auth.users where id = ${owner}`;
+    expect(rows.map((r) => r.recipient)).toEqual([mail!.email]);
   });
 });
 
