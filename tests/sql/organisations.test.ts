@@ -103,6 +103,18 @@ describe('RLS by membership', () => {
   });
 });
 
+describe('policies and keys name organisations', () => {
+  it('no policy ties a row to auth.uid() directly, and no owner_id references auth.users (owner_id is an organisation)', async () => {
+    const direct = await sql`select schemaname || '.' || tablename || ': ' || policyname as p from pg_policies
+      where coalesce(qual, '') || coalesce(with_check, '') ~ 'auth\.uid\(\)' order by 1`;
+    expect(direct.map((r) => r.p)).toEqual([]);
+    const toUsers = await sql`select c.conrelid::regclass::text as t from pg_constraint c
+      join pg_attribute a on a.attrelid = c.conrelid and a.attnum = any (c.conkey)
+      where c.contype = 'f' and c.confrelid = 'auth.users'::regclass and a.attname = 'owner_id'`;
+    expect(toUsers.map((r) => r.t)).toEqual([]);
+  });
+});
+
 describe('owners', () => {
   it('the last owner cannot be demoted or removed, by a function or by a direct write', async () => {
     expect(await sqlState(sql`select * from gateway.change_member_role(${org}, 'owner', ${owner}, 'admin')`)).toBe('WG008');
