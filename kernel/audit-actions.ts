@@ -20,8 +20,20 @@ export const AUDIT_ACTIONS = [
   'webhook.updated',
   'webhook.secret_rotated',
   'webhook.deleted',
-  // Accounts
+  // Organisations: plan, the organisation itself, members, invitations
   'plan.changed',
+  'organisation.created',
+  'organisation.renamed',
+  'organisation.deleted',
+  'member.added',
+  'member.role_changed',
+  'member.removed',
+  'invitation.created',
+  'invitation.accepted',
+  'invitation.revoked',
+  // Data subject requests
+  'data_subject.exported',
+  'data_subject.erased',
   // The log's own retention (a fleet-level entry, not shown to tenants)
   'audit_log.pruned',
   // Operator functions run from the SQL editor

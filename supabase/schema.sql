@@ -69,6 +69,40 @@ CREATE EXTENSION IF NOT EXISTS pgcrypto WITH SCHEMA extensions;
 COMMENT ON EXTENSION pgcrypto IS 'cryptographic functions';
 
 --
+-- Name: accept_invitation(uuid, text, bytea); Type: FUNCTION; Schema: gateway; Owner: -
+--
+
+CREATE FUNCTION gateway.accept_invitation(p_user uuid, p_email text, p_token_hash bytea) RETURNS TABLE(id uuid, name text, plan_id text, role text, created_at timestamp with time zone)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_inv public.organisation_invitations;
+  v_role text;
+begin
+  select * into v_inv from public.organisation_invitations i where i.token_hash = p_token_hash for update;
+  -- Unknown, spent, expired, or addressed to someone else: all look the same to the caller.
+  if v_inv.id is null or v_inv.accepted_at is not null or v_inv.revoked_at is not null or v_inv.expires_at <= now()
+     or v_inv.email is distinct from lower(trim(p_email)) then
+    perform gateway.fail('not_found', 'no such invitation for this user, or it has expired');
+  end if;
+  update public.organisation_invitations i set accepted_at = now(), accepted_by = p_user where i.id = v_inv.id;
+  -- An existing member keeps the more powerful of the two roles.
+  insert into public.organisation_members as m (organisation_id, user_id, role) values (v_inv.organisation_id, p_user, v_inv.role)
+  on conflict on constraint organisation_members_pkey do update
+    set role = case when private.organisation_role_rank(excluded.role) < private.organisation_role_rank(m.role) then excluded.role else m.role end
+  returning m.role into v_role;
+  return query select o.id, o.name, o.plan_id, v_role, o.created_at from public.organisations o where o.id = v_inv.organisation_id;
+end;
+$$;
+
+--
+-- Name: FUNCTION accept_invitation(p_user uuid, p_email text, p_token_hash bytea); Type: COMMENT; Schema: gateway; Owner: -
+--
+
+COMMENT ON FUNCTION gateway.accept_invitation(p_user uuid, p_email text, p_token_hash bytea) IS 'A signed-in user whose verified email is the invited address joins the organisation with the invited role; unknown, spent, expired or someone else''s invitations are not_found.';
+
+--
 -- Name: advance_emergency_key_cleanups(); Type: FUNCTION; Schema: gateway; Owner: -
 --
 
@@ -192,6 +226,12 @@ CREATE TABLE public.agents (
 --
 
 COMMENT ON TABLE public.agents IS 'A tenant''s WhatsApp agent: one linked number, one session.';
+
+--
+-- Name: COLUMN agents.owner_id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.agents.owner_id IS 'The organisation the agent belongs to (for a personal organisation, also its user''s id).';
 
 --
 -- Name: api_call(uuid, uuid); Type: FUNCTION; Schema: gateway; Owner: -
@@ -463,6 +503,12 @@ CREATE TABLE public.whatsapp_sessions (
 COMMENT ON TABLE public.whatsapp_sessions IS 'One per agent: desired state and commands (written by the control plane), status, QR and pairing code (written by the owning connector, fenced by lease_epoch), and the lease itself.';
 
 --
+-- Name: COLUMN whatsapp_sessions.owner_id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.whatsapp_sessions.owner_id IS 'The organisation of the session''s agent.';
+
+--
 -- Name: COLUMN whatsapp_sessions.lease_epoch; Type: COMMENT; Schema: public; Owner: -
 --
 
@@ -615,6 +661,30 @@ $$;
 --
 
 COMMENT ON FUNCTION gateway.assert_lease(p_agent uuid, p_connector uuid, p_epoch bigint) IS 'Fencing check for connector writes: raises stale_lease unless (connector, epoch) holds the live lease; locks the session row for the transaction.';
+
+--
+-- Name: change_member_role(uuid, text, uuid, text); Type: FUNCTION; Schema: gateway; Owner: -
+--
+
+CREATE FUNCTION gateway.change_member_role(p_org uuid, p_actor_role text, p_user uuid, p_role text) RETURNS TABLE(user_id uuid, email text, role text, created_at timestamp with time zone)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  if private.organisation_role_rank(p_role) is null then
+    perform gateway.fail('invalid_argument', 'unknown role');
+  end if;
+  perform private.check_member_change(p_org, p_actor_role, p_user, p_role);
+  update public.organisation_members m set role = p_role where m.organisation_id = p_org and m.user_id = p_user;
+  return query select l.* from gateway.list_members(p_org) l where l.user_id = p_user;
+end;
+$$;
+
+--
+-- Name: FUNCTION change_member_role(p_org uuid, p_actor_role text, p_user uuid, p_role text); Type: COMMENT; Schema: gateway; Owner: -
+--
+
+COMMENT ON FUNCTION gateway.change_member_role(p_org uuid, p_actor_role text, p_user uuid, p_role text) IS 'Gives a member another role; only an owner grants or takes the owner role, and the last owner keeps it.';
 
 --
 -- Name: claim_alert_emails(uuid, integer, integer); Type: FUNCTION; Schema: gateway; Owner: -
@@ -1306,6 +1376,53 @@ $_$;
 COMMENT ON FUNCTION gateway.create_api_key(p_owner uuid, p_agent uuid, p_name text, p_prefix text, p_hash bytea, p_scopes text[], p_expires_at timestamp with time zone, p_capacity integer, p_window_seconds integer, p_max_active integer) IS 'Stores a new API key (SHA-256 only), limited per owner; the plaintext never reaches the database.';
 
 --
+-- Name: create_invitation(uuid, uuid, text, text, text, bytea, integer, integer); Type: FUNCTION; Schema: gateway; Owner: -
+--
+
+CREATE FUNCTION gateway.create_invitation(p_org uuid, p_actor uuid, p_actor_role text, p_email text, p_role text, p_token_hash bytea, p_ttl_seconds integer, p_max_open integer) RETURNS TABLE(id uuid, email text, role text, expires_at timestamp with time zone, created_at timestamp with time zone)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_email text := lower(trim(p_email));
+  v_row public.organisation_invitations;
+begin
+  if private.organisation_role_rank(p_role) is null then
+    perform gateway.fail('invalid_argument', 'unknown role');
+  end if;
+  if p_role = 'owner' and p_actor_role is distinct from 'owner' then
+    perform gateway.fail('conflict', 'only an owner may invite an owner');
+  end if;
+  perform 1 from public.organisations o where o.id = p_org for update;
+  if not found then
+    perform gateway.fail('not_found', 'no such organisation');
+  end if;
+  if exists (select 1 from public.organisation_members m join auth.users u on u.id = m.user_id
+             where m.organisation_id = p_org and lower(u.email) = v_email) then
+    perform gateway.fail('conflict', 'this address belongs to a member already');
+  end if;
+  -- A new invitation to the same address replaces the open one.
+  update public.organisation_invitations i set revoked_at = now()
+  where i.organisation_id = p_org and i.email = v_email and i.accepted_at is null and i.revoked_at is null;
+  if (select count(*) from public.organisation_invitations i
+      where i.organisation_id = p_org and i.accepted_at is null and i.revoked_at is null and i.expires_at > now()) >= p_max_open then
+    perform gateway.fail('plan_limit', format('an organisation may have at most %s open invitations', p_max_open),
+      json_build_object('max_open_invitations', p_max_open)::text);
+  end if;
+  insert into public.organisation_invitations (organisation_id, email, role, invited_by, token_hash, expires_at)
+  values (p_org, v_email, p_role, p_actor, p_token_hash, now() + make_interval(secs => p_ttl_seconds))
+  returning * into v_row;
+  return query select v_row.id, v_row.email, v_row.role, v_row.expires_at, v_row.created_at;
+end;
+$$;
+
+--
+-- Name: FUNCTION create_invitation(p_org uuid, p_actor uuid, p_actor_role text, p_email text, p_role text, p_token_hash bytea, p_ttl_seconds integer, p_max_open integer); Type: COMMENT; Schema: gateway; Owner: -
+--
+
+COMMENT ON FUNCTION gateway.create_invitation(p_org uuid, p_actor uuid, p_actor_role text, p_email text, p_role text, p_token_hash bytea, p_ttl_seconds integer, p_max_open integer) IS 'Invites an email address to an organisation with a role (an owner only by an owner), replacing an open invitation to the same address; stores the token''s hash only.';
+
+--
 -- Name: create_number_check(uuid, uuid, text[], integer, integer); Type: FUNCTION; Schema: gateway; Owner: -
 --
 
@@ -1343,6 +1460,38 @@ $_$;
 COMMENT ON FUNCTION gateway.create_number_check(p_owner uuid, p_agent uuid, p_numbers text[], p_capacity integer, p_window_seconds integer) IS 'Queues a bulk number check (1 to 50 numbers) for the connector, limited per agent by numbers per window.';
 
 --
+-- Name: create_organisation(uuid, text, integer); Type: FUNCTION; Schema: gateway; Owner: -
+--
+
+CREATE FUNCTION gateway.create_organisation(p_user uuid, p_name text, p_max_owned integer) RETURNS TABLE(id uuid, name text, plan_id text, role text, created_at timestamp with time zone)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_org public.organisations;
+begin
+  if p_name is null or char_length(trim(p_name)) not between 1 and 100 then
+    perform gateway.fail('invalid_argument', 'name must be 1 to 100 characters');
+  end if;
+  -- Serialise one user's creations so two at once cannot both pass the limit.
+  perform pg_advisory_xact_lock(hashtext('create_organisation'), hashtext(p_user::text));
+  if (select count(*) from public.organisation_members m where m.user_id = p_user and m.role = 'owner') >= p_max_owned then
+    perform gateway.fail('plan_limit', format('a user may own at most %s organisations', p_max_owned),
+      json_build_object('max_owned_organisations', p_max_owned)::text);
+  end if;
+  insert into public.organisations (name) values (trim(p_name)) returning * into v_org;
+  insert into public.organisation_members (organisation_id, user_id, role) values (v_org.id, p_user, 'owner');
+  return query select v_org.id, v_org.name, v_org.plan_id, 'owner'::text, v_org.created_at;
+end;
+$$;
+
+--
+-- Name: FUNCTION create_organisation(p_user uuid, p_name text, p_max_owned integer); Type: COMMENT; Schema: gateway; Owner: -
+--
+
+COMMENT ON FUNCTION gateway.create_organisation(p_user uuid, p_name text, p_max_owned integer) IS 'Creates an organisation on the basic plan with the user as its owner, refusing with plan_limit when the user already owns p_max_owned.';
+
+--
 -- Name: webhook_endpoints; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -1364,6 +1513,12 @@ CREATE TABLE public.webhook_endpoints (
 --
 
 COMMENT ON TABLE public.webhook_endpoints IS 'Where a tenant wants events POSTed; agent_id null means all of the owner''s agents; event_types ''*'' means all.';
+
+--
+-- Name: COLUMN webhook_endpoints.owner_id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.webhook_endpoints.owner_id IS 'The organisation the endpoint belongs to.';
 
 --
 -- Name: create_webhook_endpoint(uuid, uuid, uuid, text, text[], text, bytea, integer, integer); Type: FUNCTION; Schema: gateway; Owner: -
@@ -1425,6 +1580,31 @@ $$;
 --
 
 COMMENT ON FUNCTION gateway.delete_agent(p_owner uuid, p_agent uuid) IS 'Deletes an agent with its session and every secret of it.';
+
+--
+-- Name: delete_organisation(uuid); Type: FUNCTION; Schema: gateway; Owner: -
+--
+
+CREATE FUNCTION gateway.delete_organisation(p_org uuid) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  if exists (select 1 from auth.users u where u.id = p_org) then
+    perform gateway.fail('conflict', 'a personal organisation is deleted with its user, not on its own');
+  end if;
+  delete from public.organisations o where o.id = p_org;
+  if not found then
+    perform gateway.fail('not_found', 'no such organisation');
+  end if;
+end;
+$$;
+
+--
+-- Name: FUNCTION delete_organisation(p_org uuid); Type: COMMENT; Schema: gateway; Owner: -
+--
+
+COMMENT ON FUNCTION gateway.delete_organisation(p_org uuid) IS 'Deletes an organisation with its agents, sessions, messages, keys and webhooks (cascade); a personal organisation goes only with its user.';
 
 --
 -- Name: delete_webhook_endpoint(uuid, uuid); Type: FUNCTION; Schema: gateway; Owner: -
@@ -1592,21 +1772,40 @@ $_$;
 COMMENT ON FUNCTION gateway.enqueue_message(p_owner uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb, p_idempotency_key text, p_request_hash text, p_count_api_call boolean) IS 'Accepts a send: ownership, disabled agent, recipient and type, content (no media bytes, at most 64 KiB, media references of this owner), idempotency and the plan''s per-minute limit checked; returns the queued row (or the first one for a replay). p_count_api_call also counts an API call in the same daily_stats update.';
 
 --
--- Name: accounts; Type: TABLE; Schema: public; Owner: -
+-- Name: organisations; Type: TABLE; Schema: public; Owner: -
 --
 
-CREATE TABLE public.accounts (
-    user_id uuid NOT NULL,
+CREATE TABLE public.organisations (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    name text NOT NULL,
     plan_id text DEFAULT 'basic'::text NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT organisations_name_check CHECK (((char_length(name) >= 1) AND (char_length(name) <= 100)))
 );
 
 --
--- Name: TABLE accounts; Type: COMMENT; Schema: public; Owner: -
+-- Name: TABLE organisations; Type: COMMENT; Schema: public; Owner: -
 --
 
-COMMENT ON TABLE public.accounts IS 'One row per auth user: the plan that user is on.';
+COMMENT ON TABLE public.organisations IS 'A customer (the subscription): holds the plan whose limits count across all its agents, keys and webhooks. A personal organisation has the id of the user it was made for. Every owner_id column in the schema names an organisation.';
+
+--
+-- Name: accounts; Type: VIEW; Schema: public; Owner: -
+--
+
+CREATE VIEW public.accounts WITH (security_invoker='true') AS
+ SELECT o.id AS user_id,
+    o.plan_id,
+    o.created_at,
+    o.updated_at
+   FROM public.organisations o;
+
+--
+-- Name: VIEW accounts; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON VIEW public.accounts IS 'Deprecated: the plan of each organisation (user_id is the organisation id; for a personal organisation also its user''s id). Read public.organisations.';
 
 --
 -- Name: ensure_account(uuid); Type: FUNCTION; Schema: gateway; Owner: -
@@ -1619,11 +1818,15 @@ CREATE FUNCTION gateway.ensure_account(p_user_id uuid) RETURNS public.accounts
 declare
   v_account public.accounts;
 begin
-  insert into public.accounts (user_id) values (p_user_id)
-  on conflict (user_id) do nothing;
   select * into v_account from public.accounts where user_id = p_user_id;
   if v_account.user_id is null then
-    perform gateway.fail('invalid_argument', 'unknown user');
+    -- A user from before the sign-up trigger: give them their personal organisation now.
+    if exists (select 1 from auth.users u where u.id = p_user_id) then
+      perform private.create_personal_organisation(p_user_id);
+      select * into v_account from public.accounts where user_id = p_user_id;
+    else
+      perform gateway.fail('invalid_argument', 'unknown organisation');
+    end if;
   end if;
   return v_account;
 end;
@@ -1633,7 +1836,7 @@ $$;
 -- Name: FUNCTION ensure_account(p_user_id uuid); Type: COMMENT; Schema: gateway; Owner: -
 --
 
-COMMENT ON FUNCTION gateway.ensure_account(p_user_id uuid) IS 'Returns the account of a user, creating it on the basic plan the first time.';
+COMMENT ON FUNCTION gateway.ensure_account(p_user_id uuid) IS 'Returns the plan row of an organisation (public.accounts); a user without one gets their personal organisation first.';
 
 --
 -- Name: erase_data_subject(uuid, uuid, text, uuid, integer, integer); Type: FUNCTION; Schema: gateway; Owner: -
@@ -2006,6 +2209,10 @@ CREATE FUNCTION private.audit_actions() RETURNS text[]
     'api_key.created', 'api_key.revoked',
     'webhook.created', 'webhook.updated', 'webhook.secret_rotated', 'webhook.deleted',
     'plan.changed',
+    'organisation.created', 'organisation.renamed', 'organisation.deleted',
+    'member.added', 'member.role_changed', 'member.removed',
+    'invitation.created', 'invitation.accepted', 'invitation.revoked',
+    'data_subject.exported', 'data_subject.erased',
     'audit_log.pruned',
     'ops.cancel_emergency_key_cleanup', 'ops.disable_agent', 'ops.emergency_key_cleanup', 'ops.enable_agent',
     'ops.force_release_session', 'ops.prune_signal_keys', 'ops.requeue_failed_messages', 'ops.restore_signal_keys'
@@ -2119,6 +2326,65 @@ $$;
 COMMENT ON FUNCTION gateway.list_audit_log(p_owner uuid, p_limit integer, p_before_created_at timestamp with time zone, p_before_id uuid, p_actions text[], p_agent uuid, p_actor_type text, p_since timestamp with time zone, p_until timestamp with time zone) IS 'Control plane: an owner''s audit entries, newest first, filtered (actions, agent, actor type, [since, until)) and paged by (created_at, id) of the last row seen.';
 
 --
+-- Name: list_invitations(uuid); Type: FUNCTION; Schema: gateway; Owner: -
+--
+
+CREATE FUNCTION gateway.list_invitations(p_org uuid) RETURNS TABLE(id uuid, email text, role text, invited_by uuid, expires_at timestamp with time zone, accepted_at timestamp with time zone, revoked_at timestamp with time zone, created_at timestamp with time zone)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+  select i.id, i.email, i.role, i.invited_by, i.expires_at, i.accepted_at, i.revoked_at, i.created_at
+  from public.organisation_invitations i where i.organisation_id = p_org
+  order by i.created_at desc, i.id desc limit 500
+$$;
+
+--
+-- Name: FUNCTION list_invitations(p_org uuid); Type: COMMENT; Schema: gateway; Owner: -
+--
+
+COMMENT ON FUNCTION gateway.list_invitations(p_org uuid) IS 'The invitations of an organisation, newest first (never the token or its hash).';
+
+--
+-- Name: list_members(uuid); Type: FUNCTION; Schema: gateway; Owner: -
+--
+
+CREATE FUNCTION gateway.list_members(p_org uuid) RETURNS TABLE(user_id uuid, email text, role text, created_at timestamp with time zone)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+  select m.user_id, u.email, m.role, m.created_at
+  from public.organisation_members m join auth.users u on u.id = m.user_id
+  where m.organisation_id = p_org
+  order by private.organisation_role_rank(m.role), m.created_at, m.user_id
+$$;
+
+--
+-- Name: FUNCTION list_members(p_org uuid); Type: COMMENT; Schema: gateway; Owner: -
+--
+
+COMMENT ON FUNCTION gateway.list_members(p_org uuid) IS 'The members of an organisation with their email address and role, most powerful first.';
+
+--
+-- Name: list_my_organisations(uuid); Type: FUNCTION; Schema: gateway; Owner: -
+--
+
+CREATE FUNCTION gateway.list_my_organisations(p_user uuid) RETURNS TABLE(id uuid, name text, plan_id text, role text, created_at timestamp with time zone)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+  select o.id, o.name, o.plan_id, m.role, o.created_at
+  from public.organisation_members m join public.organisations o on o.id = m.organisation_id
+  where m.user_id = p_user
+  order by (o.id = p_user) desc, o.created_at, o.id
+$$;
+
+--
+-- Name: FUNCTION list_my_organisations(p_user uuid); Type: COMMENT; Schema: gateway; Owner: -
+--
+
+COMMENT ON FUNCTION gateway.list_my_organisations(p_user uuid) IS 'The organisations a user belongs to with their role there, the personal one first.';
+
+--
 -- Name: list_webhook_deliveries(uuid, uuid, integer, timestamp with time zone, uuid); Type: FUNCTION; Schema: gateway; Owner: -
 --
 
@@ -2166,6 +2432,23 @@ $$;
 --
 
 COMMENT ON FUNCTION gateway.load_creds(p_agent uuid, p_connector uuid, p_epoch bigint) IS 'Fenced read of a session''s encrypted creds (no row: never linked or wiped).';
+
+--
+-- Name: member_role(uuid, uuid); Type: FUNCTION; Schema: gateway; Owner: -
+--
+
+CREATE FUNCTION gateway.member_role(p_org uuid, p_user uuid) RETURNS text
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+  select m.role from public.organisation_members m where m.organisation_id = p_org and m.user_id = p_user
+$$;
+
+--
+-- Name: FUNCTION member_role(p_org uuid, p_user uuid); Type: COMMENT; Schema: gateway; Owner: -
+--
+
+COMMENT ON FUNCTION gateway.member_role(p_org uuid, p_user uuid) IS 'The role of a user in an organisation, or null when they are not a member (authentication of every signed-in request).';
 
 --
 -- Name: owned_agent(uuid, uuid); Type: FUNCTION; Schema: gateway; Owner: -
@@ -2505,6 +2788,12 @@ CREATE TABLE public.webhook_deliveries (
 COMMENT ON TABLE public.webhook_deliveries IS 'The outbox: one row per (event, endpoint); claimed with SKIP LOCKED by any connector, retried with backoff, dead after max_attempts.';
 
 --
+-- Name: COLUMN webhook_deliveries.owner_id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.webhook_deliveries.owner_id IS 'The organisation of the delivery''s endpoint.';
+
+--
 -- Name: redeliver(uuid, uuid); Type: FUNCTION; Schema: gateway; Owner: -
 --
 
@@ -2664,6 +2953,51 @@ $$;
 --
 
 COMMENT ON FUNCTION gateway.release_sessions(p_connector uuid, p_agents uuid[]) IS 'Graceful release of some or all of a connector''s leases; all of them also marks the connector stopped.';
+
+--
+-- Name: remove_member(uuid, text, uuid); Type: FUNCTION; Schema: gateway; Owner: -
+--
+
+CREATE FUNCTION gateway.remove_member(p_org uuid, p_actor_role text, p_user uuid) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  perform private.check_member_change(p_org, p_actor_role, p_user, null);
+  delete from public.organisation_members m where m.organisation_id = p_org and m.user_id = p_user;
+end;
+$$;
+
+--
+-- Name: FUNCTION remove_member(p_org uuid, p_actor_role text, p_user uuid); Type: COMMENT; Schema: gateway; Owner: -
+--
+
+COMMENT ON FUNCTION gateway.remove_member(p_org uuid, p_actor_role text, p_user uuid) IS 'Removes a member (or lets one leave); an owner is removed by an owner only, and never the last one.';
+
+--
+-- Name: rename_organisation(uuid, text); Type: FUNCTION; Schema: gateway; Owner: -
+--
+
+CREATE FUNCTION gateway.rename_organisation(p_org uuid, p_name text) RETURNS SETOF public.organisations
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  if p_name is null or char_length(trim(p_name)) not between 1 and 100 then
+    perform gateway.fail('invalid_argument', 'name must be 1 to 100 characters');
+  end if;
+  return query update public.organisations o set name = trim(p_name) where o.id = p_org returning o.*;
+  if not found then
+    perform gateway.fail('not_found', 'no such organisation');
+  end if;
+end;
+$$;
+
+--
+-- Name: FUNCTION rename_organisation(p_org uuid, p_name text); Type: COMMENT; Schema: gateway; Owner: -
+--
+
+COMMENT ON FUNCTION gateway.rename_organisation(p_org uuid, p_name text) IS 'Renames an organisation.';
 
 --
 -- Name: renew_leases(uuid, uuid[], bigint[], integer); Type: FUNCTION; Schema: gateway; Owner: -
@@ -2833,6 +3167,32 @@ $$;
 --
 
 COMMENT ON FUNCTION gateway.revoke_api_key(p_owner uuid, p_key uuid) IS 'Revokes an API key of the owner (idempotent); not_found for unknown or foreign keys.';
+
+--
+-- Name: revoke_invitation(uuid, uuid); Type: FUNCTION; Schema: gateway; Owner: -
+--
+
+CREATE FUNCTION gateway.revoke_invitation(p_org uuid, p_id uuid) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  update public.organisation_invitations i set revoked_at = coalesce(i.revoked_at, now())
+  where i.id = p_id and i.organisation_id = p_org and i.accepted_at is null;
+  if not found then
+    if exists (select 1 from public.organisation_invitations i where i.id = p_id and i.organisation_id = p_org) then
+      perform gateway.fail('conflict', 'this invitation was accepted already');
+    end if;
+    perform gateway.fail('not_found', 'no such invitation');
+  end if;
+end;
+$$;
+
+--
+-- Name: FUNCTION revoke_invitation(p_org uuid, p_id uuid); Type: COMMENT; Schema: gateway; Owner: -
+--
+
+COMMENT ON FUNCTION gateway.revoke_invitation(p_org uuid, p_id uuid) IS 'Revokes an open invitation (idempotent); an accepted one is a conflict, a foreign or unknown one not_found.';
 
 --
 -- Name: save_creds(uuid, uuid, bigint, bytea, integer); Type: FUNCTION; Schema: gateway; Owner: -
@@ -3666,6 +4026,27 @@ $$;
 COMMENT ON FUNCTION private.audit_change(p_from anyelement, p_to anyelement) IS 'An audit change {from, to}, or null when the value did not change.';
 
 --
+-- Name: audit_data_requests(); Type: FUNCTION; Schema: private; Owner: -
+--
+
+CREATE FUNCTION private.audit_data_requests() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  perform private.record_audit(case new.kind when 'export' then 'data_subject.exported' else 'data_subject.erased' end,
+    new.owner_id, new.agent_id, new.id, jsonb_build_object('contact_hash', new.contact_hash, 'counts', new.counts));
+  return null;
+end;
+$$;
+
+--
+-- Name: FUNCTION audit_data_requests(); Type: COMMENT; Schema: private; Owner: -
+--
+
+COMMENT ON FUNCTION private.audit_data_requests() IS 'Audit trigger of private.data_requests: an export or an erase, with the contact''s hash and the counts.';
+
+--
 -- Name: audit_log_is_append_only(); Type: FUNCTION; Schema: private; Owner: -
 --
 
@@ -3698,6 +4079,87 @@ $_$;
 COMMENT ON FUNCTION private.audit_log_is_append_only() IS 'Refuses UPDATE, DELETE and TRUNCATE on public.audit_log for everyone, except the DELETE of gateway.prune_audit_log (rows older than its cutoff).';
 
 --
+-- Name: audit_organisation_invitations(); Type: FUNCTION; Schema: private; Owner: -
+--
+
+CREATE FUNCTION private.audit_organisation_invitations() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  if tg_op = 'INSERT' then
+    perform private.record_audit('invitation.created', new.organisation_id, null, new.id,
+      jsonb_build_object('email', new.email, 'role', new.role, 'expires_at', new.expires_at));
+  elsif new.accepted_at is not null and old.accepted_at is null then
+    perform private.record_audit('invitation.accepted', new.organisation_id, null, new.id,
+      jsonb_build_object('email', new.email, 'role', new.role, 'user_id', new.accepted_by));
+  elsif new.revoked_at is not null and old.revoked_at is null then
+    perform private.record_audit('invitation.revoked', new.organisation_id, null, new.id, jsonb_build_object('email', new.email, 'role', new.role));
+  end if;
+  return null;
+end;
+$$;
+
+--
+-- Name: FUNCTION audit_organisation_invitations(); Type: COMMENT; Schema: private; Owner: -
+--
+
+COMMENT ON FUNCTION private.audit_organisation_invitations() IS 'Audit trigger of public.organisation_invitations: created, accepted, revoked (never the token hash).';
+
+--
+-- Name: audit_organisation_members(); Type: FUNCTION; Schema: private; Owner: -
+--
+
+CREATE FUNCTION private.audit_organisation_members() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  if tg_op = 'INSERT' then
+    perform private.record_audit('member.added', new.organisation_id, null, new.user_id, jsonb_build_object('user_id', new.user_id, 'role', new.role));
+  elsif tg_op = 'UPDATE' then
+    perform private.record_audit('member.role_changed', new.organisation_id, null, new.user_id,
+      jsonb_build_object('user_id', new.user_id, 'role', private.audit_change(old.role, new.role)));
+  elsif exists (select 1 from public.organisations o where o.id = old.organisation_id) then
+    perform private.record_audit('member.removed', old.organisation_id, null, old.user_id, jsonb_build_object('user_id', old.user_id, 'role', old.role));
+  end if;
+  return null;
+end;
+$$;
+
+--
+-- Name: FUNCTION audit_organisation_members(); Type: COMMENT; Schema: private; Owner: -
+--
+
+COMMENT ON FUNCTION private.audit_organisation_members() IS 'Audit trigger of public.organisation_members: added, role changed, removed (not with its organisation).';
+
+--
+-- Name: audit_organisations(); Type: FUNCTION; Schema: private; Owner: -
+--
+
+CREATE FUNCTION private.audit_organisations() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  if tg_op = 'INSERT' then
+    perform private.record_audit('organisation.created', new.id, null, new.id, jsonb_build_object('name', new.name, 'plan', new.plan_id));
+  elsif tg_op = 'UPDATE' then
+    perform private.record_audit('organisation.renamed', new.id, null, new.id, jsonb_build_object('name', private.audit_change(old.name, new.name)));
+  else
+    perform private.record_audit('organisation.deleted', old.id, null, old.id, jsonb_build_object('name', old.name));
+  end if;
+  return null;
+end;
+$$;
+
+--
+-- Name: FUNCTION audit_organisations(); Type: COMMENT; Schema: private; Owner: -
+--
+
+COMMENT ON FUNCTION private.audit_organisations() IS 'Audit trigger of public.organisations: created, renamed, deleted.';
+
+--
 -- Name: audit_plan_change(); Type: FUNCTION; Schema: private; Owner: -
 --
 
@@ -3706,7 +4168,7 @@ CREATE FUNCTION private.audit_plan_change() RETURNS trigger
     SET search_path TO ''
     AS $$
 begin
-  perform private.record_audit('plan.changed', new.user_id, null, new.user_id, jsonb_build_object('plan', private.audit_change(old.plan_id, new.plan_id)));
+  perform private.record_audit('plan.changed', new.id, null, new.id, jsonb_build_object('plan', private.audit_change(old.plan_id, new.plan_id)));
   return null;
 end;
 $$;
@@ -3715,7 +4177,7 @@ $$;
 -- Name: FUNCTION audit_plan_change(); Type: COMMENT; Schema: private; Owner: -
 --
 
-COMMENT ON FUNCTION private.audit_plan_change() IS 'Audit trigger of public.accounts: a plan change.';
+COMMENT ON FUNCTION private.audit_plan_change() IS 'Audit trigger of public.organisations: a plan change.';
 
 --
 -- Name: audit_webhook_endpoints(); Type: FUNCTION; Schema: private; Owner: -
@@ -3860,6 +4322,39 @@ $$;
 COMMENT ON FUNCTION private.cancel_emergency_key_cleanup_unaudited(p_agent uuid) IS 'The body of ops.cancel_emergency_key_cleanup, which audits it; not called directly.';
 
 --
+-- Name: check_member_change(uuid, text, uuid, text); Type: FUNCTION; Schema: private; Owner: -
+--
+
+CREATE FUNCTION private.check_member_change(p_org uuid, p_actor_role text, p_user uuid, p_new_role text) RETURNS text
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+  v_current text;
+begin
+  perform 1 from public.organisations o where o.id = p_org for update;
+  select m.role into v_current from public.organisation_members m where m.organisation_id = p_org and m.user_id = p_user;
+  if v_current is null then
+    perform gateway.fail('not_found', 'no such member');
+  end if;
+  if (v_current = 'owner' or p_new_role = 'owner') and p_actor_role is distinct from 'owner' then
+    perform gateway.fail('conflict', 'only an owner may grant, change or remove the owner role');
+  end if;
+  if v_current = 'owner' and p_new_role is distinct from 'owner'
+     and (select count(*) from public.organisation_members m where m.organisation_id = p_org and m.role = 'owner') = 1 then
+    perform gateway.fail('conflict', 'the last owner cannot leave or give up the owner role; make another member owner first');
+  end if;
+  return v_current;
+end;
+$$;
+
+--
+-- Name: FUNCTION check_member_change(p_org uuid, p_actor_role text, p_user uuid, p_new_role text); Type: COMMENT; Schema: private; Owner: -
+--
+
+COMMENT ON FUNCTION private.check_member_change(p_org uuid, p_actor_role text, p_user uuid, p_new_role text) IS 'Refuses a change to a member (new role, or null for removal) that the actor''s role does not allow or that would leave the organisation without an owner; returns the member''s current role.';
+
+--
 -- Name: create_account_for_new_user(); Type: FUNCTION; Schema: private; Owner: -
 --
 
@@ -3868,7 +4363,7 @@ CREATE FUNCTION private.create_account_for_new_user() RETURNS trigger
     SET search_path TO ''
     AS $$
 begin
-  insert into public.accounts (user_id) values (new.id) on conflict (user_id) do nothing;
+  perform private.create_personal_organisation(new.id);
   return new;
 end;
 $$;
@@ -3877,7 +4372,31 @@ $$;
 -- Name: FUNCTION create_account_for_new_user(); Type: COMMENT; Schema: private; Owner: -
 --
 
-COMMENT ON FUNCTION private.create_account_for_new_user() IS 'Trigger: every new auth user gets an account on the basic plan.';
+COMMENT ON FUNCTION private.create_account_for_new_user() IS 'Trigger: every new auth user gets a personal organisation (id = the user''s id) on the basic plan and owns it.';
+
+--
+-- Name: create_personal_organisation(uuid); Type: FUNCTION; Schema: private; Owner: -
+--
+
+CREATE FUNCTION private.create_personal_organisation(p_user uuid) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  insert into public.organisations (id, name)
+  select u.id, coalesce(nullif(u.email, ''), 'Personal') from auth.users u where u.id = p_user
+  on conflict (id) do nothing;
+  insert into public.organisation_members (organisation_id, user_id, role)
+  select p_user, p_user, 'owner' where exists (select 1 from public.organisations o where o.id = p_user)
+  on conflict do nothing;
+end;
+$$;
+
+--
+-- Name: FUNCTION create_personal_organisation(p_user uuid); Type: COMMENT; Schema: private; Owner: -
+--
+
+COMMENT ON FUNCTION private.create_personal_organisation(p_user uuid) IS 'The organisation of one user, with the user''s id, on the basic plan, the user its owner. Does nothing when it exists.';
 
 --
 -- Name: data_request_agents(uuid, uuid); Type: FUNCTION; Schema: private; Owner: -
@@ -4179,6 +4698,76 @@ $$;
 COMMENT ON FUNCTION private.force_release_session_unaudited(p_agent uuid) IS 'The body of ops.force_release_session, which audits it; not called directly.';
 
 --
+-- Name: hand_over_organisations_of_deleted_user(); Type: FUNCTION; Schema: private; Owner: -
+--
+
+CREATE FUNCTION private.hand_over_organisations_of_deleted_user() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  r record;
+begin
+  for r in select m.organisation_id from public.organisation_members m where m.user_id = old.id loop
+    if not exists (select 1 from public.organisation_members m where m.organisation_id = r.organisation_id and m.user_id <> old.id) then
+      delete from public.organisations o where o.id = r.organisation_id;
+    elsif not exists (select 1 from public.organisation_members m
+                      where m.organisation_id = r.organisation_id and m.user_id <> old.id and m.role = 'owner') then
+      update public.organisation_members m set role = 'owner'
+      where (m.organisation_id, m.user_id) = (
+        select n.organisation_id, n.user_id from public.organisation_members n
+        where n.organisation_id = r.organisation_id and n.user_id <> old.id
+        order by private.organisation_role_rank(n.role), n.created_at, n.user_id limit 1);
+    end if;
+  end loop;
+  delete from public.organisations o where o.id = old.id;
+  return old;
+end;
+$$;
+
+--
+-- Name: FUNCTION hand_over_organisations_of_deleted_user(); Type: COMMENT; Schema: private; Owner: -
+--
+
+COMMENT ON FUNCTION private.hand_over_organisations_of_deleted_user() IS 'Trigger before a user is deleted: removes their personal organisation and those only they belonged to; elsewhere makes sure an owner remains.';
+
+--
+-- Name: has_role(uuid, text); Type: FUNCTION; Schema: private; Owner: -
+--
+
+CREATE FUNCTION private.has_role(org uuid, min_role text) RETURNS boolean
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+  select exists (select 1 from public.organisation_members m
+                 where m.organisation_id = org and m.user_id = (select auth.uid())
+                   and private.organisation_role_rank(m.role) <= private.organisation_role_rank(min_role))
+$$;
+
+--
+-- Name: FUNCTION has_role(org uuid, min_role text); Type: COMMENT; Schema: private; Owner: -
+--
+
+COMMENT ON FUNCTION private.has_role(org uuid, min_role text) IS 'RLS: the signed-in user belongs to this organisation with min_role or a more powerful one.';
+
+--
+-- Name: is_member(uuid); Type: FUNCTION; Schema: private; Owner: -
+--
+
+CREATE FUNCTION private.is_member(org uuid) RETURNS boolean
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+  select exists (select 1 from public.organisation_members m where m.organisation_id = org and m.user_id = (select auth.uid()))
+$$;
+
+--
+-- Name: FUNCTION is_member(org uuid); Type: COMMENT; Schema: private; Owner: -
+--
+
+COMMENT ON FUNCTION private.is_member(org uuid) IS 'RLS: the signed-in user belongs to this organisation (any role).';
+
+--
 -- Name: message_status_rank(text); Type: FUNCTION; Schema: private; Owner: -
 --
 
@@ -4255,6 +4844,66 @@ $$;
 --
 
 COMMENT ON FUNCTION private.notify_session_wake() IS 'Trigger: wakes connectors when a session is created or its desired state, command or link request changes (never on lease or heartbeat writes).';
+
+--
+-- Name: organisation_keeps_an_owner(); Type: FUNCTION; Schema: private; Owner: -
+--
+
+CREATE FUNCTION private.organisation_keeps_an_owner() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_org uuid;
+begin
+  if tg_table_name = 'organisations' then
+    v_org := new.id;
+  else
+    v_org := old.organisation_id;
+  end if;
+  if exists (select 1 from public.organisations o where o.id = v_org)
+     and not exists (select 1 from public.organisation_members m where m.organisation_id = v_org and m.role = 'owner') then
+    perform gateway.fail('conflict', 'an organisation keeps at least one owner');
+  end if;
+  return null;
+end;
+$$;
+
+--
+-- Name: FUNCTION organisation_keeps_an_owner(); Type: COMMENT; Schema: private; Owner: -
+--
+
+COMMENT ON FUNCTION private.organisation_keeps_an_owner() IS 'Constraint trigger (deferred to commit): an organisation that exists has at least one member with role owner.';
+
+--
+-- Name: organisation_role_rank(text); Type: FUNCTION; Schema: private; Owner: -
+--
+
+CREATE FUNCTION private.organisation_role_rank(p_role text) RETURNS integer
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path TO ''
+    AS $$ select array_position(private.organisation_roles(), p_role) $$;
+
+--
+-- Name: FUNCTION organisation_role_rank(p_role text); Type: COMMENT; Schema: private; Owner: -
+--
+
+COMMENT ON FUNCTION private.organisation_role_rank(p_role text) IS 'Power of a role: 1 for owner, larger for less; null for a name that is not a role.';
+
+--
+-- Name: organisation_roles(); Type: FUNCTION; Schema: private; Owner: -
+--
+
+CREATE FUNCTION private.organisation_roles() RETURNS text[]
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path TO ''
+    AS $$ select array['owner', 'admin', 'developer', 'viewer']::text[] $$;
+
+--
+-- Name: FUNCTION organisation_roles(); Type: COMMENT; Schema: private; Owner: -
+--
+
+COMMENT ON FUNCTION private.organisation_roles() IS 'The organisation roles, most powerful first (kernel/organisation-roles.ts ORGANISATION_ROLES; a test compares the two).';
 
 --
 -- Name: prune_signal_keys_backed_up(uuid, interval, text); Type: FUNCTION; Schema: private; Owner: -
@@ -4352,8 +5001,8 @@ begin
   from (
     select unnest(v.recipients) as address
     union
-    select u.email from auth.users u
-    where v.owners and u.id = new.owner_id and coalesce(u.email, '') <> ''
+    select u.email from public.organisation_members m join auth.users u on u.id = m.user_id
+    where v.owners and m.organisation_id = new.owner_id and m.role = 'owner' and coalesce(u.email, '') <> ''
   ) r
   on conflict (event_id, recipient) do nothing;
   return null;
@@ -4364,7 +5013,7 @@ $$;
 -- Name: FUNCTION queue_alert_emails(); Type: COMMENT; Schema: private; Owner: -
 --
 
-COMMENT ON FUNCTION private.queue_alert_emails() IS 'Trigger on public.events: queues one mail per configured recipient for an alert type that is mailed (private.alert_email_settings), in the event''s transaction.';
+COMMENT ON FUNCTION private.queue_alert_emails() IS 'Trigger on public.events: queues one mail per configured recipient (and, when configured, per owner of the event''s organisation) for an alert type that is mailed (private.alert_email_settings), in the event''s transaction.';
 
 --
 -- Name: record_audit(text, uuid, uuid, uuid, jsonb); Type: FUNCTION; Schema: private; Owner: -
@@ -4751,6 +5400,12 @@ CREATE TABLE public.events (
 COMMENT ON TABLE public.events IS 'Audit trail and alert source: session status changes, lease takeovers, alerts, message events. Also the source of webhook deliveries.';
 
 --
+-- Name: COLUMN events.owner_id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.events.owner_id IS 'The organisation of the event''s agent.';
+
+--
 -- Name: alert_emails; Type: VIEW; Schema: ops; Owner: -
 --
 
@@ -4948,6 +5603,12 @@ CREATE TABLE public.messages (
 COMMENT ON TABLE public.messages IS 'Outbound queue and history: one row per accepted send, with its WhatsApp id assigned at insert and a forward-only status.';
 
 --
+-- Name: COLUMN messages.owner_id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.messages.owner_id IS 'The organisation of the sending agent.';
+
+--
 -- Name: sessions; Type: VIEW; Schema: ops; Owner: -
 --
 
@@ -5104,6 +5765,12 @@ CREATE TABLE private.api_keys (
 COMMENT ON TABLE private.api_keys IS 'Gateway API keys: SHA-256 of the key (shown once), looked up by prefix, optionally scoped to one agent and to scopes.';
 
 --
+-- Name: COLUMN api_keys.owner_id; Type: COMMENT; Schema: private; Owner: -
+--
+
+COMMENT ON COLUMN private.api_keys.owner_id IS 'The organisation the key belongs to and acts for.';
+
+--
 -- Name: data_requests; Type: TABLE; Schema: private; Owner: -
 --
 
@@ -5158,6 +5825,12 @@ CREATE TABLE private.media_objects (
 --
 
 COMMENT ON TABLE private.media_objects IS 'Objects in the media store (uploads of base64 media), registered before their bytes are stored; deleted with the object once no pending send needs it.';
+
+--
+-- Name: COLUMN media_objects.owner_id; Type: COMMENT; Schema: private; Owner: -
+--
+
+COMMENT ON COLUMN private.media_objects.owner_id IS 'The organisation whose upload this is.';
 
 --
 -- Name: rate_limit_buckets; Type: TABLE; Schema: private; Owner: -
@@ -5309,6 +5982,12 @@ CREATE TABLE public.daily_stats (
 COMMENT ON TABLE public.daily_stats IS 'Per agent and UTC day: messages queued, sent, delivered, read, failed, received, and API calls.';
 
 --
+-- Name: COLUMN daily_stats.owner_id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.daily_stats.owner_id IS 'The organisation of the agent.';
+
+--
 -- Name: COLUMN daily_stats.api_calls; Type: COMMENT; Schema: public; Owner: -
 --
 
@@ -5341,6 +6020,12 @@ CREATE TABLE public.inbound_messages (
 COMMENT ON TABLE public.inbound_messages IS 'Messages received by an agent (and its own messages sent from the phone), stored once per WhatsApp id.';
 
 --
+-- Name: COLUMN inbound_messages.owner_id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.inbound_messages.owner_id IS 'The organisation of the receiving agent.';
+
+--
 -- Name: number_checks; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -5365,6 +6050,58 @@ CREATE TABLE public.number_checks (
 --
 
 COMMENT ON TABLE public.number_checks IS 'Bulk "is this number on WhatsApp" jobs: written by the control plane, answered by the connector that owns the session.';
+
+--
+-- Name: COLUMN number_checks.owner_id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.number_checks.owner_id IS 'The organisation of the checking agent.';
+
+--
+-- Name: organisation_invitations; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.organisation_invitations (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    organisation_id uuid NOT NULL,
+    email text NOT NULL,
+    role text NOT NULL,
+    invited_by uuid,
+    token_hash bytea NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    accepted_at timestamp with time zone,
+    accepted_by uuid,
+    revoked_at timestamp with time zone,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT organisation_invitations_check CHECK (((accepted_at IS NULL) OR (revoked_at IS NULL))),
+    CONSTRAINT organisation_invitations_email_check CHECK (((email = lower(TRIM(BOTH FROM email))) AND ((char_length(email) >= 3) AND (char_length(email) <= 320)) AND (POSITION(('@'::text) IN (email)) > 1))),
+    CONSTRAINT organisation_invitations_role_check CHECK ((private.organisation_role_rank(role) IS NOT NULL)),
+    CONSTRAINT organisation_invitations_token_hash_check CHECK ((octet_length(token_hash) = 32))
+);
+
+--
+-- Name: TABLE organisation_invitations; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.organisation_invitations IS 'Invitations to join an organisation, by email address (stored lower-case) and role. Only the SHA-256 of the invitation token is stored; the token is shown once, to the inviter.';
+
+--
+-- Name: organisation_members; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.organisation_members (
+    organisation_id uuid NOT NULL,
+    user_id uuid NOT NULL,
+    role text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT organisation_members_role_check CHECK ((private.organisation_role_rank(role) IS NOT NULL))
+);
+
+--
+-- Name: TABLE organisation_members; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.organisation_members IS 'Who belongs to an organisation and with which role (owner, admin, developer, viewer). An organisation always keeps at least one owner.';
 
 --
 -- Name: plans; Type: TABLE; Schema: public; Owner: -
@@ -5520,13 +6257,6 @@ ALTER TABLE ONLY private.webhook_secrets
     ADD CONSTRAINT webhook_secrets_pkey PRIMARY KEY (endpoint_id);
 
 --
--- Name: accounts accounts_pkey; Type: CONSTRAINT; Schema: public; Owner: -
---
-
-ALTER TABLE ONLY public.accounts
-    ADD CONSTRAINT accounts_pkey PRIMARY KEY (user_id);
-
---
 -- Name: agents agents_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -5595,6 +6325,34 @@ ALTER TABLE ONLY public.messages
 
 ALTER TABLE ONLY public.number_checks
     ADD CONSTRAINT number_checks_pkey PRIMARY KEY (id);
+
+--
+-- Name: organisation_invitations organisation_invitations_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.organisation_invitations
+    ADD CONSTRAINT organisation_invitations_pkey PRIMARY KEY (id);
+
+--
+-- Name: organisation_invitations organisation_invitations_token_hash_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.organisation_invitations
+    ADD CONSTRAINT organisation_invitations_token_hash_key UNIQUE (token_hash);
+
+--
+-- Name: organisation_members organisation_members_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.organisation_members
+    ADD CONSTRAINT organisation_members_pkey PRIMARY KEY (organisation_id, user_id);
+
+--
+-- Name: organisations organisations_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.organisations
+    ADD CONSTRAINT organisations_pkey PRIMARY KEY (id);
 
 --
 -- Name: plans plans_pkey; Type: CONSTRAINT; Schema: public; Owner: -
@@ -5710,12 +6468,6 @@ CREATE INDEX signal_keys_age_idx ON private.signal_keys USING btree (agent_id, k
 CREATE INDEX signal_warning_counts_hour ON private.signal_warning_counts USING btree (hour);
 
 --
--- Name: accounts_plan_id_idx; Type: INDEX; Schema: public; Owner: -
---
-
-CREATE INDEX accounts_plan_id_idx ON public.accounts USING btree (plan_id);
-
---
 -- Name: agents_owner_id_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -5810,6 +6562,30 @@ CREATE INDEX number_checks_owner_idx ON public.number_checks USING btree (owner_
 --
 
 CREATE INDEX number_checks_pending_idx ON public.number_checks USING btree (created_at) WHERE (status = ANY (ARRAY['pending'::text, 'running'::text]));
+
+--
+-- Name: organisation_invitations_open_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX organisation_invitations_open_idx ON public.organisation_invitations USING btree (organisation_id, email) WHERE ((accepted_at IS NULL) AND (revoked_at IS NULL));
+
+--
+-- Name: organisation_invitations_org_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX organisation_invitations_org_idx ON public.organisation_invitations USING btree (organisation_id, created_at DESC);
+
+--
+-- Name: organisation_members_user_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX organisation_members_user_idx ON public.organisation_members USING btree (user_id);
+
+--
+-- Name: organisations_plan_id_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX organisations_plan_id_idx ON public.organisations USING btree (plan_id);
 
 --
 -- Name: webhook_deliveries_due_idx; Type: INDEX; Schema: public; Owner: -
@@ -5916,6 +6692,12 @@ CREATE TRIGGER audit_api_keys_insert AFTER INSERT ON private.api_keys FOR EACH R
 CREATE TRIGGER audit_api_keys_revoke AFTER UPDATE OF revoked_at ON private.api_keys FOR EACH ROW WHEN (((old.revoked_at IS NULL) AND (new.revoked_at IS NOT NULL))) EXECUTE FUNCTION private.audit_api_keys();
 
 --
+-- Name: data_requests audit_data_requests; Type: TRIGGER; Schema: private; Owner: -
+--
+
+CREATE TRIGGER audit_data_requests AFTER INSERT ON private.data_requests FOR EACH ROW EXECUTE FUNCTION private.audit_data_requests();
+
+--
 -- Name: webhook_secrets audit_webhook_secret_first_rotation; Type: TRIGGER; Schema: private; Owner: -
 --
 
@@ -5932,12 +6714,6 @@ CREATE TRIGGER audit_webhook_secret_rotation AFTER UPDATE OF rotated_at ON priva
 --
 
 CREATE TRIGGER session_credentials_touch_updated_at BEFORE UPDATE ON private.session_credentials FOR EACH ROW EXECUTE FUNCTION private.touch_updated_at();
-
---
--- Name: accounts accounts_touch_updated_at; Type: TRIGGER; Schema: public; Owner: -
---
-
-CREATE TRIGGER accounts_touch_updated_at BEFORE UPDATE ON public.accounts FOR EACH ROW EXECUTE FUNCTION private.touch_updated_at();
 
 --
 -- Name: agents agents_touch_updated_at; Type: TRIGGER; Schema: public; Owner: -
@@ -5988,10 +6764,58 @@ CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON public.audit_log FOR EACH RO
 ALTER TABLE public.audit_log ENABLE ALWAYS TRIGGER audit_log_no_update;
 
 --
--- Name: accounts audit_plan_change; Type: TRIGGER; Schema: public; Owner: -
+-- Name: organisation_invitations audit_organisation_invitations_insert; Type: TRIGGER; Schema: public; Owner: -
 --
 
-CREATE TRIGGER audit_plan_change AFTER UPDATE OF plan_id ON public.accounts FOR EACH ROW WHEN ((new.plan_id IS DISTINCT FROM old.plan_id)) EXECUTE FUNCTION private.audit_plan_change();
+CREATE TRIGGER audit_organisation_invitations_insert AFTER INSERT ON public.organisation_invitations FOR EACH ROW EXECUTE FUNCTION private.audit_organisation_invitations();
+
+--
+-- Name: organisation_invitations audit_organisation_invitations_outcome; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER audit_organisation_invitations_outcome AFTER UPDATE OF accepted_at, revoked_at ON public.organisation_invitations FOR EACH ROW EXECUTE FUNCTION private.audit_organisation_invitations();
+
+--
+-- Name: organisation_members audit_organisation_members_delete; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER audit_organisation_members_delete AFTER DELETE ON public.organisation_members FOR EACH ROW EXECUTE FUNCTION private.audit_organisation_members();
+
+--
+-- Name: organisation_members audit_organisation_members_insert; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER audit_organisation_members_insert AFTER INSERT ON public.organisation_members FOR EACH ROW EXECUTE FUNCTION private.audit_organisation_members();
+
+--
+-- Name: organisation_members audit_organisation_members_role; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER audit_organisation_members_role AFTER UPDATE OF role ON public.organisation_members FOR EACH ROW WHEN ((new.role IS DISTINCT FROM old.role)) EXECUTE FUNCTION private.audit_organisation_members();
+
+--
+-- Name: organisations audit_organisations_delete; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER audit_organisations_delete AFTER DELETE ON public.organisations FOR EACH ROW EXECUTE FUNCTION private.audit_organisations();
+
+--
+-- Name: organisations audit_organisations_insert; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER audit_organisations_insert AFTER INSERT ON public.organisations FOR EACH ROW EXECUTE FUNCTION private.audit_organisations();
+
+--
+-- Name: organisations audit_organisations_rename; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER audit_organisations_rename AFTER UPDATE OF name ON public.organisations FOR EACH ROW WHEN ((new.name IS DISTINCT FROM old.name)) EXECUTE FUNCTION private.audit_organisations();
+
+--
+-- Name: organisations audit_plan_change; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER audit_plan_change AFTER UPDATE OF plan_id ON public.organisations FOR EACH ROW WHEN ((new.plan_id IS DISTINCT FROM old.plan_id)) EXECUTE FUNCTION private.audit_plan_change();
 
 --
 -- Name: webhook_endpoints audit_webhook_endpoints_delete; Type: TRIGGER; Schema: public; Owner: -
@@ -6028,6 +6852,24 @@ CREATE TRIGGER messages_touch_updated_at BEFORE UPDATE ON public.messages FOR EA
 --
 
 CREATE TRIGGER number_checks_notify_wake AFTER INSERT ON public.number_checks FOR EACH ROW EXECUTE FUNCTION private.notify_number_check_wake();
+
+--
+-- Name: organisation_members organisation_members_keep_an_owner; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE CONSTRAINT TRIGGER organisation_members_keep_an_owner AFTER DELETE OR UPDATE ON public.organisation_members DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION private.organisation_keeps_an_owner();
+
+--
+-- Name: organisations organisations_start_with_an_owner; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE CONSTRAINT TRIGGER organisations_start_with_an_owner AFTER INSERT ON public.organisations DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION private.organisation_keeps_an_owner();
+
+--
+-- Name: organisations organisations_touch_updated_at; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER organisations_touch_updated_at BEFORE UPDATE ON public.organisations FOR EACH ROW EXECUTE FUNCTION private.touch_updated_at();
 
 --
 -- Name: events queue_alert_emails; Type: TRIGGER; Schema: public; Owner: -
@@ -6084,14 +6926,14 @@ ALTER TABLE ONLY private.api_keys
 --
 
 ALTER TABLE ONLY private.api_keys
-    ADD CONSTRAINT api_keys_owner_id_fkey FOREIGN KEY (owner_id) REFERENCES auth.users(id) ON DELETE CASCADE;
+    ADD CONSTRAINT api_keys_owner_id_fkey FOREIGN KEY (owner_id) REFERENCES public.organisations(id) ON DELETE CASCADE;
 
 --
 -- Name: data_requests data_requests_owner_id_fkey; Type: FK CONSTRAINT; Schema: private; Owner: -
 --
 
 ALTER TABLE ONLY private.data_requests
-    ADD CONSTRAINT data_requests_owner_id_fkey FOREIGN KEY (owner_id) REFERENCES auth.users(id) ON DELETE CASCADE;
+    ADD CONSTRAINT data_requests_owner_id_fkey FOREIGN KEY (owner_id) REFERENCES public.organisations(id) ON DELETE CASCADE;
 
 --
 -- Name: emergency_key_cleanups emergency_key_cleanups_agent_id_fkey; Type: FK CONSTRAINT; Schema: private; Owner: -
@@ -6143,25 +6985,11 @@ ALTER TABLE ONLY private.webhook_secrets
     ADD CONSTRAINT webhook_secrets_endpoint_id_fkey FOREIGN KEY (endpoint_id) REFERENCES public.webhook_endpoints(id) ON DELETE CASCADE;
 
 --
--- Name: accounts accounts_plan_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
---
-
-ALTER TABLE ONLY public.accounts
-    ADD CONSTRAINT accounts_plan_id_fkey FOREIGN KEY (plan_id) REFERENCES public.plans(id);
-
---
--- Name: accounts accounts_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
---
-
-ALTER TABLE ONLY public.accounts
-    ADD CONSTRAINT accounts_user_id_fkey FOREIGN KEY (user_id) REFERENCES auth.users(id) ON DELETE CASCADE;
-
---
 -- Name: agents agents_owner_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
 ALTER TABLE ONLY public.agents
-    ADD CONSTRAINT agents_owner_id_fkey FOREIGN KEY (owner_id) REFERENCES auth.users(id) ON DELETE CASCADE;
+    ADD CONSTRAINT agents_owner_id_fkey FOREIGN KEY (owner_id) REFERENCES public.organisations(id) ON DELETE CASCADE;
 
 --
 -- Name: daily_stats daily_stats_agent_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
@@ -6175,7 +7003,7 @@ ALTER TABLE ONLY public.daily_stats
 --
 
 ALTER TABLE ONLY public.daily_stats
-    ADD CONSTRAINT daily_stats_owner_id_fkey FOREIGN KEY (owner_id) REFERENCES auth.users(id) ON DELETE CASCADE;
+    ADD CONSTRAINT daily_stats_owner_id_fkey FOREIGN KEY (owner_id) REFERENCES public.organisations(id) ON DELETE CASCADE;
 
 --
 -- Name: events events_agent_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
@@ -6189,7 +7017,7 @@ ALTER TABLE ONLY public.events
 --
 
 ALTER TABLE ONLY public.events
-    ADD CONSTRAINT events_owner_id_fkey FOREIGN KEY (owner_id) REFERENCES auth.users(id) ON DELETE CASCADE;
+    ADD CONSTRAINT events_owner_id_fkey FOREIGN KEY (owner_id) REFERENCES public.organisations(id) ON DELETE CASCADE;
 
 --
 -- Name: inbound_messages inbound_messages_agent_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
@@ -6203,7 +7031,7 @@ ALTER TABLE ONLY public.inbound_messages
 --
 
 ALTER TABLE ONLY public.inbound_messages
-    ADD CONSTRAINT inbound_messages_owner_id_fkey FOREIGN KEY (owner_id) REFERENCES auth.users(id) ON DELETE CASCADE;
+    ADD CONSTRAINT inbound_messages_owner_id_fkey FOREIGN KEY (owner_id) REFERENCES public.organisations(id) ON DELETE CASCADE;
 
 --
 -- Name: messages messages_agent_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
@@ -6217,7 +7045,7 @@ ALTER TABLE ONLY public.messages
 --
 
 ALTER TABLE ONLY public.messages
-    ADD CONSTRAINT messages_owner_id_fkey FOREIGN KEY (owner_id) REFERENCES auth.users(id) ON DELETE CASCADE;
+    ADD CONSTRAINT messages_owner_id_fkey FOREIGN KEY (owner_id) REFERENCES public.organisations(id) ON DELETE CASCADE;
 
 --
 -- Name: number_checks number_checks_agent_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
@@ -6231,7 +7059,49 @@ ALTER TABLE ONLY public.number_checks
 --
 
 ALTER TABLE ONLY public.number_checks
-    ADD CONSTRAINT number_checks_owner_id_fkey FOREIGN KEY (owner_id) REFERENCES auth.users(id) ON DELETE CASCADE;
+    ADD CONSTRAINT number_checks_owner_id_fkey FOREIGN KEY (owner_id) REFERENCES public.organisations(id) ON DELETE CASCADE;
+
+--
+-- Name: organisation_invitations organisation_invitations_accepted_by_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.organisation_invitations
+    ADD CONSTRAINT organisation_invitations_accepted_by_fkey FOREIGN KEY (accepted_by) REFERENCES auth.users(id) ON DELETE SET NULL;
+
+--
+-- Name: organisation_invitations organisation_invitations_invited_by_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.organisation_invitations
+    ADD CONSTRAINT organisation_invitations_invited_by_fkey FOREIGN KEY (invited_by) REFERENCES auth.users(id) ON DELETE SET NULL;
+
+--
+-- Name: organisation_invitations organisation_invitations_organisation_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.organisation_invitations
+    ADD CONSTRAINT organisation_invitations_organisation_id_fkey FOREIGN KEY (organisation_id) REFERENCES public.organisations(id) ON DELETE CASCADE;
+
+--
+-- Name: organisation_members organisation_members_organisation_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.organisation_members
+    ADD CONSTRAINT organisation_members_organisation_id_fkey FOREIGN KEY (organisation_id) REFERENCES public.organisations(id) ON DELETE CASCADE;
+
+--
+-- Name: organisation_members organisation_members_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.organisation_members
+    ADD CONSTRAINT organisation_members_user_id_fkey FOREIGN KEY (user_id) REFERENCES auth.users(id) ON DELETE CASCADE;
+
+--
+-- Name: organisations organisations_plan_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.organisations
+    ADD CONSTRAINT organisations_plan_id_fkey FOREIGN KEY (plan_id) REFERENCES public.plans(id);
 
 --
 -- Name: webhook_deliveries webhook_deliveries_endpoint_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
@@ -6252,7 +7122,7 @@ ALTER TABLE ONLY public.webhook_deliveries
 --
 
 ALTER TABLE ONLY public.webhook_deliveries
-    ADD CONSTRAINT webhook_deliveries_owner_id_fkey FOREIGN KEY (owner_id) REFERENCES auth.users(id) ON DELETE CASCADE;
+    ADD CONSTRAINT webhook_deliveries_owner_id_fkey FOREIGN KEY (owner_id) REFERENCES public.organisations(id) ON DELETE CASCADE;
 
 --
 -- Name: webhook_endpoints webhook_endpoints_agent_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
@@ -6266,7 +7136,7 @@ ALTER TABLE ONLY public.webhook_endpoints
 --
 
 ALTER TABLE ONLY public.webhook_endpoints
-    ADD CONSTRAINT webhook_endpoints_owner_id_fkey FOREIGN KEY (owner_id) REFERENCES auth.users(id) ON DELETE CASCADE;
+    ADD CONSTRAINT webhook_endpoints_owner_id_fkey FOREIGN KEY (owner_id) REFERENCES public.organisations(id) ON DELETE CASCADE;
 
 --
 -- Name: whatsapp_sessions whatsapp_sessions_agent_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
@@ -6280,13 +7150,13 @@ ALTER TABLE ONLY public.whatsapp_sessions
 --
 
 ALTER TABLE ONLY public.whatsapp_sessions
-    ADD CONSTRAINT whatsapp_sessions_owner_id_fkey FOREIGN KEY (owner_id) REFERENCES auth.users(id) ON DELETE CASCADE;
+    ADD CONSTRAINT whatsapp_sessions_owner_id_fkey FOREIGN KEY (owner_id) REFERENCES public.organisations(id) ON DELETE CASCADE;
 
 --
--- Name: data_requests Users can read the data requests of their own account; Type: POLICY; Schema: private; Owner: -
+-- Name: data_requests Owners and admins can read their organisation's data requests; Type: POLICY; Schema: private; Owner: -
 --
 
-CREATE POLICY "Users can read the data requests of their own account" ON private.data_requests FOR SELECT TO authenticated USING ((owner_id = ( SELECT auth.uid() AS uid)));
+CREATE POLICY "Owners and admins can read their organisation's data requests" ON private.data_requests FOR SELECT TO authenticated USING (( SELECT private.has_role(data_requests.owner_id, 'admin'::text) AS has_role));
 
 --
 -- Name: data_requests; Type: ROW SECURITY; Schema: private; Owner: -
@@ -6295,82 +7165,88 @@ CREATE POLICY "Users can read the data requests of their own account" ON private
 ALTER TABLE private.data_requests ENABLE ROW LEVEL SECURITY;
 
 --
+-- Name: organisation_invitations Admins read the invitations of their organisations; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY "Admins read the invitations of their organisations" ON public.organisation_invitations FOR SELECT TO authenticated USING (private.has_role(organisation_id, 'admin'::text));
+
+--
+-- Name: inbound_messages Members read inbound messages of their organisation's agents; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY "Members read inbound messages of their organisation's agents" ON public.inbound_messages FOR SELECT TO authenticated USING (private.is_member(owner_id));
+
+--
+-- Name: webhook_deliveries Members read the deliveries of their organisation's webhooks; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY "Members read the deliveries of their organisation's webhooks" ON public.webhook_deliveries FOR SELECT TO authenticated USING (private.is_member(owner_id));
+
+--
+-- Name: events Members read the events of their organisation's agents; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY "Members read the events of their organisation's agents" ON public.events FOR SELECT TO authenticated USING (private.is_member(owner_id));
+
+--
+-- Name: organisation_members Members read the members of their organisations; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY "Members read the members of their organisations" ON public.organisation_members FOR SELECT TO authenticated USING (private.is_member(organisation_id));
+
+--
+-- Name: messages Members read the messages of their organisation's agents; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY "Members read the messages of their organisation's agents" ON public.messages FOR SELECT TO authenticated USING (private.is_member(owner_id));
+
+--
+-- Name: number_checks Members read the number checks of their organisation's agents; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY "Members read the number checks of their organisation's agents" ON public.number_checks FOR SELECT TO authenticated USING (private.is_member(owner_id));
+
+--
+-- Name: whatsapp_sessions Members read the sessions of their organisation's agents; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY "Members read the sessions of their organisation's agents" ON public.whatsapp_sessions FOR SELECT TO authenticated USING (private.is_member(owner_id));
+
+--
+-- Name: daily_stats Members read the statistics of their organisation's agents; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY "Members read the statistics of their organisation's agents" ON public.daily_stats FOR SELECT TO authenticated USING (private.is_member(owner_id));
+
+--
+-- Name: agents Members read their organisation's agents; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY "Members read their organisation's agents" ON public.agents FOR SELECT TO authenticated USING (private.is_member(owner_id));
+
+--
+-- Name: webhook_endpoints Members read their organisation's webhook endpoints; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY "Members read their organisation's webhook endpoints" ON public.webhook_endpoints FOR SELECT TO authenticated USING (private.is_member(owner_id));
+
+--
+-- Name: organisations Members read their organisations; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY "Members read their organisations" ON public.organisations FOR SELECT TO authenticated USING (private.is_member(id));
+
+--
+-- Name: audit_log Owners and admins can read their organisation's audit log; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY "Owners and admins can read their organisation's audit log" ON public.audit_log FOR SELECT TO authenticated USING (( SELECT private.has_role(audit_log.owner_id, 'admin'::text) AS has_role));
+
+--
 -- Name: plans Signed-in users can read the plans; Type: POLICY; Schema: public; Owner: -
 --
 
 CREATE POLICY "Signed-in users can read the plans" ON public.plans FOR SELECT TO authenticated USING (true);
-
---
--- Name: audit_log Users can read the audit log of their own account; Type: POLICY; Schema: public; Owner: -
---
-
-CREATE POLICY "Users can read the audit log of their own account" ON public.audit_log FOR SELECT TO authenticated USING ((owner_id = ( SELECT auth.uid() AS uid)));
-
---
--- Name: webhook_deliveries Users can read the deliveries of their own webhooks; Type: POLICY; Schema: public; Owner: -
---
-
-CREATE POLICY "Users can read the deliveries of their own webhooks" ON public.webhook_deliveries FOR SELECT TO authenticated USING ((owner_id = ( SELECT auth.uid() AS uid)));
-
---
--- Name: events Users can read the events of their own agents; Type: POLICY; Schema: public; Owner: -
---
-
-CREATE POLICY "Users can read the events of their own agents" ON public.events FOR SELECT TO authenticated USING ((owner_id = ( SELECT auth.uid() AS uid)));
-
---
--- Name: inbound_messages Users can read the inbound messages of their own agents; Type: POLICY; Schema: public; Owner: -
---
-
-CREATE POLICY "Users can read the inbound messages of their own agents" ON public.inbound_messages FOR SELECT TO authenticated USING ((owner_id = ( SELECT auth.uid() AS uid)));
-
---
--- Name: messages Users can read the messages of their own agents; Type: POLICY; Schema: public; Owner: -
---
-
-CREATE POLICY "Users can read the messages of their own agents" ON public.messages FOR SELECT TO authenticated USING ((owner_id = ( SELECT auth.uid() AS uid)));
-
---
--- Name: number_checks Users can read the number checks of their own agents; Type: POLICY; Schema: public; Owner: -
---
-
-CREATE POLICY "Users can read the number checks of their own agents" ON public.number_checks FOR SELECT TO authenticated USING ((owner_id = ( SELECT auth.uid() AS uid)));
-
---
--- Name: whatsapp_sessions Users can read the sessions of their own agents; Type: POLICY; Schema: public; Owner: -
---
-
-CREATE POLICY "Users can read the sessions of their own agents" ON public.whatsapp_sessions FOR SELECT TO authenticated USING ((owner_id = ( SELECT auth.uid() AS uid)));
-
---
--- Name: daily_stats Users can read the statistics of their own agents; Type: POLICY; Schema: public; Owner: -
---
-
-CREATE POLICY "Users can read the statistics of their own agents" ON public.daily_stats FOR SELECT TO authenticated USING ((owner_id = ( SELECT auth.uid() AS uid)));
-
---
--- Name: accounts Users can read their own account; Type: POLICY; Schema: public; Owner: -
---
-
-CREATE POLICY "Users can read their own account" ON public.accounts FOR SELECT TO authenticated USING ((user_id = ( SELECT auth.uid() AS uid)));
-
---
--- Name: agents Users can read their own agents; Type: POLICY; Schema: public; Owner: -
---
-
-CREATE POLICY "Users can read their own agents" ON public.agents FOR SELECT TO authenticated USING ((owner_id = ( SELECT auth.uid() AS uid)));
-
---
--- Name: webhook_endpoints Users can read their own webhook endpoints; Type: POLICY; Schema: public; Owner: -
---
-
-CREATE POLICY "Users can read their own webhook endpoints" ON public.webhook_endpoints FOR SELECT TO authenticated USING ((owner_id = ( SELECT auth.uid() AS uid)));
-
---
--- Name: accounts; Type: ROW SECURITY; Schema: public; Owner: -
---
-
-ALTER TABLE public.accounts ENABLE ROW LEVEL SECURITY;
 
 --
 -- Name: agents; Type: ROW SECURITY; Schema: public; Owner: -
@@ -6395,12 +7271,6 @@ ALTER TABLE public.daily_stats ENABLE ROW LEVEL SECURITY;
 --
 
 ALTER TABLE public.events ENABLE ROW LEVEL SECURITY;
-
---
--- Name: accounts gateway_api_reads; Type: POLICY; Schema: public; Owner: -
---
-
-CREATE POLICY gateway_api_reads ON public.accounts FOR SELECT TO gateway_api USING (true);
 
 --
 -- Name: agents gateway_api_reads; Type: POLICY; Schema: public; Owner: -
@@ -6445,6 +7315,24 @@ CREATE POLICY gateway_api_reads ON public.messages FOR SELECT TO gateway_api USI
 CREATE POLICY gateway_api_reads ON public.number_checks FOR SELECT TO gateway_api USING (true);
 
 --
+-- Name: organisation_invitations gateway_api_reads; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY gateway_api_reads ON public.organisation_invitations FOR SELECT TO gateway_api USING (true);
+
+--
+-- Name: organisation_members gateway_api_reads; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY gateway_api_reads ON public.organisation_members FOR SELECT TO gateway_api USING (true);
+
+--
+-- Name: organisations gateway_api_reads; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY gateway_api_reads ON public.organisations FOR SELECT TO gateway_api USING (true);
+
+--
 -- Name: plans gateway_api_reads; Type: POLICY; Schema: public; Owner: -
 --
 
@@ -6487,6 +7375,24 @@ ALTER TABLE public.messages ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.number_checks ENABLE ROW LEVEL SECURITY;
 
 --
+-- Name: organisation_invitations; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.organisation_invitations ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: organisation_members; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.organisation_members ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: organisations; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.organisations ENABLE ROW LEVEL SECURITY;
+
+--
 -- Name: plans; Type: ROW SECURITY; Schema: public; Owner: -
 --
 
@@ -6511,6 +7417,14 @@ ALTER TABLE public.webhook_endpoints ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.whatsapp_sessions ENABLE ROW LEVEL SECURITY;
 
 --
+-- Name: messages Members hear their organisation's agents; Type: POLICY; Schema: realtime; Owner: -
+--
+
+CREATE POLICY "Members hear their organisation's agents" ON realtime.messages FOR SELECT TO authenticated USING (((extension = 'broadcast'::text) AND (EXISTS ( SELECT 1
+   FROM public.agents a
+  WHERE (private.is_member(a.owner_id) AND (('agent:'::text || (a.id)::text) = ( SELECT realtime.topic() AS topic)))))));
+
+--
 -- Name: messages connector_reads_wakeups; Type: POLICY; Schema: realtime; Owner: -
 --
 
@@ -6521,14 +7435,6 @@ CREATE POLICY connector_reads_wakeups ON realtime.messages FOR SELECT TO service
 --
 
 ALTER TABLE realtime.messages ENABLE ROW LEVEL SECURITY;
-
---
--- Name: messages owners_hear_their_agents; Type: POLICY; Schema: realtime; Owner: -
---
-
-CREATE POLICY owners_hear_their_agents ON realtime.messages FOR SELECT TO authenticated USING (((extension = 'broadcast'::text) AND (EXISTS ( SELECT 1
-   FROM public.agents a
-  WHERE ((a.owner_id = ( SELECT auth.uid() AS uid)) AND (('agent:'::text || (a.id)::text) = ( SELECT realtime.topic() AS topic)))))));
 
 --
 -- Name: supabase_realtime; Type: PUBLICATION; Schema: -; Owner: -
@@ -6572,6 +7478,7 @@ GRANT USAGE ON SCHEMA ops TO service_role;
 --
 
 GRANT USAGE ON SCHEMA private TO service_role;
+GRANT USAGE ON SCHEMA private TO authenticated;
 
 --
 -- Name: SCHEMA public; Type: ACL; Schema: -; Owner: -
@@ -6589,6 +7496,14 @@ GRANT USAGE ON SCHEMA public TO gateway_api;
 GRANT USAGE ON SCHEMA realtime TO anon;
 GRANT USAGE ON SCHEMA realtime TO authenticated;
 GRANT USAGE ON SCHEMA realtime TO service_role;
+
+--
+-- Name: FUNCTION accept_invitation(p_user uuid, p_email text, p_token_hash bytea); Type: ACL; Schema: gateway; Owner: -
+--
+
+REVOKE ALL ON FUNCTION gateway.accept_invitation(p_user uuid, p_email text, p_token_hash bytea) FROM PUBLIC;
+GRANT ALL ON FUNCTION gateway.accept_invitation(p_user uuid, p_email text, p_token_hash bytea) TO service_role;
+GRANT ALL ON FUNCTION gateway.accept_invitation(p_user uuid, p_email text, p_token_hash bytea) TO gateway_api;
 
 --
 -- Name: FUNCTION advance_emergency_key_cleanups(); Type: ACL; Schema: gateway; Owner: -
@@ -6883,6 +7798,14 @@ REVOKE ALL ON FUNCTION gateway.assert_lease(p_agent uuid, p_connector uuid, p_ep
 GRANT ALL ON FUNCTION gateway.assert_lease(p_agent uuid, p_connector uuid, p_epoch bigint) TO service_role;
 
 --
+-- Name: FUNCTION change_member_role(p_org uuid, p_actor_role text, p_user uuid, p_role text); Type: ACL; Schema: gateway; Owner: -
+--
+
+REVOKE ALL ON FUNCTION gateway.change_member_role(p_org uuid, p_actor_role text, p_user uuid, p_role text) FROM PUBLIC;
+GRANT ALL ON FUNCTION gateway.change_member_role(p_org uuid, p_actor_role text, p_user uuid, p_role text) TO service_role;
+GRANT ALL ON FUNCTION gateway.change_member_role(p_org uuid, p_actor_role text, p_user uuid, p_role text) TO gateway_api;
+
+--
 -- Name: FUNCTION claim_alert_emails(p_connector uuid, p_limit integer, p_visibility_seconds integer); Type: ACL; Schema: gateway; Owner: -
 --
 
@@ -6990,12 +7913,28 @@ GRANT ALL ON FUNCTION gateway.create_api_key(p_owner uuid, p_agent uuid, p_name 
 GRANT ALL ON FUNCTION gateway.create_api_key(p_owner uuid, p_agent uuid, p_name text, p_prefix text, p_hash bytea, p_scopes text[], p_expires_at timestamp with time zone, p_capacity integer, p_window_seconds integer, p_max_active integer) TO gateway_api;
 
 --
+-- Name: FUNCTION create_invitation(p_org uuid, p_actor uuid, p_actor_role text, p_email text, p_role text, p_token_hash bytea, p_ttl_seconds integer, p_max_open integer); Type: ACL; Schema: gateway; Owner: -
+--
+
+REVOKE ALL ON FUNCTION gateway.create_invitation(p_org uuid, p_actor uuid, p_actor_role text, p_email text, p_role text, p_token_hash bytea, p_ttl_seconds integer, p_max_open integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION gateway.create_invitation(p_org uuid, p_actor uuid, p_actor_role text, p_email text, p_role text, p_token_hash bytea, p_ttl_seconds integer, p_max_open integer) TO service_role;
+GRANT ALL ON FUNCTION gateway.create_invitation(p_org uuid, p_actor uuid, p_actor_role text, p_email text, p_role text, p_token_hash bytea, p_ttl_seconds integer, p_max_open integer) TO gateway_api;
+
+--
 -- Name: FUNCTION create_number_check(p_owner uuid, p_agent uuid, p_numbers text[], p_capacity integer, p_window_seconds integer); Type: ACL; Schema: gateway; Owner: -
 --
 
 REVOKE ALL ON FUNCTION gateway.create_number_check(p_owner uuid, p_agent uuid, p_numbers text[], p_capacity integer, p_window_seconds integer) FROM PUBLIC;
 GRANT ALL ON FUNCTION gateway.create_number_check(p_owner uuid, p_agent uuid, p_numbers text[], p_capacity integer, p_window_seconds integer) TO service_role;
 GRANT ALL ON FUNCTION gateway.create_number_check(p_owner uuid, p_agent uuid, p_numbers text[], p_capacity integer, p_window_seconds integer) TO gateway_api;
+
+--
+-- Name: FUNCTION create_organisation(p_user uuid, p_name text, p_max_owned integer); Type: ACL; Schema: gateway; Owner: -
+--
+
+REVOKE ALL ON FUNCTION gateway.create_organisation(p_user uuid, p_name text, p_max_owned integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION gateway.create_organisation(p_user uuid, p_name text, p_max_owned integer) TO service_role;
+GRANT ALL ON FUNCTION gateway.create_organisation(p_user uuid, p_name text, p_max_owned integer) TO gateway_api;
 
 --
 -- Name: TABLE webhook_endpoints; Type: ACL; Schema: public; Owner: -
@@ -7022,6 +7961,14 @@ GRANT ALL ON FUNCTION gateway.delete_agent(p_owner uuid, p_agent uuid) TO servic
 GRANT ALL ON FUNCTION gateway.delete_agent(p_owner uuid, p_agent uuid) TO gateway_api;
 
 --
+-- Name: FUNCTION delete_organisation(p_org uuid); Type: ACL; Schema: gateway; Owner: -
+--
+
+REVOKE ALL ON FUNCTION gateway.delete_organisation(p_org uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION gateway.delete_organisation(p_org uuid) TO service_role;
+GRANT ALL ON FUNCTION gateway.delete_organisation(p_org uuid) TO gateway_api;
+
+--
 -- Name: FUNCTION delete_webhook_endpoint(p_owner uuid, p_id uuid); Type: ACL; Schema: gateway; Owner: -
 --
 
@@ -7044,11 +7991,19 @@ REVOKE ALL ON FUNCTION gateway.enqueue_message(p_owner uuid, p_agent uuid, p_rec
 GRANT ALL ON FUNCTION gateway.enqueue_message(p_owner uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb, p_idempotency_key text, p_request_hash text, p_count_api_call boolean) TO service_role;
 
 --
+-- Name: TABLE organisations; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON TABLE public.organisations TO service_role;
+GRANT SELECT ON TABLE public.organisations TO authenticated;
+GRANT SELECT ON TABLE public.organisations TO gateway_api;
+
+--
 -- Name: TABLE accounts; Type: ACL; Schema: public; Owner: -
 --
 
-GRANT SELECT ON TABLE public.accounts TO authenticated;
 GRANT ALL ON TABLE public.accounts TO service_role;
+GRANT SELECT ON TABLE public.accounts TO authenticated;
 GRANT SELECT ON TABLE public.accounts TO gateway_api;
 
 --
@@ -7134,6 +8089,30 @@ GRANT ALL ON FUNCTION gateway.list_audit_log(p_owner uuid, p_limit integer, p_be
 GRANT ALL ON FUNCTION gateway.list_audit_log(p_owner uuid, p_limit integer, p_before_created_at timestamp with time zone, p_before_id uuid, p_actions text[], p_agent uuid, p_actor_type text, p_since timestamp with time zone, p_until timestamp with time zone) TO gateway_api;
 
 --
+-- Name: FUNCTION list_invitations(p_org uuid); Type: ACL; Schema: gateway; Owner: -
+--
+
+REVOKE ALL ON FUNCTION gateway.list_invitations(p_org uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION gateway.list_invitations(p_org uuid) TO service_role;
+GRANT ALL ON FUNCTION gateway.list_invitations(p_org uuid) TO gateway_api;
+
+--
+-- Name: FUNCTION list_members(p_org uuid); Type: ACL; Schema: gateway; Owner: -
+--
+
+REVOKE ALL ON FUNCTION gateway.list_members(p_org uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION gateway.list_members(p_org uuid) TO service_role;
+GRANT ALL ON FUNCTION gateway.list_members(p_org uuid) TO gateway_api;
+
+--
+-- Name: FUNCTION list_my_organisations(p_user uuid); Type: ACL; Schema: gateway; Owner: -
+--
+
+REVOKE ALL ON FUNCTION gateway.list_my_organisations(p_user uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION gateway.list_my_organisations(p_user uuid) TO service_role;
+GRANT ALL ON FUNCTION gateway.list_my_organisations(p_user uuid) TO gateway_api;
+
+--
 -- Name: FUNCTION list_webhook_deliveries(p_owner uuid, p_endpoint uuid, p_limit integer, p_before_created_at timestamp with time zone, p_before_id uuid); Type: ACL; Schema: gateway; Owner: -
 --
 
@@ -7147,6 +8126,14 @@ GRANT ALL ON FUNCTION gateway.list_webhook_deliveries(p_owner uuid, p_endpoint u
 
 REVOKE ALL ON FUNCTION gateway.load_creds(p_agent uuid, p_connector uuid, p_epoch bigint) FROM PUBLIC;
 GRANT ALL ON FUNCTION gateway.load_creds(p_agent uuid, p_connector uuid, p_epoch bigint) TO service_role;
+
+--
+-- Name: FUNCTION member_role(p_org uuid, p_user uuid); Type: ACL; Schema: gateway; Owner: -
+--
+
+REVOKE ALL ON FUNCTION gateway.member_role(p_org uuid, p_user uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION gateway.member_role(p_org uuid, p_user uuid) TO service_role;
+GRANT ALL ON FUNCTION gateway.member_role(p_org uuid, p_user uuid) TO gateway_api;
 
 --
 -- Name: FUNCTION owned_agent(p_owner uuid, p_agent uuid); Type: ACL; Schema: gateway; Owner: -
@@ -7262,6 +8249,22 @@ REVOKE ALL ON FUNCTION gateway.release_sessions(p_connector uuid, p_agents uuid[
 GRANT ALL ON FUNCTION gateway.release_sessions(p_connector uuid, p_agents uuid[]) TO service_role;
 
 --
+-- Name: FUNCTION remove_member(p_org uuid, p_actor_role text, p_user uuid); Type: ACL; Schema: gateway; Owner: -
+--
+
+REVOKE ALL ON FUNCTION gateway.remove_member(p_org uuid, p_actor_role text, p_user uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION gateway.remove_member(p_org uuid, p_actor_role text, p_user uuid) TO service_role;
+GRANT ALL ON FUNCTION gateway.remove_member(p_org uuid, p_actor_role text, p_user uuid) TO gateway_api;
+
+--
+-- Name: FUNCTION rename_organisation(p_org uuid, p_name text); Type: ACL; Schema: gateway; Owner: -
+--
+
+REVOKE ALL ON FUNCTION gateway.rename_organisation(p_org uuid, p_name text) FROM PUBLIC;
+GRANT ALL ON FUNCTION gateway.rename_organisation(p_org uuid, p_name text) TO service_role;
+GRANT ALL ON FUNCTION gateway.rename_organisation(p_org uuid, p_name text) TO gateway_api;
+
+--
 -- Name: FUNCTION renew_leases(p_connector uuid, p_agents uuid[], p_epochs bigint[], p_lease_seconds integer); Type: ACL; Schema: gateway; Owner: -
 --
 
@@ -7289,6 +8292,14 @@ GRANT ALL ON FUNCTION gateway.request_session_command(p_owner uuid, p_agent uuid
 REVOKE ALL ON FUNCTION gateway.revoke_api_key(p_owner uuid, p_key uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION gateway.revoke_api_key(p_owner uuid, p_key uuid) TO service_role;
 GRANT ALL ON FUNCTION gateway.revoke_api_key(p_owner uuid, p_key uuid) TO gateway_api;
+
+--
+-- Name: FUNCTION revoke_invitation(p_org uuid, p_id uuid); Type: ACL; Schema: gateway; Owner: -
+--
+
+REVOKE ALL ON FUNCTION gateway.revoke_invitation(p_org uuid, p_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION gateway.revoke_invitation(p_org uuid, p_id uuid) TO service_role;
+GRANT ALL ON FUNCTION gateway.revoke_invitation(p_org uuid, p_id uuid) TO gateway_api;
 
 --
 -- Name: FUNCTION save_creds(p_agent uuid, p_connector uuid, p_epoch bigint, p_ciphertext bytea, p_key_version integer); Type: ACL; Schema: gateway; Owner: -
@@ -7475,11 +8486,39 @@ REVOKE ALL ON FUNCTION private.audit_change(p_from anyelement, p_to anyelement) 
 GRANT ALL ON FUNCTION private.audit_change(p_from anyelement, p_to anyelement) TO service_role;
 
 --
+-- Name: FUNCTION audit_data_requests(); Type: ACL; Schema: private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION private.audit_data_requests() FROM PUBLIC;
+GRANT ALL ON FUNCTION private.audit_data_requests() TO service_role;
+
+--
 -- Name: FUNCTION audit_log_is_append_only(); Type: ACL; Schema: private; Owner: -
 --
 
 REVOKE ALL ON FUNCTION private.audit_log_is_append_only() FROM PUBLIC;
 GRANT ALL ON FUNCTION private.audit_log_is_append_only() TO service_role;
+
+--
+-- Name: FUNCTION audit_organisation_invitations(); Type: ACL; Schema: private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION private.audit_organisation_invitations() FROM PUBLIC;
+GRANT ALL ON FUNCTION private.audit_organisation_invitations() TO service_role;
+
+--
+-- Name: FUNCTION audit_organisation_members(); Type: ACL; Schema: private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION private.audit_organisation_members() FROM PUBLIC;
+GRANT ALL ON FUNCTION private.audit_organisation_members() TO service_role;
+
+--
+-- Name: FUNCTION audit_organisations(); Type: ACL; Schema: private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION private.audit_organisations() FROM PUBLIC;
+GRANT ALL ON FUNCTION private.audit_organisations() TO service_role;
 
 --
 -- Name: FUNCTION audit_plan_change(); Type: ACL; Schema: private; Owner: -
@@ -7523,11 +8562,25 @@ GRANT ALL ON FUNCTION private.bump_stats(p_agent uuid, p_owner uuid, p_column te
 REVOKE ALL ON FUNCTION private.cancel_emergency_key_cleanup_unaudited(p_agent uuid) FROM PUBLIC;
 
 --
+-- Name: FUNCTION check_member_change(p_org uuid, p_actor_role text, p_user uuid, p_new_role text); Type: ACL; Schema: private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION private.check_member_change(p_org uuid, p_actor_role text, p_user uuid, p_new_role text) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.check_member_change(p_org uuid, p_actor_role text, p_user uuid, p_new_role text) TO service_role;
+
+--
 -- Name: FUNCTION create_account_for_new_user(); Type: ACL; Schema: private; Owner: -
 --
 
 REVOKE ALL ON FUNCTION private.create_account_for_new_user() FROM PUBLIC;
 GRANT ALL ON FUNCTION private.create_account_for_new_user() TO service_role;
+
+--
+-- Name: FUNCTION create_personal_organisation(p_user uuid); Type: ACL; Schema: private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION private.create_personal_organisation(p_user uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.create_personal_organisation(p_user uuid) TO service_role;
 
 --
 -- Name: FUNCTION data_request_agents(p_owner uuid, p_agent uuid); Type: ACL; Schema: private; Owner: -
@@ -7595,6 +8648,29 @@ REVOKE ALL ON FUNCTION private.expose_to_api(p_function regprocedure) FROM PUBLI
 REVOKE ALL ON FUNCTION private.force_release_session_unaudited(p_agent uuid) FROM PUBLIC;
 
 --
+-- Name: FUNCTION hand_over_organisations_of_deleted_user(); Type: ACL; Schema: private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION private.hand_over_organisations_of_deleted_user() FROM PUBLIC;
+GRANT ALL ON FUNCTION private.hand_over_organisations_of_deleted_user() TO service_role;
+
+--
+-- Name: FUNCTION has_role(org uuid, min_role text); Type: ACL; Schema: private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION private.has_role(org uuid, min_role text) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.has_role(org uuid, min_role text) TO service_role;
+GRANT ALL ON FUNCTION private.has_role(org uuid, min_role text) TO authenticated;
+
+--
+-- Name: FUNCTION is_member(org uuid); Type: ACL; Schema: private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION private.is_member(org uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.is_member(org uuid) TO service_role;
+GRANT ALL ON FUNCTION private.is_member(org uuid) TO authenticated;
+
+--
 -- Name: FUNCTION message_status_rank(p_status text); Type: ACL; Schema: private; Owner: -
 --
 
@@ -7621,6 +8697,29 @@ GRANT ALL ON FUNCTION private.notify_number_check_wake() TO service_role;
 
 REVOKE ALL ON FUNCTION private.notify_session_wake() FROM PUBLIC;
 GRANT ALL ON FUNCTION private.notify_session_wake() TO service_role;
+
+--
+-- Name: FUNCTION organisation_keeps_an_owner(); Type: ACL; Schema: private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION private.organisation_keeps_an_owner() FROM PUBLIC;
+GRANT ALL ON FUNCTION private.organisation_keeps_an_owner() TO service_role;
+
+--
+-- Name: FUNCTION organisation_role_rank(p_role text); Type: ACL; Schema: private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION private.organisation_role_rank(p_role text) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.organisation_role_rank(p_role text) TO service_role;
+GRANT ALL ON FUNCTION private.organisation_role_rank(p_role text) TO authenticated;
+
+--
+-- Name: FUNCTION organisation_roles(); Type: ACL; Schema: private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION private.organisation_roles() FROM PUBLIC;
+GRANT ALL ON FUNCTION private.organisation_roles() TO service_role;
+GRANT ALL ON FUNCTION private.organisation_roles() TO authenticated;
 
 --
 -- Name: FUNCTION prune_signal_keys_backed_up(p_agent uuid, p_min_age interval, p_reason text); Type: ACL; Schema: private; Owner: -
@@ -7905,6 +9004,81 @@ GRANT SELECT ON TABLE public.inbound_messages TO gateway_api;
 GRANT SELECT ON TABLE public.number_checks TO authenticated;
 GRANT ALL ON TABLE public.number_checks TO service_role;
 GRANT SELECT ON TABLE public.number_checks TO gateway_api;
+
+--
+-- Name: TABLE organisation_invitations; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON TABLE public.organisation_invitations TO service_role;
+GRANT SELECT ON TABLE public.organisation_invitations TO gateway_api;
+
+--
+-- Name: COLUMN organisation_invitations.id; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT(id) ON TABLE public.organisation_invitations TO authenticated;
+
+--
+-- Name: COLUMN organisation_invitations.organisation_id; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT(organisation_id) ON TABLE public.organisation_invitations TO authenticated;
+
+--
+-- Name: COLUMN organisation_invitations.email; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT(email) ON TABLE public.organisation_invitations TO authenticated;
+
+--
+-- Name: COLUMN organisation_invitations.role; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT(role) ON TABLE public.organisation_invitations TO authenticated;
+
+--
+-- Name: COLUMN organisation_invitations.invited_by; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT(invited_by) ON TABLE public.organisation_invitations TO authenticated;
+
+--
+-- Name: COLUMN organisation_invitations.expires_at; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT(expires_at) ON TABLE public.organisation_invitations TO authenticated;
+
+--
+-- Name: COLUMN organisation_invitations.accepted_at; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT(accepted_at) ON TABLE public.organisation_invitations TO authenticated;
+
+--
+-- Name: COLUMN organisation_invitations.accepted_by; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT(accepted_by) ON TABLE public.organisation_invitations TO authenticated;
+
+--
+-- Name: COLUMN organisation_invitations.revoked_at; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT(revoked_at) ON TABLE public.organisation_invitations TO authenticated;
+
+--
+-- Name: COLUMN organisation_invitations.created_at; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT(created_at) ON TABLE public.organisation_invitations TO authenticated;
+
+--
+-- Name: TABLE organisation_members; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON TABLE public.organisation_members TO service_role;
+GRANT SELECT ON TABLE public.organisation_members TO authenticated;
+GRANT SELECT ON TABLE public.organisation_members TO gateway_api;
 
 --
 -- Name: TABLE plans; Type: ACL; Schema: public; Owner: -

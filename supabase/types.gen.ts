@@ -11,7 +11,12 @@ export type Database = {
             [_ in never]: never
           }
           Functions: {
-            "advance_emergency_key_cleanups":
+            "accept_invitation":
+{ Args: { "p_email": string,"p_token_hash": string,"p_user": string }; Returns: {
+              "created_at": string,"id": string,"name": string,"plan_id": string,"role": string
+            }[]
+                           },
+"advance_emergency_key_cleanups":
 { Args: Record<PropertyKey, never>; Returns: number
                            },
 "advance_message_status":
@@ -89,6 +94,11 @@ export type Database = {
         isOneToOne: true
         isSetofReturn: false
       } },
+"change_member_role":
+{ Args: { "p_actor_role": string,"p_org": string,"p_role": string,"p_user": string }; Returns: {
+              "created_at": string,"email": string,"role": string,"user_id": string
+            }[]
+                           },
 "claim_alert_emails":
 { Args: { "p_connector": string,"p_limit"?: number,"p_visibility_seconds"?: number }; Returns: {
               "agent_id": string,"agent_name": string,"attempts": number,"event_created_at": string,"event_id": string,"event_type": string,"id": string,"max_attempts": number,"payload": Json,"phone_number": string,"recipient": string,"severity": string
@@ -157,9 +167,19 @@ export type Database = {
               "agent_id": string,"created_at": string,"expires_at": string,"id": string,"name": string,"prefix": string,"rate_limit": number,"rate_remaining": number,"rate_reset_seconds": number,"scopes": (string)[]
             }[]
                            },
+"create_invitation":
+{ Args: { "p_actor": string,"p_actor_role": string,"p_email": string,"p_max_open": number,"p_org": string,"p_role": string,"p_token_hash": string,"p_ttl_seconds": number }; Returns: {
+              "created_at": string,"email": string,"expires_at": string,"id": string,"role": string
+            }[]
+                           },
 "create_number_check":
 { Args: { "p_agent": string,"p_capacity"?: number,"p_numbers": (string)[],"p_owner": string,"p_window_seconds"?: number }; Returns: {
               "created_at": string,"id": string,"rate_limit": number,"rate_remaining": number,"rate_reset_seconds": number,"status": string
+            }[]
+                           },
+"create_organisation":
+{ Args: { "p_max_owned": number,"p_name": string,"p_user": string }; Returns: {
+              "created_at": string,"id": string,"name": string,"plan_id": string,"role": string
             }[]
                            },
 "create_webhook_endpoint":
@@ -173,6 +193,9 @@ export type Database = {
 "delete_agent":
 { Args: { "p_agent": string,"p_owner": string }; Returns: undefined
                            },
+"delete_organisation":
+{ Args: { "p_org": string }; Returns: undefined
+                           },
 "delete_webhook_endpoint":
 { Args: { "p_id": string,"p_owner": string }; Returns: undefined
                            },
@@ -185,7 +208,7 @@ export type Database = {
             }[]
                            },
 "ensure_account":
-{ Args: { "p_user_id": string }; Returns: Database["public"]['Tables']["accounts"]['Row']
+{ Args: { "p_user_id": string }; Returns: Database["public"]['Views']["accounts"]['Row']
                           SetofOptions: {
         from: "*"
         to: "accounts"
@@ -229,6 +252,21 @@ export type Database = {
         isOneToOne: false
         isSetofReturn: true
       } },
+"list_invitations":
+{ Args: { "p_org": string }; Returns: {
+              "accepted_at": string,"created_at": string,"email": string,"expires_at": string,"id": string,"invited_by": string,"revoked_at": string,"role": string
+            }[]
+                           },
+"list_members":
+{ Args: { "p_org": string }; Returns: {
+              "created_at": string,"email": string,"role": string,"user_id": string
+            }[]
+                           },
+"list_my_organisations":
+{ Args: { "p_user": string }; Returns: {
+              "created_at": string,"id": string,"name": string,"plan_id": string,"role": string
+            }[]
+                           },
 "list_webhook_deliveries":
 { Args: { "p_before_created_at"?: string,"p_before_id"?: string,"p_endpoint": string,"p_limit"?: number,"p_owner": string }; Returns: {
               "attempts": number,"created_at": string,"delivered_at": string,"event_id": string,"event_type": string,"id": string,"last_attempt_at": string,"last_error": string,"last_status_code": number,"max_attempts": number,"next_attempt_at": string,"status": string
@@ -238,6 +276,9 @@ export type Database = {
 { Args: { "p_agent": string,"p_connector": string,"p_epoch": number }; Returns: {
               "ciphertext": string,"key_version": number
             }[]
+                           },
+"member_role":
+{ Args: { "p_org": string,"p_user": string }; Returns: string
                            },
 "owned_agent":
 { Args: { "p_agent": string,"p_owner": string }; Returns: Database["public"]['Tables']["agents"]['Row']
@@ -298,6 +339,17 @@ export type Database = {
 "release_sessions":
 { Args: { "p_agents"?: (string)[],"p_connector": string }; Returns: number
                            },
+"remove_member":
+{ Args: { "p_actor_role": string,"p_org": string,"p_user": string }; Returns: undefined
+                           },
+"rename_organisation":
+{ Args: { "p_name": string,"p_org": string }; Returns: Database["public"]['Tables']["organisations"]['Row'][]
+                          SetofOptions: {
+        from: "*"
+        to: "organisations"
+        isOneToOne: false
+        isSetofReturn: true
+      } },
 "renew_leases":
 { Args: { "p_agents": (string)[],"p_connector": string,"p_epochs": (number)[],"p_lease_seconds"?: number }; Returns: {
               "agent_id": string,"command_force": boolean,"desired_state": string,"lease_epoch": number,"pending_command": string,"renewed": boolean
@@ -323,6 +375,9 @@ export type Database = {
 { Args: { "p_key": string,"p_owner": string }; Returns: {
               "id": string,"revoked_at": string
             }[]
+                           },
+"revoke_invitation":
+{ Args: { "p_id": string,"p_org": string }; Returns: undefined
                            },
 "save_creds":
 { Args: { "p_agent": string,"p_ciphertext": string,"p_connector": string,"p_epoch": number,"p_key_version": number }; Returns: undefined
@@ -383,27 +438,7 @@ export type Database = {
           }
         },"public": {
           Tables: {
-            "accounts": {
-                  Row: {
-                    "created_at": string,"plan_id": string,"updated_at": string,"user_id": string
-                  }
-                  ComputedFields: never
-                  Insert: {
-                    "created_at"?: string,"plan_id"?: string,"updated_at"?: string,"user_id": string
-                  }
-                  Update: {
-                    "created_at"?: string,"plan_id"?: string,"updated_at"?: string,"user_id"?: string
-                  }
-                  Relationships: [
-                    {
-      foreignKeyName: "accounts_plan_id_fkey"
-      columns: ["plan_id"]
-isOneToOne: false
-      referencedRelation: "plans"
-      referencedColumns: ["id"]
-    }
-                  ]
-                },"agents": {
+            "agents": {
                   Row: {
                     "created_at": string,"disabled_at": string | null,"disabled_reason": string | null,"id": string,"name": string,"owner_id": string,"updated_at": string
                   }
@@ -415,7 +450,19 @@ isOneToOne: false
                     "created_at"?: string,"disabled_at"?: string | null,"disabled_reason"?: string | null,"id"?: string,"name"?: string,"owner_id"?: string,"updated_at"?: string
                   }
                   Relationships: [
-                    
+                    {
+      foreignKeyName: "agents_owner_id_fkey"
+      columns: ["owner_id"]
+isOneToOne: false
+      referencedRelation: "accounts"
+      referencedColumns: ["user_id"]
+    },{
+      foreignKeyName: "agents_owner_id_fkey"
+      columns: ["owner_id"]
+isOneToOne: false
+      referencedRelation: "organisations"
+      referencedColumns: ["id"]
+    }
                   ]
                 },"audit_log": {
                   Row: {
@@ -449,6 +496,18 @@ isOneToOne: false
 isOneToOne: false
       referencedRelation: "agents"
       referencedColumns: ["id"]
+    },{
+      foreignKeyName: "daily_stats_owner_id_fkey"
+      columns: ["owner_id"]
+isOneToOne: false
+      referencedRelation: "accounts"
+      referencedColumns: ["user_id"]
+    },{
+      foreignKeyName: "daily_stats_owner_id_fkey"
+      columns: ["owner_id"]
+isOneToOne: false
+      referencedRelation: "organisations"
+      referencedColumns: ["id"]
     }
                   ]
                 },"events": {
@@ -468,6 +527,18 @@ isOneToOne: false
       columns: ["agent_id"]
 isOneToOne: false
       referencedRelation: "agents"
+      referencedColumns: ["id"]
+    },{
+      foreignKeyName: "events_owner_id_fkey"
+      columns: ["owner_id"]
+isOneToOne: false
+      referencedRelation: "accounts"
+      referencedColumns: ["user_id"]
+    },{
+      foreignKeyName: "events_owner_id_fkey"
+      columns: ["owner_id"]
+isOneToOne: false
+      referencedRelation: "organisations"
       referencedColumns: ["id"]
     }
                   ]
@@ -489,6 +560,18 @@ isOneToOne: false
 isOneToOne: false
       referencedRelation: "agents"
       referencedColumns: ["id"]
+    },{
+      foreignKeyName: "inbound_messages_owner_id_fkey"
+      columns: ["owner_id"]
+isOneToOne: false
+      referencedRelation: "accounts"
+      referencedColumns: ["user_id"]
+    },{
+      foreignKeyName: "inbound_messages_owner_id_fkey"
+      columns: ["owner_id"]
+isOneToOne: false
+      referencedRelation: "organisations"
+      referencedColumns: ["id"]
     }
                   ]
                 },"messages": {
@@ -509,6 +592,18 @@ isOneToOne: false
 isOneToOne: false
       referencedRelation: "agents"
       referencedColumns: ["id"]
+    },{
+      foreignKeyName: "messages_owner_id_fkey"
+      columns: ["owner_id"]
+isOneToOne: false
+      referencedRelation: "accounts"
+      referencedColumns: ["user_id"]
+    },{
+      foreignKeyName: "messages_owner_id_fkey"
+      columns: ["owner_id"]
+isOneToOne: false
+      referencedRelation: "organisations"
+      referencedColumns: ["id"]
     }
                   ]
                 },"number_checks": {
@@ -528,6 +623,90 @@ isOneToOne: false
       columns: ["agent_id"]
 isOneToOne: false
       referencedRelation: "agents"
+      referencedColumns: ["id"]
+    },{
+      foreignKeyName: "number_checks_owner_id_fkey"
+      columns: ["owner_id"]
+isOneToOne: false
+      referencedRelation: "accounts"
+      referencedColumns: ["user_id"]
+    },{
+      foreignKeyName: "number_checks_owner_id_fkey"
+      columns: ["owner_id"]
+isOneToOne: false
+      referencedRelation: "organisations"
+      referencedColumns: ["id"]
+    }
+                  ]
+                },"organisation_invitations": {
+                  Row: {
+                    "accepted_at": string | null,"accepted_by": string | null,"created_at": string,"email": string,"expires_at": string,"id": string,"invited_by": string | null,"organisation_id": string,"revoked_at": string | null,"role": string,"token_hash": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "accepted_at"?: string | null,"accepted_by"?: string | null,"created_at"?: string,"email": string,"expires_at": string,"id"?: string,"invited_by"?: string | null,"organisation_id": string,"revoked_at"?: string | null,"role": string,"token_hash": string
+                  }
+                  Update: {
+                    "accepted_at"?: string | null,"accepted_by"?: string | null,"created_at"?: string,"email"?: string,"expires_at"?: string,"id"?: string,"invited_by"?: string | null,"organisation_id"?: string,"revoked_at"?: string | null,"role"?: string,"token_hash"?: string
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "organisation_invitations_organisation_id_fkey"
+      columns: ["organisation_id"]
+isOneToOne: false
+      referencedRelation: "accounts"
+      referencedColumns: ["user_id"]
+    },{
+      foreignKeyName: "organisation_invitations_organisation_id_fkey"
+      columns: ["organisation_id"]
+isOneToOne: false
+      referencedRelation: "organisations"
+      referencedColumns: ["id"]
+    }
+                  ]
+                },"organisation_members": {
+                  Row: {
+                    "created_at": string,"organisation_id": string,"role": string,"user_id": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "created_at"?: string,"organisation_id": string,"role": string,"user_id": string
+                  }
+                  Update: {
+                    "created_at"?: string,"organisation_id"?: string,"role"?: string,"user_id"?: string
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "organisation_members_organisation_id_fkey"
+      columns: ["organisation_id"]
+isOneToOne: false
+      referencedRelation: "accounts"
+      referencedColumns: ["user_id"]
+    },{
+      foreignKeyName: "organisation_members_organisation_id_fkey"
+      columns: ["organisation_id"]
+isOneToOne: false
+      referencedRelation: "organisations"
+      referencedColumns: ["id"]
+    }
+                  ]
+                },"organisations": {
+                  Row: {
+                    "created_at": string,"id": string,"name": string,"plan_id": string,"updated_at": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "created_at"?: string,"id"?: string,"name": string,"plan_id"?: string,"updated_at"?: string
+                  }
+                  Update: {
+                    "created_at"?: string,"id"?: string,"name"?: string,"plan_id"?: string,"updated_at"?: string
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "organisations_plan_id_fkey"
+      columns: ["plan_id"]
+isOneToOne: false
+      referencedRelation: "plans"
       referencedColumns: ["id"]
     }
                   ]
@@ -569,6 +748,18 @@ isOneToOne: false
 isOneToOne: false
       referencedRelation: "events"
       referencedColumns: ["id"]
+    },{
+      foreignKeyName: "webhook_deliveries_owner_id_fkey"
+      columns: ["owner_id"]
+isOneToOne: false
+      referencedRelation: "accounts"
+      referencedColumns: ["user_id"]
+    },{
+      foreignKeyName: "webhook_deliveries_owner_id_fkey"
+      columns: ["owner_id"]
+isOneToOne: false
+      referencedRelation: "organisations"
+      referencedColumns: ["id"]
     }
                   ]
                 },"webhook_endpoints": {
@@ -588,6 +779,18 @@ isOneToOne: false
       columns: ["agent_id"]
 isOneToOne: false
       referencedRelation: "agents"
+      referencedColumns: ["id"]
+    },{
+      foreignKeyName: "webhook_endpoints_owner_id_fkey"
+      columns: ["owner_id"]
+isOneToOne: false
+      referencedRelation: "accounts"
+      referencedColumns: ["user_id"]
+    },{
+      foreignKeyName: "webhook_endpoints_owner_id_fkey"
+      columns: ["owner_id"]
+isOneToOne: false
+      referencedRelation: "organisations"
       referencedColumns: ["id"]
     }
                   ]
@@ -609,12 +812,44 @@ isOneToOne: false
 isOneToOne: true
       referencedRelation: "agents"
       referencedColumns: ["id"]
+    },{
+      foreignKeyName: "whatsapp_sessions_owner_id_fkey"
+      columns: ["owner_id"]
+isOneToOne: false
+      referencedRelation: "accounts"
+      referencedColumns: ["user_id"]
+    },{
+      foreignKeyName: "whatsapp_sessions_owner_id_fkey"
+      columns: ["owner_id"]
+isOneToOne: false
+      referencedRelation: "organisations"
+      referencedColumns: ["id"]
     }
                   ]
                 }
           }
           Views: {
-            [_ in never]: never
+            "accounts": {
+                  Row: {
+                    "created_at": string,"plan_id": string,"updated_at": string,"user_id": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                           "created_at"?: string | null,"plan_id"?: string | null,"updated_at"?: string | null,"user_id"?: string | null
+                         }
+                        Update: {
+                           "created_at"?: string | null,"plan_id"?: string | null,"updated_at"?: string | null,"user_id"?: string | null
+                         }
+                        Relationships: [
+                    {
+      foreignKeyName: "organisations_plan_id_fkey"
+      columns: ["plan_id"]
+isOneToOne: false
+      referencedRelation: "plans"
+      referencedColumns: ["id"]
+    }
+                  ]
+                }
           }
           Functions: {
             [_ in never]: never

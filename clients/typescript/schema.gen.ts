@@ -232,7 +232,7 @@ export type paths = {
         /** List agents */
         get: operations["listAgents"];
         put?: never;
-        /** Create an agent (plan limit enforced) */
+        /** Create an agent (plan limit of the organisation enforced; developer role) */
         post: operations["createAgent"];
         delete?: never;
         options?: never;
@@ -251,7 +251,7 @@ export type paths = {
         get: operations["getAgent"];
         put?: never;
         post?: never;
-        /** Delete an agent, ending its session and wiping its secrets */
+        /** Delete an agent, ending its session and wiping its secrets (developer role) */
         delete: operations["deleteAgent"];
         options?: never;
         head?: never;
@@ -488,7 +488,7 @@ export type paths = {
             path?: never;
             cookie?: never;
         };
-        /** Control-plane actions on the account (agents, session commands, API keys, webhooks, plan, operator actions), newest first, with filters and cursor pagination */
+        /** Control-plane actions in the organisation (agents, session commands, API keys, webhooks, plan, members, invitations, data requests, operator actions), newest first, with filters and cursor pagination */
         get: operations["listAuditLog"];
         put?: never;
         post?: never;
@@ -507,7 +507,7 @@ export type paths = {
         };
         get?: never;
         put?: never;
-        /** Erase one contact (number or LID) from the account's agents: messages both ways, number checks, events and their webhook deliveries, media only they used, Signal sessions; statistics stay. Needs confirm: true; recorded with a hash of the contact */
+        /** Erase one contact (number or LID) from the organisation's agents: messages both ways, number checks, events and their webhook deliveries, media only they used, Signal sessions; statistics stay. Needs confirm: true; owners and admins, signed in; audited with a hash of the contact */
         post: operations["eraseContactData"];
         delete?: never;
         options?: never;
@@ -524,8 +524,25 @@ export type paths = {
         };
         get?: never;
         put?: never;
-        /** Everything stored about one contact (number or LID) across the account's agents, as one document; recorded. Signed-in users only; 20 requests (exports and erasures) per 3600 s */
+        /** Everything stored about one contact (number or LID) across the organisation's agents, as one document; audited. Owners and admins, signed in; 20 requests (exports and erasures) per 3600 s */
         post: operations["exportContactData"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/invitations/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Join the organisation of an invitation, signed in with the invited email address; an unknown, spent, expired or someone else's token is a 404 */
+        post: operations["acceptInvitation"];
         delete?: never;
         options?: never;
         head?: never;
@@ -560,11 +577,118 @@ export type paths = {
         get?: never;
         put?: never;
         post?: never;
-        /** Revoke an API key (idempotent) */
+        /** Revoke an API key (idempotent; developer role) */
         delete: operations["revokeApiKey"];
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/v1/organisations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The organisations the caller belongs to, with their role in each (the personal one first) */
+        get: operations["listOrganisations"];
+        put?: never;
+        /** Create an organisation on the basic plan; the caller becomes its owner (at most 10 owned per user) */
+        post: operations["createOrganisation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/organisations/{organisationId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get an organisation (any member) */
+        get: operations["getOrganisation"];
+        put?: never;
+        post?: never;
+        /** Delete an organisation with its agents, sessions, messages, keys and webhooks (owner role; a personal organisation goes only with its user, 409) */
+        delete: operations["deleteOrganisation"];
+        options?: never;
+        head?: never;
+        /** Rename an organisation (owner role) */
+        patch: operations["renameOrganisation"];
+        trace?: never;
+    };
+    "/v1/organisations/{organisationId}/invitations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List invitations, newest first (admin role; never the token) */
+        get: operations["listInvitations"];
+        put?: never;
+        /** Invite an email address with a role (admin role; owner only by an owner); the token is in this response only, valid 7 days; a new invitation to the same address replaces the open one */
+        post: operations["createInvitation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/organisations/{organisationId}/invitations/{invitationId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Revoke an open invitation (admin role; idempotent; 409 once accepted) */
+        delete: operations["revokeInvitation"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/organisations/{organisationId}/members": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List the members and their roles (any member) */
+        get: operations["listMembers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/organisations/{organisationId}/members/{userId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Remove a member (admin role; an owner only by an owner), or leave (your own user id, any role); the last owner cannot leave */
+        delete: operations["removeMember"];
+        options?: never;
+        head?: never;
+        /** Change a member's role (admin role; granting, changing or taking the owner role needs an owner; the last owner keeps it) */
+        patch: operations["changeMemberRole"];
         trace?: never;
     };
     "/v1/webhooks": {
@@ -675,6 +799,9 @@ export type paths = {
 export type webhooks = Record<string, never>;
 export type components = {
     schemas: {
+        AcceptInvitation: {
+            token: string;
+        };
         Agent: {
             createdAt: string;
             disabled: boolean;
@@ -704,7 +831,7 @@ export type components = {
         };
         AuditEntry: {
             /** @enum {string} */
-            action: "agent.created" | "agent.renamed" | "agent.deleted" | "session.link_requested" | "session.disconnect_requested" | "session.logout_requested" | "session.restart_requested" | "api_key.created" | "api_key.revoked" | "webhook.created" | "webhook.updated" | "webhook.secret_rotated" | "webhook.deleted" | "plan.changed" | "audit_log.pruned" | "ops.cancel_emergency_key_cleanup" | "ops.disable_agent" | "ops.emergency_key_cleanup" | "ops.enable_agent" | "ops.force_release_session" | "ops.prune_signal_keys" | "ops.requeue_failed_messages" | "ops.restore_signal_keys";
+            action: "agent.created" | "agent.renamed" | "agent.deleted" | "session.link_requested" | "session.disconnect_requested" | "session.logout_requested" | "session.restart_requested" | "api_key.created" | "api_key.revoked" | "webhook.created" | "webhook.updated" | "webhook.secret_rotated" | "webhook.deleted" | "plan.changed" | "organisation.created" | "organisation.renamed" | "organisation.deleted" | "member.added" | "member.role_changed" | "member.removed" | "invitation.created" | "invitation.accepted" | "invitation.revoked" | "data_subject.exported" | "data_subject.erased" | "audit_log.pruned" | "ops.cancel_emergency_key_cleanup" | "ops.disable_agent" | "ops.emergency_key_cleanup" | "ops.enable_agent" | "ops.force_release_session" | "ops.prune_signal_keys" | "ops.requeue_failed_messages" | "ops.restore_signal_keys";
             actor: {
                 /** @description user: the user id; api_key: the key prefix; operator: the database role */
                 id: string;
@@ -751,9 +878,24 @@ export type components = {
             /** @description Shown once; store it now */
             key: string;
         };
+        CreatedInvitation: components["schemas"]["Invitation"] & {
+            /** @description Shown once: the invitee accepts with it (POST /v1/invitations/accept), signed in with this email address */
+            token: string;
+        };
         CreatedWebhook: components["schemas"]["Webhook"] & {
             /** @description Signing secret (Standard Webhooks: `whsec_` + base64 of the key), shown once */
             secret: string;
+        };
+        CreateInvitation: {
+            /**
+             * Format: email
+             * @example colleague@example.com
+             */
+            email: string;
+            role?: components["schemas"]["OrganisationRole"] & unknown;
+        };
+        CreateOrganisation: {
+            name: string;
         };
         CreateWebhook: {
             /**
@@ -948,6 +1090,20 @@ export type components = {
             data: components["schemas"]["InboundMessage"][];
             nextCursor: string | null;
         };
+        Invitation: {
+            acceptedAt: string | null;
+            createdAt: string;
+            email: string;
+            expiresAt: string;
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            invitedBy: string | null;
+            revokedAt: string | null;
+            role: components["schemas"]["OrganisationRole"] & unknown;
+            /** @enum {string} */
+            status: "open" | "accepted" | "revoked" | "expired";
+        };
         LinkAccepted: {
             /** Format: uuid */
             agentId: string;
@@ -968,6 +1124,13 @@ export type components = {
              * @example +4915123456789
              */
             phone: string;
+        };
+        Member: {
+            createdAt: string;
+            email: string | null;
+            role: components["schemas"]["OrganisationRole"] & unknown;
+            /** Format: uuid */
+            userId: string;
         };
         Message: {
             /** Format: uuid */
@@ -1019,6 +1182,21 @@ export type components = {
         NumberCheckRequest: {
             numbers: string[];
         };
+        Organisation: {
+            createdAt: string;
+            /** Format: uuid */
+            id: string;
+            name: string;
+            /** @description The caller's personal organisation (its id is their user id; the default when X-Organisation-Id is absent) */
+            personal: boolean;
+            plan: string;
+            role: components["schemas"]["OrganisationRole"];
+        };
+        /**
+         * @description The caller's role in it
+         * @enum {string}
+         */
+        OrganisationRole: "owner" | "admin" | "developer" | "viewer";
         RotatedWebhookSecret: {
             /** Format: uuid */
             id: string;
@@ -1264,6 +1442,12 @@ export type components = {
             to: string;
         };
         UpdateAgent: {
+            name: string;
+        };
+        UpdateMember: {
+            role: components["schemas"]["OrganisationRole"] & unknown;
+        };
+        UpdateOrganisation: {
             name: string;
         };
         UpdateWebhook: {
@@ -3711,7 +3895,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description Only entries of this action */
-                action?: "agent.created" | "agent.renamed" | "agent.deleted" | "session.link_requested" | "session.disconnect_requested" | "session.logout_requested" | "session.restart_requested" | "api_key.created" | "api_key.revoked" | "webhook.created" | "webhook.updated" | "webhook.secret_rotated" | "webhook.deleted" | "plan.changed" | "audit_log.pruned" | "ops.cancel_emergency_key_cleanup" | "ops.disable_agent" | "ops.emergency_key_cleanup" | "ops.enable_agent" | "ops.force_release_session" | "ops.prune_signal_keys" | "ops.requeue_failed_messages" | "ops.restore_signal_keys";
+                action?: "agent.created" | "agent.renamed" | "agent.deleted" | "session.link_requested" | "session.disconnect_requested" | "session.logout_requested" | "session.restart_requested" | "api_key.created" | "api_key.revoked" | "webhook.created" | "webhook.updated" | "webhook.secret_rotated" | "webhook.deleted" | "plan.changed" | "organisation.created" | "organisation.renamed" | "organisation.deleted" | "member.added" | "member.role_changed" | "member.removed" | "invitation.created" | "invitation.accepted" | "invitation.revoked" | "data_subject.exported" | "data_subject.erased" | "audit_log.pruned" | "ops.cancel_emergency_key_cleanup" | "ops.disable_agent" | "ops.emergency_key_cleanup" | "ops.enable_agent" | "ops.force_release_session" | "ops.prune_signal_keys" | "ops.requeue_failed_messages" | "ops.restore_signal_keys";
                 actorType?: "user" | "api_key" | "operator";
                 /** @description Only entries about this agent (also once it is deleted) */
                 agentId?: string;
@@ -3874,6 +4058,75 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["DataExport"];
+                };
+            };
+            /** @description Malformed JSON or invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Scope or plan does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown or foreign id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (Retry-After, RateLimit-* headers) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    acceptInvitation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AcceptInvitation"];
+            };
+        };
+        responses: {
+            /** @description The organisation joined, with the caller's role */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Organisation"];
                 };
             };
             /** @description Malformed JSON or invalid input */
@@ -4106,6 +4359,803 @@ export interface operations {
             };
             /** @description Unknown or foreign id */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (Retry-After, RateLimit-* headers) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listOrganisations: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Organisations */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["Organisation"][];
+                    };
+                };
+            };
+            /** @description Malformed JSON or invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Scope or plan does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown or foreign id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (Retry-After, RateLimit-* headers) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createOrganisation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateOrganisation"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Organisation"];
+                };
+            };
+            /** @description Malformed JSON or invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Scope or plan does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown or foreign id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (Retry-After, RateLimit-* headers) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getOrganisation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                organisationId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The organisation */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Organisation"];
+                };
+            };
+            /** @description Malformed JSON or invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Scope or plan does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown or foreign id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (Retry-After, RateLimit-* headers) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deleteOrganisation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                organisationId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed JSON or invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Scope or plan does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown or foreign id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Refused by the owner rules (the last owner stays; only owners manage owners) or the state of the row */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (Retry-After, RateLimit-* headers) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    renameOrganisation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                organisationId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateOrganisation"];
+            };
+        };
+        responses: {
+            /** @description Renamed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Organisation"];
+                };
+            };
+            /** @description Malformed JSON or invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Scope or plan does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown or foreign id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (Retry-After, RateLimit-* headers) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listInvitations: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                organisationId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Invitations */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["Invitation"][];
+                    };
+                };
+            };
+            /** @description Malformed JSON or invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Scope or plan does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown or foreign id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (Retry-After, RateLimit-* headers) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createInvitation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                organisationId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateInvitation"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedInvitation"];
+                };
+            };
+            /** @description Malformed JSON or invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Scope or plan does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown or foreign id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Refused by the owner rules (the last owner stays; only owners manage owners) or the state of the row */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (Retry-After, RateLimit-* headers) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    revokeInvitation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                invitationId: string;
+                organisationId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed JSON or invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Scope or plan does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown or foreign id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Refused by the owner rules (the last owner stays; only owners manage owners) or the state of the row */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (Retry-After, RateLimit-* headers) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listMembers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                organisationId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Members, most powerful first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["Member"][];
+                    };
+                };
+            };
+            /** @description Malformed JSON or invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Scope or plan does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown or foreign id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (Retry-After, RateLimit-* headers) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    removeMember: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                organisationId: string;
+                userId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed JSON or invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Scope or plan does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown or foreign id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Refused by the owner rules (the last owner stays; only owners manage owners) or the state of the row */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited (Retry-After, RateLimit-* headers) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    changeMemberRole: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                organisationId: string;
+                userId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateMember"];
+            };
+        };
+        responses: {
+            /** @description The member with the new role */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Member"];
+                };
+            };
+            /** @description Malformed JSON or invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Scope or plan does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown or foreign id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Refused by the owner rules (the last owner stays; only owners manage owners) or the state of the row */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

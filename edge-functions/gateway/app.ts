@@ -20,9 +20,12 @@ import { registerAgentRoutes } from './routes/agents.ts';
 import { registerAuditLogRoutes } from './routes/audit-log.ts';
 import { registerDataRequestRoutes } from './routes/data-requests.ts';
 import { registerDocs } from './routes/docs.ts';
+import { registerInvitationRoutes } from './routes/invitations.ts';
 import { registerKeyRoutes } from './routes/keys.ts';
+import { registerMemberRoutes } from './routes/members.ts';
 import { registerMessageRoutes } from './routes/messages.ts';
 import { registerNumberCheckRoutes } from './routes/number-checks.ts';
+import { registerOrganisationRoutes } from './routes/organisations.ts';
 import { registerSessionRoutes } from './routes/sessions.ts';
 import { registerWebhookRotationRoute } from './routes/webhook-rotation.ts';
 import { registerWebhookRoutes } from './routes/webhooks.ts';
@@ -72,7 +75,7 @@ export function createApp(deps: AppDeps): GatewayApp {
   app.use('*', cors({
     origin: (origin) => (allowed.has('*') ? '*' : allowed.has(origin) ? origin : null),
     allowMethods: ['GET', 'POST', 'PATCH', 'PUT', 'DELETE', 'OPTIONS'],
-    allowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id'],
+    allowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id', 'X-Organisation-Id'],
     exposeHeaders: ['X-Request-Id', 'Retry-After', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'Location'],
     maxAge: 600,
     credentials: false,
@@ -156,6 +159,9 @@ export function createApp(deps: AppDeps): GatewayApp {
   registerActivityRoutes(app, ctx);
   registerDataRequestRoutes(app, ctx);
   registerAuditLogRoutes(app, ctx);
+  registerOrganisationRoutes(app, ctx);
+  registerMemberRoutes(app, ctx);
+  registerInvitationRoutes(app, ctx);
   registerDocs(app);
 
   // Thrown, not answered: every error response is made in onError below.

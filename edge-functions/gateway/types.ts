@@ -48,6 +48,8 @@ export interface GatewayConfig {
    * Authorization header, so `*` cannot leak a cookie-bound session. Empty: no cross-origin use.
    */
   corsOrigins: string[];
+  /** Organisations: how many one user may own, how long an invitation stays open, how many may be open per organisation. */
+  organisations: { maxOwnedPerUser: number; invitationTtlSeconds: number; maxOpenInvitations: number };
 }
 
 export const DEFAULT_CONFIG: GatewayConfig = {
@@ -71,6 +73,7 @@ export const DEFAULT_CONFIG: GatewayConfig = {
   numberCheckPollMs: 150,
   trustProxy: true,
   corsOrigins: [],
+  organisations: { maxOwnedPerUser: 10, invitationTtlSeconds: 7 * 86_400, maxOpenInvitations: 100 },
 };
 
 export interface Clock {

@@ -15,14 +15,13 @@ export const principalOf = (c: Context<Env>): Principal => c.get('principal');
 export const actorOf = (c: Context<Env>): Actor => c.get('actor');
 
 /**
- * The audit log's actor: a user by id (today the signed-in user is the owner; the organisations
- * merge gives the principal its own user id), an API key by prefix (never the key), with the
+ * The audit log's actor: a member by user id, an API key by prefix (never the key), with the
  * client address the proxy reported (null when it is not trusted) and the user agent.
  */
 export function actorFrom(p: Principal, headers: Headers, clientAddress: string | null, requestId: string): Actor {
   return {
     type: p.kind,
-    id: p.kind === 'user' ? p.ownerId : p.prefix,
+    id: p.kind === 'user' ? p.userId : p.prefix,
     ip: clientAddress,
     user_agent: headers.get('user-agent')?.slice(0, 512) ?? null,
     request_id: requestId,

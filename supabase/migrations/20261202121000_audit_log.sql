@@ -29,6 +29,10 @@ as $$
     'api_key.created', 'api_key.revoked',
     'webhook.created', 'webhook.updated', 'webhook.secret_rotated', 'webhook.deleted',
     'plan.changed',
+    'organisation.created', 'organisation.renamed', 'organisation.deleted',
+    'member.added', 'member.role_changed', 'member.removed',
+    'invitation.created', 'invitation.accepted', 'invitation.revoked',
+    'data_subject.exported', 'data_subject.erased',
     'audit_log.pruned',
     'ops.cancel_emergency_key_cleanup', 'ops.disable_agent', 'ops.emergency_key_cleanup', 'ops.enable_agent',
     'ops.force_release_session', 'ops.prune_signal_keys', 'ops.requeue_failed_messages', 'ops.restore_signal_keys'
@@ -65,8 +69,8 @@ alter table public.audit_log enable row level security;
 -- Read-only for every role but the owner (whose writes the triggers below limit to INSERT).
 revoke all on public.audit_log from anon, authenticated, service_role, gateway_api;
 grant select on public.audit_log to authenticated, service_role, gateway_api;
-create policy "Users can read the audit log of their own account" on public.audit_log
-  for select to authenticated using (owner_id = (select auth.uid()));
+create policy "Owners and admins can read their organisation's audit log" on public.audit_log
+  for select to authenticated using ((select private.has_role(owner_id, 'admin')));
 create policy gateway_api_reads on public.audit_log for select to gateway_api using (true);
 
 -- Who is acting ----------------------------------------------------------------------------------
@@ -197,15 +201,95 @@ security definer
 set search_path = ''
 as $$
 begin
-  perform private.record_audit('plan.changed', new.user_id, null, new.user_id, jsonb_build_object('plan', private.audit_change(old.plan_id, new.plan_id)));
+  perform private.record_audit('plan.changed', new.id, null, new.id, jsonb_build_object('plan', private.audit_change(old.plan_id, new.plan_id)));
   return null;
 end;
 $$;
-comment on function private.audit_plan_change() is 'Audit trigger of public.accounts: a plan change.';
+comment on function private.audit_plan_change() is 'Audit trigger of public.organisations: a plan change.';
 revoke all on function private.audit_plan_change() from public, anon, authenticated;
 
-create trigger audit_plan_change after update of plan_id on public.accounts for each row
+create trigger audit_plan_change after update of plan_id on public.organisations for each row
   when (new.plan_id is distinct from old.plan_id) execute function private.audit_plan_change();
+
+-- Organisations, members and invitations. A deleted organisation's members and invitations go
+-- with it: that is the organisation's deletion, which has its own entry.
+create function private.audit_organisations()
+returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  if tg_op = 'INSERT' then
+    perform private.record_audit('organisation.created', new.id, null, new.id, jsonb_build_object('name', new.name, 'plan', new.plan_id));
+  elsif tg_op = 'UPDATE' then
+    perform private.record_audit('organisation.renamed', new.id, null, new.id, jsonb_build_object('name', private.audit_change(old.name, new.name)));
+  else
+    perform private.record_audit('organisation.deleted', old.id, null, old.id, jsonb_build_object('name', old.name));
+  end if;
+  return null;
+end;
+$$;
+comment on function private.audit_organisations() is 'Audit trigger of public.organisations: created, renamed, deleted.';
+revoke all on function private.audit_organisations() from public, anon, authenticated;
+
+create trigger audit_organisations_insert after insert on public.organisations for each row execute function private.audit_organisations();
+create trigger audit_organisations_rename after update of name on public.organisations for each row
+  when (new.name is distinct from old.name) execute function private.audit_organisations();
+create trigger audit_organisations_delete after delete on public.organisations for each row execute function private.audit_organisations();
+
+create function private.audit_organisation_members()
+returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  if tg_op = 'INSERT' then
+    perform private.record_audit('member.added', new.organisation_id, null, new.user_id, jsonb_build_object('user_id', new.user_id, 'role', new.role));
+  elsif tg_op = 'UPDATE' then
+    perform private.record_audit('member.role_changed', new.organisation_id, null, new.user_id,
+      jsonb_build_object('user_id', new.user_id, 'role', private.audit_change(old.role, new.role)));
+  elsif exists (select 1 from public.organisations o where o.id = old.organisation_id) then
+    perform private.record_audit('member.removed', old.organisation_id, null, old.user_id, jsonb_build_object('user_id', old.user_id, 'role', old.role));
+  end if;
+  return null;
+end;
+$$;
+comment on function private.audit_organisation_members() is 'Audit trigger of public.organisation_members: added, role changed, removed (not with its organisation).';
+revoke all on function private.audit_organisation_members() from public, anon, authenticated;
+
+create trigger audit_organisation_members_insert after insert on public.organisation_members for each row execute function private.audit_organisation_members();
+create trigger audit_organisation_members_role after update of role on public.organisation_members for each row
+  when (new.role is distinct from old.role) execute function private.audit_organisation_members();
+create trigger audit_organisation_members_delete after delete on public.organisation_members for each row execute function private.audit_organisation_members();
+
+-- Never the token's hash: the address, the role, the expiry.
+create function private.audit_organisation_invitations()
+returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  if tg_op = 'INSERT' then
+    perform private.record_audit('invitation.created', new.organisation_id, null, new.id,
+      jsonb_build_object('email', new.email, 'role', new.role, 'expires_at', new.expires_at));
+  elsif new.accepted_at is not null and old.accepted_at is null then
+    perform private.record_audit('invitation.accepted', new.organisation_id, null, new.id,
+      jsonb_build_object('email', new.email, 'role', new.role, 'user_id', new.accepted_by));
+  elsif new.revoked_at is not null and old.revoked_at is null then
+    perform private.record_audit('invitation.revoked', new.organisation_id, null, new.id, jsonb_build_object('email', new.email, 'role', new.role));
+  end if;
+  return null;
+end;
+$$;
+comment on function private.audit_organisation_invitations() is 'Audit trigger of public.organisation_invitations: created, accepted, revoked (never the token hash).';
+revoke all on function private.audit_organisation_invitations() from public, anon, authenticated;
+
+create trigger audit_organisation_invitations_insert after insert on public.organisation_invitations for each row execute function private.audit_organisation_invitations();
+create trigger audit_organisation_invitations_outcome after update of accepted_at, revoked_at on public.organisation_invitations for each row
+  execute function private.audit_organisation_invitations();
 
 -- Never the hash: name, prefix (shown in listings), agent, scopes, expiry.
 create function private.audit_api_keys()

@@ -30,7 +30,7 @@
 
 create table private.data_requests (
   id uuid primary key default extensions.gen_random_uuid(),
-  owner_id uuid not null references auth.users (id) on delete cascade,
+  owner_id uuid not null references public.organisations (id) on delete cascade,
   requested_by uuid not null,
   kind text not null check (kind in ('export', 'erase')),
   contact_hash text not null check (contact_hash ~ '^[0-9a-f]{64}$'),
@@ -43,8 +43,25 @@ comment on column private.data_requests.contact_hash is 'sha256 hex of "<owner i
 comment on column private.data_requests.agent_id is 'The one agent the request was limited to; null: every agent of the tenant.';
 create index data_requests_owner_created_idx on private.data_requests (owner_id, created_at desc);
 alter table private.data_requests enable row level security;
-create policy "Users can read the data requests of their own account" on private.data_requests
-  for select to authenticated using (owner_id = (select auth.uid()));
+create policy "Owners and admins can read their organisation's data requests" on private.data_requests
+  for select to authenticated using ((select private.has_role(owner_id, 'admin')));
+
+-- Each request is in the audit log too, in its own transaction (the hash, never the contact).
+create function private.audit_data_requests()
+returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  perform private.record_audit(case new.kind when 'export' then 'data_subject.exported' else 'data_subject.erased' end,
+    new.owner_id, new.agent_id, new.id, jsonb_build_object('contact_hash', new.contact_hash, 'counts', new.counts));
+  return null;
+end;
+$$;
+comment on function private.audit_data_requests() is 'Audit trigger of private.data_requests: an export or an erase, with the contact''s hash and the counts.';
+revoke all on function private.audit_data_requests() from public, anon, authenticated;
+create trigger audit_data_requests after insert on private.data_requests for each row execute function private.audit_data_requests();
 revoke all on private.data_requests from public, anon, authenticated;
 grant select, insert on private.data_requests to service_role;
 

@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUDIT_ACTIONS, AUDIT_ACTOR_TYPES } from '../../kernel/audit-actions.ts';
 import { EVENT_FAMILIES, EVENT_TYPES } from '../../kernel/event-types.ts';
+import { ORGANISATION_ROLES } from '../../kernel/organisation-roles.ts';
 import { SESSION_STATUSES } from '../../kernel/session-statuses.ts';
 import { repoRoot } from '../../scripts/db/migrate.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
@@ -43,6 +44,22 @@ describe('session statuses', () => {
     expect(checks).toHaveLength(1);
     const inSql = [...checks[0]!.def.matchAll(/'([a-z_]+)'::text/g)].map((m) => m[1]!);
     expect(sorted(SESSION_STATUSES)).toEqual(sorted(inSql));
+  });
+});
+
+describe('organisation roles', () => {
+  it('private.organisation_roles() lists exactly kernel/organisation-roles.ts ORGANISATION_ROLES, in the same order (the rank)', async () => {
+    const [row] = await db.sql<{ roles: string[] }[]>`select private.organisation_roles() as roles`;
+    expect(row!.roles).toEqual([...ORGANISATION_ROLES]);
+  });
+
+  it('the role columns refuse a name outside the list and rank the roles in its order', async () => {
+    const ranks = await db.sql<{ role: string; rank: number | null }[]>`
+      select r as role, private.organisation_role_rank(r) as rank from unnest(${[...ORGANISATION_ROLES, 'Owner', 'member']}::text[]) r`;
+    expect(ranks.map((r) => r.rank)).toEqual([1, 2, 3, 4, null, null]);
+    const user = await createUser(db.sql);
+    const refused = await db.sql`update public.organisation_members set role = 'superuser' where user_id = ${user}`.catch((e: { code?: string }) => e.code);
+    expect(refused).toBe('23514');
   });
 });
 

@@ -8,13 +8,19 @@
  * Postgres bucket, so a flood from one address stops costing database writes once its local
  * bucket is empty.
  *
+ * A signed-in user acts in the organisation named by `X-Organisation-Id`, by default their
+ * personal one (the organisation whose id is their user id), with their role there; an
+ * organisation they do not belong to (or a malformed id) is a 404, as a foreign agent is. An API
+ * key acts for the organisation it belongs to; a header naming another one is a 404 too.
+ *
  *   app.use('/agents/*', authenticate({ sql, verifyJwt, clock, failedAuthLimit, clientAddress }));
  */
 import type { MiddlewareHandler } from 'hono';
-import { forbidden, unauthenticated } from '../http/errors.ts';
+import { forbidden, notFound, unauthenticated } from '../http/errors.ts';
 import { rateLimited } from '../http/rate-limit.ts';
 import { takeToken } from '../sql/health.ts';
 import { apiKeyForPrefix } from '../sql/keys.ts';
+import { memberRole } from '../sql/organisations.ts';
 import type { Sql } from '../sql/types.ts';
 import { LocalBuckets } from './local-buckets.ts';
 import { parseApiKey, timingSafeEqual } from './api-keys.ts';
@@ -42,6 +48,26 @@ async function fromApiKey(sql: Sql, token: string): Promise<Principal | null> {
   return { kind: 'api_key', ownerId: row.owner_id, keyId: row.id, prefix: parsed.prefix, agentId: row.agent_id, scopes: row.scopes };
 }
 
+export const ORGANISATION_HEADER = 'X-Organisation-Id';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The principal acting in `organisation`: a user with their role there, a key only in its own.
+ * Not a member, not the key's organisation or not an id at all: a 404, so nobody learns which
+ * organisations exist.
+ */
+export async function actIn(sql: Sql, principal: Principal, organisation: string): Promise<Principal> {
+  const id = organisation.trim().toLowerCase();
+  if (!UUID.test(id)) throw notFound('organisation');
+  if (principal.kind === 'api_key') {
+    if (id !== principal.ownerId) throw notFound('organisation');
+    return principal;
+  }
+  const role = await memberRole(sql, id, principal.userId);
+  if (!role) throw notFound('organisation');
+  return { ...principal, ownerId: id, role };
+}
+
 export function authenticate(options: AuthOptions): MiddlewareHandler {
   const local = new LocalBuckets(options.failedAuthLimit);
   const tooMany = 'Too many failed authentications; retry later';
@@ -59,12 +85,17 @@ export function authenticate(options: AuthOptions): MiddlewareHandler {
       } else {
         try {
           const user = await options.verifyJwt(token, options.now());
-          principal = { kind: 'user', ownerId: user.sub };
+          // The role is looked up below (actIn); until then the user is nothing in their personal organisation.
+          principal = { kind: 'user', ownerId: user.sub, userId: user.sub, role: 'viewer', email: user.email ?? null };
         } catch (error) {
           if (error instanceof AnonymousUserRefused) throw forbidden('Anonymous users cannot use the gateway; sign in with an account');
           principal = null;
         }
       }
+    }
+    if (principal) {
+      const named = c.req.header(ORGANISATION_HEADER);
+      if (principal.kind === 'user' || named !== undefined) principal = await actIn(options.sql, principal, named ?? principal.ownerId);
     }
     if (!principal) {
       const refusedHere = local.take(address, options.now().getTime());

@@ -34,6 +34,12 @@ export class AnonymousUserRefused extends Error {
 export interface VerifiedUser {
   sub: string;
   role?: string;
+  /**
+   * The `email` claim Supabase Auth puts in its tokens (lower-cased), if any. Accepting an
+   * invitation relies on it, so the project must confirm addresses before it signs users in
+   * (Supabase's default, "Confirm email").
+   */
+  email?: string;
 }
 
 export type JwtVerifier = (token: string, now: Date) => Promise<VerifiedUser>;
@@ -63,6 +69,7 @@ export function createJwtVerifier(config: JwtConfig): JwtVerifier {
     // The audience alone does not say "a signed-in user": service tokens carry other roles.
     if (payload.role !== 'authenticated') throw new Error('role is not authenticated');
     if (payload.is_anonymous === true && !config.allowAnonymous) throw new AnonymousUserRefused();
-    return { sub: payload.sub.toLowerCase(), role: typeof payload.role === 'string' ? payload.role : undefined };
+    const email = typeof payload.email === 'string' && payload.email.trim() !== '' ? payload.email.trim().toLowerCase() : undefined;
+    return { sub: payload.sub.toLowerCase(), role: typeof payload.role === 'string' ? payload.role : undefined, email };
   };
 }

@@ -2,15 +2,18 @@
  * Data subject requests: one contact's data across an owner's agents, exported or erased, each
  * request recorded (private.data_requests) with a hash of the contact.
  *
- *   const row = await exportDataSubject(sql, { owner, requestedBy, contact, agent: null, limit });
+ *   const row = await exportDataSubject(sql, { owner, requestedBy, actor, contact, agent: null, limit });
  *   const erased = await eraseDataSubject(sql, { ... }, (keys) => mediaStore.delete(keys));
  */
+import { type Actor, acting } from './audit-log.ts';
 import type { FnRow, Sql } from './types.ts';
 
 export interface DataRequestParams {
   owner: string;
-  /** The user who asked (today the owner; the account's member once organisations exist). */
+  /** The member who asked. */
   requestedBy: string;
+  /** Who asked, for the audit log (the request's entry is written by a trigger on the record). */
+  actor: Actor;
   /** E.164 digits or `<id>@lid` (contracts/data-requests.ts normaliseContact). */
   contact: string;
   /** One agent (ownership checked: a foreign one is WG002) or null for all the owner's agents. */
@@ -23,7 +26,7 @@ export type DataEraseRow = FnRow<'erase_data_subject'>;
 
 export async function exportDataSubject(sql: Sql, p: DataRequestParams): Promise<DataExportRow> {
   const [row] = await sql<DataExportRow[]>`
-    select * from gateway.export_data_subject(${p.owner}, ${p.requestedBy}, ${p.contact}, ${p.agent}, ${p.limit.capacity}, ${p.limit.windowSeconds})`;
+    select * from gateway.export_data_subject(${acting(sql, p.actor, p.owner)}, ${p.requestedBy}, ${p.contact}, ${p.agent}, ${p.limit.capacity}, ${p.limit.windowSeconds})`;
   return row!;
 }
 
@@ -35,7 +38,7 @@ export async function exportDataSubject(sql: Sql, p: DataRequestParams): Promise
 export async function eraseDataSubject(sql: Sql, p: DataRequestParams, deleteMedia: (keys: string[]) => Promise<void>): Promise<DataEraseRow> {
   return (await sql.begin(async (tx) => {
     const [row] = await tx<DataEraseRow[]>`
-      select * from gateway.erase_data_subject(${p.owner}, ${p.requestedBy}, ${p.contact}, ${p.agent}, ${p.limit.capacity}, ${p.limit.windowSeconds})`;
+      select * from gateway.erase_data_subject(${acting(sql, p.actor, p.owner)}, ${p.requestedBy}, ${p.contact}, ${p.agent}, ${p.limit.capacity}, ${p.limit.windowSeconds})`;
     if (row!.media_keys.length > 0) await deleteMedia(row!.media_keys);
     return row!;
   })) as DataEraseRow;

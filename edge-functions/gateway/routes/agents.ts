@@ -4,7 +4,7 @@ import { HttpError, notFound } from '../../_shared/http/errors.ts';
 import { AgentList, AgentView, CreateAgent, StatsQuery, StatsView, UpdateAgent } from '../../_shared/contracts/agents.ts';
 import { AgentParams, errorResponses } from '../../_shared/contracts/common.ts';
 import { type AgentRow, createAgent, dailyStats, deleteAgent, listAgents, readAgent, renameAgent } from '../../_shared/sql/agents.ts';
-import { agentVisible, scope, userOnly } from '../guards.ts';
+import { agentVisible, role, scope } from '../guards.ts';
 import { rateFromRow, setRateHeaders } from '../../_shared/http/rate-limit.ts';
 import type { Ctx, GatewayApp } from '../types.ts';
 import { actorOf, isoNow, principalOf } from '../util.ts';
@@ -25,7 +25,7 @@ const security = [{ bearer: [] }];
 export function registerAgentRoutes(app: GatewayApp, { sql, clock, config }: Ctx): void {
   app.openapi(
     createRoute({
-      method: 'post', path: '/v1/agents', operationId: 'createAgent', tags: ['Agents'], summary: 'Create an agent (plan limit enforced)', security, middleware: [userOnly],
+      method: 'post', path: '/v1/agents', operationId: 'createAgent', tags: ['Agents'], summary: 'Create an agent (plan limit of the organisation enforced; developer role)', security, middleware: [role('developer')],
       request: { body: { required: true, content: { 'application/json': { schema: CreateAgent } } } },
       responses: { 201: json(AgentView, 'Created'), ...errorResponses },
     }),
@@ -62,7 +62,7 @@ export function registerAgentRoutes(app: GatewayApp, { sql, clock, config }: Ctx
 
   app.openapi(
     createRoute({
-      method: 'patch', path: '/v1/agents/{agentId}', operationId: 'renameAgent', tags: ['Agents'], security, middleware: [userOnly],
+      method: 'patch', path: '/v1/agents/{agentId}', operationId: 'renameAgent', tags: ['Agents'], security, middleware: [role('developer')],
       summary: `Rename an agent (limited to ${config.limits.agentRenames.capacity} per ${config.limits.agentRenames.windowSeconds / 60} minutes per agent)`,
       request: { params: AgentParams, body: { required: true, content: { 'application/json': { schema: UpdateAgent } } } },
       responses: { 200: json(AgentView, 'Renamed'), ...errorResponses },
@@ -77,7 +77,7 @@ export function registerAgentRoutes(app: GatewayApp, { sql, clock, config }: Ctx
 
   app.openapi(
     createRoute({
-      method: 'delete', path: '/v1/agents/{agentId}', operationId: 'deleteAgent', tags: ['Agents'], summary: 'Delete an agent, ending its session and wiping its secrets', security, middleware: [userOnly],
+      method: 'delete', path: '/v1/agents/{agentId}', operationId: 'deleteAgent', tags: ['Agents'], summary: 'Delete an agent, ending its session and wiping its secrets (developer role)', security, middleware: [role('developer')],
       request: { params: AgentParams },
       responses: { 204: { description: 'Deleted' }, ...errorResponses },
     }),

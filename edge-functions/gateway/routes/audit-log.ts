@@ -1,10 +1,10 @@
-/** The account's audit log: control-plane actions, newest first. Signed-in users only. */
+/** The organisation's audit log: control-plane actions, newest first. Owners and admins, signed in. */
 import { createRoute, type z } from '@hono/zod-openapi';
 import { type AuditEntryView, AuditListQuery, AuditPage } from '../../_shared/contracts/audit-log.ts';
 import { decodeCursor, encodeCursor, errorResponses } from '../../_shared/contracts/common.ts';
 import { HttpError } from '../../_shared/http/errors.ts';
 import { type AuditRow, listAuditLog } from '../../_shared/sql/audit-log.ts';
-import { userOnly } from '../guards.ts';
+import { role } from '../guards.ts';
 import type { Ctx, GatewayApp } from '../types.ts';
 import { isoNow, principalOf } from '../util.ts';
 
@@ -24,8 +24,8 @@ export function registerAuditLogRoutes(app: GatewayApp, { sql }: Ctx): void {
   app.openapi(
     createRoute({
       method: 'get', path: '/v1/audit-log', operationId: 'listAuditLog', tags: ['Audit log'],
-      summary: 'Control-plane actions on the account (agents, session commands, API keys, webhooks, plan, operator actions), newest first, with filters and cursor pagination',
-      security, middleware: [userOnly],
+      summary: 'Control-plane actions in the organisation (agents, session commands, API keys, webhooks, plan, members, invitations, data requests, operator actions), newest first, with filters and cursor pagination',
+      security, middleware: [role('admin')],
       request: { query: AuditListQuery },
       responses: { 200: json(AuditPage, 'A page of audit entries'), ...errorResponses },
     }),

@@ -1,8 +1,8 @@
 /**
- * Data subject requests for one contact of the account (GDPR access and erasure): an export of
- * everything stored about them across the account's agents, and its erasure. Account-level and
- * destructive, so a signed-in user only (no API key); erasure needs `confirm: true`. Each request
- * is recorded with a hash of the contact (private.data_requests); statistics are left as they are.
+ * Data subject requests for one contact of the organisation (GDPR access and erasure): an export of
+ * everything stored about them across the organisation's agents, and its erasure. Organisation-level and
+ * destructive, so a signed-in owner or admin only (no API key); erasure needs `confirm: true`. Each request
+ * is recorded with a hash of the contact (private.data_requests, and the audit log); statistics stay.
  */
 import { createRoute, type z } from '@hono/zod-openapi';
 import { errorResponses } from '../../_shared/contracts/common.ts';
@@ -10,10 +10,10 @@ import { DataExport, type DataRequestCounts, EraseRequest, EraseResult, ExportRe
 import { HttpError } from '../../_shared/http/errors.ts';
 import { rateFromRow, setRateHeaders } from '../../_shared/http/rate-limit.ts';
 import { type DataRequestParams, eraseDataSubject, exportDataSubject } from '../../_shared/sql/data-requests.ts';
-import { userOnly } from '../guards.ts';
+import { role } from '../guards.ts';
 import { readableContent, readablePayload } from '../stored-content.ts';
 import type { Ctx, GatewayApp } from '../types.ts';
-import { iso, isoNow, principalOf } from '../util.ts';
+import { actorOf, iso, isoNow, principalOf } from '../util.ts';
 
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
 const security = [{ bearer: [] }];
@@ -72,19 +72,23 @@ async function exportView(requestId: string, document: unknown, counts: unknown)
 }
 
 export function registerDataRequestRoutes(app: GatewayApp, { sql, config, logger, mediaStore }: Ctx): void {
-  const params = (ownerId: string, body: { contact: string; agentId?: string | undefined }): DataRequestParams => ({
-    owner: ownerId, requestedBy: ownerId, contact: body.contact, agent: body.agentId ?? null, limit: config.limits.dataRequests,
-  });
+  const params = (c: Parameters<typeof actorOf>[0], body: { contact: string; agentId?: string | undefined }): DataRequestParams => {
+    const principal = principalOf(c);
+    return {
+      owner: principal.ownerId, requestedBy: principal.kind === 'user' ? principal.userId : principal.keyId, actor: actorOf(c),
+      contact: body.contact, agent: body.agentId ?? null, limit: config.limits.dataRequests,
+    };
+  };
 
   app.openapi(
     createRoute({
-      method: 'post', path: '/v1/data-requests/export', operationId: 'exportContactData', tags: ['Data requests'], security, middleware: [userOnly],
-      summary: `Everything stored about one contact (number or LID) across the account's agents, as one document; recorded. Signed-in users only; ${config.limits.dataRequests.capacity} requests (exports and erasures) per ${config.limits.dataRequests.windowSeconds} s`,
+      method: 'post', path: '/v1/data-requests/export', operationId: 'exportContactData', tags: ['Data requests'], security, middleware: [role('admin')],
+      summary: `Everything stored about one contact (number or LID) across the organisation's agents, as one document; audited. Owners and admins, signed in; ${config.limits.dataRequests.capacity} requests (exports and erasures) per ${config.limits.dataRequests.windowSeconds} s`,
       request: { body: { required: true, content: { 'application/json': { schema: ExportRequest } } } },
       responses: { 200: json(DataExport, 'The export'), ...errorResponses },
     }),
     async (c) => {
-      const row = await exportDataSubject(sql, params(principalOf(c).ownerId, c.req.valid('json')));
+      const row = await exportDataSubject(sql, params(c, c.req.valid('json')));
       setRateHeaders(c, rateFromRow(row));
       c.header('Cache-Control', 'no-store');
       return c.json(await exportView(row.request_id, row.document, row.counts), 200);
@@ -93,13 +97,13 @@ export function registerDataRequestRoutes(app: GatewayApp, { sql, config, logger
 
   app.openapi(
     createRoute({
-      method: 'post', path: '/v1/data-requests/erase', operationId: 'eraseContactData', tags: ['Data requests'], security, middleware: [userOnly],
-      summary: "Erase one contact (number or LID) from the account's agents: messages both ways, number checks, events and their webhook deliveries, media only they used, Signal sessions; statistics stay. Needs confirm: true; recorded with a hash of the contact",
+      method: 'post', path: '/v1/data-requests/erase', operationId: 'eraseContactData', tags: ['Data requests'], security, middleware: [role('admin')],
+      summary: "Erase one contact (number or LID) from the organisation's agents: messages both ways, number checks, events and their webhook deliveries, media only they used, Signal sessions; statistics stay. Needs confirm: true; owners and admins, signed in; audited with a hash of the contact",
       request: { body: { required: true, content: { 'application/json': { schema: EraseRequest } } } },
       responses: { 200: json(EraseResult, 'Erased (all counts 0 when nothing was stored)'), ...errorResponses },
     }),
     async (c) => {
-      const row = await eraseDataSubject(sql, params(principalOf(c).ownerId, c.req.valid('json')), async (keys) => {
+      const row = await eraseDataSubject(sql, params(c, c.req.valid('json')), async (keys) => {
         try {
           await mediaStore.delete(keys);
         } catch (error) {

@@ -5,8 +5,12 @@ const info = {
   title: 'wa-gateway control plane',
   version: '1.0.0',
   description:
-    'Agents, WhatsApp sessions, messages, number checks, API keys, webhooks and statistics. ' +
-    'Authenticate with `Authorization: Bearer <Supabase user JWT | wag_ API key>`. Errors are ' +
+    'Organisations and their members, agents, WhatsApp sessions, messages, number checks, API keys, webhooks and statistics. ' +
+    'Authenticate with `Authorization: Bearer <Supabase user JWT | wag_ API key>`. A signed-in user acts in the ' +
+    'organisation named by the `X-Organisation-Id` header (default: their personal organisation, whose id is their ' +
+    'user id) with their role there: viewer reads, developer also manages agents, sessions, keys and webhooks and sends, ' +
+    'admin also manages members and invitations, owner also renames or deletes the organisation; an organisation they do ' +
+    'not belong to is a 404. An API key acts for its organisation within its scopes. Errors are ' +
     '`{ "error": { "code", "message", "details?", "requestId" } }`.',
 };
 

@@ -1,11 +1,15 @@
-/** API keys: create (plaintext shown once, rate limited), list, revoke. Signed-in users only. */
+/**
+ * API keys of the organisation: create (plaintext shown once, rate limited) and revoke by a
+ * developer or more, list by any member. Signed-in users only; a key acts for the organisation,
+ * within its scopes, whoever created it.
+ */
 import { createRoute, z } from '@hono/zod-openapi';
 import { generateApiKey } from '../../_shared/auth/api-keys.ts';
 import { errorResponses, Uuid } from '../../_shared/contracts/common.ts';
 import { ApiKeyView, CreateApiKey, CreatedApiKey } from '../../_shared/contracts/integrations.ts';
 import { rateFromRow, setRateHeaders } from '../../_shared/http/rate-limit.ts';
 import { type ApiKeyRow, createApiKey, listApiKeys, revokeApiKey } from '../../_shared/sql/keys.ts';
-import { userOnly } from '../guards.ts';
+import { role, userOnly } from '../guards.ts';
 import type { Ctx, GatewayApp } from '../types.ts';
 import { actorOf, iso, isoNow, principalOf } from '../util.ts';
 
@@ -21,7 +25,7 @@ export function registerKeyRoutes(app: GatewayApp, { sql, config }: Ctx): void {
   app.openapi(
     createRoute({
       method: 'post', path: '/v1/keys', operationId: 'createApiKey', tags: ['API keys'],
-      summary: `Create an API key; the key is in this response only (limited to ${config.limits.keyCreation.capacity} per ${config.limits.keyCreation.windowSeconds / 60} minutes)`, security, middleware: [userOnly],
+      summary: `Create an API key; the key is in this response only (limited to ${config.limits.keyCreation.capacity} per ${config.limits.keyCreation.windowSeconds / 60} minutes)`, security, middleware: [role('developer')],
       request: { body: { required: true, content: { 'application/json': { schema: CreateApiKey } } } },
       responses: { 201: json(CreatedApiKey, 'Created'), ...errorResponses },
     }),
@@ -51,7 +55,7 @@ export function registerKeyRoutes(app: GatewayApp, { sql, config }: Ctx): void {
 
   app.openapi(
     createRoute({
-      method: 'delete', path: '/v1/keys/{keyId}', operationId: 'revokeApiKey', tags: ['API keys'], summary: 'Revoke an API key (idempotent)', security, middleware: [userOnly],
+      method: 'delete', path: '/v1/keys/{keyId}', operationId: 'revokeApiKey', tags: ['API keys'], summary: 'Revoke an API key (idempotent; developer role)', security, middleware: [role('developer')],
       request: { params: z.object({ keyId: Uuid }) },
       responses: { 204: { description: 'Revoked' }, ...errorResponses },
     }),

@@ -15,7 +15,7 @@ import {
 } from '../../_shared/sql/webhooks.ts';
 import { checkOutboundUrl, checkResolvedHost } from '../../_shared/net/url-guard.ts';
 import { associatedData, sealText } from '../../../kernel/secret-box.ts';
-import { webhookManager } from '../guards.ts';
+import { webhookManager, webhookReader } from '../guards.ts';
 import type { Ctx, GatewayApp } from '../types.ts';
 import { actorOf, iso, isoNow, principalOf } from '../util.ts';
 import { newWebhookSecret } from '../webhook-secret.ts';
@@ -65,7 +65,7 @@ export function registerWebhookRoutes(app: GatewayApp, { sql, config, keyring, r
 
   app.openapi(
     createRoute({
-      method: 'get', path: '/v1/webhooks', operationId: 'listWebhooks', tags: ['Webhooks'], summary: 'List webhook endpoints', security, middleware: [webhookManager],
+      method: 'get', path: '/v1/webhooks', operationId: 'listWebhooks', tags: ['Webhooks'], summary: 'List webhook endpoints', security, middleware: [webhookReader],
       responses: { 200: json(z.object({ data: z.array(WebhookView) }), 'Endpoints'), ...errorResponses },
     }),
     async (c) => {
@@ -126,7 +126,7 @@ export function registerWebhookRoutes(app: GatewayApp, { sql, config, keyring, r
 
   app.openapi(
     createRoute({
-      method: 'get', path: '/v1/webhooks/{webhookId}/deliveries', operationId: 'listWebhookDeliveries', tags: ['Webhooks'], summary: 'Deliveries of an endpoint, newest first', security, middleware: [webhookManager],
+      method: 'get', path: '/v1/webhooks/{webhookId}/deliveries', operationId: 'listWebhookDeliveries', tags: ['Webhooks'], summary: 'Deliveries of an endpoint, newest first', security, middleware: [webhookReader],
       request: {
         params: WebhookParams,
         query: z.object({ limit: z.coerce.number().int().min(1).max(200).default(50), cursor: z.string().max(200).regex(/^[A-Za-z0-9_-]+$/).optional() }),
