@@ -31,7 +31,11 @@ interface Entry {
   changes: Record<string, unknown>;
 }
 
-const entriesOf = (owner: string) => sql<Entry[]>`select * from public.audit_log where owner_id = ${owner} order by created_at, action`;
+// Every user made by createUser signs up: their personal organisation and its owner are recorded
+// (tested in 'organisations' below) and left out of the other tests' counts.
+const SIGN_UP = ['organisation.created', 'member.added'];
+const entriesOf = (owner: string) =>
+  sql<Entry[]>`select * from public.audit_log where owner_id = ${owner} and not (action = any(${SIGN_UP})) order by created_at, action`;
 
 /** Runs `action` and returns the entries it added for `owner` (newest last). */
 async function added(owner: string, action: () => Promise<unknown>): Promise<Entry[]> {
@@ -106,7 +110,7 @@ describe('each action writes exactly one entry', () => {
     const rollback = new Error('rollback');
     await expect(sql.begin(async (tx) => {
       await tx`select id from gateway.create_agent(${owner}, 'gone')`;
-      expect((await tx`select count(*)::int as n from public.audit_log where owner_id = ${owner}`)[0]!.n).toBe(1);
+      expect((await tx`select count(*)::int as n from public.audit_log where owner_id = ${owner} and not (action = any(${SIGN_UP}))`)[0]!.n).toBe(1);
       throw rollback;
     })).rejects.toBe(rollback);
     const agent = await createAgent(sql, owner, 'kept');
@@ -256,10 +260,57 @@ describe('reading', () => {
     const alice = await createUser(sql);
     const bob = await createUser(sql);
     await createAgent(sql, alice);
-    const read = (tx: Sql) => tx`select action, owner_id from public.audit_log`;
+    const read = (tx: Sql) => tx`select action, owner_id from public.audit_log where not (action = any(${SIGN_UP}))`;
     expect(await asRole(sql, 'authenticated', alice, read)).toEqual([{ action: 'agent.created', owner_id: alice }]);
     expect(await asRole(sql, 'authenticated', bob, read)).toEqual([]);
     expect(await sqlState(asRole(sql, 'anon', null, read))).toBe('42501');
     expect(await sqlState(asRole(sql, 'service_role', null, (tx) => tx`delete from public.audit_log`))).toBe('42501');
+  });
+});
+
+describe('organisations', () => {
+  const actions = async (org: string) =>
+    (await sql<Entry[]>`select * from public.audit_log where owner_id = ${org} order by created_at`).map((e) => [e.action, e.changes]);
+
+  it('a sign-up records its personal organisation and owner; members, roles and invitations are recorded', async () => {
+    const owner = await createUser(sql);
+    const other = await createUser(sql);
+    expect((await actions(owner)).sort()).toEqual([
+      ['member.added', { user_id: owner, role: 'owner' }],
+      ['organisation.created', { name: expect.any(String), plan: 'basic' }],
+    ]);
+    const before = (await actions(owner)).length;
+    await sql`insert into public.organisation_members (organisation_id, user_id, role) values (${owner}, ${other}, 'viewer')`;
+    await sql`update public.organisation_members set role = 'admin' where organisation_id = ${owner} and user_id = ${other}`;
+    await sql`update public.organisation_members set role = 'admin' where organisation_id = ${owner} and user_id = ${other}`; // no change, no entry
+    await sql`delete from public.organisation_members where organisation_id = ${owner} and user_id = ${other}`;
+    const [invite] = await sql<[{ id: string }]>`
+      insert into public.organisation_invitations (organisation_id, email, role, token_hash, expires_at)
+      values (${owner}, 'new@example.com', 'developer', ${randomBytes(32)}, now() + interval '1 day') returning id`;
+    await sql`update public.organisation_invitations set revoked_at = now() where id = ${invite!.id}`;
+    await sql`update public.organisations set name = 'Renamed' where id = ${owner}`;
+    expect((await actions(owner)).slice(before)).toEqual([
+      ['member.added', { user_id: other, role: 'viewer' }],
+      ['member.role_changed', { user_id: other, role: { from: 'viewer', to: 'admin' } }],
+      ['member.removed', { user_id: other, role: 'admin' }],
+      ['invitation.created', { email: 'new@example.com', role: 'developer', expires_at: expect.any(String) }],
+      ['invitation.revoked', { email: 'new@example.com', role: 'developer' }],
+      ['organisation.renamed', { name: { from: expect.any(String), to: 'Renamed' } }],
+    ]);
+    const [{ text }] = await sql<[{ text: string }]>`select string_agg(l::text, ' ') as text from public.audit_log l where owner_id = ${owner}`;
+    expect(text).not.toContain('token_hash');
+  });
+
+  it('owners and admins read the organisation\'s entries; developers and viewers read none', async () => {
+    const owner = await createUser(sql);
+    const [admin, developer, viewer] = [await createUser(sql), await createUser(sql), await createUser(sql)];
+    for (const [user, role] of [[admin, 'admin'], [developer, 'developer'], [viewer, 'viewer']] as const)
+      await sql`insert into public.organisation_members (organisation_id, user_id, role) values (${owner}, ${user}, ${role})`;
+    await createAgent(sql, owner);
+    const read = (tx: Sql) => tx`select action from public.audit_log where owner_id = ${owner} and action = 'agent.created'`;
+    expect(await asRole(sql, 'authenticated', owner, read)).toEqual([{ action: 'agent.created' }]);
+    expect(await asRole(sql, 'authenticated', admin, read)).toEqual([{ action: 'agent.created' }]);
+    expect(await asRole(sql, 'authenticated', developer, read)).toEqual([]);
+    expect(await asRole(sql, 'authenticated', viewer, read)).toEqual([]);
   });
 });
