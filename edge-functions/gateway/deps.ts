@@ -36,6 +36,7 @@ export async function depsFromEnv(env: EnvMap, options: { resolveHost?: Resolver
     sql: postgres(url, { prepare: false, max: e.DB_POOL_MAX, idle_timeout: 20, onnotice: () => {} }),
     verifyJwt: createJwtVerifier({ supabaseUrl: e.SUPABASE_URL, jwks: e.SUPABASE_JWKS as JwtConfig['jwks'], legacySecret: legacySecretOf(e), allowAnonymous: e.GATEWAY_ALLOW_ANONYMOUS_USERS }),
     keyring: await keyringFromEnv(env, KEYRING_PREFIX.webhookSecrets),
+    contentKeyring: e.MESSAGE_CONTENT_KEY ? await keyringFromEnv(env, KEYRING_PREFIX.messageContent) : undefined,
     config: appConfigOf(e),
     resolveHost: options.resolveHost,
     mediaStore: await mediaStoreFromEnv(env),

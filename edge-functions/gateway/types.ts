@@ -94,6 +94,8 @@ export interface AppDeps {
   logger: Logger;
   /** Seals webhook signing secrets (WEBHOOK_SECRETS_KEY; never the credentials keyring). */
   keyring: Keyring;
+  /** Seals and opens the content of tenants whose content policy is encrypted (MESSAGE_CONTENT_*); unset until one needs it. */
+  contentKeyring?: Keyring;
   /** DNS lookup for the webhook URL check; omitted where the runtime cannot resolve. */
   resolveHost?: Resolver;
   /** Where base64 uploads go; queued rows keep a reference (docs/invariants.md, invariant 6). */
@@ -106,6 +108,7 @@ export interface Ctx {
   config: GatewayConfig;
   logger: Logger;
   keyring: Keyring;
+  contentKeyring?: Keyring;
   resolveHost?: Resolver;
   mediaStore: MediaStore;
 }

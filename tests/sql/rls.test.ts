@@ -12,6 +12,7 @@ import { asRole, claim, createRunningAgent, createUser, registerConnector, sqlSt
 const EXPOSED: Record<string, string | null> = {
   accounts: 'user_id',
   agents: 'owner_id',
+  content_policies: 'owner_id',
   daily_stats: 'owner_id',
   events: 'owner_id',
   inbound_messages: 'owner_id',
@@ -47,6 +48,7 @@ beforeAll(async () => {
   await sql`insert into public.number_checks (agent_id, owner_id, numbers) values (${agent}, ${alice}, ${['15550001111']})`;
   await sql`insert into private.api_keys (owner_id, name, prefix, key_hash) values (${alice}, 'k', 'abcdefgh', ${randomBytes(32)})`;
   await sql`select * from gateway.take_token('x', 1, 1, 1)`;
+  await sql`select * from gateway.api_set_content_policy(${alice}, 'discard_after_delivery')`;
 });
 afterAll(async () => db?.drop());
 

@@ -1,0 +1,56 @@
+// Message content at rest for the API (README "Message content at rest"): a send of an encrypted
+// tenant is sealed here, before the row exists, bound to the id chosen for it; a listing opens
+// sealed content for its owner. Content that cannot be opened (no key, unknown version, tampered)
+// is shown as { content_unreadable: true } and logged, never returned as ciphertext, and one such
+// row never fails a page.
+import { openContentOrMark, sealContent } from '../../kernel/content-box.ts';
+import { associatedData } from '../../kernel/secret-box.ts';
+import { HttpError } from '../_shared/http/errors.ts';
+import { contentPolicy } from '../_shared/sql/content-policies.ts';
+import type { Ctx } from './types.ts';
+
+export const contentKeyUnavailable = () =>
+  new HttpError(409, 'content_key_unavailable', 'Encrypted content needs MESSAGE_CONTENT_KEY, which this gateway is not configured with; ask the operator to set it');
+
+/** The content to queue and, for an encrypted tenant, the id of the row it is sealed for. */
+export async function contentToQueue(
+  ctx: Pick<Ctx, 'sql' | 'contentKeyring'>,
+  owner: string,
+  agent: string,
+  content: Record<string, unknown>,
+): Promise<{ content: Record<string, unknown>; id?: string }> {
+  const { policy } = await contentPolicy(ctx.sql, owner);
+  if (policy !== 'encrypted') return { content };
+  if (!ctx.contentKeyring) throw contentKeyUnavailable();
+  const id = crypto.randomUUID();
+  return { id, content: (await sealContent(ctx.contentKeyring, content, associatedData.messageContent(agent, id))) as unknown as Record<string, unknown> };
+}
+
+function opener(ctx: Pick<Ctx, 'contentKeyring' | 'logger'>) {
+  return (content: unknown, ad: string, row: string) =>
+    openContentOrMark(ctx.contentKeyring, content as Record<string, unknown>, ad, (error) =>
+      ctx.logger.warn({ row, reason: error.message }, 'stored message content cannot be opened'),
+    );
+}
+
+export async function openMessages<R extends { id: string; agent_id: string; content: unknown }>(ctx: Pick<Ctx, 'contentKeyring' | 'logger'>, rows: R[]): Promise<R[]> {
+  const open = opener(ctx);
+  return await Promise.all(rows.map(async (r) => ({ ...r, content: await open(r.content, associatedData.messageContent(r.agent_id, r.id), `messages:${r.id}`) })));
+}
+
+export async function openInbound<R extends { id: string; wa_message_id: string; content: unknown }>(ctx: Pick<Ctx, 'contentKeyring' | 'logger'>, agent: string, rows: R[]): Promise<R[]> {
+  const open = opener(ctx);
+  return await Promise.all(rows.map(async (r) => ({ ...r, content: await open(r.content, associatedData.inboundContent(agent, r.wa_message_id), `inbound_messages:${r.id}`) })));
+}
+
+/** message.received / message.sent_from_phone carry the inbound row's content, sealed as it is. */
+export async function openEvents<R extends { id: string; payload: unknown }>(ctx: Pick<Ctx, 'contentKeyring' | 'logger'>, agent: string, rows: R[]): Promise<R[]> {
+  const open = opener(ctx);
+  return await Promise.all(
+    rows.map(async (r) => {
+      const payload = r.payload as { content?: unknown; wa_message_id?: unknown } | null;
+      if (!payload || typeof payload.content !== 'object' || payload.content === null || typeof payload.wa_message_id !== 'string') return r;
+      return { ...r, payload: { ...payload, content: await open(payload.content, associatedData.inboundContent(agent, payload.wa_message_id), `events:${r.id}`) } };
+    }),
+  );
+}
