@@ -47,8 +47,12 @@ export interface ApiHarness {
   close(): Promise<void>;
 }
 
-export async function createApiHarness(config: Partial<GatewayConfig> = {}): Promise<ApiHarness> {
-  const db = await createTestDatabase();
+/**
+ * `contentKeyring`: the gateway's MESSAGE_CONTENT keyring (unset: none configured). `db`: run
+ * against a database the caller owns (e.g. a simulator stack's); close() then leaves it.
+ */
+export async function createApiHarness(config: Partial<GatewayConfig> = {}, options: { contentKeyring?: Keyring; db?: TestDatabase } = {}): Promise<ApiHarness> {
+  const db = options.db ?? (await createTestDatabase());
   const { privateKey, publicKey } = await generateKeyPair('ES256');
   const jwk: JWK = { ...(await exportJWK(publicKey)), kid: 'test-key', alg: 'ES256', use: 'sig' };
   const keyring = await createKeyring({ version: 1, key: new Uint8Array(randomBytes(32)) });
@@ -73,6 +77,7 @@ export async function createApiHarness(config: Partial<GatewayConfig> = {}): Pro
     clock,
     verifyJwt: createJwtVerifier({ supabaseUrl: SUPABASE_URL, jwks: { keys: [jwk] } }),
     keyring,
+    contentKeyring: options.contentKeyring,
     logger,
     // Test DNS: *.internal.test resolves to a private address, everything else to a public one.
     resolveHost: async (host) => (host.endsWith('.internal.test') ? ['10.0.0.5'] : host.endsWith('.nxdomain.test') ? [] : ['93.184.216.34']),
@@ -125,7 +130,7 @@ export async function createApiHarness(config: Partial<GatewayConfig> = {}): Pro
     },
     async close() {
       rmSync(mediaDir, { recursive: true, force: true });
-      await db.drop();
+      if (!options.db) await db.drop();
     },
   };
 }
