@@ -67,6 +67,23 @@ export async function openContent(keyring: Keyring | undefined, content: Record<
   return JSON.parse(text) as Record<string, unknown>;
 }
 
+/**
+ * The key of the request hash stored with an encrypted tenant's Idempotency-Key send: HMAC-SHA-256
+ * derived (HKDF) from the current MESSAGE_CONTENT_KEY, so the stored hash cannot confirm a guess
+ * of the content the way a plain SHA-256 of a short body could. A new current key changes it (a
+ * replay across a key change is then answered as a different request).
+ */
+export async function requestHashKey(contentKey: Uint8Array): Promise<CryptoKey> {
+  const base = await crypto.subtle.importKey('raw', contentKey as BufferSource, 'HKDF', false, ['deriveKey']);
+  return crypto.subtle.deriveKey(
+    { name: 'HKDF', hash: 'SHA-256', salt: new Uint8Array(0), info: new TextEncoder().encode('wa-gateway:request-hash') },
+    base,
+    { name: 'HMAC', hash: 'SHA-256', length: 256 },
+    false,
+    ['sign'],
+  );
+}
+
 /** openContent, or CONTENT_UNREADABLE when it cannot be opened (for listings: one bad row never fails a page). */
 export async function openContentOrMark(
   keyring: Keyring | undefined,

@@ -52,7 +52,7 @@ function validationHook(result: { success: boolean; error?: { issues: ReadonlyAr
 
 export function createApp(deps: AppDeps): GatewayApp {
   const config = { ...DEFAULT_CONFIG, ...deps.config, limits: { ...DEFAULT_CONFIG.limits, ...deps.config?.limits } };
-  const ctx: Ctx = { sql: deps.sql, clock: deps.clock ?? systemClock, config, logger: deps.logger, keyring: deps.keyring, contentKeyring: deps.contentKeyring, resolveHost: deps.resolveHost, mediaStore: deps.mediaStore };
+  const ctx: Ctx = { sql: deps.sql, clock: deps.clock ?? systemClock, config, logger: deps.logger, keyring: deps.keyring, contentKeyring: deps.contentKeyring, requestHashKey: deps.requestHashKey, resolveHost: deps.resolveHost, mediaStore: deps.mediaStore };
   const app = new OpenAPIHono<Env>({ defaultHook: validationHook }).basePath('/gateway') as GatewayApp;
 
   app.use('*', async (c, next) => {

@@ -12,18 +12,30 @@ import type { Ctx } from './types.ts';
 export const contentKeyUnavailable = () =>
   new HttpError(409, 'content_key_unavailable', 'Encrypted content needs MESSAGE_CONTENT_KEY, which this gateway is not configured with; ask the operator to set it');
 
-/** The content to queue and, for an encrypted tenant, the id of the row it is sealed for. */
+const hex = (bytes: ArrayBuffer) => Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, '0')).join('');
+
+/** What an Idempotency-Key replay is compared by: SHA-256 of the body, keyed (HMAC) for an encrypted tenant. */
+export type RequestHasher = (body: unknown) => Promise<string>;
+
+const sha256: RequestHasher = async (body) => hex(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(JSON.stringify(body))));
+
+/**
+ * The content to queue, the hasher of the request and, for an encrypted tenant, the id of the row
+ * the content is sealed for.
+ */
 export async function contentToQueue(
-  ctx: Pick<Ctx, 'sql' | 'contentKeyring'>,
+  ctx: Pick<Ctx, 'sql' | 'contentKeyring' | 'requestHashKey'>,
   owner: string,
   agent: string,
   content: Record<string, unknown>,
-): Promise<{ content: Record<string, unknown>; id?: string }> {
+): Promise<{ content: Record<string, unknown>; id?: string; hash: RequestHasher }> {
   const { policy } = await contentPolicy(ctx.sql, owner);
-  if (policy !== 'encrypted') return { content };
-  if (!ctx.contentKeyring) throw contentKeyUnavailable();
+  if (policy !== 'encrypted') return { content, hash: sha256 };
+  const { contentKeyring, requestHashKey } = ctx;
+  if (!contentKeyring || !requestHashKey) throw contentKeyUnavailable();
   const id = crypto.randomUUID();
-  return { id, content: (await sealContent(ctx.contentKeyring, content, associatedData.messageContent(agent, id))) as unknown as Record<string, unknown> };
+  const hash: RequestHasher = async (body) => hex(await crypto.subtle.sign('HMAC', requestHashKey, new TextEncoder().encode(JSON.stringify(body))));
+  return { id, hash, content: (await sealContent(contentKeyring, content, associatedData.messageContent(agent, id))) as unknown as Record<string, unknown> };
 }
 
 function opener(ctx: Pick<Ctx, 'contentKeyring' | 'logger'>) {

@@ -96,6 +96,8 @@ export interface AppDeps {
   keyring: Keyring;
   /** Seals and opens the content of tenants whose content policy is encrypted (MESSAGE_CONTENT_*); unset until one needs it. */
   contentKeyring?: Keyring;
+  /** Keys the Idempotency-Key request hash of encrypted tenants (kernel/content-box.ts requestHashKey); with contentKeyring. */
+  requestHashKey?: CryptoKey;
   /** DNS lookup for the webhook URL check; omitted where the runtime cannot resolve. */
   resolveHost?: Resolver;
   /** Where base64 uploads go; queued rows keep a reference (docs/invariants.md, invariant 6). */
@@ -109,6 +111,7 @@ export interface Ctx {
   logger: Logger;
   keyring: Keyring;
   contentKeyring?: Keyring;
+  requestHashKey?: CryptoKey;
   resolveHost?: Resolver;
   mediaStore: MediaStore;
 }

@@ -34,7 +34,8 @@ const stack = useSimulatorStack({ simulator: { deliveredAfterMs: 30, readAfterMs
 beforeAll(async () => {
   stack.sim.addContact(CONTACT, { pushName: 'Dana' });
   ({ sock } = await linkAccount(stack.sim, ACCOUNT));
-  contentKeyring = await createKeyring({ version: 4, key: new Uint8Array(randomBytes(32)) });
+  const contentKey = { version: 4, key: new Uint8Array(randomBytes(32)) };
+  contentKeyring = await createKeyring(contentKey);
   const webhookKeyring = await testKeyring();
   agent = await createRunningAgent(stack.db.sql, stack.owner);
   const connectorId = await registerConnector(stack.db.sql, randomUUID());
@@ -69,7 +70,7 @@ beforeAll(async () => {
   messaging.start();
   messaging.onSocketOpen(session);
   // The API against the same database, holding the same content key (as the edge function would).
-  api = await createApiHarness({}, { db: stack.db, contentKeyring });
+  api = await createApiHarness({}, { db: stack.db, contentKey });
   token = await api.token(stack.owner);
 });
 

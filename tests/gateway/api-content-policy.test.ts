@@ -3,10 +3,10 @@
  * policy, sends of an encrypted tenant sealed before the insert (the database holds no plaintext),
  * listings opening them for the owner, and content that cannot be opened failing closed.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { sealContent } from '../../kernel/content-box.ts';
-import { associatedData, createKeyring, type Keyring } from '../../kernel/secret-box.ts';
+import { associatedData, type Keyring } from '../../kernel/secret-box.ts';
 import { type ApiHarness, createApiHarness, errorOf } from '../helpers/api.ts';
 
 const SECRET = 'the merger closes on friday';
@@ -15,8 +15,8 @@ let keyless: ApiHarness;
 let contentKeyring: Keyring;
 
 beforeAll(async () => {
-  contentKeyring = await createKeyring({ version: 2, key: new Uint8Array(randomBytes(32)) });
-  api = await createApiHarness({}, { contentKeyring });
+  api = await createApiHarness({}, { contentKey: { version: 2, key: new Uint8Array(randomBytes(32)) } });
+  contentKeyring = api.contentKeyring!;
   keyless = await createApiHarness();
 });
 afterAll(async () => {
@@ -100,6 +100,12 @@ describe('an encrypted tenant', () => {
     const again = await json(await api.call('POST', `/v1/agents/${agent}/messages`, { token: me.token, body, headers }));
     expect(again.body).toMatchObject({ id: first.body.id, replayed: true });
     expect((await json(await api.call('GET', `/v1/agents/${agent}/messages/${first.body.id}`, { token: me.token }))).body.content).toEqual({ text: SECRET });
+    const changed = await api.call('POST', `/v1/agents/${agent}/messages`, { token: me.token, body: { ...body, text: 'other' }, headers });
+    expect(changed.status).toBe(409);
+    // The stored hash is keyed: the SHA-256 of a guessed body does not confirm it.
+    const [row] = await api.db.sql`select request_hash from public.messages where id = ${first.body.id}`;
+    expect(row!.request_hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(row!.request_hash).not.toBe(createHash('sha256').update(JSON.stringify(body)).digest('hex'));
   });
 
   test('inbound content and its event, sealed by the connector, are listed as plaintext', async () => {
@@ -166,8 +172,10 @@ describe('a plain tenant', () => {
   test('nothing changes: content stored and listed as sent', async () => {
     const me = await api.user();
     const agent = await api.agent(me.token);
-    const sent = await json(await api.call('POST', `/v1/agents/${agent}/messages`, { token: me.token, body: { to: '447700900123', type: 'text', text: 'hello' } }));
-    const [row] = await api.db.sql`select content from public.messages where id = ${sent.body.id}`;
+    const body = { to: '447700900123', type: 'text', text: 'hello' };
+    const sent = await json(await api.call('POST', `/v1/agents/${agent}/messages`, { token: me.token, body, headers: { 'idempotency-key': 'k1' } }));
+    const [row] = await api.db.sql`select content, request_hash from public.messages where id = ${sent.body.id}`;
     expect(row!.content).toEqual({ text: 'hello' });
+    expect(row!.request_hash).toBe(createHash('sha256').update(JSON.stringify(body)).digest('hex'));
   });
 });

@@ -50,6 +50,8 @@ describe('gateway keyring', () => {
     try {
       expect(without.contentKeyring).toBeUndefined();
       expect(withKey.contentKeyring?.currentVersion).toBe(6);
+      expect(withKey.requestHashKey).toBeDefined();
+      expect(without.requestHashKey).toBeUndefined();
     } finally {
       await without.sql.end();
       await withKey.sql.end();

@@ -44,11 +44,6 @@ const toView = (r: MessageRow): z.infer<typeof MessageView> => ({
   failedAt: iso(r.failed_at),
 });
 
-async function requestHash(value: unknown): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(JSON.stringify(value)));
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
-}
-
 export function registerMessageRoutes(app: GatewayApp, ctx: Ctx): void {
   const { sql, config, mediaStore, logger } = ctx;
   const SendMessage = createSendMessageSchema({ maxMediaBytes: config.maxMediaBytes, allowHttpMedia: config.allowHttpMedia, allowPrivateUrls: config.allowPrivateUrls });
@@ -73,8 +68,8 @@ export function registerMessageRoutes(app: GatewayApp, ctx: Ctx): void {
       const queued = toQueuedMessage(body);
       const { recipient, type } = queued;
       const stored = await storeInlineMedia({ sql, mediaStore, logger }, p.ownerId, queued.content);
-      const { content, id } = await contentToQueue(ctx, p.ownerId, agentId, stored);
-      const hash = idempotencyKey ? await requestHash(body) : null;
+      const { content, id, hash: hashOf } = await contentToQueue(ctx, p.ownerId, agentId, stored);
+      const hash = idempotencyKey ? await hashOf(body) : null;
       const row = await sendMessage(sql, { owner: p.ownerId, agent: agentId, recipient, type, content, idempotencyKey, requestHash: hash, id });
       setRateHeaders(c, rateFromRow(row));
       if (row.replayed) c.header('Idempotent-Replayed', 'true');
