@@ -48,4 +48,8 @@ Deno.test('message content sealed under Node opens under Deno; sealed under Deno
   let refused = false;
   await openContent(ring, sealed as never, associatedData.messageContent('agent-1', 'message-2')).catch(() => (refused = true));
   assert.ok(refused, 'content bound to another row must not open');
+  // The keyed request hash of encrypted sends derives (HKDF) and signs under Deno too.
+  const { requestHashKey } = await import('../../kernel/content-box.ts');
+  const mac = await crypto.subtle.sign('HMAC', await requestHashKey(new Uint8Array(32).fill(0x11)), new TextEncoder().encode('{}'));
+  assert.equal(mac.byteLength, 32);
 });
