@@ -4,13 +4,15 @@
 // message naming it (ConfigError). Both encryption keyrings are built here too (required; never a
 // random fallback): CREDENTIALS_ENCRYPTION_* for creds and Signal keys, WEBHOOK_SECRETS_* for
 // webhook signing secrets — the edge function holds only the second, so the two keys must differ.
+// A third, MESSAGE_CONTENT_*, is optional: it is needed once a tenant keeps content encrypted
+// (connector.ts refuses to start without it then), and must differ from the credentials key.
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { ACCEPTS_KEY, ACCEPTS_OLD_KEYS, bool, cleanEnv, type EnvMap, int, keyMaterial, logLevel, optionalInt, parseEnv } from '../kernel/env-schema.ts';
 import { mediaStoreEnvShape } from '../kernel/media/config.ts';
 import { PRIVATE_URLS_VARIABLE, privateUrlsRefusal } from '../kernel/private-urls.ts';
-import { bothKeyringsFromEnv, ConfigError, type Keyring } from '../kernel/secret-box.ts';
+import { bothKeyringsFromEnv, ConfigError, currentKeyFromEnv, KEYRING_PREFIX, type Keyring, keyringFromEnv } from '../kernel/secret-box.ts';
 import { type AlertEmailConfig, alertEmailConfig, alertEmailEnvShape } from './alerts/config.ts';
 import type { OutboundConfig } from './messages/outbound-worker.ts';
 import type { WebhookDispatcherConfig } from './webhooks/dispatcher.ts';
@@ -31,6 +33,9 @@ export const envSchema = z.object({
   WEBHOOK_SECRETS_KEY: keyMaterial().meta({ accepts: ACCEPTS_KEY, description: 'AES-256-GCM key for webhook signing secrets, shared with the edge function; must differ from `CREDENTIALS_ENCRYPTION_KEY`. No fallback.' }),
   WEBHOOK_SECRETS_KEY_VERSION: int(1, 1).describe('Version stored beside every webhook-secret ciphertext made with the current key.'),
   WEBHOOK_SECRETS_OLD_KEYS: z.string().optional().meta({ accepts: ACCEPTS_OLD_KEYS, description: 'Older webhook keys, for reading during a rotation or the move off the credentials key (README "Rotating the encryption keys").' }),
+  MESSAGE_CONTENT_KEY: keyMaterial().optional().meta({ accepts: ACCEPTS_KEY, description: 'AES-256-GCM key for the message content of tenants whose content policy is `encrypted` (opened to send, sealed when inbound content is stored, opened for webhooks); the same key as the edge function\'s, and it must differ from `CREDENTIALS_ENCRYPTION_KEY`. Optional until a tenant chooses `encrypted`: then the connector refuses to start without it.' }),
+  MESSAGE_CONTENT_KEY_VERSION: int(1, 1).describe('Version stored beside every content ciphertext made with the current key.'),
+  MESSAGE_CONTENT_OLD_KEYS: z.string().optional().meta({ accepts: ACCEPTS_OLD_KEYS, description: 'Older content keys, for reading content sealed before a rotation (keep them until retention has removed that content).' }),
   CONNECTOR_ID: z.uuid().optional().describe('Stable identity of this process; a new random id per start when unset.'),
   CONNECTOR_HOSTNAME: z.string().min(1).optional().describe('Host name recorded with the leases it holds.'),
   CONNECTOR_CAPACITY: int(0, 500).describe('Most sessions this connector holds at once.'),
@@ -182,6 +187,8 @@ export interface ConnectorConfig {
   keyring: Keyring;
   /** Webhook signing secrets (WEBHOOK_SECRETS_*): the webhook dispatcher only. */
   webhookKeyring: Keyring;
+  /** Message content of encrypted tenants (MESSAGE_CONTENT_*): the message path only; unset until a tenant needs it. */
+  contentKeyring?: Keyring;
 }
 
 export const CONNECTOR_VERSION = '0.1.0';
@@ -192,6 +199,7 @@ export async function loadConfig(env: EnvMap = process.env): Promise<ConnectorCo
   if (!cleaned.DATABASE_URL && cleaned.SUPABASE_DB_URL) cleaned.DATABASE_URL = cleaned.SUPABASE_DB_URL;
   const e = parseEnv(envSchema, cleaned);
   const { credentials: keyring, webhookSecrets: webhookKeyring } = await bothKeyringsFromEnv(cleaned);
+  const contentKeyring = e.MESSAGE_CONTENT_KEY ? await contentKeyringOf(cleaned) : undefined;
   if (e.SUPABASE_URL && !(e.SUPABASE_SECRET_KEY ?? e.SUPABASE_SERVICE_ROLE_KEY)) {
     throw new ConfigError('SUPABASE_SECRET_KEY', 'is required when SUPABASE_URL is set (Realtime wake-ups)');
   }
@@ -265,7 +273,18 @@ export async function loadConfig(env: EnvMap = process.env): Promise<ConnectorCo
     alertEmail: alertEmailConfig(e),
     keyring,
     webhookKeyring,
+    contentKeyring,
   };
+}
+
+/** The edge function holds the content key: the same bytes as the credentials key would let it open every session's creds. */
+async function contentKeyringOf(env: EnvMap): Promise<Keyring> {
+  const content = currentKeyFromEnv(env, KEYRING_PREFIX.messageContent);
+  const credentials = currentKeyFromEnv(env, KEYRING_PREFIX.credentials);
+  if (content.every((byte, i) => byte === credentials[i])) {
+    throw new ConfigError(`${KEYRING_PREFIX.messageContent}_KEY`, `must differ from ${KEYRING_PREFIX.credentials}_KEY (the edge function holds it)`);
+  }
+  return keyringFromEnv(env, KEYRING_PREFIX.messageContent);
 }
 
 function messagingConfig(e: z.output<typeof envSchema>): MessagingConfig {

@@ -10,6 +10,7 @@ import type { WASocket } from '@whiskeysockets/baileys';
 import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
 import { type Clock, systemClock } from './clock.ts';
+import { ConfigError, KEYRING_PREFIX } from '../kernel/secret-box.ts';
 import type { ConnectorConfig } from './config.ts';
 import { runJob, scheduleJobs, type JobName } from './jobs/jobs.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
@@ -17,6 +18,7 @@ import type { LiveSession, SessionDirectory } from './sessions/context.ts';
 import { SessionManager } from './sessions/manager.ts';
 import { signalKeysPerType } from './sql/keys.ts';
 import { registerConnector } from './sql/leases.ts';
+import { contentEncryptionInUse } from './sql/content.ts';
 import { queueDepth } from './sql/messages.ts';
 import { createSignalWarningMonitor, type SignalWarningMonitor } from './signal-warning-monitor.ts';
 import {
@@ -175,6 +177,10 @@ export function createConnector(deps: ConnectorDeps): Connector {
     async start() {
       // Before any session is claimed: a Baileys whose internals changed would lose messages quietly.
       checkBaileysInternals();
+      // Encrypted content this connector could neither send nor store: refuse now, naming the variable.
+      if (!config.contentKeyring && (await contentEncryptionInUse(sql))) {
+        throw new ConfigError(`${KEYRING_PREFIX.messageContent}_KEY`, 'is required: a tenant keeps message content encrypted (content policy `encrypted`)');
+      }
       await registerConnector(sql, { id: config.connectorId, hostname: config.hostname, pid: process.pid, version: config.version, capacity: config.capacity });
       logger.info({ connectorId: config.connectorId, capacity: config.capacity, leaseSeconds: config.leaseSeconds }, 'connector registered');
       signalWarnings = createSignalWarningMonitor({ sql, logger, metrics, thresholds: config.signalWarningThresholds, holds: (id) => manager.get(id) !== undefined });

@@ -31,6 +31,10 @@ const { logger } = composed;
 try {
   await composed.start();
 } catch (error) {
+  if (error instanceof ConfigError) {
+    logger.fatal({ variable: error.variable }, `configuration error: ${error.message}`);
+    process.exit(78); // EX_CONFIG
+  }
   logger.fatal({ err: error }, 'connector failed to start');
   process.exit(1);
 }

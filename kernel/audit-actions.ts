@@ -34,6 +34,8 @@ export const AUDIT_ACTIONS = [
   // Data subject requests
   'data_subject.exported',
   'data_subject.erased',
+  // Message content at rest
+  'content_policy.changed',
   // The log's own retention (a fleet-level entry, not shown to tenants)
   'audit_log.pruned',
   // Operator functions run from the SQL editor

@@ -13,6 +13,9 @@
  * WhatsApp session's creds or Signal keys.
  *   CREDENTIALS_ENCRYPTION_*  creds and Signal keys (connector and keys:rotate only)
  *   WEBHOOK_SECRETS_*         webhook signing secrets (edge function, connector, keys:rotate)
+ *   MESSAGE_CONTENT_*         message content of tenants whose content policy is `encrypted`
+ *                             (edge function and connector; optional until a tenant chooses it;
+ *                             kernel/content-box.ts)
  *
  * Configuration for a keyring with prefix P (checked at start; a missing or malformed key stops
  * the process, never a random fallback):
@@ -80,7 +83,7 @@ function parseVersion(text: string, variable: string): number {
 }
 
 /** The environment prefix of each keyring (see the header). */
-export const KEYRING_PREFIX = { credentials: 'CREDENTIALS_ENCRYPTION', webhookSecrets: 'WEBHOOK_SECRETS' } as const;
+export const KEYRING_PREFIX = { credentials: 'CREDENTIALS_ENCRYPTION', webhookSecrets: 'WEBHOOK_SECRETS', messageContent: 'MESSAGE_CONTENT' } as const;
 export type KeyringPrefix = (typeof KEYRING_PREFIX)[keyof typeof KEYRING_PREFIX];
 
 /** The key material of `<prefix>_KEY`, parsed, or throws ConfigError naming it. */
@@ -173,4 +176,8 @@ export const associatedData = {
   creds: (agentId: string) => `wa-gateway:creds:${agentId}`,
   signalKey: (agentId: string, keyType: string, keyId: string) => `wa-gateway:key:${agentId}:${keyType}:${keyId}`,
   webhookSecret: (endpointId: string) => `wa-gateway:webhook-secret:${endpointId}`,
+  /** An outbound message's content: the row of public.messages (its id is chosen before the insert). */
+  messageContent: (agentId: string, messageId: string) => `wa-gateway:content:messages:${agentId}:${messageId}`,
+  /** An inbound message's content, in its row and in its event's payload: unique per agent and WhatsApp id. */
+  inboundContent: (agentId: string, waMessageId: string) => `wa-gateway:content:inbound_messages:${agentId}:${waMessageId}`,
 };

@@ -257,6 +257,25 @@ $$;
 COMMENT ON FUNCTION gateway.api_call(p_owner uuid, p_agent uuid) IS 'Control plane: ownership check of an agent plus one API call counted in today''s statistics.';
 
 --
+-- Name: api_content_policy(uuid); Type: FUNCTION; Schema: gateway; Owner: -
+--
+
+CREATE FUNCTION gateway.api_content_policy(p_owner uuid) RETURNS TABLE(policy text, updated_at timestamp with time zone)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+  select coalesce(c.policy, 'plain'), c.updated_at
+  from (select p_owner as owner_id) o
+  left join public.content_policies c on c.owner_id = o.owner_id;
+$$;
+
+--
+-- Name: FUNCTION api_content_policy(p_owner uuid); Type: COMMENT; Schema: gateway; Owner: -
+--
+
+COMMENT ON FUNCTION gateway.api_content_policy(p_owner uuid) IS 'Control plane: the owner''s content policy (plain with a null updated_at when never set).';
+
+--
 -- Name: api_key_for_prefix(text, bytea); Type: FUNCTION; Schema: gateway; Owner: -
 --
 
@@ -435,24 +454,24 @@ $$;
 COMMENT ON FUNCTION gateway.api_rotate_webhook_secret(p_owner uuid, p_endpoint uuid, p_ciphertext bytea, p_key_version integer, p_overlap_seconds integer, p_capacity integer, p_window_seconds integer) IS 'Control plane: replaces an owner''s webhook signing secret, keeping the old one for an overlap (0 to 7 days) during which deliveries carry both signatures; audited as a webhook.secret_rotated event; limited per owner (default 10 per hour).';
 
 --
--- Name: api_send(uuid, uuid, text, text, jsonb, text, text); Type: FUNCTION; Schema: gateway; Owner: -
+-- Name: api_send(uuid, uuid, text, text, jsonb, text, text, uuid); Type: FUNCTION; Schema: gateway; Owner: -
 --
 
-CREATE FUNCTION gateway.api_send(p_owner uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb, p_idempotency_key text DEFAULT NULL::text, p_request_hash text DEFAULT NULL::text) RETURNS TABLE(id uuid, wa_message_id text, status text, created_at timestamp with time zone, replayed boolean, rate_limit integer, rate_remaining integer, rate_reset_seconds integer)
+CREATE FUNCTION gateway.api_send(p_owner uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb, p_idempotency_key text DEFAULT NULL::text, p_request_hash text DEFAULT NULL::text, p_id uuid DEFAULT NULL::uuid) RETURNS TABLE(id uuid, wa_message_id text, status text, created_at timestamp with time zone, replayed boolean, rate_limit integer, rate_remaining integer, rate_reset_seconds integer)
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $$
 begin
   return query select * from gateway.enqueue_message(p_owner, p_agent, p_recipient, p_type, p_content,
-    p_idempotency_key, p_request_hash, true);
+    p_idempotency_key, p_request_hash, p_id, true);
 end;
 $$;
 
 --
--- Name: FUNCTION api_send(p_owner uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb, p_idempotency_key text, p_request_hash text); Type: COMMENT; Schema: gateway; Owner: -
+-- Name: FUNCTION api_send(p_owner uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb, p_idempotency_key text, p_request_hash text, p_id uuid); Type: COMMENT; Schema: gateway; Owner: -
 --
 
-COMMENT ON FUNCTION gateway.api_send(p_owner uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb, p_idempotency_key text, p_request_hash text) IS 'Control plane: gateway.enqueue_message with the API call counted in the same daily_stats update (a replay counts one call too).';
+COMMENT ON FUNCTION gateway.api_send(p_owner uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb, p_idempotency_key text, p_request_hash text, p_id uuid) IS 'Control plane: gateway.enqueue_message with the API call counted in the same daily_stats update (a replay counts one call too).';
 
 --
 -- Name: whatsapp_sessions; Type: TABLE; Schema: public; Owner: -
@@ -538,6 +557,32 @@ $$;
 --
 
 COMMENT ON FUNCTION gateway.api_session_command(p_owner uuid, p_agent uuid, p_command text, p_force boolean, p_capacity integer, p_window_seconds integer) IS 'Control plane: disconnect, logout or restart, limited per agent (default 10 per hour), with the API call counted.';
+
+--
+-- Name: api_set_content_policy(uuid, text); Type: FUNCTION; Schema: gateway; Owner: -
+--
+
+CREATE FUNCTION gateway.api_set_content_policy(p_owner uuid, p_policy text) RETURNS TABLE(policy text, updated_at timestamp with time zone)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  if p_policy is null or p_policy not in ('plain', 'encrypted', 'discard_after_delivery') then
+    perform gateway.fail('invalid_argument', 'policy must be plain, encrypted or discard_after_delivery');
+  end if;
+  return query
+  insert into public.content_policies as c (owner_id, policy, encrypted_at)
+  values (p_owner, p_policy, case when p_policy = 'encrypted' then now() end)
+  on conflict (owner_id) do update set policy = excluded.policy, encrypted_at = coalesce(excluded.encrypted_at, c.encrypted_at)
+  returning c.policy, c.updated_at;
+end;
+$$;
+
+--
+-- Name: FUNCTION api_set_content_policy(p_owner uuid, p_policy text); Type: COMMENT; Schema: gateway; Owner: -
+--
+
+COMMENT ON FUNCTION gateway.api_set_content_policy(p_owner uuid, p_policy text) IS 'Control plane: sets the owner''s content policy; new content follows it, stored content stays as it is.';
 
 --
 -- Name: api_test_webhook(uuid, uuid, integer, integer); Type: FUNCTION; Schema: gateway; Owner: -
@@ -1270,6 +1315,40 @@ $$;
 COMMENT ON FUNCTION gateway.configure_alert_emails(p_connector uuid, p_event_types text[], p_recipients text[], p_owners boolean) IS 'Connector (ALERT_SMTP_URL set): which alert types are mailed from now on, to which operators, and whether to the agent''s owner too.';
 
 --
+-- Name: content_encryption_in_use(); Type: FUNCTION; Schema: gateway; Owner: -
+--
+
+CREATE FUNCTION gateway.content_encryption_in_use() RETURNS boolean
+    LANGUAGE sql STABLE
+    SET search_path TO ''
+    AS $$
+  select exists (select 1 from public.content_policies where encrypted_at is not null);
+$$;
+
+--
+-- Name: FUNCTION content_encryption_in_use(); Type: COMMENT; Schema: gateway; Owner: -
+--
+
+COMMENT ON FUNCTION gateway.content_encryption_in_use() IS 'Connector start: whether any tenant has ever chosen encrypted content, so sealed rows may exist (then MESSAGE_CONTENT_KEY is required).';
+
+--
+-- Name: content_policy_of_agent(uuid); Type: FUNCTION; Schema: gateway; Owner: -
+--
+
+CREATE FUNCTION gateway.content_policy_of_agent(p_agent uuid) RETURNS text
+    LANGUAGE sql STABLE
+    SET search_path TO ''
+    AS $$
+  select private.content_policy_of(a.owner_id) from public.agents a where a.id = p_agent;
+$$;
+
+--
+-- Name: FUNCTION content_policy_of_agent(p_agent uuid); Type: COMMENT; Schema: gateway; Owner: -
+--
+
+COMMENT ON FUNCTION gateway.content_policy_of_agent(p_agent uuid) IS 'Connector: the content policy of an agent''s owner, read in the transaction that stores its inbound messages (encrypted: sealed before the insert).';
+
+--
 -- Name: count_api_call(uuid, uuid); Type: FUNCTION; Schema: gateway; Owner: -
 --
 
@@ -1662,10 +1741,10 @@ $$;
 COMMENT ON FUNCTION gateway.emit_event(p_owner uuid, p_agent uuid, p_type text, p_severity text, p_payload jsonb) IS 'Writes an event and its webhook deliveries in the caller''s transaction (the outbox).';
 
 --
--- Name: enqueue_message(uuid, uuid, text, text, jsonb, text, text, boolean); Type: FUNCTION; Schema: gateway; Owner: -
+-- Name: enqueue_message(uuid, uuid, text, text, jsonb, text, text, uuid, boolean); Type: FUNCTION; Schema: gateway; Owner: -
 --
 
-CREATE FUNCTION gateway.enqueue_message(p_owner uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb, p_idempotency_key text DEFAULT NULL::text, p_request_hash text DEFAULT NULL::text, p_count_api_call boolean DEFAULT false) RETURNS TABLE(id uuid, wa_message_id text, status text, created_at timestamp with time zone, replayed boolean, rate_limit integer, rate_remaining integer, rate_reset_seconds integer)
+CREATE FUNCTION gateway.enqueue_message(p_owner uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb, p_idempotency_key text DEFAULT NULL::text, p_request_hash text DEFAULT NULL::text, p_id uuid DEFAULT NULL::uuid, p_count_api_call boolean DEFAULT false) RETURNS TABLE(id uuid, wa_message_id text, status text, created_at timestamp with time zone, replayed boolean, rate_limit integer, rate_remaining integer, rate_reset_seconds integer)
     LANGUAGE plpgsql
     SET search_path TO ''
     AS $_$
@@ -1676,6 +1755,7 @@ declare
   v_limit integer;
   v_bucket record;
   v_key text;
+  v_sealed boolean;
 begin
   v_agent := gateway.owned_agent(p_owner, p_agent);
   if v_agent.disabled_at is not null then
@@ -1707,8 +1787,15 @@ begin
       perform gateway.fail('invalid_argument', 'media reference is not a stored object of this owner');
     end if;
   end if;
-  if octet_length(p_content::text) > 65536 then
+  -- A sealed envelope is base64 of the plaintext (4/3) plus nonce and tag: the same 64 KiB of content.
+  v_sealed := p_content ? 'sealed';
+  if octet_length(p_content::text) > (case when v_sealed then 90112 else 65536 end) then
     perform gateway.fail('invalid_argument', 'message content is larger than 64 KiB');
+  end if;
+  -- The edge function seals for encrypted tenants. Plaintext arriving for one (a policy changed
+  -- between its read and this insert, or a caller without the key) is refused, never stored.
+  if not v_sealed and private.content_policy_of(p_owner) = 'encrypted' then
+    perform gateway.fail('conflict', 'this organisation keeps message content encrypted; the content was not sealed');
   end if;
 
   if p_idempotency_key is not null then
@@ -1727,7 +1814,7 @@ begin
   end if;
 
   select p.messages_per_minute into v_limit
-  from public.accounts a join public.plans p on p.id = a.plan_id where a.user_id = p_owner;
+  from public.organisations o join public.plans p on p.id = o.plan_id where o.id = p_owner;
   v_limit := coalesce(v_limit, 30);
   select * into v_bucket from gateway.take_token('send:' || p_agent::text, v_limit, v_limit / 60.0, 1);
   if not v_bucket.allowed then
@@ -1736,8 +1823,8 @@ begin
                         'retry_after', v_bucket.retry_after_seconds)::text);
   end if;
 
-  insert into public.messages as m (agent_id, owner_id, wa_message_id, recipient, type, content, idempotency_key, request_hash)
-  values (p_agent, p_owner, '3EB0' || upper(encode(extensions.gen_random_bytes(9), 'hex')),
+  insert into public.messages as m (id, agent_id, owner_id, wa_message_id, recipient, type, content, idempotency_key, request_hash)
+  values (coalesce(p_id, extensions.gen_random_uuid()), p_agent, p_owner, '3EB0' || upper(encode(extensions.gen_random_bytes(9), 'hex')),
           p_recipient, p_type, p_content, p_idempotency_key, p_request_hash)
   on conflict (agent_id, idempotency_key) do nothing
   returning * into v_row;
@@ -1766,10 +1853,10 @@ end;
 $_$;
 
 --
--- Name: FUNCTION enqueue_message(p_owner uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb, p_idempotency_key text, p_request_hash text, p_count_api_call boolean); Type: COMMENT; Schema: gateway; Owner: -
+-- Name: FUNCTION enqueue_message(p_owner uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb, p_idempotency_key text, p_request_hash text, p_id uuid, p_count_api_call boolean); Type: COMMENT; Schema: gateway; Owner: -
 --
 
-COMMENT ON FUNCTION gateway.enqueue_message(p_owner uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb, p_idempotency_key text, p_request_hash text, p_count_api_call boolean) IS 'Accepts a send: ownership, disabled agent, recipient and type, content (no media bytes, at most 64 KiB, media references of this owner), idempotency and the plan''s per-minute limit checked; returns the queued row (or the first one for a replay). p_count_api_call also counts an API call in the same daily_stats update.';
+COMMENT ON FUNCTION gateway.enqueue_message(p_owner uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb, p_idempotency_key text, p_request_hash text, p_id uuid, p_count_api_call boolean) IS 'Accepts a send: ownership, disabled agent, recipient and type, content (no media bytes, at most 64 KiB, media references of this owner, sealed when the owner''s content policy is encrypted), idempotency and the plan''s per-minute limit checked; p_id is the new row''s id (sealed content is bound to it); returns the queued row (or the first one for a replay). p_count_api_call also counts an API call in the same daily_stats update.';
 
 --
 -- Name: organisations; Type: TABLE; Schema: public; Owner: -
@@ -2213,6 +2300,7 @@ CREATE FUNCTION private.audit_actions() RETURNS text[]
     'member.added', 'member.role_changed', 'member.removed',
     'invitation.created', 'invitation.accepted', 'invitation.revoked',
     'data_subject.exported', 'data_subject.erased',
+    'content_policy.changed',
     'audit_log.pruned',
     'ops.cancel_emergency_key_cleanup', 'ops.disable_agent', 'ops.emergency_key_cleanup', 'ops.enable_agent',
     'ops.force_release_session', 'ops.prune_signal_keys', 'ops.requeue_failed_messages', 'ops.restore_signal_keys'
@@ -2658,11 +2746,14 @@ CREATE FUNCTION gateway.record_inbound(p_agent uuid, p_connector uuid, p_epoch b
 declare
   v_session public.whatsapp_sessions;
   r record;
+  v_event uuid;
+  v_policy text;
 begin
   if jsonb_typeof(p_messages) is distinct from 'array' then
     perform gateway.fail('invalid_argument', 'messages must be a JSON array');
   end if;
   v_session := gateway.assert_lease(p_agent, p_connector, p_epoch);
+  v_policy := private.content_policy_of(v_session.owner_id);
   for r in
     insert into public.inbound_messages as im (agent_id, owner_id, wa_message_id, chat_jid, sender_phone, sender_lid,
       from_me, type, content, quoted_wa_message_id, sent_at)
@@ -2678,11 +2769,14 @@ begin
     if not r.from_me then
       perform private.bump_stats(p_agent, v_session.owner_id, 'received', 1);
     end if;
-    perform gateway.emit_event(v_session.owner_id, p_agent,
+    v_event := gateway.emit_event(v_session.owner_id, p_agent,
       case when r.from_me then 'message.sent_from_phone' else 'message.received' end, 'info',
       jsonb_build_object('id', r.id, 'wa_message_id', r.wa_message_id, 'type', r.type, 'chat_jid', r.chat_jid,
                          'sender_phone', r.sender_phone, 'sender_lid', r.sender_lid, 'content', r.content,
                          'quoted_wa_message_id', r.quoted_wa_message_id, 'sent_at', r.sent_at));
+    if v_policy = 'discard_after_delivery' then
+      perform private.discard_delivered_content(v_event);
+    end if;
     id := r.id; wa_message_id := r.wa_message_id;
     return next;
   end loop;
@@ -3744,15 +3838,24 @@ COMMENT ON FUNCTION ops.prune_signal_keys(p_agent uuid, p_force boolean, p_min_a
 --
 
 CREATE FUNCTION ops.requeue_failed_messages(p_agent uuid, p_since timestamp with time zone DEFAULT (now() - '1 day'::interval)) RETURNS integer
-    LANGUAGE plpgsql SECURITY DEFINER
+    LANGUAGE plpgsql
     SET search_path TO ''
     AS $$
 declare
-  v integer := private.requeue_failed_messages_unaudited(p_agent, p_since);
+  v_count integer;
 begin
-  perform private.record_audit('ops.requeue_failed_messages', private.agent_owner(p_agent), p_agent, null,
-    jsonb_build_object('since', p_since, 'requeued', v));
-  return v;
+  if not exists (select 1 from public.agents where id = p_agent) then
+    perform gateway.fail('unknown_agent', 'no agent with this id');
+  end if;
+  -- A message whose content is gone (retention, discard_after_delivery) has nothing to send.
+  -- Same row, same WhatsApp id: a message that failed before reaching WhatsApp goes out once.
+  update public.messages
+  set status = 'queued', attempts = 0, next_attempt_at = now(), error_code = null, error_message = null,
+      failed_at = null, locked_by = null, locked_until = null
+  where agent_id = p_agent and status = 'failed' and failed_at >= p_since
+    and content is distinct from '{"content_removed": true}'::jsonb;
+  get diagnostics v_count = row_count;
+  return v_count;
 end;
 $$;
 
@@ -4024,6 +4127,27 @@ $$;
 --
 
 COMMENT ON FUNCTION private.audit_change(p_from anyelement, p_to anyelement) IS 'An audit change {from, to}, or null when the value did not change.';
+
+--
+-- Name: audit_content_policy(); Type: FUNCTION; Schema: private; Owner: -
+--
+
+CREATE FUNCTION private.audit_content_policy() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  perform private.record_audit('content_policy.changed', new.owner_id, null, new.owner_id,
+    jsonb_build_object('policy', private.audit_change(case when tg_op = 'UPDATE' then old.policy else 'plain' end, new.policy)));
+  return null;
+end;
+$$;
+
+--
+-- Name: FUNCTION audit_content_policy(); Type: COMMENT; Schema: private; Owner: -
+--
+
+COMMENT ON FUNCTION private.audit_content_policy() IS 'Audit trigger of public.content_policies: the policy changed (from plain for a first row).';
 
 --
 -- Name: audit_data_requests(); Type: FUNCTION; Schema: private; Owner: -
@@ -4355,6 +4479,23 @@ $$;
 COMMENT ON FUNCTION private.check_member_change(p_org uuid, p_actor_role text, p_user uuid, p_new_role text) IS 'Refuses a change to a member (new role, or null for removal) that the actor''s role does not allow or that would leave the organisation without an owner; returns the member''s current role.';
 
 --
+-- Name: content_policy_of(uuid); Type: FUNCTION; Schema: private; Owner: -
+--
+
+CREATE FUNCTION private.content_policy_of(p_owner uuid) RETURNS text
+    LANGUAGE sql STABLE
+    SET search_path TO ''
+    AS $$
+  select coalesce((select c.policy from public.content_policies c where c.owner_id = p_owner), 'plain');
+$$;
+
+--
+-- Name: FUNCTION content_policy_of(p_owner uuid); Type: COMMENT; Schema: private; Owner: -
+--
+
+COMMENT ON FUNCTION private.content_policy_of(p_owner uuid) IS 'The content policy of an owner: its row, or plain without one.';
+
+--
 -- Name: create_account_for_new_user(); Type: FUNCTION; Schema: private; Owner: -
 --
 
@@ -4534,6 +4675,79 @@ $$;
 --
 
 COMMENT ON FUNCTION private.disable_agent_unaudited(p_agent uuid, p_reason text) IS 'The body of ops.disable_agent, which audits it; not called directly.';
+
+--
+-- Name: discard_content_after_delivery(); Type: FUNCTION; Schema: private; Owner: -
+--
+
+CREATE FUNCTION private.discard_content_after_delivery() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+begin
+  perform private.discard_delivered_content(new.event_id);
+  return null;
+end;
+$$;
+
+--
+-- Name: FUNCTION discard_content_after_delivery(); Type: COMMENT; Schema: private; Owner: -
+--
+
+COMMENT ON FUNCTION private.discard_content_after_delivery() IS 'Trigger: a webhook delivery that ended (delivered or dead) may have been the last one waiting for its inbound message''s content.';
+
+--
+-- Name: discard_delivered_content(uuid); Type: FUNCTION; Schema: private; Owner: -
+--
+
+CREATE FUNCTION private.discard_delivered_content(p_event uuid) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+  v_event public.events;
+begin
+  select * into v_event from public.events e where e.id = p_event
+    and e.type in ('message.received', 'message.sent_from_phone') and e.payload ? 'content';
+  if v_event.id is null
+     or v_event.payload -> 'content' = '{"content_removed": true}'::jsonb
+     or private.content_policy_of(v_event.owner_id) <> 'discard_after_delivery'
+     or exists (select 1 from public.webhook_deliveries d where d.event_id = p_event and d.status in ('pending', 'delivering')) then
+    return;
+  end if;
+  update public.events e set payload = jsonb_set(e.payload, '{content}', '{"content_removed": true}'::jsonb) where e.id = p_event;
+  update public.inbound_messages i set content = '{"content_removed": true}'::jsonb
+  where i.id = (v_event.payload ->> 'id')::uuid and i.agent_id = v_event.agent_id;
+end;
+$$;
+
+--
+-- Name: FUNCTION discard_delivered_content(p_event uuid); Type: COMMENT; Schema: private; Owner: -
+--
+
+COMMENT ON FUNCTION private.discard_delivered_content(p_event uuid) IS 'discard_after_delivery: removes an inbound message''s content (row and event payload) once none of its event''s webhook deliveries is pending or delivering.';
+
+--
+-- Name: discard_sent_content(); Type: FUNCTION; Schema: private; Owner: -
+--
+
+CREATE FUNCTION private.discard_sent_content() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+begin
+  if private.content_policy_of(new.owner_id) = 'discard_after_delivery' then
+    new.content := '{"content_removed": true}'::jsonb;
+  end if;
+  return new;
+end;
+$$;
+
+--
+-- Name: FUNCTION discard_sent_content(); Type: COMMENT; Schema: private; Owner: -
+--
+
+COMMENT ON FUNCTION private.discard_sent_content() IS 'Trigger: a settled send (sent or failed) of a discard_after_delivery owner keeps its row, not its content.';
 
 --
 -- Name: emergency_key_cleanup_unaudited(uuid, boolean, interval); Type: FUNCTION; Schema: private; Owner: -
@@ -5959,6 +6173,24 @@ COMMENT ON TABLE private.webhook_secrets IS 'Signing secret of each webhook endp
 COMMENT ON COLUMN private.webhook_secrets.previous_ciphertext IS 'The secret the last rotation replaced; deliveries are signed with it too until previous_expires_at.';
 
 --
+-- Name: content_policies; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.content_policies (
+    owner_id uuid NOT NULL,
+    policy text DEFAULT 'plain'::text NOT NULL,
+    encrypted_at timestamp with time zone,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT content_policies_policy_check CHECK ((policy = ANY (ARRAY['plain'::text, 'encrypted'::text, 'discard_after_delivery'::text])))
+);
+
+--
+-- Name: TABLE content_policies; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.content_policies IS 'Per tenant: how message content is kept at rest (plain, encrypted, discard_after_delivery); no row means plain. Changed through the API; applies to new content.';
+
+--
 -- Name: daily_stats; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -6269,6 +6501,13 @@ ALTER TABLE ONLY public.agents
 
 ALTER TABLE ONLY public.audit_log
     ADD CONSTRAINT audit_log_pkey PRIMARY KEY (id);
+
+--
+-- Name: content_policies content_policies_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.content_policies
+    ADD CONSTRAINT content_policies_pkey PRIMARY KEY (owner_id);
 
 --
 -- Name: daily_stats daily_stats_pkey; Type: CONSTRAINT; Schema: public; Owner: -
@@ -6740,6 +6979,18 @@ CREATE TRIGGER audit_agents_insert AFTER INSERT ON public.agents FOR EACH ROW EX
 CREATE TRIGGER audit_agents_rename AFTER UPDATE OF name ON public.agents FOR EACH ROW WHEN ((new.name IS DISTINCT FROM old.name)) EXECUTE FUNCTION private.audit_agents();
 
 --
+-- Name: content_policies audit_content_policy_insert; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER audit_content_policy_insert AFTER INSERT ON public.content_policies FOR EACH ROW WHEN ((new.policy <> 'plain'::text)) EXECUTE FUNCTION private.audit_content_policy();
+
+--
+-- Name: content_policies audit_content_policy_update; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER audit_content_policy_update AFTER UPDATE OF policy ON public.content_policies FOR EACH ROW WHEN ((new.policy IS DISTINCT FROM old.policy)) EXECUTE FUNCTION private.audit_content_policy();
+
+--
 -- Name: audit_log audit_log_no_delete; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -6836,6 +7087,18 @@ CREATE TRIGGER audit_webhook_endpoints_insert AFTER INSERT ON public.webhook_end
 CREATE TRIGGER audit_webhook_endpoints_update AFTER UPDATE OF url, agent_id, event_types, description, enabled ON public.webhook_endpoints FOR EACH ROW WHEN (((new.url IS DISTINCT FROM old.url) OR (new.agent_id IS DISTINCT FROM old.agent_id) OR (new.event_types IS DISTINCT FROM old.event_types) OR (new.description IS DISTINCT FROM old.description) OR (new.enabled IS DISTINCT FROM old.enabled))) EXECUTE FUNCTION private.audit_webhook_endpoints();
 
 --
+-- Name: content_policies content_policies_touch_updated_at; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER content_policies_touch_updated_at BEFORE UPDATE ON public.content_policies FOR EACH ROW EXECUTE FUNCTION private.touch_updated_at();
+
+--
+-- Name: messages messages_discard_sent_content; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER messages_discard_sent_content BEFORE UPDATE OF status ON public.messages FOR EACH ROW WHEN (((new.status = ANY (ARRAY['sent'::text, 'failed'::text])) AND (old.status IS DISTINCT FROM new.status))) EXECUTE FUNCTION private.discard_sent_content();
+
+--
 -- Name: messages messages_notify_wake; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -6876,6 +7139,12 @@ CREATE TRIGGER organisations_touch_updated_at BEFORE UPDATE ON public.organisati
 --
 
 CREATE TRIGGER queue_alert_emails AFTER INSERT ON public.events FOR EACH ROW WHEN ((new.type ~~ 'alert.%'::text)) EXECUTE FUNCTION private.queue_alert_emails();
+
+--
+-- Name: webhook_deliveries webhook_deliveries_discard_content; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER webhook_deliveries_discard_content AFTER UPDATE OF status ON public.webhook_deliveries FOR EACH ROW WHEN (((new.status = ANY (ARRAY['delivered'::text, 'dead'::text])) AND (old.status IS DISTINCT FROM new.status))) EXECUTE FUNCTION private.discard_content_after_delivery();
 
 --
 -- Name: webhook_endpoints webhook_endpoints_touch_updated_at; Type: TRIGGER; Schema: public; Owner: -
@@ -6990,6 +7259,13 @@ ALTER TABLE ONLY private.webhook_secrets
 
 ALTER TABLE ONLY public.agents
     ADD CONSTRAINT agents_owner_id_fkey FOREIGN KEY (owner_id) REFERENCES public.organisations(id) ON DELETE CASCADE;
+
+--
+-- Name: content_policies content_policies_owner_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.content_policies
+    ADD CONSTRAINT content_policies_owner_id_fkey FOREIGN KEY (owner_id) REFERENCES public.organisations(id) ON DELETE CASCADE;
 
 --
 -- Name: daily_stats daily_stats_agent_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
@@ -7171,6 +7447,12 @@ ALTER TABLE private.data_requests ENABLE ROW LEVEL SECURITY;
 CREATE POLICY "Admins read the invitations of their organisations" ON public.organisation_invitations FOR SELECT TO authenticated USING (private.has_role(organisation_id, 'admin'::text));
 
 --
+-- Name: content_policies Members can read their organisation's content policy; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY "Members can read their organisation's content policy" ON public.content_policies FOR SELECT TO authenticated USING (( SELECT private.is_member(content_policies.owner_id) AS is_member));
+
+--
 -- Name: inbound_messages Members read inbound messages of their organisation's agents; Type: POLICY; Schema: public; Owner: -
 --
 
@@ -7259,6 +7541,12 @@ ALTER TABLE public.agents ENABLE ROW LEVEL SECURITY;
 --
 
 ALTER TABLE public.audit_log ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: content_policies; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.content_policies ENABLE ROW LEVEL SECURITY;
 
 --
 -- Name: daily_stats; Type: ROW SECURITY; Schema: public; Owner: -
@@ -7535,6 +7823,14 @@ REVOKE ALL ON FUNCTION gateway.api_call(p_owner uuid, p_agent uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION gateway.api_call(p_owner uuid, p_agent uuid) TO service_role;
 
 --
+-- Name: FUNCTION api_content_policy(p_owner uuid); Type: ACL; Schema: gateway; Owner: -
+--
+
+REVOKE ALL ON FUNCTION gateway.api_content_policy(p_owner uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION gateway.api_content_policy(p_owner uuid) TO service_role;
+GRANT ALL ON FUNCTION gateway.api_content_policy(p_owner uuid) TO gateway_api;
+
+--
 -- Name: FUNCTION api_key_for_prefix(p_prefix text, p_hash bytea); Type: ACL; Schema: gateway; Owner: -
 --
 
@@ -7583,12 +7879,12 @@ GRANT ALL ON FUNCTION gateway.api_rotate_webhook_secret(p_owner uuid, p_endpoint
 GRANT ALL ON FUNCTION gateway.api_rotate_webhook_secret(p_owner uuid, p_endpoint uuid, p_ciphertext bytea, p_key_version integer, p_overlap_seconds integer, p_capacity integer, p_window_seconds integer) TO gateway_api;
 
 --
--- Name: FUNCTION api_send(p_owner uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb, p_idempotency_key text, p_request_hash text); Type: ACL; Schema: gateway; Owner: -
+-- Name: FUNCTION api_send(p_owner uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb, p_idempotency_key text, p_request_hash text, p_id uuid); Type: ACL; Schema: gateway; Owner: -
 --
 
-REVOKE ALL ON FUNCTION gateway.api_send(p_owner uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb, p_idempotency_key text, p_request_hash text) FROM PUBLIC;
-GRANT ALL ON FUNCTION gateway.api_send(p_owner uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb, p_idempotency_key text, p_request_hash text) TO service_role;
-GRANT ALL ON FUNCTION gateway.api_send(p_owner uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb, p_idempotency_key text, p_request_hash text) TO gateway_api;
+REVOKE ALL ON FUNCTION gateway.api_send(p_owner uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb, p_idempotency_key text, p_request_hash text, p_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION gateway.api_send(p_owner uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb, p_idempotency_key text, p_request_hash text, p_id uuid) TO service_role;
+GRANT ALL ON FUNCTION gateway.api_send(p_owner uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb, p_idempotency_key text, p_request_hash text, p_id uuid) TO gateway_api;
 
 --
 -- Name: TABLE whatsapp_sessions; Type: ACL; Schema: public; Owner: -
@@ -7768,6 +8064,14 @@ GRANT ALL ON FUNCTION gateway.api_session_command(p_owner uuid, p_agent uuid, p_
 GRANT ALL ON FUNCTION gateway.api_session_command(p_owner uuid, p_agent uuid, p_command text, p_force boolean, p_capacity integer, p_window_seconds integer) TO gateway_api;
 
 --
+-- Name: FUNCTION api_set_content_policy(p_owner uuid, p_policy text); Type: ACL; Schema: gateway; Owner: -
+--
+
+REVOKE ALL ON FUNCTION gateway.api_set_content_policy(p_owner uuid, p_policy text) FROM PUBLIC;
+GRANT ALL ON FUNCTION gateway.api_set_content_policy(p_owner uuid, p_policy text) TO service_role;
+GRANT ALL ON FUNCTION gateway.api_set_content_policy(p_owner uuid, p_policy text) TO gateway_api;
+
+--
 -- Name: FUNCTION api_test_webhook(p_owner uuid, p_endpoint uuid, p_capacity integer, p_window_seconds integer); Type: ACL; Schema: gateway; Owner: -
 --
 
@@ -7890,6 +8194,20 @@ REVOKE ALL ON FUNCTION gateway.configure_alert_emails(p_connector uuid, p_event_
 GRANT ALL ON FUNCTION gateway.configure_alert_emails(p_connector uuid, p_event_types text[], p_recipients text[], p_owners boolean) TO service_role;
 
 --
+-- Name: FUNCTION content_encryption_in_use(); Type: ACL; Schema: gateway; Owner: -
+--
+
+REVOKE ALL ON FUNCTION gateway.content_encryption_in_use() FROM PUBLIC;
+GRANT ALL ON FUNCTION gateway.content_encryption_in_use() TO service_role;
+
+--
+-- Name: FUNCTION content_policy_of_agent(p_agent uuid); Type: ACL; Schema: gateway; Owner: -
+--
+
+REVOKE ALL ON FUNCTION gateway.content_policy_of_agent(p_agent uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION gateway.content_policy_of_agent(p_agent uuid) TO service_role;
+
+--
 -- Name: FUNCTION count_api_call(p_owner uuid, p_agent uuid); Type: ACL; Schema: gateway; Owner: -
 --
 
@@ -7984,11 +8302,11 @@ REVOKE ALL ON FUNCTION gateway.emit_event(p_owner uuid, p_agent uuid, p_type tex
 GRANT ALL ON FUNCTION gateway.emit_event(p_owner uuid, p_agent uuid, p_type text, p_severity text, p_payload jsonb) TO service_role;
 
 --
--- Name: FUNCTION enqueue_message(p_owner uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb, p_idempotency_key text, p_request_hash text, p_count_api_call boolean); Type: ACL; Schema: gateway; Owner: -
+-- Name: FUNCTION enqueue_message(p_owner uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb, p_idempotency_key text, p_request_hash text, p_id uuid, p_count_api_call boolean); Type: ACL; Schema: gateway; Owner: -
 --
 
-REVOKE ALL ON FUNCTION gateway.enqueue_message(p_owner uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb, p_idempotency_key text, p_request_hash text, p_count_api_call boolean) FROM PUBLIC;
-GRANT ALL ON FUNCTION gateway.enqueue_message(p_owner uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb, p_idempotency_key text, p_request_hash text, p_count_api_call boolean) TO service_role;
+REVOKE ALL ON FUNCTION gateway.enqueue_message(p_owner uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb, p_idempotency_key text, p_request_hash text, p_id uuid, p_count_api_call boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION gateway.enqueue_message(p_owner uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb, p_idempotency_key text, p_request_hash text, p_id uuid, p_count_api_call boolean) TO service_role;
 
 --
 -- Name: TABLE organisations; Type: ACL; Schema: public; Owner: -
@@ -8486,6 +8804,13 @@ REVOKE ALL ON FUNCTION private.audit_change(p_from anyelement, p_to anyelement) 
 GRANT ALL ON FUNCTION private.audit_change(p_from anyelement, p_to anyelement) TO service_role;
 
 --
+-- Name: FUNCTION audit_content_policy(); Type: ACL; Schema: private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION private.audit_content_policy() FROM PUBLIC;
+GRANT ALL ON FUNCTION private.audit_content_policy() TO service_role;
+
+--
 -- Name: FUNCTION audit_data_requests(); Type: ACL; Schema: private; Owner: -
 --
 
@@ -8569,6 +8894,13 @@ REVOKE ALL ON FUNCTION private.check_member_change(p_org uuid, p_actor_role text
 GRANT ALL ON FUNCTION private.check_member_change(p_org uuid, p_actor_role text, p_user uuid, p_new_role text) TO service_role;
 
 --
+-- Name: FUNCTION content_policy_of(p_owner uuid); Type: ACL; Schema: private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION private.content_policy_of(p_owner uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.content_policy_of(p_owner uuid) TO service_role;
+
+--
 -- Name: FUNCTION create_account_for_new_user(); Type: ACL; Schema: private; Owner: -
 --
 
@@ -8615,6 +8947,27 @@ GRANT ALL ON FUNCTION private.data_subject_signal_key(p_type text, p_key_id text
 --
 
 REVOKE ALL ON FUNCTION private.disable_agent_unaudited(p_agent uuid, p_reason text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION discard_content_after_delivery(); Type: ACL; Schema: private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION private.discard_content_after_delivery() FROM PUBLIC;
+GRANT ALL ON FUNCTION private.discard_content_after_delivery() TO service_role;
+
+--
+-- Name: FUNCTION discard_delivered_content(p_event uuid); Type: ACL; Schema: private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION private.discard_delivered_content(p_event uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION private.discard_delivered_content(p_event uuid) TO service_role;
+
+--
+-- Name: FUNCTION discard_sent_content(); Type: ACL; Schema: private; Owner: -
+--
+
+REVOKE ALL ON FUNCTION private.discard_sent_content() FROM PUBLIC;
+GRANT ALL ON FUNCTION private.discard_sent_content() TO service_role;
 
 --
 -- Name: FUNCTION emergency_key_cleanup_unaudited(p_agent uuid, p_dry_run boolean, p_min_age interval); Type: ACL; Schema: private; Owner: -
@@ -8980,6 +9333,13 @@ GRANT ALL ON TABLE private.signal_keys TO service_role;
 --
 
 GRANT ALL ON TABLE private.webhook_secrets TO service_role;
+
+--
+-- Name: TABLE content_policies; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON TABLE public.content_policies TO service_role;
+GRANT SELECT ON TABLE public.content_policies TO authenticated;
 
 --
 -- Name: TABLE daily_stats; Type: ACL; Schema: public; Owner: -

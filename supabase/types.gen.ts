@@ -30,6 +30,11 @@ export type Database = {
         isOneToOne: true
         isSetofReturn: false
       } },
+"api_content_policy":
+{ Args: { "p_owner": string }; Returns: {
+              "policy": string,"updated_at": string
+            }[]
+                           },
 "api_key_for_prefix":
 { Args: { "p_hash": string,"p_prefix": string }; Returns: {
               "agent_id": string,"id": string,"key_hash": string,"owner_id": string,"scopes": (string)[],"usable": boolean
@@ -64,13 +69,18 @@ export type Database = {
             }[]
                            },
 "api_send":
-{ Args: { "p_agent": string,"p_content": Json,"p_idempotency_key"?: string,"p_owner": string,"p_recipient": string,"p_request_hash"?: string,"p_type": string }; Returns: {
+{ Args: { "p_agent": string,"p_content": Json,"p_id"?: string,"p_idempotency_key"?: string,"p_owner": string,"p_recipient": string,"p_request_hash"?: string,"p_type": string }; Returns: {
               "created_at": string,"id": string,"rate_limit": number,"rate_remaining": number,"rate_reset_seconds": number,"replayed": boolean,"status": string,"wa_message_id": string
             }[]
                            },
 "api_session_command":
 { Args: { "p_agent": string,"p_capacity"?: number,"p_command": string,"p_force"?: boolean,"p_owner": string,"p_window_seconds"?: number }; Returns: {
               "rate_limit": number,"rate_remaining": number,"rate_reset_seconds": number,"session": Database["public"]['Tables']["whatsapp_sessions"]['Row']
+            }[]
+                           },
+"api_set_content_policy":
+{ Args: { "p_owner": string,"p_policy": string }; Returns: {
+              "policy": string,"updated_at": string
             }[]
                            },
 "api_test_webhook":
@@ -151,6 +161,12 @@ export type Database = {
 "configure_alert_emails":
 { Args: { "p_connector": string,"p_event_types": (string)[],"p_owners": boolean,"p_recipients": (string)[] }; Returns: undefined
                            },
+"content_encryption_in_use":
+{ Args: Record<PropertyKey, never>; Returns: boolean
+                           },
+"content_policy_of_agent":
+{ Args: { "p_agent": string }; Returns: string
+                           },
 "count_api_call":
 { Args: { "p_agent": string,"p_owner": string }; Returns: undefined
                            },
@@ -203,7 +219,7 @@ export type Database = {
 { Args: { "p_agent": string,"p_owner": string,"p_payload"?: Json,"p_severity"?: string,"p_type": string }; Returns: string
                            },
 "enqueue_message":
-{ Args: { "p_agent": string,"p_content": Json,"p_count_api_call"?: boolean,"p_idempotency_key"?: string,"p_owner": string,"p_recipient": string,"p_request_hash"?: string,"p_type": string }; Returns: {
+{ Args: { "p_agent": string,"p_content": Json,"p_count_api_call"?: boolean,"p_id"?: string,"p_idempotency_key"?: string,"p_owner": string,"p_recipient": string,"p_request_hash"?: string,"p_type": string }; Returns: {
               "created_at": string,"id": string,"rate_limit": number,"rate_remaining": number,"rate_reset_seconds": number,"replayed": boolean,"status": string,"wa_message_id": string
             }[]
                            },
@@ -477,6 +493,32 @@ isOneToOne: false
                   }
                   Relationships: [
                     
+                  ]
+                },"content_policies": {
+                  Row: {
+                    "encrypted_at": string | null,"owner_id": string,"policy": string,"updated_at": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "encrypted_at"?: string | null,"owner_id": string,"policy"?: string,"updated_at"?: string
+                  }
+                  Update: {
+                    "encrypted_at"?: string | null,"owner_id"?: string,"policy"?: string,"updated_at"?: string
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "content_policies_owner_id_fkey"
+      columns: ["owner_id"]
+isOneToOne: true
+      referencedRelation: "accounts"
+      referencedColumns: ["user_id"]
+    },{
+      foreignKeyName: "content_policies_owner_id_fkey"
+      columns: ["owner_id"]
+isOneToOne: true
+      referencedRelation: "organisations"
+      referencedColumns: ["id"]
+    }
                   ]
                 },"daily_stats": {
                   Row: {

@@ -18,6 +18,8 @@ import { recordInbound } from '../sql/inbound.ts';
 import { raiseSessionAlert } from '../sql/sessions.ts';
 import type { InboundRecord } from './inbound.ts';
 import type { InboundAckGate } from './inbound-acks.ts';
+import { inboundRecordsToStore } from './content-at-rest.ts';
+import type { Keyring } from '../../kernel/secret-box.ts';
 
 const BACKOFF_START_MS = 200;
 const BACKOFF_MAX_MS = 5_000;
@@ -35,12 +37,14 @@ export function isDataError(error: unknown): boolean {
   return typeof code === 'string' && (/^(22|23|54)/.test(code) || code === 'WG005');
 }
 
-export function createInboundStore(deps: { logger: Logger; onStored?(records: InboundRecord[]): void; sleep?: (ms: number) => Promise<void> }): InboundStore {
+export function createInboundStore(deps: { logger: Logger; onStored?(records: InboundRecord[]): void; sleep?: (ms: number) => Promise<void>; contentKeyring?: Keyring }): InboundStore {
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const pending = new Set<Promise<boolean>>();
 
   async function write(session: LiveSession, records: InboundRecord[], gate: InboundAckGate | undefined): Promise<void> {
-    const statement = (q: Sql) => recordInbound(q, { agent: session.agentId, connector: session.connectorId, epoch: session.epoch(), messages: records });
+    // The policy is read, and content sealed for an encrypted owner, by the statement that stores it.
+    const statement = async (q: Sql) =>
+      recordInbound(q, { agent: session.agentId, connector: session.connectorId, epoch: session.epoch(), messages: await inboundRecordsToStore(q, deps.contentKeyring, session.agentId, records) });
     if (gate?.keys)
       await gate.keys.commit(
         records.map((r) => r.wa_message_id),

@@ -34,6 +34,8 @@ export interface MessagingDeps {
   directory: SessionDirectory;
   /** Opens webhook signing secrets (WEBHOOK_SECRETS_*); never the credentials keyring. */
   webhookKeyring: Keyring;
+  /** Message content of encrypted tenants (MESSAGE_CONTENT_*); unset when none is configured. */
+  contentKeyring?: Keyring;
   config: MessagingConfig;
   logger: Logger;
   clock?: Clock;
@@ -67,10 +69,10 @@ export function createMessaging(deps: MessagingDeps): Messaging {
   const guard = (allowHttp: boolean, timeoutMs: number): UrlGuard => createUrlGuard({ allowHttp, timeoutMs, addressPolicy: deps.addressPolicy });
 
   const dispatcher = config.webhooks.enabled
-    ? createWebhookDispatcher({ sql, connectorId, keyring: deps.webhookKeyring, guard: guard(config.webhooks.allowHttp, config.webhooks.timeoutMs), config: config.webhooks, logger, clock, onOutcome: deps.observeWebhookOutcome })
+    ? createWebhookDispatcher({ sql, connectorId, keyring: deps.webhookKeyring, contentKeyring: deps.contentKeyring, guard: guard(config.webhooks.allowHttp, config.webhooks.timeoutMs), config: config.webhooks, logger, clock, onOutcome: deps.observeWebhookOutcome })
     : undefined;
   const writer = createMessageWriter({ sql, connectorId, logger: log, onWritten: () => dispatcher?.nudge() });
-  const inbound = createInboundStore({ logger: log, onStored: () => dispatcher?.nudge() });
+  const inbound = createInboundStore({ logger: log, onStored: () => dispatcher?.nudge(), contentKeyring: deps.contentKeyring });
   const worker = createOutboundWorker({
     sql,
     connectorId,
@@ -82,6 +84,7 @@ export function createMessaging(deps: MessagingDeps): Messaging {
     clock,
     upload: deps.upload,
     observeSendSeconds: deps.observeSendSeconds,
+    contentKeyring: deps.contentKeyring,
   });
 
   const numberChecks = createNumberCheckWorker({
@@ -206,6 +209,7 @@ export function createMessagingExtension(
       connectorId: ctx.config.connectorId,
       directory: ctx.directory,
       webhookKeyring: ctx.config.webhookKeyring,
+      contentKeyring: ctx.config.contentKeyring,
       config: options.config ?? ctx.config.messaging,
       logger: ctx.logger,
       clock: ctx.clock,

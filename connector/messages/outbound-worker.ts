@@ -38,6 +38,8 @@ import { ACK_ERRORS, permanent, SendError, transient } from './errors.ts';
 import { serverAcks } from '../whatsapp/server-acks.ts';
 import { Pacer, type PacingConfig } from './pacer.ts';
 import { findTarget, type RecipientCache, resolveRecipient } from './recipients.ts';
+import { openQueuedContent } from './content-at-rest.ts';
+import type { Keyring } from '../../kernel/secret-box.ts';
 import type { Completion, MessageWriter } from './writer.ts';
 
 export interface OutboundConfig {
@@ -96,6 +98,8 @@ export interface OutboundWorkerDeps {
   upload?: WAMediaUploadFunction;
   /** Send latency, claim to written (e.g. metrics.sendSeconds). */
   observeSendSeconds?: (seconds: number) => void;
+  /** Opens the content of encrypted tenants (MESSAGE_CONTENT_*); unset when none is configured. */
+  contentKeyring?: Keyring;
 }
 
 interface Lane {
@@ -193,7 +197,8 @@ export function createOutboundWorker(deps: OutboundWorkerDeps): OutboundWorker {
     const started = clock.monotonic();
     try {
       const jid = await resolveRecipient({ sock, agentId: row.agent_id, recipient: row.recipient, cache: recipientCache, ttlMs: config.numberCheckTtlMs, now: clock.monotonic() });
-      const mapped = await mapContent(row.type, row.content, { loadMedia: deps.loadMedia, findTarget: (id) => findTarget(sql, row.agent_id, id) });
+      const content = await openQueuedContent(deps.contentKeyring, row);
+      const mapped = await mapContent(row.type, content, { loadMedia: deps.loadMedia, findTarget: (id) => findTarget(sql, row.agent_id, id, deps.contentKeyring) });
       if (!session.isOpen() || session.socket() !== sock) throw transient('connection_closed', 'the socket closed before the send');
       // After a stall longer than the lease (a GC pause, a stopped process) another connector may
       // own the session while this socket still looks open: the send would go out twice and its

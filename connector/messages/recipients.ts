@@ -11,9 +11,11 @@
 //     agent's outbound messages (fromMe) and then its inbound ones.
 import type { WASocket } from '@whiskeysockets/baileys';
 import type { Sql } from 'postgres';
+import { associatedData, type Keyring } from '../../kernel/secret-box.ts';
 import { receivedMessage } from '../sql/inbound.ts';
 import { sentMessage } from '../sql/messages.ts';
 import { quotableMessage, type StoredTarget, userJid } from './content.ts';
+import { openStoredContent } from './content-at-rest.ts';
 import { permanent, transient } from './errors.ts';
 
 export interface RecipientAnswer {
@@ -66,13 +68,13 @@ export async function resolveRecipient(opts: {
   return lid ?? pn;
 }
 
-export async function findTarget(sql: Sql, agentId: string, waMessageId: string): Promise<StoredTarget | undefined> {
+export async function findTarget(sql: Sql, agentId: string, waMessageId: string, contentKeyring?: Keyring): Promise<StoredTarget | undefined> {
   const out = await sentMessage(sql, agentId, waMessageId);
   if (out) {
     const recipient = out.recipient as string;
     return {
       key: { remoteJid: recipient.includes('@') ? recipient : userJid(recipient), fromMe: true, id: waMessageId },
-      message: quotableMessage(out.type as string, out.content as Record<string, unknown>),
+      message: quotableMessage(out.type as string, await openStoredContent(contentKeyring, out.content as Record<string, unknown>, associatedData.messageContent(agentId, out.id))),
     };
   }
   const inb = await receivedMessage(sql, agentId, waMessageId);
@@ -82,7 +84,7 @@ export async function findTarget(sql: Sql, agentId: string, waMessageId: string)
     const participant = isGroup ? (inb.sender_lid ?? (inb.sender_phone ? userJid(inb.sender_phone as string) : undefined)) : undefined;
     return {
       key: { remoteJid: chat, fromMe: inb.from_me as boolean, id: waMessageId, ...(participant ? { participant } : {}) },
-      message: quotableMessage(inb.type as string, inb.content as Record<string, unknown>),
+      message: quotableMessage(inb.type as string, await openStoredContent(contentKeyring, inb.content as Record<string, unknown>, associatedData.inboundContent(agentId, waMessageId))),
     };
   }
   return undefined;

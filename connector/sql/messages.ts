@@ -5,7 +5,7 @@ import type { Db, Fenced, Params, Pg, Row, TableRow } from './types.ts';
 
 /** lease_epoch is int8, a string from postgres.js: handed out as a bigint. */
 export type ClaimedMessageRow = Pg<Omit<Row<'claim_messages'>, 'created_at'>, { lease_epoch: bigint }>;
-export type SentMessage = Pick<TableRow<'messages'>, 'recipient' | 'type' | 'content'>;
+export type SentMessage = Pick<TableRow<'messages'>, 'id' | 'recipient' | 'type' | 'content'>;
 
 /** Due rows of the given sessions, up to `limit` rows and `maxBytes` of content (SKIP LOCKED). */
 export async function claimMessages(sql: Db, p: Params<'claim_messages'>): Promise<ClaimedMessageRow[]> {
@@ -33,7 +33,7 @@ export async function advanceMessageStatus(sql: Db, a: Fenced<'advance_message_s
 /** A message the agent sent, by its WhatsApp id. */
 export async function sentMessage(sql: Db, agentId: string, waMessageId: string): Promise<SentMessage | undefined> {
   const [row] = await sql<SentMessage[]>`
-    select recipient, type, content from public.messages where agent_id = ${agentId} and wa_message_id = ${waMessageId}`;
+    select id, recipient, type, content from public.messages where agent_id = ${agentId} and wa_message_id = ${waMessageId}`;
   return row;
 }
 

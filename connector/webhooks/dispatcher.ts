@@ -24,6 +24,7 @@
 import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
 import { associatedData, type Keyring, openText } from '../../kernel/secret-box.ts';
+import { openEventPayload } from '../messages/content-at-rest.ts';
 import { type Clock, systemClock } from '../clock.ts';
 import { GuardError, type UrlGuard } from '../net/guard.ts';
 import { createPollLoop } from '../poll-loop.ts';
@@ -62,6 +63,8 @@ export interface WebhookDispatcherDeps {
   connectorId: string;
   /** The webhook keyring (WEBHOOK_SECRETS_*), never the credentials one. */
   keyring: Keyring;
+  /** Opens inbound content sealed for encrypted tenants (MESSAGE_CONTENT_*), so receivers get plaintext. */
+  contentKeyring?: Keyring;
   guard: UrlGuard;
   config?: Partial<WebhookDispatcherConfig>;
   logger: Logger;
@@ -128,12 +131,20 @@ export function createWebhookDispatcher(deps: WebhookDispatcherDeps): WebhookDis
       log.error({ deliveryId: row.delivery_id, endpointId: row.endpoint_id, err: (error as Error).message }, 'webhook secret cannot be opened');
       return retry(row, { error: 'signing secret cannot be opened by this connector' });
     }
+    let data: unknown;
+    try {
+      data = await openEventPayload(deps.contentKeyring, row.agent_id, row.payload);
+    } catch (error) {
+      // Sealed content is never posted as it is: retry (another connector, or this one with the key).
+      log.error({ deliveryId: row.delivery_id, eventId: row.event_id, err: (error as Error).message }, 'message content of a webhook cannot be opened');
+      return retry(row, { error: 'message content cannot be opened by this connector' });
+    }
     const body = JSON.stringify({
       id: row.event_id,
       type: row.event_type,
       createdAt: new Date(row.event_created_at).toISOString(),
       agentId: row.agent_id,
-      data: row.payload,
+      data,
     });
     const timestamp = Math.floor(clock.wall() / 1000);
     const headers = signedHeaders({ eventId: row.event_id, eventType: row.event_type, deliveryId: row.delivery_id, attempt: row.attempts, timestamp, body, secrets });

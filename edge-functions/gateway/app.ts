@@ -19,6 +19,7 @@ import { registerActivityRoutes } from './routes/activity.ts';
 import { registerAgentRoutes } from './routes/agents.ts';
 import { registerAuditLogRoutes } from './routes/audit-log.ts';
 import { registerDataRequestRoutes } from './routes/data-requests.ts';
+import { registerContentPolicyRoutes } from './routes/content-policy.ts';
 import { registerDocs } from './routes/docs.ts';
 import { registerInvitationRoutes } from './routes/invitations.ts';
 import { registerKeyRoutes } from './routes/keys.ts';
@@ -57,7 +58,7 @@ function validationHook(result: { success: boolean; error?: { issues: ReadonlyAr
 
 export function createApp(deps: AppDeps): GatewayApp {
   const config = { ...DEFAULT_CONFIG, ...deps.config, limits: { ...DEFAULT_CONFIG.limits, ...deps.config?.limits } };
-  const ctx: Ctx = { sql: deps.sql, clock: deps.clock ?? systemClock, config, logger: deps.logger, keyring: deps.keyring, resolveHost: deps.resolveHost, mediaStore: deps.mediaStore };
+  const ctx: Ctx = { sql: deps.sql, clock: deps.clock ?? systemClock, config, logger: deps.logger, keyring: deps.keyring, contentKeyring: deps.contentKeyring, requestHashKey: deps.requestHashKey, resolveHost: deps.resolveHost, mediaStore: deps.mediaStore };
   const app = new OpenAPIHono<Env>({ defaultHook: validationHook }).basePath('/gateway') as GatewayApp;
 
   app.use('*', async (c, next) => {
@@ -154,6 +155,7 @@ export function createApp(deps: AppDeps): GatewayApp {
   registerMessageRoutes(app, ctx);
   registerNumberCheckRoutes(app, ctx);
   registerKeyRoutes(app, ctx);
+  registerContentPolicyRoutes(app, ctx);
   registerWebhookRoutes(app, ctx);
   registerWebhookRotationRoute(app, ctx);
   registerActivityRoutes(app, ctx);

@@ -5,7 +5,8 @@
  * function with a message naming it (ConfigError). zod only: this loads in Deno and Node.
  *
  * The credentials key (CREDENTIALS_ENCRYPTION_KEY) is not in it and never read: this function
- * faces the internet and must not be able to open session creds.
+ * faces the internet and must not be able to open session creds. It holds the webhook-secrets key
+ * and, when a tenant keeps content encrypted, the message-content key (MESSAGE_CONTENT_*).
  */
 import { z } from 'zod';
 import { ACCEPTS_KEY, ACCEPTS_OLD_KEYS, bool, type EnvMap, int, keyMaterial, logLevel, parseEnv } from '../../kernel/env-schema.ts';
@@ -81,6 +82,9 @@ export const gatewayEnvSchema = z.object({
   WEBHOOK_SECRETS_KEY: keyMaterial().meta({ accepts: ACCEPTS_KEY, description: 'AES-256-GCM key for webhook signing secrets, shared with the connectors; the only key this function holds. No fallback.' }),
   WEBHOOK_SECRETS_KEY_VERSION: int(1, 1).describe('Version stored beside every webhook-secret ciphertext made with the current key.'),
   WEBHOOK_SECRETS_OLD_KEYS: z.string().optional().meta({ accepts: ACCEPTS_OLD_KEYS, description: 'Older webhook keys, for reading during a rotation.' }),
+  MESSAGE_CONTENT_KEY: keyMaterial().optional().meta({ accepts: ACCEPTS_KEY, description: 'AES-256-GCM key for the message content of tenants whose content policy is `encrypted` (sealed at send, opened for listings), shared with the connectors. Optional until a tenant chooses `encrypted`: without it the API refuses that policy (409 `content_key_unavailable`).' }),
+  MESSAGE_CONTENT_KEY_VERSION: int(1, 1).describe('Version stored beside every content ciphertext made with the current key.'),
+  MESSAGE_CONTENT_OLD_KEYS: z.string().optional().meta({ accepts: ACCEPTS_OLD_KEYS, description: 'Older content keys, for reading content sealed before a rotation (keep them until retention has removed that content).' }),
   ...appShape,
   ...mediaStoreEnvShape,
   SUPABASE_SERVICE_ROLE_KEY: z.string().min(1).optional().describe('Injected by the platform: the key Storage accepts for the private media bucket (required with `MEDIA_STORE=supabase`).'),

@@ -7,7 +7,8 @@ import { createJwtVerifier, type JwtConfig } from '../_shared/auth/jwt.ts';
 import type { Resolver } from '../_shared/net/url-guard.ts';
 import { mediaStoreFromEnv } from '../../kernel/media/config.ts';
 import { PRIVATE_URLS_VARIABLE, PRIVATE_URLS_WARNING, privateUrlsRefusal } from '../../kernel/private-urls.ts';
-import { ConfigError, KEYRING_PREFIX, keyringFromEnv } from '../../kernel/secret-box.ts';
+import { requestHashKey } from '../../kernel/content-box.ts';
+import { ConfigError, currentKeyFromEnv, KEYRING_PREFIX, keyringFromEnv } from '../../kernel/secret-box.ts';
 import type { EnvMap } from '../../kernel/env-schema.ts';
 import { appConfigOf, legacySecretOf, loadGatewayEnv } from './config.ts';
 import type { AppDeps, Logger } from './types.ts';
@@ -36,6 +37,8 @@ export async function depsFromEnv(env: EnvMap, options: { resolveHost?: Resolver
     sql: postgres(url, { prepare: false, max: e.DB_POOL_MAX, idle_timeout: 20, onnotice: () => {} }),
     verifyJwt: createJwtVerifier({ supabaseUrl: e.SUPABASE_URL, jwks: e.SUPABASE_JWKS as JwtConfig['jwks'], legacySecret: legacySecretOf(e), allowAnonymous: e.GATEWAY_ALLOW_ANONYMOUS_USERS }),
     keyring: await keyringFromEnv(env, KEYRING_PREFIX.webhookSecrets),
+    contentKeyring: e.MESSAGE_CONTENT_KEY ? await keyringFromEnv(env, KEYRING_PREFIX.messageContent) : undefined,
+    requestHashKey: e.MESSAGE_CONTENT_KEY ? await requestHashKey(currentKeyFromEnv(env, KEYRING_PREFIX.messageContent)) : undefined,
     config: appConfigOf(e),
     resolveHost: options.resolveHost,
     mediaStore: await mediaStoreFromEnv(env),

@@ -101,6 +101,10 @@ export interface AppDeps {
   logger: Logger;
   /** Seals webhook signing secrets (WEBHOOK_SECRETS_KEY; never the credentials keyring). */
   keyring: Keyring;
+  /** Seals and opens the content of tenants whose content policy is encrypted (MESSAGE_CONTENT_*); unset until one needs it. */
+  contentKeyring?: Keyring;
+  /** Keys the Idempotency-Key request hash of encrypted tenants (kernel/content-box.ts requestHashKey); with contentKeyring. */
+  requestHashKey?: CryptoKey;
   /** DNS lookup for the webhook URL check; omitted where the runtime cannot resolve. */
   resolveHost?: Resolver;
   /** Where base64 uploads go; queued rows keep a reference (docs/invariants.md, invariant 6). */
@@ -113,6 +117,8 @@ export interface Ctx {
   config: GatewayConfig;
   logger: Logger;
   keyring: Keyring;
+  contentKeyring?: Keyring;
+  requestHashKey?: CryptoKey;
   resolveHost?: Resolver;
   mediaStore: MediaStore;
 }

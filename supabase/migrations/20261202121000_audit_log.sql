@@ -33,6 +33,7 @@ as $$
     'member.added', 'member.role_changed', 'member.removed',
     'invitation.created', 'invitation.accepted', 'invitation.revoked',
     'data_subject.exported', 'data_subject.erased',
+    'content_policy.changed',
     'audit_log.pruned',
     'ops.cancel_emergency_key_cleanup', 'ops.disable_agent', 'ops.emergency_key_cleanup', 'ops.enable_agent',
     'ops.force_release_session', 'ops.prune_signal_keys', 'ops.requeue_failed_messages', 'ops.restore_signal_keys'

@@ -6,22 +6,27 @@
 -- check_violation of recipient or type into invalid_argument.
 --
 -- Redefined here (for whoever merges another change to these functions):
---   gateway.enqueue_message: one more argument, p_count_api_call boolean default false (the
---     seven-argument form is replaced; every existing call still resolves); recipient, type and
+--   gateway.enqueue_message: one more argument after 20261202122001's p_id, p_count_api_call
+--     boolean default false (the eight-argument form is replaced; every existing call still
+--     resolves); recipient, type and
 --     idempotency key are checked before the insert with the predicates of the table's checks
 --     (the constraints stay as the backstop), so no subtransaction; the
 --     daily_stats upsert is written here and counts the API call in the same row update.
---     Ownership (gateway.owned_agent), the disabled check, content checks, idempotency, the plan
+--     Ownership (gateway.owned_agent), the disabled check, content checks (sealed content of an
+--     encrypted tenant, 20261202122001), idempotency, the plan
 --     bucket (gateway.take_token) and the insert (wa_message_id assigned there, the wake-up
 --     trigger) are unchanged.
---   gateway.api_send: gateway.enqueue_message(..., true); a replay still counts one API call.
+--   gateway.api_send: gateway.enqueue_message(..., p_id, true); a replay still counts one API call.
+-- The plan's limit is read from public.organisations (the tenant), not the compatibility view.
 -- The statistics stay exact: a send that fails rolls back its counts, as before.
 
-drop function gateway.enqueue_message(uuid, uuid, text, text, jsonb, text, text);
+drop function gateway.api_send(uuid, uuid, text, text, jsonb, text, text, uuid);
+drop function gateway.enqueue_message(uuid, uuid, text, text, jsonb, text, text, uuid);
 
 create function gateway.enqueue_message(
   p_owner uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb,
-  p_idempotency_key text default null, p_request_hash text default null, p_count_api_call boolean default false
+  p_idempotency_key text default null, p_request_hash text default null, p_id uuid default null,
+  p_count_api_call boolean default false
 )
 returns table (
   id uuid, wa_message_id text, status text, created_at timestamptz, replayed boolean,
@@ -37,6 +42,7 @@ declare
   v_limit integer;
   v_bucket record;
   v_key text;
+  v_sealed boolean;
 begin
   v_agent := gateway.owned_agent(p_owner, p_agent);
   if v_agent.disabled_at is not null then
@@ -68,8 +74,15 @@ begin
       perform gateway.fail('invalid_argument', 'media reference is not a stored object of this owner');
     end if;
   end if;
-  if octet_length(p_content::text) > 65536 then
+  -- A sealed envelope is base64 of the plaintext (4/3) plus nonce and tag: the same 64 KiB of content.
+  v_sealed := p_content ? 'sealed';
+  if octet_length(p_content::text) > (case when v_sealed then 90112 else 65536 end) then
     perform gateway.fail('invalid_argument', 'message content is larger than 64 KiB');
+  end if;
+  -- The edge function seals for encrypted tenants. Plaintext arriving for one (a policy changed
+  -- between its read and this insert, or a caller without the key) is refused, never stored.
+  if not v_sealed and private.content_policy_of(p_owner) = 'encrypted' then
+    perform gateway.fail('conflict', 'this organisation keeps message content encrypted; the content was not sealed');
   end if;
 
   if p_idempotency_key is not null then
@@ -88,7 +101,7 @@ begin
   end if;
 
   select p.messages_per_minute into v_limit
-  from public.accounts a join public.plans p on p.id = a.plan_id where a.user_id = p_owner;
+  from public.organisations o join public.plans p on p.id = o.plan_id where o.id = p_owner;
   v_limit := coalesce(v_limit, 30);
   select * into v_bucket from gateway.take_token('send:' || p_agent::text, v_limit, v_limit / 60.0, 1);
   if not v_bucket.allowed then
@@ -97,8 +110,8 @@ begin
                         'retry_after', v_bucket.retry_after_seconds)::text);
   end if;
 
-  insert into public.messages as m (agent_id, owner_id, wa_message_id, recipient, type, content, idempotency_key, request_hash)
-  values (p_agent, p_owner, '3EB0' || upper(encode(extensions.gen_random_bytes(9), 'hex')),
+  insert into public.messages as m (id, agent_id, owner_id, wa_message_id, recipient, type, content, idempotency_key, request_hash)
+  values (coalesce(p_id, extensions.gen_random_uuid()), p_agent, p_owner, '3EB0' || upper(encode(extensions.gen_random_bytes(9), 'hex')),
           p_recipient, p_type, p_content, p_idempotency_key, p_request_hash)
   on conflict (agent_id, idempotency_key) do nothing
   returning * into v_row;
@@ -125,13 +138,13 @@ begin
     v_limit, v_bucket.remaining, v_bucket.reset_seconds;
 end;
 $$;
-comment on function gateway.enqueue_message(uuid, uuid, text, text, jsonb, text, text, boolean) is 'Accepts a send: ownership, disabled agent, recipient and type, content (no media bytes, at most 64 KiB, media references of this owner), idempotency and the plan''s per-minute limit checked; returns the queued row (or the first one for a replay). p_count_api_call also counts an API call in the same daily_stats update.';
-revoke all on function gateway.enqueue_message(uuid, uuid, text, text, jsonb, text, text, boolean) from public, anon, authenticated;
-grant execute on function gateway.enqueue_message(uuid, uuid, text, text, jsonb, text, text, boolean) to service_role;
+comment on function gateway.enqueue_message(uuid, uuid, text, text, jsonb, text, text, uuid, boolean) is 'Accepts a send: ownership, disabled agent, recipient and type, content (no media bytes, at most 64 KiB, media references of this owner, sealed when the owner''s content policy is encrypted), idempotency and the plan''s per-minute limit checked; p_id is the new row''s id (sealed content is bound to it); returns the queued row (or the first one for a replay). p_count_api_call also counts an API call in the same daily_stats update.';
+revoke all on function gateway.enqueue_message(uuid, uuid, text, text, jsonb, text, text, uuid, boolean) from public, anon, authenticated, gateway_api;
+grant execute on function gateway.enqueue_message(uuid, uuid, text, text, jsonb, text, text, uuid, boolean) to service_role;
 
-create or replace function gateway.api_send(
+create function gateway.api_send(
   p_owner uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb,
-  p_idempotency_key text default null, p_request_hash text default null
+  p_idempotency_key text default null, p_request_hash text default null, p_id uuid default null
 )
 returns table (
   id uuid, wa_message_id text, status text, created_at timestamptz, replayed boolean,
@@ -143,7 +156,8 @@ set search_path = ''
 as $$
 begin
   return query select * from gateway.enqueue_message(p_owner, p_agent, p_recipient, p_type, p_content,
-    p_idempotency_key, p_request_hash, true);
+    p_idempotency_key, p_request_hash, p_id, true);
 end;
 $$;
-comment on function gateway.api_send(uuid, uuid, text, text, jsonb, text, text) is 'Control plane: gateway.enqueue_message with the API call counted in the same daily_stats update (a replay counts one call too).';
+comment on function gateway.api_send(uuid, uuid, text, text, jsonb, text, text, uuid) is 'Control plane: gateway.enqueue_message with the API call counted in the same daily_stats update (a replay counts one call too).';
+select private.expose_to_api('gateway.api_send(uuid, uuid, text, text, jsonb, text, text, uuid)'::regprocedure);

@@ -32,3 +32,24 @@ Deno.test('the address policy decides under Deno as under Node', () => {
   assert.equal(hostProblem('hooks.example.com'), null);
   assert.ok(hostProblem('metadata.google.internal') !== null);
 });
+
+// The edge function (Deno) seals what the connector (Node) opens: the envelope must be the same
+// bytes under both. A fixed vector made under Node (key 0x11 × 32, version 5) opens here.
+const NODE_VECTOR = 'UKEWal6AQdlN08wB3gNbk7qAmZzS39eYmgl+IdCw6sM9Phni9B99PxMA3QfN9uioAKrZSHWxdRI=';
+Deno.test('message content sealed under Node opens under Deno; sealed under Deno, it round-trips and is bound to its row', async () => {
+  const { openContent, sealContent } = await import('../../kernel/content-box.ts');
+  const { associatedData, createKeyring } = await import('../../kernel/secret-box.ts');
+  const ring = await createKeyring({ version: 5, key: new Uint8Array(32).fill(0x11) });
+  const ad = associatedData.messageContent('agent-1', 'message-1');
+  const fromNode = { sealed: { v: 5, ct: NODE_VECTOR } };
+  assert.deepEqual(await openContent(ring, fromNode, ad), { text: 'sealed under node' });
+  const sealed = await sealContent(ring, { text: 'sealed under deno' }, ad);
+  assert.deepEqual(await openContent(ring, sealed as never, ad), { text: 'sealed under deno' });
+  let refused = false;
+  await openContent(ring, sealed as never, associatedData.messageContent('agent-1', 'message-2')).catch(() => (refused = true));
+  assert.ok(refused, 'content bound to another row must not open');
+  // The keyed request hash of encrypted sends derives (HKDF) and signs under Deno too.
+  const { requestHashKey } = await import('../../kernel/content-box.ts');
+  const mac = await crypto.subtle.sign('HMAC', await requestHashKey(new Uint8Array(32).fill(0x11)), new TextEncoder().encode('{}'));
+  assert.equal(mac.byteLength, 32);
+});

@@ -43,4 +43,19 @@ describe('gateway keyring', () => {
     await expect(depsFromEnv({ ...rest, CREDENTIALS_ENCRYPTION_KEY: randomBytes(32).toString('hex') }, { logger: quiet })).rejects.toThrow(/^WEBHOOK_SECRETS_KEY: is required/);
     await expect(depsFromEnv({ ...env, WEBHOOK_SECRETS_KEY: 'short' }, { logger: quiet })).rejects.toThrow(/^WEBHOOK_SECRETS_KEY: must be 32/);
   });
+
+  it('holds a content keyring only when MESSAGE_CONTENT_KEY is set, of its version; a malformed one is refused naming it', async () => {
+    const without = await depsFromEnv(env, { logger: quiet });
+    const withKey = await depsFromEnv({ ...env, MESSAGE_CONTENT_KEY: randomBytes(32).toString('base64'), MESSAGE_CONTENT_KEY_VERSION: '6' }, { logger: quiet });
+    try {
+      expect(without.contentKeyring).toBeUndefined();
+      expect(withKey.contentKeyring?.currentVersion).toBe(6);
+      expect(withKey.requestHashKey).toBeDefined();
+      expect(without.requestHashKey).toBeUndefined();
+    } finally {
+      await without.sql.end();
+      await withKey.sql.end();
+    }
+    await expect(depsFromEnv({ ...env, MESSAGE_CONTENT_KEY: 'short' }, { logger: quiet })).rejects.toThrow(/^MESSAGE_CONTENT_KEY: must be 32/);
+  });
 });

@@ -14,6 +14,7 @@ import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { createJwtVerifier } from '../../edge-functions/_shared/auth/jwt.ts';
 import { createFolderMediaStore } from '../../kernel/node/media-folder-store.ts';
 import type { MediaStore } from '../../kernel/media/store.ts';
+import { requestHashKey } from '../../kernel/content-box.ts';
 import { createKeyring, type Keyring } from '../../kernel/secret-box.ts';
 import { createApp } from '../../edge-functions/gateway/app.ts';
 import type { Clock, GatewayApp, GatewayConfig, Logger } from '../../edge-functions/gateway/types.ts';
@@ -34,6 +35,8 @@ export interface ApiHarness {
   db: TestDatabase;
   app: GatewayApp;
   keyring: Keyring;
+  /** The MESSAGE_CONTENT keyring, when the harness was given a content key. */
+  contentKeyring?: Keyring;
   /** The folder media store base64 uploads go to (a temporary directory per harness). */
   mediaStore: MediaStore;
   mediaDir: string;
@@ -47,8 +50,18 @@ export interface ApiHarness {
   close(): Promise<void>;
 }
 
-export async function createApiHarness(config: Partial<GatewayConfig> = {}): Promise<ApiHarness> {
-  const db = await createTestDatabase();
+/**
+ * `contentKey`: the gateway's MESSAGE_CONTENT key (unset: none configured; the harness exposes its
+ * keyring). `db`: run against a database the caller owns (e.g. a simulator stack's); close()
+ * then leaves it.
+ */
+export async function createApiHarness(
+  config: Partial<GatewayConfig> = {},
+  options: { contentKey?: { version: number; key: Uint8Array }; db?: TestDatabase } = {},
+): Promise<ApiHarness> {
+  const db = options.db ?? (await createTestDatabase());
+  const contentKeyring = options.contentKey ? await createKeyring(options.contentKey) : undefined;
+  const contentHashKey = options.contentKey ? await requestHashKey(options.contentKey.key) : undefined;
   const { privateKey, publicKey } = await generateKeyPair('ES256');
   const jwk: JWK = { ...(await exportJWK(publicKey)), kid: 'test-key', alg: 'ES256', use: 'sig' };
   const keyring = await createKeyring({ version: 1, key: new Uint8Array(randomBytes(32)) });
@@ -73,6 +86,8 @@ export async function createApiHarness(config: Partial<GatewayConfig> = {}): Pro
     clock,
     verifyJwt: createJwtVerifier({ supabaseUrl: SUPABASE_URL, jwks: { keys: [jwk] } }),
     keyring,
+    contentKeyring,
+    requestHashKey: contentHashKey,
     logger,
     // Test DNS: *.internal.test resolves to a private address, everything else to a public one.
     resolveHost: async (host) => (host.endsWith('.internal.test') ? ['10.0.0.5'] : host.endsWith('.nxdomain.test') ? [] : ['93.184.216.34']),
@@ -103,6 +118,7 @@ export async function createApiHarness(config: Partial<GatewayConfig> = {}): Pro
     db,
     app,
     keyring,
+    contentKeyring,
     mediaStore,
     mediaDir,
     logs,
@@ -125,7 +141,7 @@ export async function createApiHarness(config: Partial<GatewayConfig> = {}): Pro
     },
     async close() {
       rmSync(mediaDir, { recursive: true, force: true });
-      await db.drop();
+      if (!options.db) await db.drop();
     },
   };
 }

@@ -112,7 +112,7 @@ describe(`migrations ${FIRST} and after on a populated database`, () => {
       where confrelid = 'public.organisations'::regclass and conname like '%owner_id_fkey' order by 1`;
     // The tenant tables populated above, and those the later migrations add (they reference
     // organisations from the start).
-    const later = ['private.data_requests'];
+    const later = ['private.data_requests', 'public.content_policies'];
     expect(toOrgs.map((r) => r.t).sort()).toEqual([...TENANT_TABLES, ...later].map((t) => t.replace(/^public\./, '')).sort());
     expect(toOrgs.every((r) => r.convalidated)).toBe(true);
   });

@@ -112,14 +112,16 @@ describe('the edge function\'s role gateway_api', () => {
       where n.nspname in ('gateway', 'private', 'ops', 'public') and has_function_privilege('gateway_api', p.oid, 'execute') order by 1`;
     expect(rows.map((r) => r.fn)).toEqual([
       'gateway.accept_invitation(uuid,text,bytea)',
+      'gateway.api_content_policy(uuid)',
       'gateway.api_key_for_prefix(text,bytea)',
       'gateway.api_read(uuid,uuid)',
       'gateway.api_redeliver(uuid,uuid,uuid,integer,integer)',
       'gateway.api_rename_agent(uuid,uuid,text,integer,integer)',
       'gateway.api_request_link(uuid,uuid,text,text,integer,integer)',
       'gateway.api_rotate_webhook_secret(uuid,uuid,bytea,integer,integer,integer,integer)',
-      'gateway.api_send(uuid,uuid,text,text,jsonb,text,text)',
+      'gateway.api_send(uuid,uuid,text,text,jsonb,text,text,uuid)',
       'gateway.api_session_command(uuid,uuid,text,boolean,integer,integer)',
+      'gateway.api_set_content_policy(uuid,text)',
       'gateway.api_test_webhook(uuid,uuid,integer,integer)',
       'gateway.as_actor(jsonb,uuid)',
       'gateway.change_member_role(uuid,text,uuid,text)',

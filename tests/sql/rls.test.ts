@@ -16,6 +16,7 @@ const EXPOSED: Record<string, string | null> = {
   accounts: 'user_id',
   audit_log: 'owner_id',
   agents: 'owner_id',
+  content_policies: 'owner_id',
   daily_stats: 'owner_id',
   events: 'owner_id',
   inbound_messages: 'owner_id',
@@ -55,6 +56,7 @@ beforeAll(async () => {
   await sql`insert into private.api_keys (owner_id, name, prefix, key_hash) values (${alice}, 'k', 'abcdefgh', ${randomBytes(32)})`;
   await sql`select * from gateway.take_token('x', 1, 1, 1)`;
   await sql`select * from gateway.create_invitation(${alice}, ${alice}, 'owner', 'friend@example.test', 'viewer', ${randomBytes(32)}, 3600, 10)`;
+  await sql`select * from gateway.api_set_content_policy(${alice}, 'discard_after_delivery')`;
 });
 afterAll(async () => db?.drop());
 

@@ -3,6 +3,8 @@
  * reads and the newest-first listing, and the registration of an uploaded media object.
  *
  *   const sent = await sendMessage(sql, { owner, agent, recipient, type, content, idempotencyKey: null, requestHash: null });
+ *
+ * `id`, when given, is the new row's id: sealed content is bound to it (kernel/content-box.ts).
  */
 import type { Cursor, Dated, FnRow, Nullable, Sql, TableRow } from './types.ts';
 
@@ -26,10 +28,10 @@ export interface MessageFilters {
 
 export async function sendMessage(
   sql: Sql,
-  m: { owner: string; agent: string; recipient: string; type: string; content: Record<string, unknown>; idempotencyKey: string | null; requestHash: string | null },
+  m: { owner: string; agent: string; recipient: string; type: string; content: Record<string, unknown>; idempotencyKey: string | null; requestHash: string | null; id?: string },
 ): Promise<SentRow> {
   const [row] = await sql<SentRow[]>`
-    select * from gateway.api_send(${m.owner}, ${m.agent}, ${m.recipient}, ${m.type}, ${sql.json(m.content as never)}, ${m.idempotencyKey}, ${m.requestHash})`;
+    select * from gateway.api_send(${m.owner}, ${m.agent}, ${m.recipient}, ${m.type}, ${sql.json(m.content as never)}, ${m.idempotencyKey}, ${m.requestHash}, ${m.id ?? null}::uuid)`;
   return row!;
 }
 

@@ -5,6 +5,7 @@ import { EventListQuery, EventPage, InboundListQuery, InboundPage } from '../../
 import { AgentParams, decodeCursor, encodeCursor, errorResponses } from '../../_shared/contracts/common.ts';
 import { HttpError } from '../../_shared/http/errors.ts';
 import { listEvents, listInbound } from '../../_shared/sql/activity.ts';
+import { openEvents, openInbound } from '../content.ts';
 import { agentVisible, scope } from '../guards.ts';
 import type { Ctx, GatewayApp } from '../types.ts';
 import { iso, isoNow, principalOf } from '../util.ts';
@@ -28,7 +29,8 @@ function canReadMessages(p: Principal): boolean {
   }
 }
 
-export function registerActivityRoutes(app: GatewayApp, { sql }: Ctx): void {
+export function registerActivityRoutes(app: GatewayApp, ctx: Ctx): void {
+  const { sql } = ctx;
   app.openapi(
     createRoute({
       method: 'get', path: '/v1/agents/{agentId}/inbound', operationId: 'listInboundMessages', tags: ['Messages'], summary: 'Inbound messages, newest first, with cursor pagination', security,
@@ -41,7 +43,7 @@ export function registerActivityRoutes(app: GatewayApp, { sql }: Ctx): void {
       const { agentId } = c.req.valid('param');
       const q = c.req.valid('query');
       const rows = await listInbound(sql, p.ownerId, agentId, cursorOf(q.cursor), q.limit + 1);
-      const page = rows.slice(0, q.limit);
+      const page = await openInbound(ctx, agentId, rows.slice(0, q.limit));
       const last = page.at(-1);
       return c.json({
         data: page.map((r) => ({
@@ -69,7 +71,7 @@ export function registerActivityRoutes(app: GatewayApp, { sql }: Ctx): void {
       const messages = canReadMessages(p);
       if (!messages && q.type?.startsWith('message.')) requireScope(p, 'messages:read');
       const rows = await listEvents(sql, p.ownerId, agentId, { type: q.type ?? null, withMessages: messages }, cursorOf(q.cursor), q.limit + 1);
-      const page = rows.slice(0, q.limit);
+      const page = await openEvents(ctx, agentId, rows.slice(0, q.limit));
       const last = page.at(-1);
       return c.json({
         data: page.map((r) => ({ id: r.id, type: r.type, severity: r.severity as 'info' | 'warning' | 'critical', payload: r.payload as Record<string, unknown>, createdAt: isoNow(r.created_at) })),

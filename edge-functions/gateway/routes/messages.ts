@@ -1,12 +1,12 @@
 /** Sending (idempotent, rate limited by the plan inside enqueue), reading and listing messages. */
 import { createRoute, z } from '@hono/zod-openapi';
-import { sha256Hex } from '../../_shared/auth/sha256.ts';
 import { AgentParams, decodeCursor, encodeCursor, errorResponses, Uuid } from '../../_shared/contracts/common.ts';
 import { createSendMessageSchema, MessageListQuery, MessagePage, MessageView, SendAccepted, toQueuedMessage } from '../../_shared/contracts/messages.ts';
 import { HttpError, notFound } from '../../_shared/http/errors.ts';
 import { rateFromRow, setRateHeaders } from '../../_shared/http/rate-limit.ts';
 import { listMessages, type MessageRow, readMessage, sendMessage } from '../../_shared/sql/messages.ts';
 import { agentVisible, scope } from '../guards.ts';
+import { contentToQueue, openMessages } from '../content.ts';
 import { storeInlineMedia } from '../media.ts';
 import type { Ctx, GatewayApp } from '../types.ts';
 import { iso, isoNow, principalOf } from '../util.ts';
@@ -44,9 +44,8 @@ const toView = (r: MessageRow): z.infer<typeof MessageView> => ({
   failedAt: iso(r.failed_at),
 });
 
-const requestHash = (value: unknown): string => sha256Hex(JSON.stringify(value));
-
-export function registerMessageRoutes(app: GatewayApp, { sql, config, mediaStore, logger }: Ctx): void {
+export function registerMessageRoutes(app: GatewayApp, ctx: Ctx): void {
+  const { sql, config, mediaStore, logger } = ctx;
   const SendMessage = createSendMessageSchema({ maxMediaBytes: config.maxMediaBytes, allowHttpMedia: config.allowHttpMedia, allowPrivateUrls: config.allowPrivateUrls });
 
   app.openapi(
@@ -68,9 +67,10 @@ export function registerMessageRoutes(app: GatewayApp, { sql, config, mediaStore
       const body = c.req.valid('json');
       const queued = toQueuedMessage(body);
       const { recipient, type } = queued;
-      const content = await storeInlineMedia({ sql, mediaStore, logger }, p.ownerId, queued.content);
-      const hash = idempotencyKey ? requestHash(body) : null;
-      const row = await sendMessage(sql, { owner: p.ownerId, agent: agentId, recipient, type, content, idempotencyKey, requestHash: hash });
+      const stored = await storeInlineMedia({ sql, mediaStore, logger }, p.ownerId, queued.content);
+      const { content, id, hash: hashOf } = await contentToQueue(ctx, p.ownerId, agentId, stored);
+      const hash = idempotencyKey ? await hashOf(body) : null;
+      const row = await sendMessage(sql, { owner: p.ownerId, agent: agentId, recipient, type, content, idempotencyKey, requestHash: hash, id });
       setRateHeaders(c, rateFromRow(row));
       if (row.replayed) c.header('Idempotent-Replayed', 'true');
       c.header('Location', `/gateway/v1/agents/${agentId}/messages/${row.id}`);
@@ -90,7 +90,8 @@ export function registerMessageRoutes(app: GatewayApp, { sql, config, mediaStore
       const { agentId, messageId } = c.req.valid('param');
       const row = await readMessage(sql, p.ownerId, agentId, messageId);
       if (!row) throw notFound('message');
-      return c.json(toView(row), 200);
+      const [opened] = await openMessages(ctx, [row]);
+      return c.json(toView(opened!), 200);
     },
   );
 
@@ -112,7 +113,7 @@ export function registerMessageRoutes(app: GatewayApp, { sql, config, mediaStore
       const page = rows.slice(0, q.limit);
       const last = page[page.length - 1];
       const nextCursor = rows.length > q.limit && last ? encodeCursor(last.cursor_ts, last.id) : null;
-      return c.json({ data: page.map(toView), nextCursor }, 200);
+      return c.json({ data: (await openMessages(ctx, page)).map(toView), nextCursor }, 200);
     },
   );
 }
