@@ -25,7 +25,7 @@ import { answerKeyFetch, answerUsync, isKeyUpload, storeUploadedKeys } from './i
 import { FrameReader, frameForWire, NoiseServerSession } from './noise-server.ts';
 import { PairingCodeExchange, pairSuccessStanza } from './pairing.ts';
 
-export type FaultKind = 'conflict' | 'device_removed' | 'close' | 'restart_required' | 'silence_pings' | 'nack_next_463' | 'lose_next_message' | 'recipient_forgets_session' | 'refuse_login_401';
+export type FaultKind = 'conflict' | 'device_removed' | 'close' | 'restart_required' | 'silence_pings' | 'nack_next_463' | 'lose_next_message' | 'recipient_forgets_session' | 'recipient_fails_next_3' | 'refuse_login_401';
 
 type State = 'noise-hello' | 'noise-finish' | 'registering' | 'live' | 'closing' | 'closed';
 

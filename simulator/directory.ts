@@ -76,6 +76,8 @@ export class Account {
   loseNextMessage = false;
   /** The recipient device of the next message forgets its Signal session with the sender first. */
   recipientForgetsSession = false;
+  /** The recipient device fails to decrypt this many next copies (Bad MAC), each answered with a retry receipt. */
+  undecryptableCopies = 0;
   private nextDeviceId = 1;
 
   constructor(

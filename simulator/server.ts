@@ -189,6 +189,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       if (kind === 'nack_next_463') account.nackNextMessageWith = 463;
       else if (kind === 'lose_next_message') account.loseNextMessage = true;
       else if (kind === 'recipient_forgets_session') account.recipientForgetsSession = true;
+      else if (kind === 'recipient_fails_next_3') account.undecryptableCopies = 3;
       else if (kind === 'refuse_login_401') account.refuseNextLogin = true;
       else {
         const live = [...account.live];
