@@ -78,6 +78,10 @@ export class Account {
   recipientForgetsSession = false;
   /** The recipient device fails to decrypt this many next copies (Bad MAC), each answered with a retry receipt. */
   undecryptableCopies = 0;
+  /** The next injected copy is corrupted on the way (its MAC fails): the client asks again. */
+  corruptNextInbound = false;
+  /** The connection that receives the next nack from the client dies right after reading it. */
+  closeOnNextNack = false;
   private nextDeviceId = 1;
 
   constructor(

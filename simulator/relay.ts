@@ -176,6 +176,11 @@ export class Relay {
     if (companions.length === 0) throw new Error(`account ${account.phone} has no device with uploaded keys`);
     for (const companion of companions) {
       const enc = await sender.encrypt(lidJid(account.lid, companion.id), () => companion.bundle, content);
+      if (account.corruptNextInbound) {
+        account.corruptNextInbound = false;
+        enc.ciphertext = Buffer.from(enc.ciphertext);
+        enc.ciphertext[enc.ciphertext.length - 1]! ^= 0xff; // the MAC's last byte
+      }
       const node: BinaryNode = {
         tag: 'message',
         attrs: {
