@@ -25,7 +25,7 @@ import { answerKeyFetch, answerUsync, isKeyUpload, storeUploadedKeys } from './i
 import { FrameReader, frameForWire, NoiseServerSession } from './noise-server.ts';
 import { PairingCodeExchange, pairSuccessStanza } from './pairing.ts';
 
-export type FaultKind = 'conflict' | 'device_removed' | 'close' | 'restart_required' | 'silence_pings' | 'nack_next_463' | 'lose_next_message' | 'recipient_forgets_session' | 'refuse_login_401';
+export type FaultKind = 'conflict' | 'device_removed' | 'close' | 'restart_required' | 'silence_pings' | 'nack_next_463' | 'lose_next_message' | 'recipient_forgets_session' | 'recipient_fails_next_3' | 'corrupt_next_inbound' | 'close_on_next_nack' | 'refuse_login_401';
 
 type State = 'noise-hello' | 'noise-finish' | 'registering' | 'live' | 'closing' | 'closed';
 
@@ -46,6 +46,8 @@ export interface ConnectionHost {
 }
 
 const REF_COUNT = 6;
+/** Receipts that do not answer a message's arrival (a retry asks for another copy; read comes later). */
+const LATER_RECEIPTS = new Set(['retry', 'read', 'read-self', 'played']);
 const SERVER = 's.whatsapp.net';
 export const unixNow = () => String(Math.floor(Date.now() / 1000));
 
@@ -102,9 +104,24 @@ export class Connection {
    */
   sendReliably(node: BinaryNode): void {
     const id = node.attrs.id;
-    // A message's delivered and read receipts share its id; the ack repeats the type.
-    if (id) this.unacked.set(`${node.tag}:${id}:${node.attrs.type ?? ''}`, node);
+    // A message's delivered and read receipts share its id; the ack repeats the type. Each copy
+    // of a message is its own delivery: a phone's resend (answering a retry receipt) has the id
+    // of the copy the client could not decrypt, and the client's nack of that first copy must
+    // not settle the resend it has not processed yet.
+    if (id) this.unacked.set(`${node.tag}:${id}:${node.attrs.type ?? ''}${node.tag === 'message' ? `#${this.copies++}` : ''}`, node);
     this.send(node);
+  }
+
+  private copies = 0;
+
+  /** The client answered one copy of message `id` (an ack or nack, or its delivery receipt): the oldest one pending. */
+  private settleCopy(id: string): void {
+    for (const key of this.unacked.keys()) {
+      if (key.startsWith(`message:${id}:`)) {
+        this.unacked.delete(key);
+        return;
+      }
+    }
   }
 
   private readonly unacked = new Map<string, BinaryNode>();
@@ -267,12 +284,20 @@ export class Connection {
       case 'ack':
       case 'receipt':
         // An ack names the class of what it acknowledges; a receipt for a message also takes it.
-        if (node.tag === 'ack') {
+        if (node.tag === 'ack' && node.attrs.class === 'message') {
+          this.settleCopy(node.attrs.id ?? '');
+        } else if (node.tag === 'ack') {
           for (const key of this.unacked.keys()) if (key.startsWith(`${node.attrs.class}:${node.attrs.id}:`) && (node.attrs.class !== 'receipt' || key.endsWith(`:${node.attrs.type ?? ''}`))) this.unacked.delete(key);
-        } else if (node.attrs.type !== 'retry') {
-          for (const key of this.unacked.keys()) if (key.startsWith(`message:${node.attrs.id}:`)) this.unacked.delete(key);
+        } else if (!LATER_RECEIPTS.has(node.attrs.type ?? '')) {
+          this.settleCopy(node.attrs.id ?? '');
         }
         this.host.onAckOrReceipt(this, node);
+        if (node.tag === 'ack' && node.attrs.error && this.account?.closeOnNextNack) {
+          // The link dies right after the client refused a copy: nothing it sent later is read.
+          this.account.closeOnNextNack = false;
+          this.state = 'closed';
+          this.ws.terminate();
+        }
         return;
       default:
         // presence, ib (unified_session) and the like need no answer.

@@ -76,6 +76,12 @@ export class Account {
   loseNextMessage = false;
   /** The recipient device of the next message forgets its Signal session with the sender first. */
   recipientForgetsSession = false;
+  /** The recipient device fails to decrypt this many next copies (Bad MAC), each answered with a retry receipt. */
+  undecryptableCopies = 0;
+  /** The next injected copy is corrupted on the way (its MAC fails): the client asks again. */
+  corruptNextInbound = false;
+  /** The connection that receives the next nack from the client dies right after reading it. */
+  closeOnNextNack = false;
   private nextDeviceId = 1;
 
   constructor(

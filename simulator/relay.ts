@@ -32,6 +32,8 @@ export interface InboundState {
 
 export class Relay {
   private readonly timers = new Set<NodeJS.Timeout>();
+  /** Retry receipts a contact device sent per message and sending device, as its phone counts them. */
+  private readonly retriesAsked = new Map<string, number>();
   readonly inbound = new Map<string, InboundState>();
 
   constructor(
@@ -92,6 +94,10 @@ export class Relay {
         await device.forgetSession(senderAddress);
       }
       try {
+        if (account.undecryptableCopies > 0) {
+          account.undecryptableCopies--;
+          throw new Error('Bad MAC (simulated: the copy cannot be decrypted)');
+        }
         const content = await device.decrypt(senderAddress, type, enc.content);
         if (!recipients.has(resolved.contact)) {
           recipients.add(resolved.contact);
@@ -99,7 +105,11 @@ export class Relay {
         }
       } catch (err) {
         account.log('in', { tag: 'sim-decrypt-failed', attrs: { id, jid, error: String(err) } });
-        const count = Number(enc.attrs.count ?? 0) + 1;
+        // The phone counts its own requests per message: a resend to every device carries no
+        // count, so the copy's `count` attribute cannot say how often it asked already.
+        const asked = `${id}:${jid}:${senderAddress}`;
+        const count = (this.retriesAsked.get(asked) ?? 0) + 1;
+        this.retriesAsked.set(asked, count);
         if (count <= MAX_RETRY_RECEIPTS) account.deliver(companion.id, retryReceipt({ id, jid, registrationId: device.registrationId, count }), connection);
       }
     }
@@ -166,6 +176,11 @@ export class Relay {
     if (companions.length === 0) throw new Error(`account ${account.phone} has no device with uploaded keys`);
     for (const companion of companions) {
       const enc = await sender.encrypt(lidJid(account.lid, companion.id), () => companion.bundle, content);
+      if (account.corruptNextInbound) {
+        account.corruptNextInbound = false;
+        enc.ciphertext = Buffer.from(enc.ciphertext);
+        enc.ciphertext[enc.ciphertext.length - 1]! ^= 0xff; // the MAC's last byte
+      }
       const node: BinaryNode = {
         tag: 'message',
         attrs: {

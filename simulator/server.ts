@@ -189,6 +189,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       if (kind === 'nack_next_463') account.nackNextMessageWith = 463;
       else if (kind === 'lose_next_message') account.loseNextMessage = true;
       else if (kind === 'recipient_forgets_session') account.recipientForgetsSession = true;
+      else if (kind === 'recipient_fails_next_3') account.undecryptableCopies = 3;
+      else if (kind === 'corrupt_next_inbound') account.corruptNextInbound = true;
+      else if (kind === 'close_on_next_nack') account.closeOnNextNack = true;
       else if (kind === 'refuse_login_401') account.refuseNextLogin = true;
       else {
         const live = [...account.live];

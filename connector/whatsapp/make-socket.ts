@@ -14,6 +14,19 @@ export interface MakeSocketOptions {
 
 export type MakeSocket = (options: MakeSocketOptions) => WASocket;
 
+/** How often a WhatsApp phone asks again (retry receipt) for one message it cannot decrypt. */
+export const PHONE_RETRY_RECEIPTS = 5;
+
+/**
+ * Baileys' maxMsgRetryCount for our sockets. Baileys internal (Socket/messages-recv.js, rc14):
+ * each retry receipt for one of our messages is counted twice against it (handleReceipt, then
+ * sendMessagesAgain), so with its default of 5 the third request of a phone is acknowledged and
+ * never answered, and the message stays undelivered for good (the crash test's rows stuck in
+ * `sent`). Twice the phone's limit answers every request. It also bounds the retry receipts we
+ * send for one inbound message per socket (10 instead of 5); the sender stops after its own limit.
+ */
+export const MAX_MSG_RETRY_COUNT = 2 * PHONE_RETRY_RECEIPTS;
+
 /** How long each QR code is shown: the link attempt's window (WA_QR_TIMEOUT_MS) shared by its WA_QR_MAX codes. */
 export function qrCodeLifetimeMs(config: Pick<ConnectorConfig['whatsapp'], 'qrTimeoutMs' | 'qrMax'>): number {
   return Math.ceil(config.qrTimeoutMs / config.qrMax);
@@ -34,6 +47,7 @@ export function createSocketFactory(config: ConnectorConfig['whatsapp']): MakeSo
       // the session enforces the attempt's overall deadline (connector/sessions/session.ts).
       qrTimeout: qrCodeLifetimeMs(config),
       retryRequestDelayMs: config.retryRequestDelayMs,
+      maxMsgRetryCount: MAX_MSG_RETRY_COUNT,
       ...(config.syncHistory ? {} : { shouldSyncHistoryMessage: () => false }),
       markOnlineOnConnect: false,
       printQRInTerminal: false,

@@ -10,6 +10,7 @@ import makeWASocket, {
   type WASocket,
 } from '@whiskeysockets/baileys';
 import { pino } from 'pino';
+import type { MakeSocket } from '../../connector/whatsapp/make-socket.ts';
 import { installCertificateVerification } from '../../connector/whatsapp/verified-certificates.ts';
 import { makeMemoryKeyStore } from '../../simulator/memory-key-store.ts';
 import type { LinkedAccount, Simulator } from '../../simulator/server.ts';
@@ -25,6 +26,8 @@ export interface ClientOptions {
   connectTimeoutMs?: number;
   /** Baileys' getMessage (answers retry receipts); by default nothing is found. */
   getMessage?: (key: WAMessageKey) => Promise<proto.IMessage | undefined>;
+  /** Build the socket with the connector's own factory (connector/whatsapp/make-socket.ts) instead. */
+  makeSocket?: MakeSocket;
 }
 
 // Test sockets verify signatures as the connector's do, so a test trusting the wrong root fails.
@@ -33,10 +36,11 @@ installCertificateVerification();
 const openSockets = new Set<WASocket>();
 
 export function connectClient(sim: Pick<Simulator, 'url'>, auth: AuthenticationState, opts: ClientOptions = {}): WASocket {
-  const sock = makeWASocket({
+  const logger = pino({ level: 'silent' });
+  const sock = opts.makeSocket ? opts.makeSocket({ auth, logger, getMessage: opts.getMessage }) : makeWASocket({
     waWebSocketUrl: sim.url,
     auth,
-    logger: pino({ level: 'silent' }),
+    logger,
     ...(opts.syncHistory ? {} : { shouldSyncHistoryMessage: () => false }),
     markOnlineOnConnect: false,
     keepAliveIntervalMs: opts.keepAliveIntervalMs ?? 20_000,
