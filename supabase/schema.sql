@@ -3838,24 +3838,15 @@ COMMENT ON FUNCTION ops.prune_signal_keys(p_agent uuid, p_force boolean, p_min_a
 --
 
 CREATE FUNCTION ops.requeue_failed_messages(p_agent uuid, p_since timestamp with time zone DEFAULT (now() - '1 day'::interval)) RETURNS integer
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $$
 declare
-  v_count integer;
+  v integer := private.requeue_failed_messages_unaudited(p_agent, p_since);
 begin
-  if not exists (select 1 from public.agents where id = p_agent) then
-    perform gateway.fail('unknown_agent', 'no agent with this id');
-  end if;
-  -- A message whose content is gone (retention, discard_after_delivery) has nothing to send.
-  -- Same row, same WhatsApp id: a message that failed before reaching WhatsApp goes out once.
-  update public.messages
-  set status = 'queued', attempts = 0, next_attempt_at = now(), error_code = null, error_message = null,
-      failed_at = null, locked_by = null, locked_until = null
-  where agent_id = p_agent and status = 'failed' and failed_at >= p_since
-    and content is distinct from '{"content_removed": true}'::jsonb;
-  get diagnostics v_count = row_count;
-  return v_count;
+  perform private.record_audit('ops.requeue_failed_messages', private.agent_owner(p_agent), p_agent, null,
+    jsonb_build_object('since', p_since, 'requeued', v));
+  return v;
 end;
 $$;
 
@@ -5291,11 +5282,13 @@ begin
   if not exists (select 1 from public.agents where id = p_agent) then
     perform gateway.fail('unknown_agent', 'no agent with this id');
   end if;
+  -- A message whose content is gone (retention, discard_after_delivery) has nothing to send.
   -- Same row, same WhatsApp id: a message that failed before reaching WhatsApp goes out once.
   update public.messages
   set status = 'queued', attempts = 0, next_attempt_at = now(), error_code = null, error_message = null,
       failed_at = null, locked_by = null, locked_until = null
-  where agent_id = p_agent and status = 'failed' and failed_at >= p_since;
+  where agent_id = p_agent and status = 'failed' and failed_at >= p_since
+    and content is distinct from '{"content_removed": true}'::jsonb;
   get diagnostics v_count = row_count;
   return v_count;
 end;

@@ -15,7 +15,7 @@ import os from 'node:os';
 import { pino } from 'pino';
 import { installConsoleScrub } from '../../connector/logging/console-scrub.ts';
 import { createKeyring } from '../../kernel/secret-box.ts';
-import { createEndpoint } from '../../tests/helpers/messages-webhooks.ts';
+import { createEndpoint } from '../harness/webhook-endpoints.ts';
 import { TEST_WEBHOOK_KEY_HEX, testEnv } from '../harness/connector.ts';
 import { type ConnectorProcess, spawnConnector } from '../harness/connector-process.ts';
 import { setupBench } from './connector-bench.ts';

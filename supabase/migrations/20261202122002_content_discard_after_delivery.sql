@@ -111,7 +111,8 @@ begin
 end;
 $$;
 
-create or replace function ops.requeue_failed_messages(p_agent uuid, p_since timestamp with time zone DEFAULT (now() - '1 day'::interval)) RETURNS integer
+-- The body only: ops.requeue_failed_messages wraps it and records it in the audit log.
+create or replace function private.requeue_failed_messages_unaudited(p_agent uuid, p_since timestamp with time zone DEFAULT (now() - '1 day'::interval)) RETURNS integer
 language plpgsql
 set search_path = ''
 as $$

@@ -38,7 +38,7 @@ describe("enqueue_message's own checks are the table's", () => {
     const agent = await createAgent(sql, owner);
     const def = await constraint('messages_recipient_check');
     // The patterns the function asks are the constraint's, literally.
-    const fn = (await sql`select prosrc from pg_proc where oid = 'gateway.enqueue_message(uuid, uuid, text, text, jsonb, text, text, boolean)'::regprocedure`)[0]!.prosrc as string;
+    const fn = (await sql`select prosrc from pg_proc where oid = 'gateway.enqueue_message(uuid, uuid, text, text, jsonb, text, text, uuid, boolean)'::regprocedure`)[0]!.prosrc as string;
     for (const pattern of def.matchAll(/~ '([^']+)'::text/g)) expect(fn).toContain(`'${pattern[1]}'`);
     for (const bad of ['12345', '1234567890123456', '+15550001111', 'abc@EXAMPLE.com', 'a b@s.whatsapp.net']) {
       expect(await sqlState(enqueue(owner, agent, bad, 'text')), bad).toBe('WG005');
