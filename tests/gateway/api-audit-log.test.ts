@@ -103,7 +103,9 @@ describe('GET /v1/audit-log', () => {
     await api.db.sql`update public.accounts set plan_id = 'pro' where user_id = ${user.id}`;
 
     const all = await list('', user.token);
-    expect(all.data.map((e) => e.action)).toEqual(['plan.changed', ...Array(5).fill('agent.created')]);
+    // Newest first; the oldest two are the sign-up's (its personal organisation and its owner).
+    expect(all.data.map((e) => e.action).slice(0, 6)).toEqual(['plan.changed', ...Array(5).fill('agent.created')]);
+    expect(all.data.map((e) => e.action).slice(6).sort()).toEqual(['member.added', 'organisation.created']);
     expect(all.data[0]).toMatchObject({ actor: { type: 'operator', id: 'postgres' }, clientIp: null, changes: { plan: { from: 'basic', to: 'pro' } } });
 
     expect((await list('?action=plan.changed', user.token)).data).toHaveLength(1);
@@ -111,7 +113,7 @@ describe('GET /v1/audit-log', () => {
     expect((await list(`?agentId=${agents[2]}`, user.token)).data.map((e) => e.agentId)).toEqual([agents[2]]);
     const future = new Date(Date.now() + 3_600_000).toISOString();
     expect((await list(`?since=${encodeURIComponent(future)}`, user.token)).data).toEqual([]);
-    expect((await list(`?until=${encodeURIComponent(future)}`, user.token)).data).toHaveLength(6);
+    expect((await list(`?until=${encodeURIComponent(future)}`, user.token)).data).toHaveLength(8);
 
     const seen: string[] = [];
     let cursor: string | null = null;
@@ -122,7 +124,7 @@ describe('GET /v1/audit-log', () => {
       cursor = page.nextCursor;
       pages += 1;
     } while (cursor && pages < 10);
-    expect(pages).toBe(3);
+    expect(pages).toBe(4);
     expect(seen).toEqual(all.data.map((e) => e.id));
   });
 
@@ -141,7 +143,7 @@ describe('GET /v1/audit-log', () => {
     const foreign = await api.call('GET', `/v1/audit-log?agentId=${theirs}`, { token: me.token });
     expect(foreign.status).toBe(404);
     expect((await list('', me.token)).data.some((e) => e.agentId === theirs || e.actor.id === other.id)).toBe(false);
-    expect((await list('', other.token)).data.map((e) => e.action)).toEqual(['agent.created']);
+    expect((await list('', other.token)).data.map((e) => e.action).sort()).toEqual(['agent.created', 'member.added', 'organisation.created']);
   });
 
   it('a deleted agent\'s entries stay listed under its id', async () => {
