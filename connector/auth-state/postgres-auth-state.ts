@@ -17,32 +17,12 @@ import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
 import { DecryptionError, type Keyring } from '../../kernel/secret-box.ts';
 import type { Metrics } from '../metrics.ts';
+import { retryConnectionErrors } from '../db-retry.ts';
 import { isStaleLease, STALE_LEASE } from '../sessions/context.ts';
 import { getSignalKeys, loadCreds, saveCreds, wipeAuthState, writeSignalKeys } from '../sql/auth-state.ts';
 import { credsAd, decodeValue, encodeValue, keyAd, reviveKey } from './codec.ts';
 import { decryptionScope, KeyWriteHold } from './held-key-writes.ts';
 import { CorruptAuthState, validateCreds } from './validate-creds.ts';
-
-/** A read is retried this long when the database connection fails (a PostgreSQL restart). */
-const READ_RETRY_MS = 15_000;
-const CONNECTION_ERRORS = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'CONNECTION_CLOSED', 'CONNECTION_DESTROYED', 'CONNECT_TIMEOUT', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08006']);
-
-/**
- * Baileys reads keys while it handles an inbound message; a failed read makes it nack the message
- * ("error in handling message"), which WhatsApp then drops. A lost connection is retried instead.
- */
-async function retryConnectionErrors<T>(read: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + READ_RETRY_MS;
-  for (let delay = 100; ; delay = Math.min(1_000, delay * 2)) {
-    try {
-      return await read();
-    } catch (error) {
-      const code = (error as { code?: unknown } | null)?.code;
-      if (typeof code !== 'string' || !CONNECTION_ERRORS.has(code) || Date.now() + delay > deadline) throw error;
-      await new Promise((r) => setTimeout(r, delay));
-    }
-  }
-}
 
 export interface AuthStateDeps {
   sql: Sql;

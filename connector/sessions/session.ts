@@ -211,7 +211,7 @@ export class ManagedSession implements LiveSession {
     this.releaseSlot = await this.deps.connectSlots.acquire(this.deps.config.whatsapp.connectTimeoutMs);
     if (this.ended || this.state !== 'connecting') return this.freeSlot();
     const logger = watchBaileysLogger(this.deps.baileysLogger, this.agentId);
-    const sock = this.deps.makeSocket({ auth: this.auth, logger, getMessage: storedMessageLookup(this.sql, this.agentId) });
+    const sock = this.deps.makeSocket({ auth: this.auth, logger, getMessage: storedMessageLookup(this.sql, this.agentId, this.deps.config.contentKeyring) });
     this.sock = sock;
     gateIncomingFrames(sock, () => this.sock === sock && this.guard());
     // Key writes of a message it decrypts stay in memory until the message is stored (issue 16).
