@@ -19,7 +19,7 @@ import { pino } from 'pino';
 import { installConsoleScrub } from '../../connector/logging/console-scrub.ts';
 import { setupBench } from './connector-bench.ts';
 import { testEnv } from '../harness/connector.ts';
-import { type ConnectorProcess, spawnConnector } from '../harness/connector-process.ts';
+import { type ConnectorProcess, EXIT_WITH_PARENT, spawnConnector } from '../harness/connector-process.ts';
 
 const SESSIONS = Number(process.env.SESSIONS ?? 20);
 // 5/s over 20 sessions = one message per session every 4 s: inside the default pacing (1 s + up to
@@ -80,7 +80,7 @@ async function startApi(): Promise<{ base: string; token: string; child: ChildPr
   const jwk = { ...(await exportJWK(publicKey)), kid: 'bench', alg: 'ES256' };
   const supabaseUrl = 'https://bench.supabase.test';
   const port = 19_000 + (process.pid % 1000);
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'scripts/dev/serve-api.ts')], {
+  const child = spawn(process.execPath, [...EXIT_WITH_PARENT, '--import', 'tsx', path.join(repoRoot, 'scripts/dev/serve-api.ts')], {
     cwd: repoRoot,
     env: {
       ...process.env, MEDIA_STORE: 'folder', MEDIA_STORE_DIR: path.join(repoRoot, '.data', 'bench-media'), SUPABASE_DB_URL: setup.dbUrl, SUPABASE_URL: supabaseUrl, SUPABASE_JWKS: JSON.stringify({ keys: [jwk] }),

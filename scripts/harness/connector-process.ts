@@ -8,6 +8,9 @@ import { fileURLToPath } from 'node:url';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 
+/** Node flags that make a harness child exit once its parent is gone (see exit-with-parent.mjs). */
+export const EXIT_WITH_PARENT = ['--import', fileURLToPath(new URL('./exit-with-parent.mjs', import.meta.url))];
+
 export interface ConnectorProcess {
   child: ChildProcess;
   pid: number;
@@ -25,7 +28,7 @@ export interface SpawnOptions {
 }
 
 export function spawnConnector(env: Record<string, string>, rootPublicKey: Uint8Array, options: SpawnOptions = {}): ConnectorProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--import', './simulator/trust-preload.mjs', 'connector/main.ts'], {
+  const child = spawn(process.execPath, [...EXIT_WITH_PARENT, '--import', 'tsx', '--import', './simulator/trust-preload.mjs', 'connector/main.ts'], {
     cwd: repo,
     env: { ...process.env, MEDIA_STORE: 'folder', MEDIA_STORE_DIR: path.join(tmpdir(), 'wg-test-media'), ...env, WA_SIM_ROOT_PUBLIC_KEY: Buffer.from(rootPublicKey).toString('base64'), NODE_OPTIONS: '' },
     stdio: ['ignore', 'pipe', 'pipe'],
