@@ -185,6 +185,10 @@ describe('messages under crashes', () => {
         process.stdout.write(`${JSON.stringify({ notReceived, decryptFailures: decryptFailures.slice(0, 10), decryptFailureCount: decryptFailures.length })}\n`);
         const stanzas = sessions.flatMap((s) => stack.sim.stanzaLog(s.phone).filter((e) => notReceived.some((id) => e.summary.includes(id))).map((e) => ({ phone: s.phone, ...e, summary: e.summary.slice(0, 600) })));
         process.stdout.write(`${JSON.stringify({ stanzas })}\n`);
+        // What the connectors said about those messages and about retry requests (Baileys logs an
+        // unanswerable retry request at error level: 'error in sending message again').
+        const said = procs.flatMap((p) => p.lines.filter((l) => /message again|retry/i.test(l) || notReceived.some((id) => l.includes(id)))).map((l) => l.slice(0, 700)).slice(-30);
+        process.stdout.write(`${JSON.stringify({ said })}\n`);
         throw error;
       });
       const storedCount = async () => {
