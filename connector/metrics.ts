@@ -12,6 +12,8 @@
 // moves; per-agent history is in public.events and public.messages.
 // wa_gateway_fleet_* gauges are read from the database at scrape time (fleet-stats.ts), the same
 // value on every connector: aggregate them with max(), never sum().
+import { constants as perfConstants, PerformanceObserver } from 'node:perf_hooks';
+import { getHeapStatistics } from 'node:v8';
 import { DisconnectReason } from '@whiskeysockets/baileys';
 import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
@@ -25,9 +27,34 @@ export interface HeldSessions {
   holdings(): Array<{ agentId: string; state: string; status: string }>;
 }
 
+// nodejs_heap_size_used_bytes includes garbage not yet collected, so it climbs between major
+// collections and a slope of it says little; the heap that survives a major collection is what a
+// leak makes grow (bench:soak reads this). One observer per process, whatever the connectors in it.
+let heapAfterMajorGc: number | undefined;
+let gcObserver: PerformanceObserver | undefined;
+function watchMajorGc(): void {
+  if (gcObserver) return;
+  gcObserver = new PerformanceObserver((list) => {
+    const major = list.getEntries().some((e) => ((e as PerformanceEntry & { detail?: { kind?: number } }).detail)?.kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR);
+    if (major) heapAfterMajorGc = getHeapStatistics().used_heap_size;
+  });
+  gcObserver.observe({ entryTypes: ['gc'] });
+}
+
 export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
   const registry = new Registry();
-  if (options.defaultMetrics) collectDefaultMetrics({ register: registry });
+  if (options.defaultMetrics) {
+    collectDefaultMetrics({ register: registry });
+    watchMajorGc();
+    new Gauge({
+      name: `${PREFIX}heap_used_after_major_gc_bytes`,
+      help: 'V8 heap in use right after the last major garbage collection (what a leak makes grow)',
+      registers: [registry],
+      collect() {
+        if (heapAfterMajorGc !== undefined) this.set(heapAfterMajorGc);
+      },
+    });
+  }
   const r = [registry];
   const n = (name: string) => PREFIX + name;
   const sessions = new SessionTransitions();

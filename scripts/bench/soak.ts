@@ -27,6 +27,7 @@ const INBOUND_PER_S = Number(process.env.INBOUND_PER_S ?? 1);
 const RECONNECT_EVERY_S = Number(process.env.RECONNECT_EVERY_S ?? 30);
 const SAMPLE_S = Number(process.env.SAMPLE_S ?? 10);
 const WARMUP_MINUTES = Number(process.env.WARMUP_MINUTES ?? MINUTES / 3);
+const HEAP_SNAPSHOT_DIR = process.env.HEAP_SNAPSHOT_DIR;
 const log = (msg: string) => process.stdout.write(`[bench:soak] ${msg}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const machine = { cores: os.cpus().length, loadAtStart: os.loadavg().map((l) => Number(l.toFixed(2))) };
@@ -66,13 +67,16 @@ const proc = spawnConnector(
     MESSAGES_RECIPIENT_INTERVAL_MS: '0',
   }),
   sim.rootPublicKey,
-  { keepLines: 2_000 },
+  // HEAP_SNAPSHOT_DIR: a heap snapshot of the connector at the end of warm-up and at the end, to
+  // compare in Chrome DevTools when the heap after major GC is not flat.
+  { keepLines: 2_000, ...(HEAP_SNAPSHOT_DIR ? { nodeArgs: ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${HEAP_SNAPSHOT_DIR}`] } : {}) },
 );
 
-async function heapUsedBytes(): Promise<number> {
+/** The connector's V8 heap in use now (garbage included), and right after its last major GC. */
+async function heapBytes(): Promise<{ used: number; afterMajorGc: number }> {
   const text = await proc.metrics();
-  const line = text.split('\n').find((l) => l.startsWith('nodejs_heap_size_used_bytes '));
-  return Number(line?.split(' ')[1] ?? Number.NaN);
+  const value = (name: string) => Number(text.split('\n').find((l) => l.startsWith(`${name} `))?.split(' ')[1] ?? Number.NaN);
+  return { used: value('nodejs_heap_size_used_bytes'), afterMajorGc: value('wa_gateway_heap_used_after_major_gc_bytes') };
 }
 
 /** Least squares y = a + b·x; b per unit of x, and the residuals' standard deviation. */
@@ -87,7 +91,7 @@ function leastSquares(points: Array<[number, number]>): { slope: number; scatter
 }
 
 const counts = { enqueued: 0, injected: 0, socketsClosed: 0, sendErrors: 0 };
-const samples: Array<{ minute: number; rssMb: number; heapMb: number; backlog: number }> = [];
+const samples: Array<{ minute: number; rssMb: number; heapMb: number; heapAfterGcMb: number; backlog: number }> = [];
 try {
   for (;;) {
     const [r] = await sql`select count(*)::int as n from public.whatsapp_sessions where agent_id = any(${agents}::uuid[]) and status = 'connected'
@@ -100,6 +104,7 @@ try {
   const end = start + MINUTES * 60_000;
   let tick = 0;
   let nextSample = start;
+  let snapshotAtWarmup = false;
   while (Date.now() < end) {
     const second = Date.now();
     for (let i = 0; i < SEND_PER_S; i++) {
@@ -115,15 +120,21 @@ try {
     if (Date.now() >= nextSample) {
       // The backlog beside the memory: a connector that falls behind holds more, which is not a leak.
       const [b] = await sql`select count(*) filter (where status in ('queued', 'sending'))::int as backlog from public.messages`;
-      const sample = { minute: (Date.now() - start) / 60_000, rssMb: rssBytes(proc.pid) / 2 ** 20, heapMb: (await heapUsedBytes()) / 2 ** 20, backlog: b!.backlog as number };
+      const heap = await heapBytes();
+      const sample = { minute: (Date.now() - start) / 60_000, rssMb: rssBytes(proc.pid) / 2 ** 20, heapMb: heap.used / 2 ** 20, heapAfterGcMb: heap.afterMajorGc / 2 ** 20, backlog: b!.backlog as number };
       samples.push(sample);
-      if (samples.length % 6 === 1) log(`t=${sample.minute.toFixed(1)} min rss ${sample.rssMb.toFixed(1)} MB heap ${sample.heapMb.toFixed(1)} MB outbound backlog ${sample.backlog}`);
+      if (samples.length % 6 === 1) log(`t=${sample.minute.toFixed(1)} min rss ${sample.rssMb.toFixed(1)} MB heap ${sample.heapMb.toFixed(1)} MB (after major GC ${sample.heapAfterGcMb.toFixed(1)} MB) outbound backlog ${sample.backlog}`);
       nextSample += SAMPLE_S * 1000;
+      if (HEAP_SNAPSHOT_DIR && !snapshotAtWarmup && sample.minute >= WARMUP_MINUTES) {
+        snapshotAtWarmup = true;
+        proc.signal('SIGUSR2');
+      }
     }
     tick++;
     await sleep(Math.max(0, second + 1000 - Date.now()));
   }
   await sleep(5_000); // the last sends' receipts
+  if (HEAP_SNAPSHOT_DIR) proc.signal('SIGUSR2');
   const [statuses] = await sql`select count(*) filter (where status = 'read')::int as read, count(*) filter (where status = 'failed')::int as failed,
     count(*) filter (where status not in ('read', 'failed'))::int as other from public.messages`;
   const [inbound] = await sql`select count(*)::int as stored from public.inbound_messages`;
@@ -141,9 +152,10 @@ try {
     bench: 'soak', ...machine, minutes: MINUTES, warmupMinutes: WARMUP_MINUTES, sessions: agents.length, samples: samples.length,
     rssMb: { first: Number(samples[0]?.rssMb.toFixed(1)), atWarmup: Number(measured[0]?.rssMb.toFixed(1)), last: Number(samples.at(-1)?.rssMb.toFixed(1)), ...trend((s) => s.rssMb) },
     heapMb: { first: Number(samples[0]?.heapMb.toFixed(1)), atWarmup: Number(measured[0]?.heapMb.toFixed(1)), last: Number(samples.at(-1)?.heapMb.toFixed(1)), ...trend((s) => s.heapMb) },
+    heapAfterMajorGcMb: { first: Number(samples[0]?.heapAfterGcMb.toFixed(1)), atWarmup: Number(measured[0]?.heapAfterGcMb.toFixed(1)), last: Number(samples.at(-1)?.heapAfterGcMb.toFixed(1)), ...trend((s) => s.heapAfterGcMb) },
     outboundBacklog: { max: Math.max(...samples.map((s) => s.backlog)), last: samples.at(-1)?.backlog },
     traffic: { ...counts, outbound: statuses, inboundStored: inbound!.stored, keyHygieneRuns: hygieneRuns },
-    target: 'rss and heap flat after warm-up (drift within 2× scatter, or under 1 MB/h)',
+    target: 'rss and the heap after major GC flat after warm-up (drift within 2× scatter, or under 1 MB/h); the heap in use (garbage included) is shown beside them',
     loadAtEnd: os.loadavg().map((l) => Number(l.toFixed(2))),
   };
   process.stdout.write(`${JSON.stringify(summary)}\n`);
