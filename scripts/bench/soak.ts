@@ -69,7 +69,7 @@ const proc = spawnConnector(
   sim.rootPublicKey,
   // HEAP_SNAPSHOT_DIR: a heap snapshot of the connector at the end of warm-up and at the end, to
   // compare in Chrome DevTools when the heap after major GC is not flat.
-  { keepLines: 2_000, ...(HEAP_SNAPSHOT_DIR ? { nodeArgs: ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${HEAP_SNAPSHOT_DIR}`] } : {}) },
+  { keepLines: 2_000, ...(HEAP_SNAPSHOT_DIR ? { execArgv: ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${HEAP_SNAPSHOT_DIR}`] } : {}) },
 );
 
 /** The connector's V8 heap in use now (garbage included), and right after its last major GC. */
