@@ -7,9 +7,14 @@
 //     good in the crash test). Until then the message is retried (number_unconfirmed).
 //   - v7 is LID-first: when Baileys knows the LID of the number, the message is addressed to the
 //     LID (sending to the phone-number jid of a migrated contact can be refused with 463).
+//   - The check asks for the number's LID in the same usync (contact and lid protocols, as
+//     WhatsApp Web's own lookups do) and hands it to Baileys' LID store: Baileys' onWhatsApp asks
+//     for existence alone, and getLIDForPN then asked WhatsApp again for the LID of a number it
+//     had never seen, one more round trip on the first message to each new contact. An answer
+//     without a LID falls back to getLIDForPN as before.
 //   - Replies, reactions, edits and deletes point at a WhatsApp id: it is looked up among the
 //     agent's outbound messages (fromMe) and then its inbound ones.
-import type { WASocket } from '@whiskeysockets/baileys';
+import { USyncQuery, USyncUser, type WASocket } from '@whiskeysockets/baileys';
 import type { Sql } from 'postgres';
 import { associatedData, type Keyring } from '../../kernel/secret-box.ts';
 import { receivedMessage } from '../sql/inbound.ts';
@@ -48,13 +53,17 @@ export async function resolveRecipient(opts: {
   const unconfirmed = () => transient('number_unconfirmed', 'WhatsApp reported the recipient absent once; checking again before failing');
   let exists = fresh && (fresh.exists || fresh.confirmed) ? fresh.exists : undefined;
   if (exists === undefined) {
-    let result: Awaited<ReturnType<WASocket['onWhatsApp']>>;
+    let result: NumberAnswer[];
     try {
-      result = await sock.onWhatsApp(recipient);
+      result = await checkNumberAndLid(sock, recipient);
     } catch (error) {
       throw transient('number_check_failed', `could not check the number on WhatsApp: ${(error as Error).message}`);
     }
-    exists = (result ?? []).some((r) => r.exists);
+    exists = result.some((r) => r.exists);
+    const learned = result.filter((r): r is NumberAnswer & { lid: string } => r.exists && typeof r.lid === 'string' && r.lid.endsWith('@lid'));
+    // Known to Baileys from here on (its LID store persists it with the session's keys); a failed
+    // write only costs the lookup getLIDForPN makes below.
+    if (learned.length > 0) await sock.signalRepository.lidMapping.storeLIDPNMappings(learned.map((r) => ({ lid: r.lid, pn: r.jid }))).catch(() => undefined);
     if (exists) opts.cache.set(key, { exists, at: opts.now });
     else if (fresh && !fresh.exists) opts.cache.set(key, { exists, at: fresh.at, confirmed: true });
     else {
@@ -66,6 +75,25 @@ export async function resolveRecipient(opts: {
   const pn = userJid(recipient);
   const lid = await sock.signalRepository.lidMapping.getLIDForPN(pn).catch(() => null);
   return lid ?? pn;
+}
+
+interface NumberAnswer {
+  jid: string;
+  exists: boolean;
+  lid?: string;
+}
+
+/**
+ * Baileys' onWhatsApp (Socket/socket.js: a usync with the contact protocol for the number) with
+ * the lid protocol added to the same query; the answer keeps onWhatsApp's shape: users the
+ * answer does not list are absent, as is an answer without a list.
+ */
+async function checkNumberAndLid(sock: WASocket, recipient: string): Promise<NumberAnswer[]> {
+  const query = new USyncQuery().withContactProtocol().withLIDProtocol().withUser(new USyncUser().withPhone(`+${recipient.replace(/\D/g, '')}`));
+  const result = await sock.executeUSyncQuery(query);
+  return (result?.list ?? [])
+    .filter((r) => !!r.contact)
+    .map((r) => ({ jid: r.id, exists: r.contact === true, ...(typeof r.lid === 'string' ? { lid: r.lid } : {}) }));
 }
 
 export async function findTarget(sql: Sql, agentId: string, waMessageId: string, contentKeyring?: Keyring): Promise<StoredTarget | undefined> {

@@ -134,6 +134,21 @@ describe('outbound: every type reaches the contact decrypted, as sent', () => {
     expect(stats!.read).toBeGreaterThanOrEqual(1);
   });
 
+  it('the first message to a new contact asks WhatsApp once for the number and its LID, and goes to the LID', async () => {
+    const phone = '447700900987';
+    const contact = stack.sim.addContact(phone);
+    const since = Date.now();
+    const { waId } = await send('text', { text: 'hello, new contact' }, phone);
+    await received(waId, phone);
+    const asked = stack.sim.stanzaLog(ACCOUNT).filter((e) => e.direction === 'in' && e.at >= since);
+    // Lookups of the number (the device query of the send itself has context "message"): the
+    // number check carries the lid protocol, and no second usync asks for the number's LID.
+    const lookups = asked.filter((e) => e.summary.includes('xmlns="usync"') && !e.summary.includes('context="message"'));
+    expect(lookups).toHaveLength(1);
+    expect(lookups[0]!.summary).toMatch(/<query><contact><\/contact><lid><\/lid><\/query>/);
+    expect(asked.some((e) => e.summary.startsWith(`<message id="${waId}"`) && e.summary.includes(`to="${contact.lid}@lid"`))).toBe(true);
+  });
+
   it('image from base64, through the media store: the contact decrypts the same bytes; the row holds only the reference; retention deletes the object once sent', async () => {
     // What the API does with a base64 upload (edge-functions/gateway/media.ts), then the enqueue.
     const silent = { info: () => {}, warn: () => {}, error: () => {} };
