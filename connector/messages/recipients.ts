@@ -14,7 +14,7 @@
 //     without a LID falls back to getLIDForPN as before.
 //   - Replies, reactions, edits and deletes point at a WhatsApp id: it is looked up among the
 //     agent's outbound messages (fromMe) and then its inbound ones.
-import { USyncQuery, USyncUser, type WASocket } from '@whiskeysockets/baileys';
+import { jidDecode, USyncQuery, USyncUser, type WASocket } from '@whiskeysockets/baileys';
 import type { Sql } from 'postgres';
 import { associatedData, type Keyring } from '../../kernel/secret-box.ts';
 import { receivedMessage } from '../sql/inbound.ts';
@@ -36,6 +36,9 @@ export interface RecipientCache {
   set(key: string, value: RecipientAnswer): void;
 }
 
+/** The cache key of a recipient of one session. */
+export const recipientKey = (agentId: string, recipient: string) => `${agentId}:${recipient}`;
+
 export async function resolveRecipient(opts: {
   sock: WASocket;
   agentId: string;
@@ -43,10 +46,13 @@ export async function resolveRecipient(opts: {
   cache: RecipientCache;
   ttlMs: number;
   now: number;
+  /** A look-ahead of this recipient in flight (lookAhead): its answer is awaited, not asked again. */
+  pending?: Promise<unknown>;
 }): Promise<string> {
   const { sock, recipient } = opts;
   if (recipient.includes('@')) return recipient;
-  const key = `${opts.agentId}:${recipient}`;
+  const key = recipientKey(opts.agentId, recipient);
+  if (opts.pending) await opts.pending.catch(() => undefined);
   const cached = opts.cache.get(key);
   // A negative answer is kept for a tenth of the time: numbers get registered.
   const fresh = cached && opts.now - cached.at < (cached.exists ? opts.ttlMs : opts.ttlMs / 10) ? cached : undefined;
@@ -55,15 +61,12 @@ export async function resolveRecipient(opts: {
   if (exists === undefined) {
     let result: NumberAnswer[];
     try {
-      result = await checkNumberAndLid(sock, recipient);
+      result = await checkNumbersAndLids(sock, [recipient]);
     } catch (error) {
       throw transient('number_check_failed', `could not check the number on WhatsApp: ${(error as Error).message}`);
     }
     exists = result.some((r) => r.exists);
-    const learned = result.filter((r): r is NumberAnswer & { lid: string } => r.exists && typeof r.lid === 'string' && r.lid.endsWith('@lid'));
-    // Known to Baileys from here on (its LID store persists it with the session's keys); a failed
-    // write only costs the lookup getLIDForPN makes below.
-    if (learned.length > 0) await sock.signalRepository.lidMapping.storeLIDPNMappings(learned.map((r) => ({ lid: r.lid, pn: r.jid }))).catch(() => undefined);
+    await rememberLids(sock, result);
     if (exists) opts.cache.set(key, { exists, at: opts.now });
     else if (fresh && !fresh.exists) opts.cache.set(key, { exists, at: fresh.at, confirmed: true });
     else {
@@ -84,16 +87,54 @@ interface NumberAnswer {
 }
 
 /**
- * Baileys' onWhatsApp (Socket/socket.js: a usync with the contact protocol for the number) with
+ * Baileys' onWhatsApp (Socket/socket.js: a usync with the contact protocol for the numbers) with
  * the lid protocol added to the same query; the answer keeps onWhatsApp's shape: users the
  * answer does not list are absent, as is an answer without a list.
  */
-async function checkNumberAndLid(sock: WASocket, recipient: string): Promise<NumberAnswer[]> {
-  const query = new USyncQuery().withContactProtocol().withLIDProtocol().withUser(new USyncUser().withPhone(`+${recipient.replace(/\D/g, '')}`));
+async function checkNumbersAndLids(sock: WASocket, numbers: string[]): Promise<NumberAnswer[]> {
+  const query = new USyncQuery().withContactProtocol().withLIDProtocol();
+  for (const n of numbers) query.withUser(new USyncUser().withPhone(`+${n.replace(/\D/g, '')}`));
   const result = await sock.executeUSyncQuery(query);
   return (result?.list ?? [])
     .filter((r) => !!r.contact)
     .map((r) => ({ jid: r.id, exists: r.contact === true, ...(typeof r.lid === 'string' ? { lid: r.lid } : {}) }));
+}
+
+/**
+ * Gives the LIDs of an answer to Baileys' LID store (persisted with the session's keys): known
+ * from here on. A failed write only costs the lookup getLIDForPN makes later.
+ */
+async function rememberLids(sock: WASocket, answers: NumberAnswer[]): Promise<void> {
+  const learned = answers.filter((r): r is NumberAnswer & { lid: string } => r.exists && typeof r.lid === 'string' && r.lid.endsWith('@lid'));
+  if (learned.length > 0) await sock.signalRepository.lidMapping.storeLIDPNMappings(learned.map((r) => ({ lid: r.lid, pn: r.jid }))).catch(() => undefined);
+}
+
+/**
+ * The look-ahead of a claimed batch (outbound-worker.ts): what the first message to each of
+ * several new recipients of one session would ask WhatsApp one by one, asked once for all of them
+ * — which numbers exist and their LIDs (one usync), their device lists (one usync; Baileys keeps
+ * them in its device cache) and the pre-key bundles of devices without a Signal session (one
+ * fetch, the sessions written in one key transaction). Their sends then find all of it and only
+ * encrypt. Sends are not made any sooner: pacing still decides when each one leaves.
+ *
+ * Only positive answers are cached: "not on WhatsApp" stays with resolveRecipient, which believes
+ * it on a second answer. Nothing here fails a message: a send whose look-ahead failed asks again.
+ */
+export async function lookAhead(opts: { sock: WASocket; agentId: string; numbers: string[]; cache: RecipientCache; now: number }): Promise<void> {
+  const { sock } = opts;
+  const answers = await checkNumbersAndLids(sock, opts.numbers);
+  for (const a of answers) if (a.exists) opts.cache.set(recipientKey(opts.agentId, a.jid.split('@')[0]!.split(':')[0]!), { exists: true, at: opts.now });
+  await rememberLids(sock, answers);
+  const me = sock.authState.creds.me;
+  const lids = answers.filter((a) => a.exists && a.lid?.endsWith('@lid')).map((a) => a.lid!);
+  if (!me?.id || lids.length === 0) return;
+  // As relayMessage enumerates them: our own user's devices (addressed by LID) and the recipient's.
+  const own = me.lid ? `${jidDecode(me.lid)?.user}@lid` : undefined;
+  const devices = await sock.getUSyncDevices([...(own ? [own] : []), ...lids], true, false);
+  const targets = devices.map((d) => d.jid).filter((jid) => jid !== me.id && jid !== me.lid);
+  // Under relayMessage's own transaction key: a send and the look-ahead never build a session for
+  // the same device at once, and all new sessions are one database write.
+  await sock.authState.keys.transaction(() => sock.assertSessions(targets), me.id);
 }
 
 export async function findTarget(sql: Sql, agentId: string, waMessageId: string, contentKeyring?: Keyring): Promise<StoredTarget | undefined> {
