@@ -41,6 +41,9 @@ const [ownerRow] = await sql`select owner_id from public.agents where id = ${age
 const owner = ownerRow!.owner_id as string;
 await sql`update public.plans set messages_per_minute = 1000000`;
 
+/** Every child started, so a failed run does not leave a connector or a control plane behind. */
+const children: Array<{ kill(): void }> = [];
+
 function connector(extra: Record<string, string>): ConnectorProcess & { id: string; startedAt: Date } {
   const id = randomUUID();
   const proc = spawnConnector(
@@ -59,6 +62,7 @@ function connector(extra: Record<string, string>): ConnectorProcess & { id: stri
     sim.rootPublicKey,
     { keepLines: 20_000 },
   );
+  children.push({ kill: () => proc.signal('SIGKILL') });
   return Object.assign(proc, { id, startedAt: new Date() });
 }
 
@@ -88,6 +92,7 @@ async function startApi(): Promise<{ base: string; token: string; child: ChildPr
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  children.push({ kill: () => child.kill('SIGKILL') });
   await new Promise<void>((resolve, reject) => {
     child.stdout!.on('data', (d: Buffer) => d.toString().includes('gateway listening') && resolve());
     child.once('exit', (code) => reject(new Error(`control plane exited with ${code}`)));
@@ -166,7 +171,7 @@ try {
       const asked = new Map<string, { kind: string; at: number }>();
       const seen = new Map<string, number>();
       for (const e of log) {
-        const id = /^<\w+ id="([^"]+)"/.exec(e.summary)?.[1];
+        const id = /^<\w+[^>]*? id="([^"]+)"/.exec(e.summary)?.[1];
         if (e.direction === 'in' && e.summary.startsWith(`<message id="${m.id}"`)) add('message', e.at - m.t0);
         const kind = e.direction === 'in' ? kindOf(e.summary) : undefined;
         if (kind && id) {
@@ -228,6 +233,7 @@ try {
   await proc.exited;
   process.stdout.write(`${JSON.stringify({ sessions: agents.length, latency, latencyPacingOff, throughput })}\n`);
 } finally {
+  for (const child of children) child.kill(); // no-ops for those that exited
   await setup.cleanup();
 }
 process.exit(0);
