@@ -132,8 +132,12 @@ export async function lookAhead(opts: { sock: WASocket; agentId: string; numbers
   const own = me.lid ? `${jidDecode(me.lid)?.user}@lid` : undefined;
   const devices = await sock.getUSyncDevices([...(own ? [own] : []), ...lids], true, false);
   const targets = devices.map((d) => d.jid).filter((jid) => jid !== me.id && jid !== me.lid);
-  // Under relayMessage's own transaction key: a send and the look-ahead never build a session for
-  // the same device at once, and all new sessions are one database write.
+  // Under relayMessage's own transaction key (Baileys rc14, Socket/messages-send.js: its
+  // authState.keys.transaction(…, meId)): a send and the look-ahead never build a session for the
+  // same device at once, and all new sessions are one database write. Should Baileys change that
+  // key, the two could each fetch a bundle for one device; Signal copes (the later session wins,
+  // its pkmsg starts it on the contact's side), it only costs the fetch.
+  // assertSessions and getUSyncDevices are part of the socket Baileys returns (its .d.ts).
   await sock.authState.keys.transaction(() => sock.assertSessions(targets), me.id);
 }
 
