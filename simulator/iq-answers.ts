@@ -1,6 +1,6 @@
 // Answers to the directory-style iqs a logged-in client sends: usync (onWhatsApp, devices, LIDs),
 // pre-key bundle fetches, and pre-key uploads. Pure functions of the directory and the asking account.
-import { type BinaryNode, getBinaryNodeChild, getBinaryNodeChildBuffer, getBinaryNodeChildren } from '@whiskeysockets/baileys';
+import { type BinaryNode, getBinaryNodeChild, getBinaryNodeChildBuffer, getBinaryNodeChildren, jidDecode } from '@whiskeysockets/baileys';
 import { type Account, type Directory, lidJid, pnJid, type ResolvedUser } from './directory.ts';
 import type { UploadedBundle } from './signal-device.ts';
 
@@ -29,7 +29,14 @@ function usyncUserResult(directory: Directory, userNode: BinaryNode, protocols: 
   const jid = userNode.attrs.jid ?? pnJid(phone);
   const content: BinaryNode[] = [];
   if (protocols.has('contact')) content.push({ tag: 'contact', attrs: { type: 'in' } });
-  if (protocols.has('lid')) content.push({ tag: 'lid', attrs: { val: lidJid(lid) } });
+  // The lid protocol maps a phone number to its LID: a user asked for by LID gets no <lid> back,
+  // as from WhatsApp (a device query for an @lid user answers <devices> alone, e.g. the server
+  // reply quoted in WhiskeySockets/Baileys#1886). Echoing it made Baileys take the LID for a newly
+  // learned one and force a fresh pre-key fetch and new Signal sessions on every device-list miss
+  // (getUSyncDevices → assertSessions(lids, true)): one round trip and two session builds that
+  // WhatsApp does not cause, on the first message to each contact.
+  const askedByLid = !contactNode && userNode.attrs.jid !== undefined && jidDecode(userNode.attrs.jid)?.server === 'lid';
+  if (protocols.has('lid') && !askedByLid) content.push({ tag: 'lid', attrs: { val: lidJid(lid) } });
   if (protocols.has('devices')) {
     const devices = deviceIdsOf(resolved).map(
       (id): BinaryNode => ({ tag: 'device', attrs: id === 0 ? { id: '0' } : { id: String(id), 'key-index': String(id) } }),

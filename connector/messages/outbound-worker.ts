@@ -7,6 +7,11 @@
 //             to claimBatch due rows of the sessions this connector holds whose socket is open
 //             and whose lane has room (SKIP LOCKED, visibility timeout). A row we already hold
 //             (its claim expired while queued and we took it again) is not queued twice.
+//   look-ahead two or more recipients of one session in a claim that this connector has not
+//             resolved yet are looked up together (numbers and LIDs, device lists, pre-keys of
+//             new Signal sessions: recipients.ts lookAhead), once for all instead of once per
+//             first message; their sends wait for it. Pacing is untouched: it only decides when
+//             messages leave, and the look-ahead sends none.
 //   lane      one per session, serial: the seeds' sending lock. It picks the first queued row
 //             that pacing allows (session min interval + jitter, per-recipient interval; rows of
 //             one recipient keep their order), resolves the recipient (onWhatsApp, LID), maps the
@@ -37,7 +42,7 @@ import { type ContentDeps, mapContent } from './content.ts';
 import { ACK_ERRORS, permanent, SendError, transient } from './errors.ts';
 import { serverAcks } from '../whatsapp/server-acks.ts';
 import { Pacer, type PacingConfig } from './pacer.ts';
-import { findTarget, type RecipientCache, resolveRecipient } from './recipients.ts';
+import { findTarget, lookAhead, type RecipientCache, recipientKey, resolveRecipient } from './recipients.ts';
 import { openQueuedContent } from './content-at-rest.ts';
 import type { Keyring } from '../../kernel/secret-box.ts';
 import type { Completion, MessageWriter } from './writer.ts';
@@ -196,7 +201,8 @@ export function createOutboundWorker(deps: OutboundWorkerDeps): OutboundWorker {
   async function sendOne(session: LiveSession, sock: WASocket, row: ClaimedMessage): Promise<void> {
     const started = clock.monotonic();
     try {
-      const jid = await resolveRecipient({ sock, agentId: row.agent_id, recipient: row.recipient, cache: recipientCache, ttlMs: config.numberCheckTtlMs, now: clock.monotonic() });
+      const pending = lookingAhead.get(recipientKey(row.agent_id, row.recipient));
+      const jid = await resolveRecipient({ sock, agentId: row.agent_id, recipient: row.recipient, cache: recipientCache, ttlMs: config.numberCheckTtlMs, now: clock.monotonic(), ...(pending ? { pending } : {}) });
       const content = await openQueuedContent(deps.contentKeyring, row);
       const mapped = await mapContent(row.type, content, { loadMedia: deps.loadMedia, findTarget: (id) => findTarget(sql, row.agent_id, id, deps.contentKeyring) });
       if (!session.isOpen() || session.socket() !== sock) throw transient('connection_closed', 'the socket closed before the send');
@@ -282,11 +288,47 @@ export function createOutboundWorker(deps: OutboundWorkerDeps): OutboundWorker {
     if (lane.queue.length > 0 && !stopping) void runLane(lane);
   }
 
+  /** Recipients with a look-ahead in flight, by recipientKey. */
+  const lookingAhead = new Map<string, Promise<void>>();
+
+  /**
+   * Per session, the phone-number recipients of a claim that this connector has not resolved yet
+   * (no fresh positive answer, none in flight): when there are two or more, they are looked up
+   * together (recipients.ts lookAhead) instead of one round trip each per first message. One alone
+   * gains nothing from it; its send asks as before.
+   */
+  function lookAheadOf(claimed: Array<{ agentId: string; recipient: string }>, now: number): void {
+    const byAgent = new Map<string, Set<string>>();
+    for (const { agentId, recipient } of claimed) {
+      if (recipient.includes('@')) continue;
+      const key = recipientKey(agentId, recipient);
+      const known = numbers.get(key);
+      if (lookingAhead.has(key) || (known?.exists && now - known.at < config.numberCheckTtlMs)) continue;
+      byAgent.set(agentId, (byAgent.get(agentId) ?? new Set()).add(recipient));
+    }
+    for (const [agentId, recipients] of byAgent) {
+      if (recipients.size < 2) continue;
+      const session = sessions.get(agentId);
+      const sock = session?.isOpen() ? session.socket() : undefined;
+      if (!sock) continue;
+      const work = lookAhead({ sock, agentId, numbers: [...recipients], cache: recipientCache, now }).catch((error) => {
+        log.info({ agentId, recipients: recipients.size, reason: maskPhones(error instanceof Error ? error.message : String(error)) }, 'look-ahead of new recipients failed; their sends ask one by one');
+      });
+      for (const recipient of recipients) {
+        const key = recipientKey(agentId, recipient);
+        lookingAhead.set(key, work);
+        void work.finally(() => lookingAhead.delete(key));
+      }
+    }
+  }
+
   async function claim(): Promise<number> {
     const open = sessions.open().filter((s) => s.isOpen() && !lanes.get(s.agentId)?.paused && (lanes.get(s.agentId)?.queue.length ?? 0) < config.laneMax);
     if (open.length === 0) return 0;
     const rows = await claimMessages(sql, { connector: connectorId, limit: config.claimBatch, visibilitySeconds: config.visibilitySeconds, agents: open.map((s) => s.agentId), maxBytes: config.claimMaxBytes });
     const now = clock.monotonic();
+    // Before any lane starts on them: a send waits for its recipient's look-ahead rather than ask alone.
+    lookAheadOf(rows.filter((r) => !held.has(r.id as string)).map((r) => ({ agentId: r.agent_id as string, recipient: r.recipient as string })), now);
     for (const r of rows) {
       const existing = held.get(r.id as string);
       if (existing) {

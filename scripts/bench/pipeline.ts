@@ -34,12 +34,15 @@ const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, 
 // The in-process simulator's libsignal prints session records (key material) with console.*.
 installConsoleScrub(pino({ level: 'silent' }));
 const setup = await setupBench(SESSIONS, log);
-const { sql, sim, agents } = setup;
+const { sql, sim, agents, phones } = setup;
 const contacts = agents.map((_, i) => `4477001${String(i).padStart(5, '0')}`);
 for (const c of contacts) sim.addContact(c);
 const [ownerRow] = await sql`select owner_id from public.agents where id = ${agents[0]!}`;
 const owner = ownerRow!.owner_id as string;
 await sql`update public.plans set messages_per_minute = 1000000`;
+
+/** Every child started, so a failed run does not leave a connector or a control plane behind. */
+const children: Array<{ kill(): void }> = [];
 
 function connector(extra: Record<string, string>): ConnectorProcess & { id: string; startedAt: Date } {
   const id = randomUUID();
@@ -59,6 +62,7 @@ function connector(extra: Record<string, string>): ConnectorProcess & { id: stri
     sim.rootPublicKey,
     { keepLines: 20_000 },
   );
+  children.push({ kill: () => proc.signal('SIGKILL') });
   return Object.assign(proc, { id, startedAt: new Date() });
 }
 
@@ -88,6 +92,7 @@ async function startApi(): Promise<{ base: string; token: string; child: ChildPr
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  children.push({ kill: () => child.kill('SIGKILL') });
   await new Promise<void>((resolve, reject) => {
     child.stdout!.on('data', (d: Buffer) => d.toString().includes('gateway listening') && resolve());
     child.once('exit', (code) => reject(new Error(`control plane exited with ${code}`)));
@@ -138,13 +143,62 @@ try {
     }
     return result;
   }
+  /**
+   * Where a first message spends its time, from the simulator's stanza log of the session's
+   * account (each stanza the connector sent, with the time it arrived) and the row's claim: per
+   * phase, the median milliseconds after the 202 ("usync:devices 31→32": asked at +31 ms,
+   * answered at +32). The gaps between the phases are the connector's own work (database reads
+   * of Signal keys, encryption, scheduling); the arrows, the simulator's.
+   */
+  async function phases(sent: Sent[]) {
+    const rows = await sql`select wa_message_id, extract(epoch from sending_at) * 1000 as claimed from public.messages where wa_message_id = any(${sent.map((m) => m.id)})`;
+    const claimedAt = new Map(rows.map((r) => [r.wa_message_id as string, Number(r.claimed)]));
+    const offsets = new Map<string, number[]>();
+    const add = (phase: string, ms: number) => offsets.set(phase, [...(offsets.get(phase) ?? []), ms]);
+    const kindOf = (summary: string): string | undefined => {
+      if (!summary.startsWith('<iq')) return undefined;
+      const xmlns = /xmlns="([^"]+)"/.exec(summary)?.[1] ?? '?';
+      if (xmlns === 'usync') return `usync:${['contact', 'devices', 'lid'].filter((p) => summary.includes(`<${p} `) || summary.includes(`<${p}>`)).join('+')}`;
+      if (xmlns === 'encrypt' && summary.includes('<key>')) return 'encrypt:prekeys';
+      return `iq:${xmlns}`;
+    };
+    for (const m of sent) {
+      const received = receivedAt(m.contact, m.id);
+      const claimed = claimedAt.get(m.id);
+      if (received === undefined || claimed === undefined) continue;
+      add('claimed', claimed - m.t0);
+      const log = sim.stanzaLog(phones[m.session]!).filter((e) => e.at >= claimed - 5 && e.at <= received);
+      const asked = new Map<string, { kind: string; at: number }>();
+      const seen = new Map<string, number>();
+      for (const e of log) {
+        const id = /^<\w+[^>]*? id="([^"]+)"/.exec(e.summary)?.[1];
+        if (e.direction === 'in' && e.summary.startsWith(`<message id="${m.id}"`)) add('message', e.at - m.t0);
+        const kind = e.direction === 'in' ? kindOf(e.summary) : undefined;
+        if (kind && id) {
+          const n = (seen.get(kind) ?? 0) + 1;
+          seen.set(kind, n);
+          asked.set(id, { kind: n > 1 ? `${kind}#${n}` : kind, at: e.at });
+        } else if (e.direction === 'out' && id && asked.has(id)) {
+          const q = asked.get(id)!;
+          add(`${q.kind} asked`, q.at - m.t0);
+          add(`${q.kind} answered`, e.at - m.t0);
+        }
+      }
+      add('received', received - m.t0);
+    }
+    const median = (xs: number[]) => pct([...xs].sort((a, b) => a - b), 50);
+    const order = [...offsets.entries()].map(([phase, xs]) => ({ phase, n: xs.length, p50: median(xs) })).sort((a, b) => a.p50 - b.p50);
+    log(`  phases (median ms after the 202, n messages): ${order.map((o) => `${o.phase} +${Math.round(o.p50)}${o.n === sent.length ? '' : ` (n=${o.n})`}`).join(' | ')}`);
+    return Object.fromEntries(order.map((o) => [o.phase, Math.round(o.p50)]));
+  }
   async function measureLatency(label: string, rate: number, env: Record<string, string>) {
     const proc = connector(env);
     await allConnected(proc);
     // The first message of a fresh connector to each contact also fetches the contact's devices
     // and pre-keys and starts a Signal session: measured apart, then the steady state.
     log(`latency (${label}): first message per session, then ${rate}/s for ${DURATION} s over ${agents.length} sessions`);
-    const first = await summarize(await sendAtRate(`${label} first`, 20, agents.length), 20);
+    const firstSent = await sendAtRate(`${label} first`, 20, agents.length);
+    const first = { ...(await summarize(firstSent, 20)), phases: await phases(firstSent) };
     await sleep(4_000); // outside the per-session and per-recipient pacing of that first message
     const steady = await summarize(await sendAtRate(label, rate, rate * DURATION), rate);
     proc.signal('SIGTERM');
@@ -179,6 +233,7 @@ try {
   await proc.exited;
   process.stdout.write(`${JSON.stringify({ sessions: agents.length, latency, latencyPacingOff, throughput })}\n`);
 } finally {
+  for (const child of children) child.kill(); // no-ops for those that exited
   await setup.cleanup();
 }
 process.exit(0);

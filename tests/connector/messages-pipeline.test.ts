@@ -134,6 +134,36 @@ describe('outbound: every type reaches the contact decrypted, as sent', () => {
     expect(stats!.read).toBeGreaterThanOrEqual(1);
   });
 
+  it('the first message to a new contact asks WhatsApp once for the number and its LID, and goes to the LID', async () => {
+    const phone = '447700900987';
+    const contact = stack.sim.addContact(phone);
+    const since = Date.now();
+    const { waId } = await send('text', { text: 'hello, new contact' }, phone);
+    await received(waId, phone);
+    const asked = stack.sim.stanzaLog(ACCOUNT).filter((e) => e.direction === 'in' && e.at >= since);
+    // Lookups of the number (the device query of the send itself has context "message"): the
+    // number check carries the lid protocol, and no second usync asks for the number's LID.
+    const lookups = asked.filter((e) => e.summary.includes('xmlns="usync"') && !e.summary.includes('context="message"'));
+    expect(lookups).toHaveLength(1);
+    expect(lookups[0]!.summary).toMatch(/<query><contact><\/contact><lid><\/lid><\/query>/);
+    expect(asked.some((e) => e.summary.startsWith(`<message id="${waId}"`) && e.summary.includes(`to="${contact.lid}@lid"`))).toBe(true);
+  });
+
+  it('a claim with several new contacts looks them up together: one number lookup, one device query, one pre-key fetch', async () => {
+    const phones = ['447700900801', '447700900802', '447700900803'];
+    for (const phone of phones) stack.sim.addContact(phone);
+    const since = Date.now();
+    // One transaction, so that one claim takes all three.
+    const sent = await stack.db.sql.begin((tx) => Promise.all(phones.map((phone) => enqueue(tx as unknown as typeof stack.db.sql, stack.owner, agent, phone, 'text', { text: `hello ${phone}` }))));
+    for (const [i, phone] of phones.entries()) await received(sent[i]!.waId, phone);
+    const asked = stack.sim.stanzaLog(ACCOUNT).filter((e) => e.direction === 'in' && e.at >= since);
+    const lookups = asked.filter((e) => e.summary.includes('xmlns="usync"') && !e.summary.includes('context="message"'));
+    expect(lookups).toHaveLength(1);
+    expect(lookups[0]!.summary.match(/<contact>\[/g)).toHaveLength(3);
+    expect(asked.filter((e) => e.summary.includes('xmlns="usync"') && e.summary.includes('context="message"'))).toHaveLength(1);
+    expect(asked.filter((e) => e.summary.includes('xmlns="encrypt"') && e.summary.includes('<key>'))).toHaveLength(1);
+  });
+
   it('image from base64, through the media store: the contact decrypts the same bytes; the row holds only the reference; retention deletes the object once sent', async () => {
     // What the API does with a base64 upload (edge-functions/gateway/media.ts), then the enqueue.
     const silent = { info: () => {}, warn: () => {}, error: () => {} };
