@@ -4,11 +4,11 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import postgres from 'postgres';
-import { migrate } from '../db/migrate.ts';
-import { resolveTestServer, withDatabase } from '../db/server.ts';
 import { installCertificateVerification } from '../../connector/whatsapp/verified-certificates.ts';
 import { type Simulator, startSimulator } from '../../simulator/server.ts';
 import { trustSimulatorRoot } from '../../simulator/trust.ts';
+import { migrate } from '../db/migrate.ts';
+import { resolveTestServer, withDatabase } from '../db/server.ts';
 import { startTestConnector, testEnv } from '../harness/connector.ts';
 
 export interface BenchSetup {
@@ -18,6 +18,8 @@ export interface BenchSetup {
   agents: string[];
   phones: string[];
   linkSeconds: number;
+  /** Sessions that did not link by the deadline, counted by `status/last close code`. */
+  linkFailures: Record<string, number>;
   cleanup(): Promise<void>;
 }
 
@@ -57,13 +59,19 @@ export async function setupBench(n: number, log: (msg: string) => void): Promise
   // Under full load a few logins can keep timing out (see the report); after the deadline the
   // bench goes on with the sessions that did link, and says how many those are.
   const deadline = performance.now() + Number(process.env.LINK_TIMEOUT_S ?? 300) * 1000;
+  const linkFailures: Record<string, number> = {};
   for (;;) {
-    const rows = await sql`select agent_id, status, qr_code from public.whatsapp_sessions where agent_id = any(${agents}::uuid[])`;
+    const rows = await sql`select agent_id, status, qr_code, last_disconnect_code from public.whatsapp_sessions where agent_id = any(${agents}::uuid[])`;
     const connected = rows.filter((r) => r.status === 'connected').length;
     if (connected === n) break;
     if (performance.now() > deadline) {
       const linkedIds = new Set(rows.filter((r) => r.status === 'connected').map((r) => r.agent_id as string));
       log(`link deadline: ${connected} of ${n} linked; continuing with those`);
+      for (const r of rows) {
+        if (r.status === 'connected') continue;
+        const key = `${r.status}/${r.last_disconnect_code ?? '-'}`;
+        linkFailures[key] = (linkFailures[key] ?? 0) + 1;
+      }
       for (let i = agents.length - 1; i >= 0; i--) {
         if (!linkedIds.has(agents[i]!)) {
           agents.splice(i, 1);
@@ -93,6 +101,7 @@ export async function setupBench(n: number, log: (msg: string) => void): Promise
     agents,
     phones,
     linkSeconds,
+    linkFailures,
     async cleanup() {
       await sql.end({ timeout: 2 });
       untrust();
