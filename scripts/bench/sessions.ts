@@ -63,6 +63,9 @@ for (const requested of sizes) {
     ]);
     await new Promise((r) => setTimeout(r, 3000));
     const baseRss = rssBytes(proc.pid);
+    const transactions = async () =>
+      ((await sql`select (xact_commit + xact_rollback)::bigint as n from pg_stat_database where datname = current_database()`)[0]!.n as bigint);
+    const txBefore = await transactions();
     const loginsBefore = sim.loginTimes().length;
     const cpuAtStart = cpuSeconds(proc.pid);
     const t0 = performance.now();
@@ -76,7 +79,11 @@ for (const requested of sizes) {
     const connectSeconds = (performance.now() - t0) / 1000;
     const connectCpuSeconds = cpuSeconds(proc.pid) - cpuAtStart;
     const logins = sim.loginTimes().slice(loginsBefore);
+    const pollSeconds = connectSeconds;
     await new Promise((r) => setTimeout(r, 3000));
+    // Transactions (each statement outside one counts once) of the whole database while connecting,
+    // less this loop's own polls (about ten a second): the connector's round trips per session start.
+    const txPerSession = (Number((await transactions()) - txBefore) - pollSeconds * 10) / n;
     const rss = rssBytes(proc.pid);
     const cpu0 = cpuSeconds(proc.pid);
     await new Promise((r) => setTimeout(r, idleSeconds * 1000));
@@ -87,8 +94,10 @@ for (const requested of sizes) {
       sessions: n,
       linkSeconds: Number(setup.linkSeconds.toFixed(1)),
       linkFailures: setup.linkFailures,
+      linkerCpuSeconds: setup.linkerCpuSeconds === undefined ? undefined : Number(setup.linkerCpuSeconds.toFixed(1)),
       connectSeconds: Number(connectSeconds.toFixed(2)),
       connectCpuSeconds: Number(connectCpuSeconds.toFixed(1)),
+      dbTransactionsPerSession: Number(txPerSession.toFixed(1)),
       logins: logins.length,
       peakLoginsPerSecond: peakPerWindow(logins, 1000),
       baseRssMB: Number((baseRss / 2 ** 20).toFixed(1)),
