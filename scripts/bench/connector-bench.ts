@@ -25,6 +25,8 @@ export interface BenchSetup {
   linkSeconds: number;
   /** Sessions that did not link by the deadline, counted by `status/last close code`. */
   linkFailures: Record<string, number>;
+  /** Linked sessions whose first pre-key upload had not reached the simulator when the linker stopped. */
+  linkedWithoutPreKeys: number;
   /** CPU seconds of the linking connector process (LINKER=process only). */
   linkerCpuSeconds: number | undefined;
   cleanup(): Promise<void>;
@@ -71,11 +73,13 @@ export async function setupBench(n: number, log: (msg: string) => void): Promise
   const linker = inProcess
     ? await startTestConnector(linkerEnv)
     : await (async () => {
-        const proc = spawnConnector(linkerEnv, sim.rootPublicKey, { keepLines: 200 });
+        const profileDir = process.env.BENCH_CPU_PROF;
+        const proc = spawnConnector(linkerEnv, sim.rootPublicKey, { keepLines: 200, execArgv: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}/linker`] : [] });
         await Promise.race([proc.httpUrl, proc.exited.then((code) => Promise.reject(new Error(`linker exited (${code}):\n${proc.lines.join('\n')}`)))]);
         return {
           cpuSeconds: () => cpuSeconds(proc.pid),
           async stop() {
+            if (process.env.BENCH_LINKER_LOG) for (const line of proc.lines) if (new RegExp(process.env.BENCH_LINKER_LOG).test(line)) log(`linker: ${line.slice(0, 400)}`);
             proc.signal('SIGTERM');
             await proc.exited;
           },
@@ -118,9 +122,16 @@ export async function setupBench(n: number, log: (msg: string) => void): Promise
     await new Promise((r) => setTimeout(r, 200));
   }
   const linkSeconds = (performance.now() - t0) / 1000;
+  // `connected` comes before Baileys' upload of the first 812 pre-keys has surely reached the
+  // server (it gives up waiting after 30 s, and the upload goes on): a linker stopped before then
+  // leaves the server without pre-keys, and the measured reconnect would upload them again.
+  const withoutPreKeys = () => phones.filter((p) => sim.observe(p).uploadedPreKeys === 0).length;
+  const uploadDeadline = performance.now() + 120_000;
+  while (withoutPreKeys() > 0 && performance.now() < uploadDeadline) await new Promise((r) => setTimeout(r, 500));
+  const linkedWithoutPreKeys = withoutPreKeys();
   const linkerCpuSeconds = 'cpuSeconds' in linker ? linker.cpuSeconds() : undefined;
   await linker.stop();
-  log(`linked ${agents.length} of ${n} in ${linkSeconds.toFixed(1)} s`);
+  log(`linked ${agents.length} of ${n} in ${linkSeconds.toFixed(1)} s (${linkedWithoutPreKeys} without pre-keys on the server)`);
   return {
     dbUrl,
     sql,
@@ -128,6 +139,7 @@ export async function setupBench(n: number, log: (msg: string) => void): Promise
     agents,
     phones,
     linkSeconds,
+    linkedWithoutPreKeys,
     linkFailures,
     linkerCpuSeconds,
     async cleanup() {

@@ -9,7 +9,9 @@
 // (testEnv carries the same encryption key the linker used) time until every row reads connected and the simulator sees N live logins. Then sample RSS
 // and CPU over IDLE_SECONDS (default 20) with nothing happening.
 //
-// BENCH_CPU_PROF=<dir> writes a CPU profile of each connector process there (node --cpu-prof).
+// BENCH_CPU_PROF=<dir> writes a CPU profile of each connector process there (node --cpu-prof; the
+// linking connector's under <dir>/linker); BENCH_CONNECTOR_<VAR>=value and BENCH_LINKER_<VAR>=value
+// set <VAR> for the measured connector and for the linking one.
 import os from 'node:os';
 import { testEnv } from '../harness/connector.ts';
 import { spawnConnector } from '../harness/connector-process.ts';
@@ -94,6 +96,7 @@ for (const requested of sizes) {
       sessions: n,
       linkSeconds: Number(setup.linkSeconds.toFixed(1)),
       linkFailures: setup.linkFailures,
+      linkedWithoutPreKeys: setup.linkedWithoutPreKeys,
       linkerCpuSeconds: setup.linkerCpuSeconds === undefined ? undefined : Number(setup.linkerCpuSeconds.toFixed(1)),
       connectSeconds: Number(connectSeconds.toFixed(2)),
       connectCpuSeconds: Number(connectCpuSeconds.toFixed(1)),
