@@ -6,8 +6,8 @@
 // webhook signing secrets — the edge function holds only the second, so the two keys must differ.
 // A third, MESSAGE_CONTENT_*, is optional: it is needed once a tenant keeps content encrypted
 // (connector.ts refuses to start without it then), and must differ from the credentials key.
-import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { z } from 'zod';
 import { ACCEPTS_KEY, ACCEPTS_OLD_KEYS, bool, cleanEnv, type EnvMap, int, keyMaterial, logLevel, optionalInt, parseEnv } from '../kernel/env-schema.ts';
 import { mediaStoreEnvShape } from '../kernel/media/config.ts';
@@ -43,6 +43,7 @@ export const envSchema = z.object({
   CONNECTOR_RENEW_INTERVAL_MS: optionalInt(100).describe('How often all leases are renewed in one statement (default: a quarter of the lease).'),
   CONNECTOR_SWEEP_INTERVAL_MS: int(100, 2_000).describe('Polling sweep for new work; wake-ups only shorten it.'),
   CONNECTOR_CONNECT_CONCURRENCY: int(1, 16).describe('Sockets opened at once (limits the burst after a takeover).'),
+  CONNECTOR_CONNECT_INTERVAL_MS: int(0, 40).describe('Least time between two new WhatsApp sockets of this connector (first connect, reconnect, restart after pairing): after a restart or takeover the logins reach WhatsApp as an even stream, 25 per second by default (1,000 sessions in 40 s), not a burst. 0: no pacing.'),
   CONNECTOR_SHUTDOWN_GRACE_MS: int(0, 10_000).describe('On SIGTERM/SIGINT, how long in-flight sends may finish before sockets end.'),
   CONNECTOR_DB_POOL: int(2, 10).describe('Postgres connections of this process.'),
   HTTP_PORT: int(0, 9464).describe('`/healthz`, `/readyz` and `/metrics` (Prometheus); 0 picks a free port.'),
@@ -143,6 +144,7 @@ export interface ConnectorConfig {
   renewIntervalMs: number;
   sweepIntervalMs: number;
   connectConcurrency: number;
+  connectIntervalMs: number;
   shutdownGraceMs: number;
   http: { port: number; host: string };
   logLevel: string;
@@ -234,6 +236,7 @@ export async function loadConfig(env: EnvMap = process.env): Promise<ConnectorCo
     renewIntervalMs,
     sweepIntervalMs: e.CONNECTOR_SWEEP_INTERVAL_MS,
     connectConcurrency: e.CONNECTOR_CONNECT_CONCURRENCY,
+    connectIntervalMs: e.CONNECTOR_CONNECT_INTERVAL_MS,
     shutdownGraceMs: e.CONNECTOR_SHUTDOWN_GRACE_MS,
     http: { port: e.HTTP_PORT, host: e.HTTP_HOST },
     logLevel: e.LOG_LEVEL,

@@ -40,6 +40,8 @@ export interface ConnectionHost {
   onAckOrReceipt(connection: Connection, node: BinaryNode): void;
   /** Something the client sent made no sense to us; the connection is dropped. */
   onProtocolError(connection: Connection, error: unknown): void;
+  /** A login was accepted (the connection is live now). */
+  onLogin?(connection: Connection): void;
   /** After a new device's first offline batch: the phone sends it the initial history sync. */
   onInitialSyncDue(connection: Connection): Promise<void>;
   closeGraceMs: number;
@@ -268,6 +270,7 @@ export class Connection {
     this.state = 'live';
     account.live.add(this);
     account.maxLiveConnections = Math.max(account.maxLiveConnections, account.live.size);
+    this.host.onLogin?.(this);
     this.send({
       tag: 'success',
       attrs: { t: unixNow(), lid: lidJid(account.lid, companion.id), location: 'sim', props: '1', abprops: '1' },

@@ -60,6 +60,8 @@ export interface Simulator {
   observe(account: string): { live: number; maxLive: number; preKeys: number; uploadedPreKeys: number };
   /** One account's stanzas (summarised), or every account's plus protocol errors, oldest first. */
   stanzaLog(account?: string): StanzaLogEntry[];
+  /** When each accepted login happened (Date.now()), oldest first: how bursty reconnects look to WhatsApp. */
+  loginTimes(): readonly number[];
 }
 
 const PAIRING_WAIT_MS = 10_000;
@@ -85,6 +87,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const pendingCodes = new Map<string, PendingCode>();
   const connections = new Set<Connection>();
   const serverLog: StanzaLogEntry[] = [];
+  const logins: number[] = [];
 
   const linked = (phone: string, deviceId: number): LinkedAccount => {
     const account = directory.getOrCreateAccount(phone);
@@ -112,6 +115,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     onMessageFromClient: (connection, node) => relay.fromClient(connection, node),
     onAckOrReceipt: (connection, node: BinaryNode) => relay.onClientAck(node, connection),
     onInitialSyncDue: (connection) => sendInitialHistory(connection),
+    onLogin: () => {
+      logins.push(Date.now());
+    },
     onProtocolError: (connection, error) => {
       const entry: StanzaLogEntry = {
         at: Date.now(),
@@ -210,6 +216,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       const uploadedPreKeys = companions.reduce((n, c) => n + c.uploadedPreKeys, 0);
       return { live: account?.live.size ?? 0, maxLive: account?.maxLiveConnections ?? 0, preKeys, uploadedPreKeys };
     },
+
+    loginTimes: () => logins,
 
     stanzaLog(accountRef) {
       if (accountRef) return requireAccount(accountRef).stanzaLog;

@@ -1,14 +1,16 @@
 // One simulated Signal device (a contact's phone or companion, or an account's own phone), played
 // with Baileys' own libsignal repository so its sessions agree byte for byte with the client's.
 import {
+  type AuthenticationCreds,
   type BinaryNode,
   Curve,
   encodeBigEndian,
   encodeWAMessage,
-  initAuthCreds,
+  generateRegistrationId,
   KEY_BUNDLE_TYPE,
   type KeyPair,
   proto,
+  type SignedKeyPair,
   signedKeyPair,
   unpadRandomMax16,
 } from '@whiskeysockets/baileys';
@@ -34,19 +36,29 @@ export class SignalDevice {
   private nextPreKeyId = 1;
 
   /** @param identityKeyPair reuse a key (an account's phone signs the ADV identity with it). */
-  constructor(identityKeyPair?: KeyPair) {
-    const generated = initAuthCreds();
-    const creds = identityKeyPair
-      ? { ...generated, signedIdentityKey: identityKeyPair, signedPreKey: signedKeyPair(identityKeyPair, 1) }
-      : generated;
-    this.registrationId = creds.registrationId;
-    this.identityKeyPair = creds.signedIdentityKey;
+  constructor(identityKeyPair: KeyPair = Curve.generateKeyPair()) {
+    this.registrationId = generateRegistrationId();
+    this.identityKeyPair = identityKeyPair;
+    // The signed pre-key is made when first needed (a peer fetches this device's bundle, or a
+    // pre-key message to it is decrypted): signing is pure-JavaScript curve25519 (tens of ms
+    // here), and most simulated phones — one per linked account — are never messaged, so
+    // linking 500 accounts spent seconds signing keys nobody read. libsignal reads the creds at
+    // each call, so a getter serves it.
+    let signed: SignedKeyPair | undefined;
+    this.signedPreKey = () => (signed ??= signedKeyPair(identityKeyPair, 1));
+    const signedPreKey = this.signedPreKey;
+    const creds = {
+      registrationId: this.registrationId,
+      signedIdentityKey: identityKeyPair,
+      get signedPreKey() {
+        return signedPreKey();
+      },
+    } as Pick<AuthenticationCreds, 'registrationId' | 'signedIdentityKey' | 'signedPreKey'> as AuthenticationCreds;
     // No PN→LID lookups: the simulator addresses every peer by an explicit LID device jid.
     this.repository = makeLibSignalRepository({ creds, keys: this.keys }, silentLogger, async () => []);
-    this.signedPreKey = creds.signedPreKey;
   }
 
-  private readonly signedPreKey: ReturnType<typeof signedKeyPair>;
+  private readonly signedPreKey: () => SignedKeyPair;
 
   /** A `<user jid>` node for an `encrypt` iq result, with a fresh one-time pre-key each time. */
   async bundleNode(jid: string): Promise<BinaryNode> {
@@ -65,9 +77,9 @@ export class SignalDevice {
           tag: 'skey',
           attrs: {},
           content: [
-            bytes(encodeBigEndian(this.signedPreKey.keyId, 3), 'id'),
-            bytes(this.signedPreKey.keyPair.public, 'value'),
-            bytes(this.signedPreKey.signature, 'signature'),
+            bytes(encodeBigEndian(this.signedPreKey().keyId, 3), 'id'),
+            bytes(this.signedPreKey().keyPair.public, 'value'),
+            bytes(this.signedPreKey().signature, 'signature'),
           ],
         },
         { tag: 'key', attrs: {}, content: [bytes(encodeBigEndian(preKeyId, 3), 'id'), bytes(preKey.public, 'value')] },

@@ -7,7 +7,13 @@
 //   - connectionReplaced (440): replaced; re-check the lease, after conflictMaxTries status conflict
 //   - loggedOut (401) or device_removed: wipe creds and keys, status logged_out, wait for a link
 //   - forbidden (403), multideviceMismatch (411): stop with an alert
-//   - timedOut (408) while showing QR: the QR codes ran out, qr_timeout (never loop on QR)
+//   - timedOut (408) while showing QR with Baileys' "QR refs attempts ended": the QR codes ran
+//     out, qr_timeout (never loop on QR). Any other 408 while showing a QR — "Connection was lost"
+//     (pings unanswered for keepalive + 5 s) or a handshake timeout, both 408 in Baileys — is a
+//     transient network or load problem: reconnect with backoff and show a new code; the attempt's
+//     own deadline (WA_QR_TIMEOUT_MS, session.ts) still ends it. Before, such a close ended the
+//     link attempt for good: linking 500 numbers at once lost most of them to `qr_timeout` when
+//     keepalives ran late under load (issue 12).
 //   - anything else: transient (a code we do not know is not a reason to give up)
 import { DisconnectReason } from '@whiskeysockets/baileys';
 
@@ -27,13 +33,16 @@ export function closeCodeOf(error: unknown): number | undefined {
   return typeof code === 'number' ? code : undefined;
 }
 
+/** Baileys' message when the server's QR refs are used up (Socket/socket.js, genPairQR). */
+const QR_REFS_ENDED = /QR refs attempts ended/i;
+
 export function classifyClose(info: CloseInfo): CloseAction {
   const text = `${info.message ?? ''} ${safeJson(info.data)}`;
   if (info.code === DisconnectReason.loggedOut || /device_removed/.test(text)) return 'logout';
   if (info.code === DisconnectReason.restartRequired) return 'restart';
   if (info.code === DisconnectReason.connectionReplaced) return 'conflict';
   if (info.code === DisconnectReason.forbidden || info.code === DisconnectReason.multideviceMismatch) return 'stop';
-  if (info.linking && info.code === DisconnectReason.timedOut) return 'qr_timeout';
+  if (info.linking && info.code === DisconnectReason.timedOut && QR_REFS_ENDED.test(info.message ?? '')) return 'qr_timeout';
   return 'backoff';
 }
 

@@ -29,6 +29,7 @@ import type { MakeSocket } from '../whatsapp/make-socket.ts';
 import type { LiveSession, SessionDirectory } from './context.ts';
 import { Semaphore } from './semaphore.ts';
 import { type EndReason, ManagedSession, type SessionHooks } from './session.ts';
+import { StartPacer } from './start-pacer.ts';
 
 const FENCE_CHECK_MS = 200;
 /** How long a session this connector could not decrypt is left to the others before it tries again. */
@@ -60,6 +61,8 @@ export class SessionManager implements SessionDirectory {
   private renewing: Promise<void> | undefined;
   private stopped = false;
   private readonly slots: Semaphore;
+  /** Spreads new sockets in time (CONNECTOR_CONNECT_INTERVAL_MS). */
+  readonly starts: StartPacer;
   private heartbeatFailingSince: number | undefined;
   /** Sessions handed back as undecryptable, with the monotonic time until which they are skipped. */
   private unreadable = new Map<string, number>();
@@ -68,6 +71,7 @@ export class SessionManager implements SessionDirectory {
 
   constructor(private readonly deps: SessionManagerDeps) {
     this.slots = new Semaphore(deps.config.connectConcurrency);
+    this.starts = new StartPacer(deps.config.connectIntervalMs, deps.clock);
     this.claims = createPollLoop({ name: 'claiming sessions', fetch: () => this.claim(), intervalMs: deps.config.sweepIntervalMs, logger: deps.logger });
   }
 
@@ -159,6 +163,7 @@ export class SessionManager implements SessionDirectory {
       clock,
       makeSocket,
       connectSlots: this.slots,
+      startPacer: this.starts,
       hooks: this.deps.hooks ?? {},
       leaseFresh: () => this.isFresh(agentId),
       renewNow: () => this.renew(),

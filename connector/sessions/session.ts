@@ -21,8 +21,8 @@
 import { type AuthenticationCreds, type AuthenticationState, type ConnectionState, jidNormalizedUser, type WASocket } from '@whiskeysockets/baileys';
 import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
-import type { Keyring } from '../../kernel/secret-box.ts';
 import type { EventType } from '../../kernel/event-types.ts';
+import type { Keyring } from '../../kernel/secret-box.ts';
 import type { SessionStatus, TerminalSessionStatus } from '../../kernel/session-statuses.ts';
 import { createPostgresAuthState, type PostgresAuthState } from '../auth-state/postgres-auth-state.ts';
 import { CorruptAuthState, isLinked } from '../auth-state/validate-creds.ts';
@@ -40,6 +40,7 @@ import { storedMessageLookup } from '../whatsapp/stored-messages.ts';
 import { attemptAfterClose, backoffDelay, type CloseAction, classifyClose, closeCodeOf } from './close-policy.ts';
 import { isStaleLease, type LiveSession } from './context.ts';
 import type { Semaphore } from './semaphore.ts';
+import type { StartPacer } from './start-pacer.ts';
 
 export type SessionState = 'starting' | 'connecting' | 'open' | 'waiting' | 'ended';
 export type EndReason = 'terminal' | 'disconnected' | 'lost' | 'shutdown' | 'unreadable';
@@ -68,6 +69,8 @@ export interface SessionDeps {
   clock: Clock;
   makeSocket: MakeSocket;
   connectSlots: Semaphore;
+  /** Every new socket waits for its start time here, after taking a connect slot. */
+  startPacer: StartPacer;
   hooks: SessionHooks;
   /** False once our own clock says the lease may have run out (self-fencing). */
   leaseFresh(): boolean;
@@ -102,6 +105,7 @@ export class ManagedSession implements LiveSession {
   private openedAt: number | undefined;
   private closedAt: number;
   private releaseSlot: (() => void) | undefined;
+  private connectCalls = 0;
   private timers = new Set<NodeJS.Timeout>();
   private credsWrite: Promise<void> = Promise.resolve();
 
@@ -208,7 +212,14 @@ export class ManagedSession implements LiveSession {
     this.pairingRequested = false;
     this.state = 'connecting';
     if (!(await this.report({ status, reconnect_attempts: this.attempt }))) return;
-    this.releaseSlot = await this.deps.connectSlots.acquire(this.deps.config.whatsapp.connectTimeoutMs);
+    // A restart may call connect again while this call waits for a slot or its start time: only
+    // the newest call goes on to make a socket (one socket per session).
+    const call = ++this.connectCalls;
+    const release = await this.deps.connectSlots.acquire(this.deps.config.whatsapp.connectTimeoutMs);
+    if (this.ended || this.state !== 'connecting' || call !== this.connectCalls) return release();
+    this.releaseSlot = release;
+    await this.deps.startPacer.wait();
+    if (call !== this.connectCalls) return; // the newer call holds the slot now
     if (this.ended || this.state !== 'connecting') return this.freeSlot();
     const logger = watchBaileysLogger(this.deps.baileysLogger, this.agentId);
     const sock = this.deps.makeSocket({ auth: this.auth, logger, getMessage: storedMessageLookup(this.sql, this.agentId, this.deps.config.contentKeyring) });

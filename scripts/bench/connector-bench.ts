@@ -1,15 +1,20 @@
 // Shared by npm run bench:sessions and bench:failover: a scratch database, the simulator in this
-// process, and N linked sessions (linked through an in-process connector by scanning the QR codes
-// it publishes, then released), ready for connector processes to claim.
+// process, and N linked sessions (linked through a connector by scanning the QR codes it
+// publishes, then released), ready for connector processes to claim.
+//
+// The linking connector runs in a process of its own (LINKER=process, the default), as a real
+// connector runs apart from WhatsApp; LINKER=inprocess runs it in this process, beside the
+// simulator, where the two share one event loop (how 500 links were first measured).
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import postgres from 'postgres';
-import { migrate } from '../db/migrate.ts';
-import { resolveTestServer, withDatabase } from '../db/server.ts';
 import { installCertificateVerification } from '../../connector/whatsapp/verified-certificates.ts';
 import { type Simulator, startSimulator } from '../../simulator/server.ts';
 import { trustSimulatorRoot } from '../../simulator/trust.ts';
+import { migrate } from '../db/migrate.ts';
+import { resolveTestServer, withDatabase } from '../db/server.ts';
 import { startTestConnector, testEnv } from '../harness/connector.ts';
+import { spawnConnector } from '../harness/connector-process.ts';
 
 export interface BenchSetup {
   dbUrl: string;
@@ -18,6 +23,12 @@ export interface BenchSetup {
   agents: string[];
   phones: string[];
   linkSeconds: number;
+  /** Sessions that did not link by the deadline, counted by `status/last close code`. */
+  linkFailures: Record<string, number>;
+  /** Linked sessions whose first pre-key upload had not reached the simulator when the linker stopped. */
+  linkedWithoutPreKeys: number;
+  /** CPU seconds of the linking connector process (LINKER=process only). */
+  linkerCpuSeconds: number | undefined;
   cleanup(): Promise<void>;
 }
 
@@ -47,23 +58,51 @@ export async function setupBench(n: number, log: (msg: string) => void): Promise
   }
   const phoneOf = new Map(agents.map((a, i) => [a, phones[i]!]));
 
-  log(`linking ${n} sessions through an in-process connector...`);
+  const inProcess = process.env.LINKER === 'inprocess';
+  log(`linking ${n} sessions through ${inProcess ? 'an in-process connector' : 'a connector process'}...`);
   const t0 = performance.now();
-  const linker = await startTestConnector(
-    testEnv(dbUrl, sim.url, { CONNECTOR_CAPACITY: String(n), CONNECTOR_LEASE_SECONDS: '60', CONNECTOR_RENEW_INTERVAL_MS: '10000', LOG_LEVEL: 'warn', BAILEYS_LOG_LEVEL: 'silent', CONNECTOR_DB_POOL: '8' }),
-  );
+  const linkerEnv = testEnv(dbUrl, sim.url, {
+    CONNECTOR_CAPACITY: String(n),
+    CONNECTOR_LEASE_SECONDS: '60',
+    CONNECTOR_RENEW_INTERVAL_MS: '10000',
+    LOG_LEVEL: inProcess ? 'warn' : 'info', // a process announces its HTTP address at info
+    BAILEYS_LOG_LEVEL: 'silent',
+    CONNECTOR_DB_POOL: '8',
+    ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('BENCH_LINKER_')).map(([k, v]) => [k.slice('BENCH_LINKER_'.length), v ?? ''])),
+  });
+  const linker = inProcess
+    ? await startTestConnector(linkerEnv)
+    : await (async () => {
+        const profileDir = process.env.BENCH_CPU_PROF;
+        const proc = spawnConnector(linkerEnv, sim.rootPublicKey, { keepLines: 200, execArgv: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}/linker`] : [] });
+        await Promise.race([proc.httpUrl, proc.exited.then((code) => Promise.reject(new Error(`linker exited (${code}):\n${proc.lines.join('\n')}`)))]);
+        return {
+          cpuSeconds: () => cpuSeconds(proc.pid),
+          async stop() {
+            if (process.env.BENCH_LINKER_LOG) for (const line of proc.lines) if (new RegExp(process.env.BENCH_LINKER_LOG).test(line)) log(`linker: ${line.slice(0, 400)}`);
+            proc.signal('SIGTERM');
+            await proc.exited;
+          },
+        };
+      })();
   await sql`update public.whatsapp_sessions set desired_state = 'connected', link_method = 'qr', link_requested_at = now() where agent_id = any(${agents}::uuid[])`;
   const scanned = new Set<string>();
   // Under full load a few logins can keep timing out (see the report); after the deadline the
   // bench goes on with the sessions that did link, and says how many those are.
   const deadline = performance.now() + Number(process.env.LINK_TIMEOUT_S ?? 300) * 1000;
+  const linkFailures: Record<string, number> = {};
   for (;;) {
-    const rows = await sql`select agent_id, status, qr_code from public.whatsapp_sessions where agent_id = any(${agents}::uuid[])`;
+    const rows = await sql`select agent_id, status, qr_code, last_disconnect_code from public.whatsapp_sessions where agent_id = any(${agents}::uuid[])`;
     const connected = rows.filter((r) => r.status === 'connected').length;
     if (connected === n) break;
     if (performance.now() > deadline) {
       const linkedIds = new Set(rows.filter((r) => r.status === 'connected').map((r) => r.agent_id as string));
       log(`link deadline: ${connected} of ${n} linked; continuing with those`);
+      for (const r of rows) {
+        if (r.status === 'connected') continue;
+        const key = `${r.status}/${r.last_disconnect_code ?? '-'}`;
+        linkFailures[key] = (linkFailures[key] ?? 0) + 1;
+      }
       for (let i = agents.length - 1; i >= 0; i--) {
         if (!linkedIds.has(agents[i]!)) {
           agents.splice(i, 1);
@@ -73,19 +112,26 @@ export async function setupBench(n: number, log: (msg: string) => void): Promise
       await sql`update public.whatsapp_sessions set desired_state = 'disconnected' where not (agent_id = any(${agents}::uuid[]))`;
       break;
     }
-    await Promise.all(
-      rows
-        .filter((r) => r.status === 'qr' && r.qr_code && !scanned.has(r.agent_id))
-        .map(async (r) => {
-          scanned.add(r.agent_id);
-          await sim.scan(r.qr_code, { phone: phoneOf.get(r.agent_id)! }).catch(() => scanned.delete(r.agent_id));
-        }),
-    );
+    // Not awaited: a scan waits for the client's answer, and one slow client must not hold up
+    // the scans of the others. A failed scan is tried again on the next code shown.
+    for (const r of rows) {
+      if (r.status !== 'qr' || !r.qr_code || scanned.has(r.agent_id)) continue;
+      scanned.add(r.agent_id);
+      sim.scan(r.qr_code, { phone: phoneOf.get(r.agent_id)! }).catch(() => scanned.delete(r.agent_id));
+    }
     await new Promise((r) => setTimeout(r, 200));
   }
   const linkSeconds = (performance.now() - t0) / 1000;
+  // `connected` comes before Baileys' upload of the first 812 pre-keys has surely reached the
+  // server (it gives up waiting after 30 s, and the upload goes on): a linker stopped before then
+  // leaves the server without pre-keys, and the measured reconnect would upload them again.
+  const withoutPreKeys = () => phones.filter((p) => sim.observe(p).uploadedPreKeys === 0).length;
+  const uploadDeadline = performance.now() + 120_000;
+  while (withoutPreKeys() > 0 && performance.now() < uploadDeadline) await new Promise((r) => setTimeout(r, 500));
+  const linkedWithoutPreKeys = withoutPreKeys();
+  const linkerCpuSeconds = 'cpuSeconds' in linker ? linker.cpuSeconds() : undefined;
   await linker.stop();
-  log(`linked ${agents.length} of ${n} in ${linkSeconds.toFixed(1)} s`);
+  log(`linked ${agents.length} of ${n} in ${linkSeconds.toFixed(1)} s (${linkedWithoutPreKeys} without pre-keys on the server)`);
   return {
     dbUrl,
     sql,
@@ -93,6 +139,9 @@ export async function setupBench(n: number, log: (msg: string) => void): Promise
     agents,
     phones,
     linkSeconds,
+    linkedWithoutPreKeys,
+    linkFailures,
+    linkerCpuSeconds,
     async cleanup() {
       await sql.end({ timeout: 2 });
       untrust();

@@ -14,11 +14,18 @@ describe('close-code policy', () => {
     [401, false, 'logout'],
     [403, false, 'stop'],
     [411, false, 'stop'],
-    [408, true, 'qr_timeout'],
     [428, true, 'backoff'],
     [401, true, 'logout'],
   ] as const)('code %s (linking %s) → %s', (code, linking, action) => {
     expect(classifyClose({ code, linking })).toBe(action);
+  });
+
+  it('ends a link attempt on 408 only when the QR codes ran out, not when the connection was lost', () => {
+    // Baileys closes with 408 for all three; only the first means nobody scanned in time.
+    expect(classifyClose({ code: 408, message: 'QR refs attempts ended', linking: true })).toBe('qr_timeout');
+    expect(classifyClose({ code: 408, message: 'Connection was lost', linking: true })).toBe('backoff');
+    expect(classifyClose({ code: 408, message: 'Timed Out', linking: true })).toBe('backoff');
+    expect(classifyClose({ code: 408, message: 'QR refs attempts ended', linking: false })).toBe('backoff');
   });
 
   it('device_removed in the stream error is a logout whatever the code', () => {
