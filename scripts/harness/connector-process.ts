@@ -22,10 +22,12 @@ export interface ConnectorProcess {
 export interface SpawnOptions {
   /** Keep only the newest this many output lines (a long run at info level); default all. */
   keepLines?: number;
+  /** Extra node flags for the child (a bench's --cpu-prof); NODE_OPTIONS stays empty. */
+  execArgv?: string[];
 }
 
 export function spawnConnector(env: Record<string, string>, rootPublicKey: Uint8Array, options: SpawnOptions = {}): ConnectorProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--import', './simulator/trust-preload.mjs', 'connector/main.ts'], {
+  const child = spawn(process.execPath, [...(options.execArgv ?? []), '--import', 'tsx', '--import', './simulator/trust-preload.mjs', 'connector/main.ts'], {
     cwd: repo,
     env: { ...process.env, MEDIA_STORE: 'folder', MEDIA_STORE_DIR: path.join(tmpdir(), 'wg-test-media'), ...env, WA_SIM_ROOT_PUBLIC_KEY: Buffer.from(rootPublicKey).toString('base64'), NODE_OPTIONS: '' },
     stdio: ['ignore', 'pipe', 'pipe'],
