@@ -14,6 +14,7 @@
 // calls it took (pg_stat_user_functions, track_functions set on the bench database), per message.
 // BENCH_CPU_PROF_DIR=<dir> writes a CPU profile of each connector process there (--cpu-prof).
 import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -86,7 +87,7 @@ function connector(): ConnectorProcess & { id: string; startedAt: Date } {
       CONNECTOR_LEASE_SECONDS: '20',
       CONNECTOR_RENEW_INTERVAL_MS: '5000',
       CONNECTOR_DB_POOL: '10',
-      LOG_LEVEL: 'warn',
+      LOG_LEVEL: process.env.BENCH_CONNECTOR_LOG_LEVEL ?? 'warn',
       BAILEYS_LOG_LEVEL: 'silent',
       GATEWAY_ALLOW_PRIVATE_URLS: 'true',
       WEBHOOK_ALLOW_HTTP: 'true',
@@ -161,6 +162,7 @@ try {
   // --- 2. offline drain -------------------------------------------------------------------------
   proc.signal('SIGTERM');
   await proc.exited;
+  if (process.env.BENCH_LOG_FILE) writeFileSync(`${process.env.BENCH_LOG_FILE}.live`, `${proc.lines.join('\n')}\n`);
   const liveCalls = await functionCalls();
   log(`live: database function calls ${JSON.stringify(liveCalls)}`);
   log(`drain: ${DRAIN} messages queued for one number while no connector runs`);
@@ -193,6 +195,8 @@ try {
 } finally {
   proc.signal('SIGTERM');
   await proc.exited;
+  // BENCH_LOG_FILE=<path>: the last connector's newest log lines, for a run that went wrong.
+  if (process.env.BENCH_LOG_FILE) writeFileSync(process.env.BENCH_LOG_FILE, `${proc.lines.join('\n')}\n`);
   receiver.close();
   await setup.cleanup();
 }
