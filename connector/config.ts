@@ -327,8 +327,6 @@ function messagingConfig(e: z.output<typeof envSchema>): MessagingConfig {
       perEndpoint: e.WEBHOOK_PER_ENDPOINT_IN_FLIGHT,
       visibilitySeconds: e.WEBHOOK_VISIBILITY_SECONDS,
       timeoutMs: e.WEBHOOK_TIMEOUT_MS,
-      completeBatch: 50,
-      flushIntervalMs: 100,
       baseMs: e.WEBHOOK_BACKOFF_BASE_MS,
       maxMs: e.WEBHOOK_BACKOFF_MAX_MS,
       maxRetryAfterMs: e.WEBHOOK_MAX_RETRY_AFTER_MS,

@@ -164,6 +164,17 @@ export class Relay {
   private readonly sentInbound = new Map<string, { sender: SignalDevice; content: proto.IMessage; node: BinaryNode }>();
 
   async inject(accountRef: string, message: InboundContent): Promise<{ id: string }> {
+    const prepared = await this.prepare(accountRef, message);
+    prepared.deliver();
+    return { id: prepared.id };
+  }
+
+  /**
+   * An injected message encrypted now and put on the wire by `deliver()`: benchmarks encrypt a
+   * burst first, so what they time is the client, not the contact's phone encrypting. Deliver in
+   * the order prepared (each copy advances the contact's Signal session).
+   */
+  async prepare(accountRef: string, message: InboundContent): Promise<{ id: string; deliver(): void }> {
     const account = this.directory.account(accountRef);
     if (!account) throw new Error(`no account ${accountRef}`);
     const contact = this.directory.contact(message.from) ?? this.directory.addContact(message.from);
@@ -174,6 +185,7 @@ export class Relay {
     this.inbound.set(id, { acked: false, receipts: [] });
     const companions = [...account.companions.values()].filter((c) => c.bundle);
     if (companions.length === 0) throw new Error(`account ${account.phone} has no device with uploaded keys`);
+    const copies: Array<{ companion: number; node: BinaryNode }> = [];
     for (const companion of companions) {
       const enc = await sender.encrypt(lidJid(account.lid, companion.id), () => companion.bundle, content);
       if (account.corruptNextInbound) {
@@ -195,9 +207,14 @@ export class Relay {
         content: [{ tag: 'enc', attrs: { v: '2', type: enc.type }, content: enc.ciphertext }],
       };
       this.sentInbound.set(id, { sender, content, node });
-      account.deliver(companion.id, node);
+      copies.push({ companion: companion.id, node });
     }
-    return { id };
+    return {
+      id,
+      deliver: () => {
+        for (const c of copies) account.deliver(c.companion, c.node);
+      },
+    };
   }
 }
 

@@ -44,6 +44,8 @@ export interface Simulator {
   scan(qrText: string, opts?: { phone?: string }): Promise<LinkedAccount>;
   completePairingCode(phone: string, code: string): Promise<LinkedAccount>;
   inject(account: string, message: InboundContent): Promise<{ id: string }>;
+  /** As inject, but encrypted now and sent by deliver() (benchmarks: time the client, not the phone). */
+  prepareInject(account: string, message: InboundContent): Promise<{ id: string; deliver(): void }>;
   inboundState(messageId: string): InboundState | undefined;
   /**
    * conflict/device_removed/close/silence_pings act on the account's live connections now and
@@ -188,6 +190,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     },
 
     inject: (account, message) => relay.inject(account, message),
+    prepareInject: (account, message) => relay.prepare(account, message),
     inboundState: (id) => relay.inbound.get(id),
 
     fault(accountRef, kind) {

@@ -8,6 +8,10 @@
 // cannot be stored raises a critical `alert.inbound_unstorable` event and its receipt is then
 // released, or WhatsApp would offer it forever (README, known gaps).
 // Writes in flight are tracked so a graceful stop waits for them before leases are released.
+// One socket's writes go one at a time (its held Signal key writes must reach the database in
+// order, held-key-writes.ts); messages that arrive while one is being written wait for it and are
+// then written together, in one transaction (group commit: no timer, a batch is whatever queued
+// up meanwhile, at most MAX_BATCH). Each message's receipt still follows its own commit.
 // The Signal key writes Baileys made while decrypting the messages are written in the same
 // transaction (the gate's key-write hold, auth-state/held-key-writes.ts): message and key change
 // are durable together or not at all.
@@ -23,6 +27,19 @@ import type { Keyring } from '../../kernel/secret-box.ts';
 
 const BACKOFF_START_MS = 200;
 const BACKOFF_MAX_MS = 5_000;
+/** Most messages written in one transaction (an offline backlog arrives by the hundred). */
+const MAX_BATCH = 200;
+
+interface Waiting {
+  records: InboundRecord[];
+  done(stored: boolean): void;
+}
+
+/** One socket's (or, without an ack gate, one session's) writes: the one in progress and those waiting for it. */
+interface Lane {
+  writing: boolean;
+  waiting: Waiting[];
+}
 
 export interface InboundStore {
   /** Resolves true once stored (false: lease lost, or not storable). Never rejects. */
@@ -40,6 +57,7 @@ export function isDataError(error: unknown): boolean {
 export function createInboundStore(deps: { logger: Logger; onStored?(records: InboundRecord[]): void; sleep?: (ms: number) => Promise<void>; contentKeyring?: Keyring }): InboundStore {
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const pending = new Set<Promise<boolean>>();
+  const lanes = new WeakMap<object, Lane>();
 
   async function write(session: LiveSession, records: InboundRecord[], gate: InboundAckGate | undefined): Promise<void> {
     // The policy is read, and content sealed for an encrypted owner, by the statement that stores it.
@@ -94,21 +112,48 @@ export function createInboundStore(deps: { logger: Logger; onStored?(records: In
     }
   }
 
-  return {
-    store(session, records, gate) {
-      const log = deps.logger.child({ agentId: session.agentId });
-      const done = persist(session, records, log, gate).then(
-        (outcome) => {
-          if (!outcome) return false;
+  /** Writes what waits in `lane`, a batch at a time, until nothing does. */
+  async function work(lane: Lane, session: LiveSession, gate: InboundAckGate | undefined): Promise<void> {
+    const log = deps.logger.child({ agentId: session.agentId });
+    while (lane.waiting.length > 0) {
+      const batch: Waiting[] = [];
+      let size = 0;
+      while (lane.waiting.length > 0 && (batch.length === 0 || size + lane.waiting[0]!.records.length <= MAX_BATCH)) {
+        const next = lane.waiting.shift()!;
+        batch.push(next);
+        size += next.records.length;
+      }
+      const records = batch.flatMap((w) => w.records);
+      let stored = new Set<InboundRecord>();
+      try {
+        const outcome = await persist(session, records, log, gate);
+        if (outcome) {
+          stored = new Set(outcome.stored);
           if (outcome.stored.length > 0) deps.onStored?.(outcome.stored);
           gate?.release(outcome.release);
-          return outcome.stored.length === records.length;
-        },
-        (error: unknown) => {
-          log.error({ err: error }, 'storing inbound messages failed unexpectedly');
-          return false;
-        },
-      );
+        }
+      } catch (error) {
+        log.error({ err: error }, 'storing inbound messages failed unexpectedly');
+      }
+      for (const w of batch) w.done(w.records.every((r) => stored.has(r)));
+    }
+    lane.writing = false;
+  }
+
+  return {
+    store(session, records, gate) {
+      // One lane per socket (its ack gate), else per session object.
+      const key: object = gate ?? session;
+      let lane = lanes.get(key);
+      if (!lane) {
+        lane = { writing: false, waiting: [] };
+        lanes.set(key, lane);
+      }
+      const done = new Promise<boolean>((resolve) => lane.waiting.push({ records, done: resolve }));
+      if (!lane.writing) {
+        lane.writing = true;
+        void work(lane, session, gate);
+      }
       pending.add(done);
       void done.finally(() => pending.delete(done));
       return done;

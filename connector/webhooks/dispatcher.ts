@@ -16,10 +16,13 @@
 //                                                        jitter, or the receiver's Retry-After
 //                other 3xx/4xx, refused URL            → dead (no retry)
 //              SQL turns a retry into dead once attempts reach max_attempts.
-//   complete   outcomes are buffered and written in batches by gateway.complete_deliveries,
-//              which only touches rows this connector still holds (a row whose claim expired
-//              and went to someone else is left alone: that delivery may arrive twice, which is
-//              why receivers dedupe on the event id).
+//   complete   outcomes are written by gateway.complete_deliveries as soon as no write of them is
+//              in progress; those that end meanwhile wait for it and go in the next statement
+//              together (no timer: a delivering row holds one of its endpoint's fleet-wide slots
+//              until its outcome is written, so a batching delay capped an endpoint at
+//              perEndpoint / (POST + delay) deliveries a second). The SQL only touches rows this
+//              connector still holds (a row whose claim expired and went to someone else is left
+//              alone: that delivery may arrive twice, which is why receivers dedupe on the event id).
 //   If a claim came back full, claim again at once instead of waiting; a failed claim backs off.
 import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
@@ -40,9 +43,6 @@ export interface WebhookDispatcherConfig extends RetryPolicy {
   perEndpoint: number;
   visibilitySeconds: number;
   timeoutMs: number;
-  /** Completions are written when this many are buffered, or after flushIntervalMs. */
-  completeBatch: number;
-  flushIntervalMs: number;
 }
 
 export const DEFAULT_WEBHOOK_CONFIG: WebhookDispatcherConfig = {
@@ -51,8 +51,6 @@ export const DEFAULT_WEBHOOK_CONFIG: WebhookDispatcherConfig = {
   perEndpoint: 8,
   visibilitySeconds: 30,
   timeoutMs: 10_000,
-  completeBatch: 50,
-  flushIntervalMs: 100,
   baseMs: 10_000,
   maxMs: 3_600_000,
   maxRetryAfterMs: 3_600_000,
@@ -95,8 +93,8 @@ export function createWebhookDispatcher(deps: WebhookDispatcherDeps): WebhookDis
   const opened = new Map<string, string>();
   const inFlight = new Set<Promise<void>>();
   let buffer: Outcome[] = [];
-  let flushing: Promise<void> = Promise.resolve();
-  let flushTimer: NodeJS.Timeout | undefined;
+  /** The write of buffered outcomes in progress, if any. */
+  let writing: Promise<void> | undefined;
 
   async function open(endpointId: string, ciphertext: Uint8Array, keyVersion: number): Promise<string> {
     const cacheKey = `${endpointId}:${keyVersion}:${Buffer.from(ciphertext).toString('base64')}`;
@@ -163,17 +161,21 @@ export function createWebhookDispatcher(deps: WebhookDispatcherDeps): WebhookDis
 
   function record(outcome: Outcome): void {
     buffer.push(outcome);
-    if (buffer.length >= config.completeBatch) void flush();
-    else flushTimer ??= setTimeout(() => void flush(), config.flushIntervalMs);
+    void flush();
   }
 
+  /** Writes every buffered outcome; resolves when none is left unwritten (or failed). */
   function flush(): Promise<void> {
-    if (flushTimer) clearTimeout(flushTimer);
-    flushTimer = undefined;
-    const batch = buffer;
-    buffer = [];
-    if (batch.length === 0) return flushing;
-    flushing = flushing.then(async () => {
+    if (!writing && buffer.length > 0) writing = writeOutcomes();
+    return writing ?? Promise.resolve();
+  }
+
+  async function writeOutcomes(): Promise<void> {
+    // Deliveries that end in the same turn of the event loop share the statement.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    while (buffer.length > 0) {
+      const batch = buffer;
+      buffer = [];
       try {
         const n = await completeDeliveries(sql, { connector: connectorId, results: batch });
         // Fewer rows than outcomes: their claims expired and went elsewhere; nothing to undo.
@@ -184,8 +186,8 @@ export function createWebhookDispatcher(deps: WebhookDispatcherDeps): WebhookDis
         // The rows stay claimed until their visibility timeout, then come back: at least once.
         log.error({ err: error, outcomes: batch.length }, 'writing delivery outcomes failed');
       }
-    });
-    return flushing;
+    }
+    writing = undefined;
   }
 
   async function claimAndDeliver(): Promise<number> {

@@ -59,7 +59,7 @@ function dispatcher(config: Partial<WebhookDispatcherConfig> = {}, guard = testG
     keyring,
     guard,
     logger,
-    config: { pollIntervalMs: 50, baseMs: 50, maxMs: 200, flushIntervalMs: 10, ...config },
+    config: { pollIntervalMs: 50, baseMs: 50, maxMs: 200, ...config },
   });
   cleanups.push(() => d.stop());
   return d;
@@ -275,6 +275,32 @@ describe('webhook dispatcher', () => {
       select count(*) filter (where d.status = 'delivered')::int as delivered, count(*)::int as total
       from public.webhook_deliveries d where d.event_id = any(${[...ids]}::uuid[])`;
     expect(row).toEqual({ delivered: 200, total: 200 });
+  });
+
+  it('writes an outcome as soon as its delivery ends, not after a timer: the endpoint\'s slot is free at once', async () => {
+    // A delivering row holds one of its endpoint's fleet-wide slots until its outcome is
+    // written; with setTimeout frozen, only an outcome written without waiting for a timer
+    // reaches the database (the loop's first claim needs no timer either).
+    const { receiver, emit, delivery } = await setup();
+    const eventId = await emit();
+    // One connection, opened before the clock stops (a new one would wait on a timer).
+    const one = db.connect({ max: 1 });
+    cleanups.push(() => one.end());
+    await one`select 1`;
+    const realSetTimeout = globalThis.setTimeout;
+    const pause = () => new Promise((resolve) => realSetTimeout(resolve, 50));
+    const status = async () => (await one`select status from public.webhook_deliveries where event_id = ${eventId}`)[0]!.status as string;
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const d = createWebhookDispatcher({ sql: one, connectorId: randomUUID(), keyring, guard: testGuard(), logger, config: { perEndpoint: 1, concurrency: 1, pollIntervalMs: 60_000 } });
+      cleanups.push(() => d.stop());
+      d.start();
+      for (let i = 0; i < 200 && (await status()) !== 'delivered'; i++) await pause();
+    } finally {
+      vi.useRealTimers();
+    }
+    expect(receiver.requests).toHaveLength(1);
+    expect((await delivery(eventId)).status).toBe('delivered');
   });
 
   it('endpoints receive only the event types they subscribed to', async () => {
