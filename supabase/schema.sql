@@ -1749,16 +1749,37 @@ CREATE FUNCTION gateway.enqueue_message(p_owner uuid, p_agent uuid, p_recipient 
     SET search_path TO ''
     AS $_$
 declare
-  v_agent public.agents;
+  v_found boolean;
+  v_agent_owner uuid;
+  v_disabled_at timestamptz;
+  v_policy text;
   v_existing public.messages;
   v_row public.messages;
   v_limit integer;
-  v_bucket record;
+  v_allowed boolean;
+  v_remaining integer;
+  v_reset integer;
+  v_retry integer;
   v_key text;
   v_sealed boolean;
 begin
-  v_agent := gateway.owned_agent(p_owner, p_agent);
-  if v_agent.disabled_at is not null then
+  if p_agent is null then
+    perform gateway.fail('invalid_argument', 'agent id is required');
+  end if;
+  select true, a.owner_id, a.disabled_at, pl.messages_per_minute, coalesce(cp.policy, 'plain')
+    into v_found, v_agent_owner, v_disabled_at, v_limit, v_policy
+  from public.agents a
+  left join public.organisations o on o.id = a.owner_id
+  left join public.plans pl on pl.id = o.plan_id
+  left join public.content_policies cp on cp.owner_id = a.owner_id
+  where a.id = p_agent;
+  if v_found is null then
+    perform gateway.fail('unknown_agent', 'no agent with this id');
+  end if;
+  if p_owner is null or v_agent_owner <> p_owner then
+    perform gateway.fail('not_owner', 'agent belongs to another user');
+  end if;
+  if v_disabled_at is not null then
     perform gateway.fail('conflict', 'agent is disabled');
   end if;
   if p_recipient is null or p_type is null or jsonb_typeof(p_content) is distinct from 'object' then
@@ -1794,7 +1815,7 @@ begin
   end if;
   -- The edge function seals for encrypted tenants. Plaintext arriving for one (a policy changed
   -- between its read and this insert, or a caller without the key) is refused, never stored.
-  if not v_sealed and private.content_policy_of(p_owner) = 'encrypted' then
+  if not v_sealed and v_policy = 'encrypted' then
     perform gateway.fail('conflict', 'this organisation keeps message content encrypted; the content was not sealed');
   end if;
 
@@ -1807,20 +1828,35 @@ begin
       if p_count_api_call then
         perform gateway.count_api_call(p_owner, p_agent);
       end if;
-      return query select v_existing.id, v_existing.wa_message_id, v_existing.status, v_existing.created_at, true,
-        null::integer, null::integer, null::integer;
+      id := v_existing.id; wa_message_id := v_existing.wa_message_id; status := v_existing.status;
+      created_at := v_existing.created_at; replayed := true;
+      return next;
       return;
     end if;
   end if;
 
-  select p.messages_per_minute into v_limit
-  from public.organisations o join public.plans p on p.id = o.plan_id where o.id = p_owner;
   v_limit := coalesce(v_limit, 30);
-  select * into v_bucket from gateway.take_token('send:' || p_agent::text, v_limit, v_limit / 60.0, 1);
-  if not v_bucket.allowed then
+  -- gateway.take_token('send:' || p_agent, v_limit, v_limit / 60.0, 1), its statement inline.
+  with now_ as (select clock_timestamp() as t)
+  insert into private.rate_limit_buckets as b (key, tokens, capacity, refill_per_second, last_allowed, updated_at)
+  select 'send:' || p_agent::text, v_limit - 1, v_limit, v_limit / 60.0, true, now_.t from now_
+  on conflict (key) do update set
+    tokens = least(excluded.capacity::double precision,
+                   b.tokens + extract(epoch from excluded.updated_at - b.updated_at) * excluded.refill_per_second)
+             - case when least(excluded.capacity::double precision,
+                   b.tokens + extract(epoch from excluded.updated_at - b.updated_at) * excluded.refill_per_second) >= 1
+                    then 1 else 0 end,
+    last_allowed = least(excluded.capacity::double precision,
+                   b.tokens + extract(epoch from excluded.updated_at - b.updated_at) * excluded.refill_per_second) >= 1,
+    capacity = excluded.capacity,
+    refill_per_second = excluded.refill_per_second,
+    updated_at = excluded.updated_at
+  returning b.last_allowed, floor(b.tokens)::integer, ceil((b.capacity - b.tokens) / b.refill_per_second)::integer,
+    case when b.last_allowed then 0 else greatest(1, ceil((1 - b.tokens) / b.refill_per_second))::integer end
+  into v_allowed, v_remaining, v_reset, v_retry;
+  if not v_allowed then
     perform gateway.fail('rate_limited', 'send limit of the plan reached',
-      json_build_object('limit', v_limit, 'remaining', v_bucket.remaining, 'reset', v_bucket.reset_seconds,
-                        'retry_after', v_bucket.retry_after_seconds)::text);
+      json_build_object('limit', v_limit, 'remaining', v_remaining, 'reset', v_reset, 'retry_after', v_retry)::text);
   end if;
 
   insert into public.messages as m (id, agent_id, owner_id, wa_message_id, recipient, type, content, idempotency_key, request_hash)
@@ -1838,8 +1874,10 @@ begin
     if p_count_api_call then
       perform gateway.count_api_call(p_owner, p_agent);
     end if;
-    return query select v_existing.id, v_existing.wa_message_id, v_existing.status, v_existing.created_at, true,
-      v_limit, v_bucket.remaining, v_bucket.reset_seconds;
+    id := v_existing.id; wa_message_id := v_existing.wa_message_id; status := v_existing.status;
+    created_at := v_existing.created_at; replayed := true;
+    rate_limit := v_limit; rate_remaining := v_remaining; rate_reset_seconds := v_reset;
+    return next;
     return;
   end if;
 
@@ -1847,8 +1885,9 @@ begin
   insert into public.daily_stats as d (agent_id, day, owner_id, queued, api_calls)
   values (p_agent, (now() at time zone 'utc')::date, p_owner, 1, case when p_count_api_call then 1 else 0 end)
   on conflict (agent_id, day) do update set queued = d.queued + 1, api_calls = d.api_calls + excluded.api_calls;
-  return query select v_row.id, v_row.wa_message_id, v_row.status, v_row.created_at, false,
-    v_limit, v_bucket.remaining, v_bucket.reset_seconds;
+  id := v_row.id; wa_message_id := v_row.wa_message_id; status := v_row.status; created_at := v_row.created_at;
+  replayed := false; rate_limit := v_limit; rate_remaining := v_remaining; rate_reset_seconds := v_reset;
+  return next;
 end;
 $_$;
 

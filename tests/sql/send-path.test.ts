@@ -2,7 +2,8 @@
  * The send path after 20261202124000_send_path_statements.sql: gateway.enqueue_message checks
  * recipient, type and idempotency key itself (no subtransaction around the insert), so its checks
  * must stay those of the table's constraints; and one daily_stats update counts both the queued
- * message and the API call of gateway.api_send.
+ * message and the API call of gateway.api_send. After 20261202134000 a send runs no function
+ * frame of its own but enqueue_message (the wake-up trigger's are the insert's).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type Sql, type TestDatabase } from '../helpers/db.ts';
@@ -52,6 +53,29 @@ describe("enqueue_message's own checks are the table's", () => {
     expect(await sqlState(enqueue(owner, agent, '15550001111', 'text', ''))).toBe('WG005');
     expect(await sqlState(enqueue(owner, agent, '15550001111', 'text', 'k'.repeat(256)))).toBe('WG005');
     expect(await sqlState(enqueue(owner, agent, '15550001111', 'text', 'k'.repeat(255)))).toBeUndefined();
+  });
+});
+
+/** The SQL and plpgsql functions one statement ran, by name, counted in its transaction (track_functions = all). */
+async function functionsCalledBy(run: (tx: Sql) => Promise<unknown>): Promise<string[]> {
+  let called: string[] = [];
+  await sql.begin(async (tx) => {
+    await tx`set local track_functions = 'all'`;
+    await run(tx as unknown as Sql);
+    called = (await tx`select n.nspname || '.' || p.proname as fn from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+      join pg_language l on l.oid = p.prolang
+      where l.lanname in ('sql', 'plpgsql') and pg_stat_get_xact_function_calls(p.oid) > 0 order by 1`).map((r) => r.fn as string);
+  });
+  return called;
+}
+
+describe('the frames of one send', () => {
+  it('enqueue_message reads agent, plan and policy and takes the bucket itself: no owned_agent, content_policy_of or take_token frame', async () => {
+    const owner = await createUser(sql);
+    const agent = await createAgent(sql, owner);
+    const called = await functionsCalledBy((tx) => tx`select * from gateway.enqueue_message(${owner}, ${agent}, '15550001111', 'text', '{"text":"x"}'::jsonb, 'k', 'h')`);
+    // The insert's trigger wakes connectors: NOTIFY and the Realtime broadcast.
+    expect(called).toEqual(['gateway.enqueue_message', 'private.notify_message_wake', 'private.wake_connectors', 'realtime.send']);
   });
 });
 
