@@ -474,6 +474,103 @@ $$;
 COMMENT ON FUNCTION gateway.api_send(p_owner uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb, p_idempotency_key text, p_request_hash text, p_id uuid) IS 'Control plane: gateway.enqueue_message with the API call counted in the same daily_stats update (a replay counts one call too).';
 
 --
+-- Name: api_send_as_member(uuid, uuid, uuid, text, text, jsonb, text, text); Type: FUNCTION; Schema: gateway; Owner: -
+--
+
+CREATE FUNCTION gateway.api_send_as_member(p_user uuid, p_organisation uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb, p_idempotency_key text DEFAULT NULL::text, p_request_hash text DEFAULT NULL::text) RETURNS TABLE(outcome text, owner_id uuid, id uuid, wa_message_id text, status text, created_at timestamp with time zone, replayed boolean, rate_limit integer, rate_remaining integer, rate_reset_seconds integer)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_role text;
+  v_policy text;
+  v_sent record;
+begin
+  -- Sending is a developer's (edge-functions/gateway/guards.ts SCOPE_ROLES['messages:send']).
+  select m.role, coalesce(cp.policy, 'plain') into v_role, v_policy
+  from public.organisation_members m left join public.content_policies cp on cp.owner_id = m.organisation_id
+  where m.organisation_id = p_organisation and m.user_id = p_user;
+  if v_role is null or private.organisation_role_rank(v_role) > private.organisation_role_rank('developer') then
+    outcome := 'refused';
+    return next;
+    return;
+  end if;
+  owner_id := p_organisation;
+  if p_content is null or (v_policy = 'encrypted' and not p_content ? 'sealed') then
+    outcome := case when v_policy = 'encrypted' then 'seal' else 'plain' end;
+    return next;
+    return;
+  end if;
+  select * into v_sent from gateway.enqueue_message(p_organisation, p_agent, p_recipient, p_type, p_content,
+    p_idempotency_key, p_request_hash, null, true);
+  outcome := 'sent'; id := v_sent.id; wa_message_id := v_sent.wa_message_id; status := v_sent.status;
+  created_at := v_sent.created_at; replayed := v_sent.replayed; rate_limit := v_sent.rate_limit;
+  rate_remaining := v_sent.rate_remaining; rate_reset_seconds := v_sent.rate_reset_seconds;
+  return next;
+end;
+$$;
+
+--
+-- Name: FUNCTION api_send_as_member(p_user uuid, p_organisation uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb, p_idempotency_key text, p_request_hash text); Type: COMMENT; Schema: gateway; Owner: -
+--
+
+COMMENT ON FUNCTION gateway.api_send_as_member(p_user uuid, p_organisation uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb, p_idempotency_key text, p_request_hash text) IS 'Control plane: a signed-in user''s send in one statement: their role in p_organisation (developer or more) checked, then gateway.api_send''s send for that organisation. outcome: sent; refused (not a member or the role is too low: nothing written, authenticate the regular way for the reason); seal (encrypted organisation, content not sealed: nothing written); plain (p_content null asks for the policy only).';
+
+--
+-- Name: api_send_with_key(text, bytea, uuid, uuid, text, text, jsonb, text, text); Type: FUNCTION; Schema: gateway; Owner: -
+--
+
+CREATE FUNCTION gateway.api_send_with_key(p_prefix text, p_key_hash bytea, p_organisation uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb, p_idempotency_key text DEFAULT NULL::text, p_request_hash text DEFAULT NULL::text) RETURNS TABLE(outcome text, owner_id uuid, id uuid, wa_message_id text, status text, created_at timestamp with time zone, replayed boolean, rate_limit integer, rate_remaining integer, rate_reset_seconds integer)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_key record;
+  v_sent record;
+begin
+  select k.id, k.owner_id, k.agent_id, k.scopes, k.key_hash, k.revoked_at, k.expires_at, k.last_used_at,
+         coalesce(cp.policy, 'plain') as policy
+    into v_key
+  from private.api_keys k left join public.content_policies cp on cp.owner_id = k.owner_id
+  where k.prefix = p_prefix;
+  if not found or v_key.key_hash is distinct from p_key_hash
+     or v_key.revoked_at is not null or (v_key.expires_at is not null and v_key.expires_at <= now()) then
+    outcome := 'refused';
+    return next;
+    return;
+  end if;
+  if v_key.last_used_at is null or v_key.last_used_at < now() - interval '1 minute' then
+    update private.api_keys k set last_used_at = now() where k.id = v_key.id;
+  end if;
+  if (p_organisation is not null and p_organisation <> v_key.owner_id)
+     or not (v_key.scopes && array['*', 'messages:send']::text[])
+     or (v_key.agent_id is not null and v_key.agent_id is distinct from p_agent) then
+    outcome := 'refused';
+    return next;
+    return;
+  end if;
+  owner_id := v_key.owner_id;
+  if p_content is null or (v_key.policy = 'encrypted' and not p_content ? 'sealed') then
+    outcome := case when v_key.policy = 'encrypted' then 'seal' else 'plain' end;
+    return next;
+    return;
+  end if;
+  select * into v_sent from gateway.enqueue_message(v_key.owner_id, p_agent, p_recipient, p_type, p_content,
+    p_idempotency_key, p_request_hash, null, true);
+  outcome := 'sent'; id := v_sent.id; wa_message_id := v_sent.wa_message_id; status := v_sent.status;
+  created_at := v_sent.created_at; replayed := v_sent.replayed; rate_limit := v_sent.rate_limit;
+  rate_remaining := v_sent.rate_remaining; rate_reset_seconds := v_sent.rate_reset_seconds;
+  return next;
+end;
+$$;
+
+--
+-- Name: FUNCTION api_send_with_key(p_prefix text, p_key_hash bytea, p_organisation uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb, p_idempotency_key text, p_request_hash text); Type: COMMENT; Schema: gateway; Owner: -
+--
+
+COMMENT ON FUNCTION gateway.api_send_with_key(p_prefix text, p_key_hash bytea, p_organisation uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb, p_idempotency_key text, p_request_hash text) IS 'Control plane: an API key''s send in one statement: the key (prefix, SHA-256, usable, organisation p_organisation if given, messages:send scope, its agent) checked, then gateway.api_send''s send for its organisation. outcome: sent; refused (nothing written but last_used_at: authenticate the regular way for the reason); seal (encrypted organisation, content not sealed: nothing written); plain (p_content null asks for the policy only).';
+
+--
 -- Name: whatsapp_sessions; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -7917,6 +8014,22 @@ GRANT ALL ON FUNCTION gateway.api_rotate_webhook_secret(p_owner uuid, p_endpoint
 REVOKE ALL ON FUNCTION gateway.api_send(p_owner uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb, p_idempotency_key text, p_request_hash text, p_id uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION gateway.api_send(p_owner uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb, p_idempotency_key text, p_request_hash text, p_id uuid) TO service_role;
 GRANT ALL ON FUNCTION gateway.api_send(p_owner uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb, p_idempotency_key text, p_request_hash text, p_id uuid) TO gateway_api;
+
+--
+-- Name: FUNCTION api_send_as_member(p_user uuid, p_organisation uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb, p_idempotency_key text, p_request_hash text); Type: ACL; Schema: gateway; Owner: -
+--
+
+REVOKE ALL ON FUNCTION gateway.api_send_as_member(p_user uuid, p_organisation uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb, p_idempotency_key text, p_request_hash text) FROM PUBLIC;
+GRANT ALL ON FUNCTION gateway.api_send_as_member(p_user uuid, p_organisation uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb, p_idempotency_key text, p_request_hash text) TO service_role;
+GRANT ALL ON FUNCTION gateway.api_send_as_member(p_user uuid, p_organisation uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb, p_idempotency_key text, p_request_hash text) TO gateway_api;
+
+--
+-- Name: FUNCTION api_send_with_key(p_prefix text, p_key_hash bytea, p_organisation uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb, p_idempotency_key text, p_request_hash text); Type: ACL; Schema: gateway; Owner: -
+--
+
+REVOKE ALL ON FUNCTION gateway.api_send_with_key(p_prefix text, p_key_hash bytea, p_organisation uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb, p_idempotency_key text, p_request_hash text) FROM PUBLIC;
+GRANT ALL ON FUNCTION gateway.api_send_with_key(p_prefix text, p_key_hash bytea, p_organisation uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb, p_idempotency_key text, p_request_hash text) TO service_role;
+GRANT ALL ON FUNCTION gateway.api_send_with_key(p_prefix text, p_key_hash bytea, p_organisation uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb, p_idempotency_key text, p_request_hash text) TO gateway_api;
 
 --
 -- Name: TABLE whatsapp_sessions; Type: ACL; Schema: public; Owner: -
