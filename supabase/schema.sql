@@ -539,8 +539,12 @@ begin
     return next;
     return;
   end if;
+  -- The key's row stays locked until this send commits: concurrent sends with the key skip the
+  -- touch instead of queueing behind each other's whole send (api_key_for_prefix's was a
+  -- transaction of its own).
   if v_key.last_used_at is null or v_key.last_used_at < now() - interval '1 minute' then
-    update private.api_keys k set last_used_at = now() where k.id = v_key.id;
+    update private.api_keys k set last_used_at = now()
+    where k.id = (select l.id from private.api_keys l where l.id = v_key.id for update skip locked);
   end if;
   if (p_organisation is not null and p_organisation <> v_key.owner_id)
      or not (v_key.scopes && array['*', 'messages:send']::text[])

@@ -26,7 +26,7 @@
 -- The key's hash is compared here, in SQL, not in the edge function: an equality on the SHA-256
 -- of the key leaks nothing an attacker can steer (they cannot choose a hash's leading bytes).
 -- last_used_at is touched as api_key_for_prefix does (a usable key with the right hash, once a
--- minute). The sends themselves are gateway.enqueue_message(..., p_count_api_call => true), as
+-- minute), skipped while another send holds the row. The sends themselves are gateway.enqueue_message(..., p_count_api_call => true), as
 -- gateway.api_send: same checks, errors, idempotency, plan bucket and statistics.
 
 create function gateway.api_send_with_key(
@@ -56,8 +56,12 @@ begin
     return next;
     return;
   end if;
+  -- The key's row stays locked until this send commits: concurrent sends with the key skip the
+  -- touch instead of queueing behind each other's whole send (api_key_for_prefix's was a
+  -- transaction of its own).
   if v_key.last_used_at is null or v_key.last_used_at < now() - interval '1 minute' then
-    update private.api_keys k set last_used_at = now() where k.id = v_key.id;
+    update private.api_keys k set last_used_at = now()
+    where k.id = (select l.id from private.api_keys l where l.id = v_key.id for update skip locked);
   end if;
   if (p_organisation is not null and p_organisation <> v_key.owner_id)
      or not (v_key.scopes && array['*', 'messages:send']::text[])
