@@ -474,6 +474,107 @@ $$;
 COMMENT ON FUNCTION gateway.api_send(p_owner uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb, p_idempotency_key text, p_request_hash text, p_id uuid) IS 'Control plane: gateway.enqueue_message with the API call counted in the same daily_stats update (a replay counts one call too).';
 
 --
+-- Name: api_send_as_member(uuid, uuid, uuid, text, text, jsonb, text, text); Type: FUNCTION; Schema: gateway; Owner: -
+--
+
+CREATE FUNCTION gateway.api_send_as_member(p_user uuid, p_organisation uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb, p_idempotency_key text DEFAULT NULL::text, p_request_hash text DEFAULT NULL::text) RETURNS TABLE(outcome text, owner_id uuid, id uuid, wa_message_id text, status text, created_at timestamp with time zone, replayed boolean, rate_limit integer, rate_remaining integer, rate_reset_seconds integer)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_role text;
+  v_policy text;
+  v_sent record;
+begin
+  -- Sending is a developer's (edge-functions/gateway/guards.ts SCOPE_ROLES['messages:send']).
+  select m.role, coalesce(cp.policy, 'plain') into v_role, v_policy
+  from public.organisation_members m left join public.content_policies cp on cp.owner_id = m.organisation_id
+  where m.organisation_id = p_organisation and m.user_id = p_user;
+  if v_role is null or private.organisation_role_rank(v_role) > private.organisation_role_rank('developer') then
+    outcome := 'refused';
+    return next;
+    return;
+  end if;
+  owner_id := p_organisation;
+  if p_content is null or (v_policy = 'encrypted' and not p_content ? 'sealed') then
+    outcome := case when v_policy = 'encrypted' then 'seal' else 'plain' end;
+    return next;
+    return;
+  end if;
+  select * into v_sent from gateway.enqueue_message(p_organisation, p_agent, p_recipient, p_type, p_content,
+    p_idempotency_key, p_request_hash, null, true);
+  outcome := 'sent'; id := v_sent.id; wa_message_id := v_sent.wa_message_id; status := v_sent.status;
+  created_at := v_sent.created_at; replayed := v_sent.replayed; rate_limit := v_sent.rate_limit;
+  rate_remaining := v_sent.rate_remaining; rate_reset_seconds := v_sent.rate_reset_seconds;
+  return next;
+end;
+$$;
+
+--
+-- Name: FUNCTION api_send_as_member(p_user uuid, p_organisation uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb, p_idempotency_key text, p_request_hash text); Type: COMMENT; Schema: gateway; Owner: -
+--
+
+COMMENT ON FUNCTION gateway.api_send_as_member(p_user uuid, p_organisation uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb, p_idempotency_key text, p_request_hash text) IS 'Control plane: a signed-in user''s send in one statement: their role in p_organisation (developer or more) checked, then gateway.api_send''s send for that organisation. outcome: sent; refused (not a member or the role is too low: nothing written, authenticate the regular way for the reason); seal (encrypted organisation, content not sealed: nothing written); plain (p_content null asks for the policy only).';
+
+--
+-- Name: api_send_with_key(text, bytea, uuid, uuid, text, text, jsonb, text, text); Type: FUNCTION; Schema: gateway; Owner: -
+--
+
+CREATE FUNCTION gateway.api_send_with_key(p_prefix text, p_key_hash bytea, p_organisation uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb, p_idempotency_key text DEFAULT NULL::text, p_request_hash text DEFAULT NULL::text) RETURNS TABLE(outcome text, owner_id uuid, id uuid, wa_message_id text, status text, created_at timestamp with time zone, replayed boolean, rate_limit integer, rate_remaining integer, rate_reset_seconds integer)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_key record;
+  v_sent record;
+begin
+  select k.id, k.owner_id, k.agent_id, k.scopes, k.key_hash, k.revoked_at, k.expires_at, k.last_used_at,
+         coalesce(cp.policy, 'plain') as policy
+    into v_key
+  from private.api_keys k left join public.content_policies cp on cp.owner_id = k.owner_id
+  where k.prefix = p_prefix;
+  if not found or v_key.key_hash is distinct from p_key_hash
+     or v_key.revoked_at is not null or (v_key.expires_at is not null and v_key.expires_at <= now()) then
+    outcome := 'refused';
+    return next;
+    return;
+  end if;
+  -- The key's row stays locked until this send commits: concurrent sends with the key skip the
+  -- touch instead of queueing behind each other's whole send (api_key_for_prefix's was a
+  -- transaction of its own).
+  if v_key.last_used_at is null or v_key.last_used_at < now() - interval '1 minute' then
+    update private.api_keys k set last_used_at = now()
+    where k.id = (select l.id from private.api_keys l where l.id = v_key.id for update skip locked);
+  end if;
+  if (p_organisation is not null and p_organisation <> v_key.owner_id)
+     or not (v_key.scopes && array['*', 'messages:send']::text[])
+     or (v_key.agent_id is not null and v_key.agent_id is distinct from p_agent) then
+    outcome := 'refused';
+    return next;
+    return;
+  end if;
+  owner_id := v_key.owner_id;
+  if p_content is null or (v_key.policy = 'encrypted' and not p_content ? 'sealed') then
+    outcome := case when v_key.policy = 'encrypted' then 'seal' else 'plain' end;
+    return next;
+    return;
+  end if;
+  select * into v_sent from gateway.enqueue_message(v_key.owner_id, p_agent, p_recipient, p_type, p_content,
+    p_idempotency_key, p_request_hash, null, true);
+  outcome := 'sent'; id := v_sent.id; wa_message_id := v_sent.wa_message_id; status := v_sent.status;
+  created_at := v_sent.created_at; replayed := v_sent.replayed; rate_limit := v_sent.rate_limit;
+  rate_remaining := v_sent.rate_remaining; rate_reset_seconds := v_sent.rate_reset_seconds;
+  return next;
+end;
+$$;
+
+--
+-- Name: FUNCTION api_send_with_key(p_prefix text, p_key_hash bytea, p_organisation uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb, p_idempotency_key text, p_request_hash text); Type: COMMENT; Schema: gateway; Owner: -
+--
+
+COMMENT ON FUNCTION gateway.api_send_with_key(p_prefix text, p_key_hash bytea, p_organisation uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb, p_idempotency_key text, p_request_hash text) IS 'Control plane: an API key''s send in one statement: the key (prefix, SHA-256, usable, organisation p_organisation if given, messages:send scope, its agent) checked, then gateway.api_send''s send for its organisation. outcome: sent; refused (nothing written but last_used_at: authenticate the regular way for the reason); seal (encrypted organisation, content not sealed: nothing written); plain (p_content null asks for the policy only).';
+
+--
 -- Name: whatsapp_sessions; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -1749,16 +1850,37 @@ CREATE FUNCTION gateway.enqueue_message(p_owner uuid, p_agent uuid, p_recipient 
     SET search_path TO ''
     AS $_$
 declare
-  v_agent public.agents;
+  v_found boolean;
+  v_agent_owner uuid;
+  v_disabled_at timestamptz;
+  v_policy text;
   v_existing public.messages;
   v_row public.messages;
   v_limit integer;
-  v_bucket record;
+  v_allowed boolean;
+  v_remaining integer;
+  v_reset integer;
+  v_retry integer;
   v_key text;
   v_sealed boolean;
 begin
-  v_agent := gateway.owned_agent(p_owner, p_agent);
-  if v_agent.disabled_at is not null then
+  if p_agent is null then
+    perform gateway.fail('invalid_argument', 'agent id is required');
+  end if;
+  select true, a.owner_id, a.disabled_at, pl.messages_per_minute, coalesce(cp.policy, 'plain')
+    into v_found, v_agent_owner, v_disabled_at, v_limit, v_policy
+  from public.agents a
+  left join public.organisations o on o.id = a.owner_id
+  left join public.plans pl on pl.id = o.plan_id
+  left join public.content_policies cp on cp.owner_id = a.owner_id
+  where a.id = p_agent;
+  if v_found is null then
+    perform gateway.fail('unknown_agent', 'no agent with this id');
+  end if;
+  if p_owner is null or v_agent_owner <> p_owner then
+    perform gateway.fail('not_owner', 'agent belongs to another user');
+  end if;
+  if v_disabled_at is not null then
     perform gateway.fail('conflict', 'agent is disabled');
   end if;
   if p_recipient is null or p_type is null or jsonb_typeof(p_content) is distinct from 'object' then
@@ -1794,7 +1916,7 @@ begin
   end if;
   -- The edge function seals for encrypted tenants. Plaintext arriving for one (a policy changed
   -- between its read and this insert, or a caller without the key) is refused, never stored.
-  if not v_sealed and private.content_policy_of(p_owner) = 'encrypted' then
+  if not v_sealed and v_policy = 'encrypted' then
     perform gateway.fail('conflict', 'this organisation keeps message content encrypted; the content was not sealed');
   end if;
 
@@ -1807,20 +1929,35 @@ begin
       if p_count_api_call then
         perform gateway.count_api_call(p_owner, p_agent);
       end if;
-      return query select v_existing.id, v_existing.wa_message_id, v_existing.status, v_existing.created_at, true,
-        null::integer, null::integer, null::integer;
+      id := v_existing.id; wa_message_id := v_existing.wa_message_id; status := v_existing.status;
+      created_at := v_existing.created_at; replayed := true;
+      return next;
       return;
     end if;
   end if;
 
-  select p.messages_per_minute into v_limit
-  from public.organisations o join public.plans p on p.id = o.plan_id where o.id = p_owner;
   v_limit := coalesce(v_limit, 30);
-  select * into v_bucket from gateway.take_token('send:' || p_agent::text, v_limit, v_limit / 60.0, 1);
-  if not v_bucket.allowed then
+  -- gateway.take_token('send:' || p_agent, v_limit, v_limit / 60.0, 1), its statement inline.
+  with now_ as (select clock_timestamp() as t)
+  insert into private.rate_limit_buckets as b (key, tokens, capacity, refill_per_second, last_allowed, updated_at)
+  select 'send:' || p_agent::text, v_limit - 1, v_limit, v_limit / 60.0, true, now_.t from now_
+  on conflict (key) do update set
+    tokens = least(excluded.capacity::double precision,
+                   b.tokens + extract(epoch from excluded.updated_at - b.updated_at) * excluded.refill_per_second)
+             - case when least(excluded.capacity::double precision,
+                   b.tokens + extract(epoch from excluded.updated_at - b.updated_at) * excluded.refill_per_second) >= 1
+                    then 1 else 0 end,
+    last_allowed = least(excluded.capacity::double precision,
+                   b.tokens + extract(epoch from excluded.updated_at - b.updated_at) * excluded.refill_per_second) >= 1,
+    capacity = excluded.capacity,
+    refill_per_second = excluded.refill_per_second,
+    updated_at = excluded.updated_at
+  returning b.last_allowed, floor(b.tokens)::integer, ceil((b.capacity - b.tokens) / b.refill_per_second)::integer,
+    case when b.last_allowed then 0 else greatest(1, ceil((1 - b.tokens) / b.refill_per_second))::integer end
+  into v_allowed, v_remaining, v_reset, v_retry;
+  if not v_allowed then
     perform gateway.fail('rate_limited', 'send limit of the plan reached',
-      json_build_object('limit', v_limit, 'remaining', v_bucket.remaining, 'reset', v_bucket.reset_seconds,
-                        'retry_after', v_bucket.retry_after_seconds)::text);
+      json_build_object('limit', v_limit, 'remaining', v_remaining, 'reset', v_reset, 'retry_after', v_retry)::text);
   end if;
 
   insert into public.messages as m (id, agent_id, owner_id, wa_message_id, recipient, type, content, idempotency_key, request_hash)
@@ -1838,8 +1975,10 @@ begin
     if p_count_api_call then
       perform gateway.count_api_call(p_owner, p_agent);
     end if;
-    return query select v_existing.id, v_existing.wa_message_id, v_existing.status, v_existing.created_at, true,
-      v_limit, v_bucket.remaining, v_bucket.reset_seconds;
+    id := v_existing.id; wa_message_id := v_existing.wa_message_id; status := v_existing.status;
+    created_at := v_existing.created_at; replayed := true;
+    rate_limit := v_limit; rate_remaining := v_remaining; rate_reset_seconds := v_reset;
+    return next;
     return;
   end if;
 
@@ -1847,8 +1986,9 @@ begin
   insert into public.daily_stats as d (agent_id, day, owner_id, queued, api_calls)
   values (p_agent, (now() at time zone 'utc')::date, p_owner, 1, case when p_count_api_call then 1 else 0 end)
   on conflict (agent_id, day) do update set queued = d.queued + 1, api_calls = d.api_calls + excluded.api_calls;
-  return query select v_row.id, v_row.wa_message_id, v_row.status, v_row.created_at, false,
-    v_limit, v_bucket.remaining, v_bucket.reset_seconds;
+  id := v_row.id; wa_message_id := v_row.wa_message_id; status := v_row.status; created_at := v_row.created_at;
+  replayed := false; rate_limit := v_limit; rate_remaining := v_remaining; rate_reset_seconds := v_reset;
+  return next;
 end;
 $_$;
 
@@ -7878,6 +8018,22 @@ GRANT ALL ON FUNCTION gateway.api_rotate_webhook_secret(p_owner uuid, p_endpoint
 REVOKE ALL ON FUNCTION gateway.api_send(p_owner uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb, p_idempotency_key text, p_request_hash text, p_id uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION gateway.api_send(p_owner uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb, p_idempotency_key text, p_request_hash text, p_id uuid) TO service_role;
 GRANT ALL ON FUNCTION gateway.api_send(p_owner uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb, p_idempotency_key text, p_request_hash text, p_id uuid) TO gateway_api;
+
+--
+-- Name: FUNCTION api_send_as_member(p_user uuid, p_organisation uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb, p_idempotency_key text, p_request_hash text); Type: ACL; Schema: gateway; Owner: -
+--
+
+REVOKE ALL ON FUNCTION gateway.api_send_as_member(p_user uuid, p_organisation uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb, p_idempotency_key text, p_request_hash text) FROM PUBLIC;
+GRANT ALL ON FUNCTION gateway.api_send_as_member(p_user uuid, p_organisation uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb, p_idempotency_key text, p_request_hash text) TO service_role;
+GRANT ALL ON FUNCTION gateway.api_send_as_member(p_user uuid, p_organisation uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb, p_idempotency_key text, p_request_hash text) TO gateway_api;
+
+--
+-- Name: FUNCTION api_send_with_key(p_prefix text, p_key_hash bytea, p_organisation uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb, p_idempotency_key text, p_request_hash text); Type: ACL; Schema: gateway; Owner: -
+--
+
+REVOKE ALL ON FUNCTION gateway.api_send_with_key(p_prefix text, p_key_hash bytea, p_organisation uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb, p_idempotency_key text, p_request_hash text) FROM PUBLIC;
+GRANT ALL ON FUNCTION gateway.api_send_with_key(p_prefix text, p_key_hash bytea, p_organisation uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb, p_idempotency_key text, p_request_hash text) TO service_role;
+GRANT ALL ON FUNCTION gateway.api_send_with_key(p_prefix text, p_key_hash bytea, p_organisation uuid, p_agent uuid, p_recipient text, p_type text, p_content jsonb, p_idempotency_key text, p_request_hash text) TO gateway_api;
 
 --
 -- Name: TABLE whatsapp_sessions; Type: ACL; Schema: public; Owner: -

@@ -73,6 +73,16 @@ export type Database = {
               "created_at": string,"id": string,"rate_limit": number,"rate_remaining": number,"rate_reset_seconds": number,"replayed": boolean,"status": string,"wa_message_id": string
             }[]
                            },
+"api_send_as_member":
+{ Args: { "p_agent": string,"p_content": Json,"p_idempotency_key"?: string,"p_organisation": string,"p_recipient": string,"p_request_hash"?: string,"p_type": string,"p_user": string }; Returns: {
+              "created_at": string,"id": string,"outcome": string,"owner_id": string,"rate_limit": number,"rate_remaining": number,"rate_reset_seconds": number,"replayed": boolean,"status": string,"wa_message_id": string
+            }[]
+                           },
+"api_send_with_key":
+{ Args: { "p_agent": string,"p_content": Json,"p_idempotency_key"?: string,"p_key_hash": string,"p_organisation": string,"p_prefix": string,"p_recipient": string,"p_request_hash"?: string,"p_type": string }; Returns: {
+              "created_at": string,"id": string,"outcome": string,"owner_id": string,"rate_limit": number,"rate_remaining": number,"rate_reset_seconds": number,"replayed": boolean,"status": string,"wa_message_id": string
+            }[]
+                           },
 "api_session_command":
 { Args: { "p_agent": string,"p_capacity"?: number,"p_command": string,"p_force"?: boolean,"p_owner": string,"p_window_seconds"?: number }; Returns: {
               "rate_limit": number,"rate_remaining": number,"rate_reset_seconds": number,"session": Database["public"]['Tables']["whatsapp_sessions"]['Row']

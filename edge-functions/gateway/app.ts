@@ -11,7 +11,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { secureHeaders } from 'hono/secure-headers';
 import { HTTPException } from 'hono/http-exception';
-import { authenticate } from '../_shared/auth/authenticate.ts';
+import { authentication } from '../_shared/auth/authenticate.ts';
 import { errorBody, HttpError, notFound } from '../_shared/http/errors.ts';
 import { sqlToHttp } from '../_shared/http/sql-errors.ts';
 import { ping } from '../_shared/sql/health.ts';
@@ -24,7 +24,7 @@ import { registerDocs } from './routes/docs.ts';
 import { registerInvitationRoutes } from './routes/invitations.ts';
 import { registerKeyRoutes } from './routes/keys.ts';
 import { registerMemberRoutes } from './routes/members.ts';
-import { registerMessageRoutes } from './routes/messages.ts';
+import { registerMessageRoutes, sendInOneStatement } from './routes/messages.ts';
 import { registerNumberCheckRoutes } from './routes/number-checks.ts';
 import { registerOrganisationRoutes } from './routes/organisations.ts';
 import { registerSessionRoutes } from './routes/sessions.ts';
@@ -100,7 +100,11 @@ export function createApp(deps: AppDeps): GatewayApp {
   });
 
   const clientAddress = clientAddressFrom(config.trustProxy);
-  app.use('/v1/*', authenticate({ sql: ctx.sql, verifyJwt: deps.verifyJwt, now: () => ctx.clock.now(), failedAuthLimit: config.limits.failedAuth, clientAddress }));
+  const auth = authentication({ sql: ctx.sql, verifyJwt: deps.verifyJwt, now: () => ctx.clock.now(), failedAuthLimit: config.limits.failedAuth, clientAddress });
+  // A valid send checks its caller in its own statement (one round trip); whatever that does not
+  // accept goes on to authentication and the route as usual (routes/messages.ts).
+  app.post('/v1/agents/:agentId/messages', sendInOneStatement(ctx, auth.presented));
+  app.use('/v1/*', auth.middleware);
   // The audit log's "who and from where" for every action of this request (routes pass it to
   // their statement). Without a trusted proxy there is no client address to record.
   app.use('/v1/*', async (c, next) => {

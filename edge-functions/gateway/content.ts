@@ -18,8 +18,12 @@ const hex = (bytes: ArrayBuffer) => Array.from(new Uint8Array(bytes), (b) => b.t
 /** What an Idempotency-Key replay is compared by: SHA-256 of the body, keyed (HMAC) for an encrypted tenant. */
 export type RequestHasher = (body: unknown) => Promise<string>;
 
-// Synchronous node:crypto (sha256.ts): crypto.subtle.digest's thread-pool round trip was a sixth of the send route's CPU.
-const sha256: RequestHasher = async (body) => sha256Hex(JSON.stringify(body));
+/**
+ * A plain tenant's request hash, synchronously (node:crypto, sha256.ts): crypto.subtle.digest's
+ * thread-pool round trip was a sixth of the send route's CPU.
+ */
+export const plainRequestHash = (body: unknown): string => sha256Hex(JSON.stringify(body));
+const sha256: RequestHasher = async (body) => plainRequestHash(body);
 
 /**
  * The content to queue, the hasher of the request and, for an encrypted tenant, the id of the row
@@ -33,6 +37,18 @@ export async function contentToQueue(
 ): Promise<{ content: Record<string, unknown>; id?: string; hash: RequestHasher }> {
   const { policy } = await contentPolicy(ctx.sql, owner);
   if (policy !== 'encrypted') return { content, hash: sha256 };
+  return await sealedToQueue(ctx, agent, content);
+}
+
+/**
+ * An encrypted tenant's send: the content sealed for a new row id, and the keyed hasher of the
+ * request. 409 content_key_unavailable without MESSAGE_CONTENT_KEY.
+ */
+export async function sealedToQueue(
+  ctx: Pick<Ctx, 'contentKeyring' | 'requestHashKey'>,
+  agent: string,
+  content: Record<string, unknown>,
+): Promise<{ content: Record<string, unknown>; id: string; hash: RequestHasher }> {
   const { contentKeyring, requestHashKey } = ctx;
   if (!contentKeyring || !requestHashKey) throw contentKeyUnavailable();
   const id = crypto.randomUUID();

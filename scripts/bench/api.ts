@@ -13,8 +13,9 @@
  * AGENTS (default 50), ROWS (default 10000), CONCURRENCY (default 16), DB_POOL_MAX (default 16),
  * CPU_PROF_DIR (the app runs under `node --cpu-prof` and writes its profile there on exit).
  *
- * The last line is one JSON summary: cores and load average at start, the rates, and the ratios
- * beside their target (HTTP send >= 0.8 of the bare enqueue measured in the same run).
+ * The last line is one JSON summary: cores and load average at start, the rates, the ratios
+ * beside their target (HTTP send >= 0.8 of the bare enqueue measured in the same run), CPU and
+ * statements (round trips) per request.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -119,8 +120,19 @@ try {
   const keyRes = await fetch(`${base}/v1/keys`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'bench', scopes: ['messages:send'] }) });
   const apiKey = ((await keyRes.json()) as { key: string }).key;
 
+  // Transactions this database has finished: every statement of the app is one (autocommit), so
+  // their count per request is its round trips. The counters are flushed by each backend within
+  // a second or so of its last transaction, hence the pause.
+  const transactions = async () => {
+    await new Promise((r) => setTimeout(r, 1500));
+    await sql`select pg_stat_clear_snapshot()`;
+    const [row] = await sql`select (xact_commit + xact_rollback)::float8 as n from pg_stat_database where datname = current_database()`;
+    return row!.n as number;
+  };
+
   async function load(label: string, credential: string) {
     let n = 0;
+    const xacts0 = await transactions();
     const pids = await backends();
     const app0 = cpuSeconds([child!.pid!]);
     const db0 = cpuSeconds(pids);
@@ -147,7 +159,9 @@ try {
     const appCpuUs = perRequest(app0, cpuSeconds([child!.pid!]), result.requests.total);
     // Backends the app opened during the run are not counted: a warm-up run opens the pool first.
     const dbCpuUs = perRequest(db0, cpuSeconds(pids.filter((pid) => existsSync(`/proc/${pid}/stat`))), result.requests.total);
-    return { label, rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, total: result.requests.total, non2xx, appCpuUs, dbCpuUs };
+    // Less the few statements of this script between the two readings (backends, the readings).
+    const statements = result.requests.total === 0 ? null : Number((((await transactions()) - xacts0 - 3) / result.requests.total).toFixed(2));
+    return { label, rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, total: result.requests.total, non2xx, appCpuUs, dbCpuUs, statements };
   }
 
   await load('warmup', apiKey).catch(() => undefined);
@@ -160,13 +174,14 @@ try {
   for (const r of [byKey, byJwt]) {
     console.log(
       `HTTP send (${r.label}, ${CONNECTIONS} connections, ${DURATION} s): ${r.rps.toFixed(0)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms, ` +
-        `non-2xx ${r.non2xx}, ratio HTTP/SQL ${(r.rps / sqlRate).toFixed(2)}, CPU per request: app ${r.appCpuUs ?? '?'} us, database ${r.dbCpuUs ?? '?'} us`,
+        `non-2xx ${r.non2xx}, ratio HTTP/SQL ${(r.rps / sqlRate).toFixed(2)}, CPU per request: app ${r.appCpuUs ?? '?'} us, database ${r.dbCpuUs ?? '?'} us, ` +
+        `statements per request ${r.statements ?? '?'}`,
     );
   }
   console.log(`rows queued by the HTTP runs: ${queued!.n} (requests: ${byKey.total + byJwt.total})`);
   console.log(`target: >= 2000 sends/s with p99 < 30 ms -> api-key ${byKey.rps >= 2000 && byKey.p99 < 30 ? 'met' : 'not met'}, jwt ${byJwt.rps >= 2000 && byJwt.p99 < 30 ? 'met' : 'not met'}`);
   const http = (r: typeof byKey) => ({
-    rps: Math.round(r.rps), p50_ms: r.p50, p99_ms: r.p99, non2xx: r.non2xx, app_cpu_us: r.appCpuUs, db_cpu_us: r.dbCpuUs,
+    rps: Math.round(r.rps), p50_ms: r.p50, p99_ms: r.p99, non2xx: r.non2xx, app_cpu_us: r.appCpuUs, db_cpu_us: r.dbCpuUs, statements_per_request: r.statements,
     ratio_to_sql: Number((r.rps / sqlRate).toFixed(2)), target_ratio: 0.8,
   });
   console.log(JSON.stringify({

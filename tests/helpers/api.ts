@@ -41,6 +41,8 @@ export interface ApiHarness {
   mediaStore: MediaStore;
   mediaDir: string;
   logs: LogRecord[];
+  /** With recordStatements: every statement the app ran, with its parameters, in order (tests empty it to count a request's). */
+  statements: { query: string; parameters: unknown[] }[];
   clock: Clock & { offsetMs: number };
   user(): Promise<{ id: string; token: string }>;
   token(sub: string, claims?: Record<string, unknown>, options?: { expiresIn?: string; issuer?: string; audience?: string }): Promise<string>;
@@ -53,11 +55,11 @@ export interface ApiHarness {
 /**
  * `contentKey`: the gateway's MESSAGE_CONTENT key (unset: none configured; the harness exposes its
  * keyring). `db`: run against a database the caller owns (e.g. a simulator stack's); close()
- * then leaves it.
+ * then leaves it. `recordStatements`: fill `statements` (round trips per request).
  */
 export async function createApiHarness(
   config: Partial<GatewayConfig> = {},
-  options: { contentKey?: { version: number; key: Uint8Array }; db?: TestDatabase } = {},
+  options: { contentKey?: { version: number; key: Uint8Array }; db?: TestDatabase; recordStatements?: boolean } = {},
 ): Promise<ApiHarness> {
   const db = options.db ?? (await createTestDatabase());
   const contentKeyring = options.contentKey ? await createKeyring(options.contentKey) : undefined;
@@ -76,8 +78,11 @@ export async function createApiHarness(
     now: () => new Date(Date.now() + clock.offsetMs),
     sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)),
   };
+  const statements: ApiHarness['statements'] = [];
   // As the edge function connects in production: its own role, so a missing grant fails here.
-  const sql = db.connect({ max: 8, prepare: false, username: API_ROLE });
+  // postgres.js's debug hook also makes its errors' query and parameters enumerable: only on request.
+  const record = options.recordStatements ? { debug: (_connection: number, query: string, parameters: unknown[]) => statements.push({ query, parameters }) } : {};
+  const sql = db.connect({ max: 8, prepare: false, username: API_ROLE, ...record });
   const mediaDir = mkdtempSync(path.join(tmpdir(), 'wg-media-'));
   const mediaStore = createFolderMediaStore(mediaDir);
   const app = createApp({
@@ -122,6 +127,7 @@ export async function createApiHarness(
     mediaStore,
     mediaDir,
     logs,
+    statements,
     clock,
     token,
     call,

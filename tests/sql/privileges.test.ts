@@ -120,6 +120,8 @@ describe('the edge function\'s role gateway_api', () => {
       'gateway.api_request_link(uuid,uuid,text,text,integer,integer)',
       'gateway.api_rotate_webhook_secret(uuid,uuid,bytea,integer,integer,integer,integer)',
       'gateway.api_send(uuid,uuid,text,text,jsonb,text,text,uuid)',
+      'gateway.api_send_as_member(uuid,uuid,uuid,text,text,jsonb,text,text)',
+      'gateway.api_send_with_key(text,bytea,uuid,uuid,text,text,jsonb,text,text)',
       'gateway.api_session_command(uuid,uuid,text,boolean,integer,integer)',
       'gateway.api_set_content_policy(uuid,text)',
       'gateway.api_test_webhook(uuid,uuid,integer,integer)',

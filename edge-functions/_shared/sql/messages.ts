@@ -3,8 +3,11 @@
  * reads and the newest-first listing, and the registration of an uploaded media object.
  *
  *   const sent = await sendMessage(sql, { owner, agent, recipient, type, content, idempotencyKey: null, requestHash: null });
+ *   const r = await sendWithApiKey(sql, { prefix, hash, organisation: null }, send); // r.outcome: sent | refused | seal | plain
  *
  * `id`, when given, is the new row's id: sealed content is bound to it (kernel/content-box.ts).
+ * sendWithApiKey and sendAsMember check the caller in the same statement (one round trip per
+ * send); `content: null` asks only whether the organisation's content must be sealed.
  */
 import type { Cursor, Dated, FnRow, Nullable, Sql, TableRow } from './types.ts';
 
@@ -17,6 +20,22 @@ export type MessageRow = Dated<
 >;
 
 export type SentRow = Dated<Nullable<FnRow<'api_send'>, 'rate_limit' | 'rate_remaining' | 'rate_reset_seconds'>, 'created_at'>;
+
+/** What the caller-checking sends answer: outcome, and for 'sent' the columns of api_send. */
+export type CallerSendRow = Dated<
+  Nullable<FnRow<'api_send_with_key'>, 'owner_id' | 'id' | 'wa_message_id' | 'status' | 'created_at' | 'replayed' | 'rate_limit' | 'rate_remaining' | 'rate_reset_seconds'>,
+  'created_at'
+> & { outcome: 'sent' | 'refused' | 'seal' | 'plain' };
+
+/** A send as gateway.api_send takes it, without the owner (the caller's organisation) and the id (plain content). */
+export interface CallerSend {
+  agent: string;
+  recipient: string;
+  type: string;
+  content: Record<string, unknown> | null;
+  idempotencyKey: string | null;
+  requestHash: string | null;
+}
 
 export interface MessageFilters {
   status: string | null;
@@ -32,6 +51,22 @@ export async function sendMessage(
 ): Promise<SentRow> {
   const [row] = await sql<SentRow[]>`
     select * from gateway.api_send(${m.owner}, ${m.agent}, ${m.recipient}, ${m.type}, ${sql.json(m.content as never)}, ${m.idempotencyKey}, ${m.requestHash}, ${m.id ?? null}::uuid)`;
+  return row!;
+}
+
+/** An API key's send: the key (prefix, SHA-256 of the whole key) and its rights are checked in the statement. */
+export async function sendWithApiKey(sql: Sql, key: { prefix: string; hash: Uint8Array; organisation: string | null }, m: CallerSend): Promise<CallerSendRow> {
+  const [row] = await sql<CallerSendRow[]>`
+    select * from gateway.api_send_with_key(${key.prefix}, ${key.hash}, ${key.organisation}::uuid, ${m.agent}, ${m.recipient}, ${m.type},
+      ${m.content === null ? null : sql.json(m.content as never)}, ${m.idempotencyKey}, ${m.requestHash})`;
+  return row!;
+}
+
+/** A signed-in user's send in `organisation`: their role there is checked in the statement. */
+export async function sendAsMember(sql: Sql, member: { user: string; organisation: string }, m: CallerSend): Promise<CallerSendRow> {
+  const [row] = await sql<CallerSendRow[]>`
+    select * from gateway.api_send_as_member(${member.user}, ${member.organisation}, ${m.agent}, ${m.recipient}, ${m.type},
+      ${m.content === null ? null : sql.json(m.content as never)}, ${m.idempotencyKey}, ${m.requestHash})`;
   return row!;
 }
 

@@ -1,14 +1,16 @@
 /** Sending (idempotent, rate limited by the plan inside enqueue), reading and listing messages. */
 import { createRoute, z } from '@hono/zod-openapi';
+import type { Context, MiddlewareHandler } from 'hono';
+import type { Authentication } from '../../_shared/auth/authenticate.ts';
 import { AgentParams, decodeCursor, encodeCursor, errorResponses, Uuid } from '../../_shared/contracts/common.ts';
 import { createSendMessageSchema, MessageListQuery, MessagePage, MessageView, SendAccepted, toQueuedMessage } from '../../_shared/contracts/messages.ts';
 import { HttpError, notFound } from '../../_shared/http/errors.ts';
 import { rateFromRow, setRateHeaders } from '../../_shared/http/rate-limit.ts';
-import { listMessages, type MessageRow, readMessage, sendMessage } from '../../_shared/sql/messages.ts';
+import { type CallerSend, type CallerSendRow, listMessages, type MessageRow, readMessage, sendAsMember, sendMessage, sendWithApiKey, type SentRow } from '../../_shared/sql/messages.ts';
 import { agentVisible, scope } from '../guards.ts';
-import { contentToQueue, openMessages } from '../content.ts';
+import { contentToQueue, openMessages, plainRequestHash, sealedToQueue } from '../content.ts';
 import { storeInlineMedia } from '../media.ts';
-import type { Ctx, GatewayApp } from '../types.ts';
+import type { Ctx, Env, GatewayApp, GatewayConfig } from '../types.ts';
 import { iso, isoNow, principalOf } from '../util.ts';
 
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
@@ -44,9 +46,104 @@ const toView = (r: MessageRow): z.infer<typeof MessageView> => ({
   failedAt: iso(r.failed_at),
 });
 
+const sendSchema = (config: GatewayConfig) =>
+  createSendMessageSchema({ maxMediaBytes: config.maxMediaBytes, allowHttpMedia: config.allowHttpMedia, allowPrivateUrls: config.allowPrivateUrls });
+
+/** The 202 of a send (or of its replay): rate headers, Location, and the body. */
+function accepted(c: Context, agentId: string, row: SentRow) {
+  setRateHeaders(c, rateFromRow(row));
+  if (row.replayed) c.header('Idempotent-Replayed', 'true');
+  c.header('Location', `/gateway/v1/agents/${agentId}/messages/${row.id}`);
+  return { id: row.id, waMessageId: row.wa_message_id, status: row.status as 'queued', createdAt: isoNow(row.created_at), replayed: row.replayed };
+}
+
+// What the send route's validators accept, asked without answering: application/json, UTF-8 at most.
+const PLAIN_JSON = /^application\/json\s*(?:;\s*charset=utf-8\s*)?$/i;
+
+/**
+ * The send route's input when the request is one its validators accept and it uploads no media
+ * bytes (an upload's store key needs the organisation first); else null.
+ */
+async function validSend(c: Context, schema: ReturnType<typeof sendSchema>) {
+  const agentId = c.req.param('agentId');
+  if (!agentId || !Uuid.safeParse(agentId).success) return null;
+  const idempotencyKey = c.req.header('idempotency-key') ?? null;
+  if (idempotencyKey !== null && !IDEMPOTENCY_KEY.test(idempotencyKey)) return null;
+  if (!PLAIN_JSON.test(c.req.header('content-type') ?? '')) return null;
+  let json: unknown;
+  try {
+    json = JSON.parse(await c.req.text());
+  } catch {
+    return null;
+  }
+  const parsed = await schema.safeParseAsync(json);
+  if (!parsed.success) return null;
+  const queued = toQueuedMessage(parsed.data);
+  const media = queued.content.media as { data?: unknown } | undefined;
+  if (media && typeof media.data === 'string') return null;
+  return { agentId, idempotencyKey, body: parsed.data, ...queued };
+}
+
+/** A row the caller-checking statement or api_send answered 'sent' with. */
+function sentRow(row: CallerSendRow): SentRow {
+  if (row.id === null || row.wa_message_id === null || row.status === null || row.created_at === null || row.replayed === null) {
+    throw new Error(`a send answered ${row.outcome} without its row`);
+  }
+  return { ...row, id: row.id, wa_message_id: row.wa_message_id, status: row.status, created_at: row.created_at, replayed: row.replayed };
+}
+
+/** Callers last seen sending for an encrypted organisation; bounded, forgotten when full. */
+const SEALING_MEMORY = 10_000;
+
+/**
+ * POST /v1/agents/{agentId}/messages in one round trip. Mounted before authentication: when the
+ * request is valid (validSend) and presents a credential, one statement checks the caller (the
+ * API key with its scope, agent and organisation, or the member's role), reads the content policy
+ * and sends (gateway.api_send_with_key, gateway.api_send_as_member). Everything else, and every
+ * caller that statement refuses, goes on (next) to authentication, the guards, validation and the
+ * route below, which answer as they always have, so no answer changes: a valid send costs one
+ * round trip instead of three (key or role, policy, api_send).
+ *
+ * An encrypted organisation's content is sealed here before it is stored: the statement answers
+ * 'seal' without writing, and the sealed content goes to gateway.api_send (two round trips). The
+ * caller is remembered, and its next sends ask the statement for the policy alone (content
+ * null) before sealing, so its plaintext reaches the database once per instance at most, and is
+ * never stored.
+ */
+export function sendInOneStatement(ctx: Ctx, presented: Authentication['presented']): MiddlewareHandler<Env> {
+  const schema = sendSchema(ctx.config);
+  const sealing = new Set<string>();
+  return async (c, next) => {
+    const input = await validSend(c, schema);
+    if (!input) return next();
+    const caller = await presented(c.req.raw.headers);
+    if (!caller) return next();
+    const { agentId, idempotencyKey, body, recipient, type, content } = input;
+    const remembered = caller.kind === 'api_key' ? `key:${caller.prefix}` : `organisation:${caller.organisation}`;
+    const send = (m: CallerSend) =>
+      caller.kind === 'api_key' ? sendWithApiKey(ctx.sql, caller, m) : sendAsMember(ctx.sql, { user: caller.userId, organisation: caller.organisation }, m);
+    const plain = { agent: agentId, recipient, type, content, idempotencyKey, requestHash: idempotencyKey ? plainRequestHash(body) : null };
+    const probe = sealing.has(remembered);
+    const row = await send(probe ? { ...plain, content: null, requestHash: null } : plain);
+    if (row.outcome === 'refused') return next();
+    if (row.outcome === 'sent') return c.json(accepted(c, agentId, sentRow(row)), 202);
+    const owner = row.owner_id!;
+    if (row.outcome === 'plain') {
+      sealing.delete(remembered);
+      return c.json(accepted(c, agentId, await sendMessage(ctx.sql, { ...plain, owner })), 202);
+    }
+    if (sealing.size >= SEALING_MEMORY) sealing.clear();
+    sealing.add(remembered);
+    const sealed = await sealedToQueue(ctx, agentId, content);
+    const requestHash = idempotencyKey ? await sealed.hash(body) : null;
+    const sent = await sendMessage(ctx.sql, { owner, agent: agentId, recipient, type, content: sealed.content, idempotencyKey, requestHash, id: sealed.id });
+    return c.json(accepted(c, agentId, sent), 202);
+  };
+}
+
 export function registerMessageRoutes(app: GatewayApp, ctx: Ctx): void {
   const { sql, config, mediaStore, logger } = ctx;
-  const SendMessage = createSendMessageSchema({ maxMediaBytes: config.maxMediaBytes, allowHttpMedia: config.allowHttpMedia, allowPrivateUrls: config.allowPrivateUrls });
+  const SendMessage = sendSchema(config);
 
   app.openapi(
     createRoute({
@@ -71,10 +168,7 @@ export function registerMessageRoutes(app: GatewayApp, ctx: Ctx): void {
       const { content, id, hash: hashOf } = await contentToQueue(ctx, p.ownerId, agentId, stored);
       const hash = idempotencyKey ? await hashOf(body) : null;
       const row = await sendMessage(sql, { owner: p.ownerId, agent: agentId, recipient, type, content, idempotencyKey, requestHash: hash, id });
-      setRateHeaders(c, rateFromRow(row));
-      if (row.replayed) c.header('Idempotent-Replayed', 'true');
-      c.header('Location', `/gateway/v1/agents/${agentId}/messages/${row.id}`);
-      return c.json({ id: row.id, waMessageId: row.wa_message_id, status: row.status as 'queued', createdAt: isoNow(row.created_at), replayed: row.replayed }, 202);
+      return c.json(accepted(c, agentId, row), 202);
     },
   );
 
