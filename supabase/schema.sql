@@ -3337,6 +3337,67 @@ $$;
 COMMENT ON FUNCTION gateway.session_sending_status(p_owner uuid, p_agent uuid) IS 'The seeds'' sending-status: sends in flight, queued, and the oldest queued.';
 
 --
+-- Name: session_share(uuid, integer, integer); Type: FUNCTION; Schema: gateway; Owner: -
+--
+
+CREATE FUNCTION gateway.session_share(p_connector uuid, p_held integer, p_live_seconds integer) RETURNS TABLE(live_connectors integer, wanting integer, share integer, target integer, waiting integer, claim_limit integer)
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $$
+declare
+  v_capacity integer;
+  v_caps integer[];
+  v_live integer;
+  v_below bigint := 0;
+begin
+  if p_connector is null or p_held is null or p_held < 0 or p_live_seconds is null or p_live_seconds < 1 then
+    perform gateway.fail('invalid_argument', 'a connector, held >= 0 and a positive liveness window are required');
+  end if;
+  select c.capacity into v_capacity from private.connectors c where c.id = p_connector;
+  if not found then
+    perform gateway.fail('invalid_argument', 'unknown connector (register it first)');
+  end if;
+  select array_agg(c.capacity order by c.capacity) into v_caps
+  from private.connectors c
+  where c.id = p_connector
+     or (c.stopped_at is null and c.last_heartbeat_at > now() - make_interval(secs => p_live_seconds));
+  v_live := cardinality(v_caps);
+
+  select count(*),
+         count(*) filter (where (s.owner_connector_id is null or s.lease_until <= now())
+                            and (s.owner_connector_id is not null or s.last_heartbeat_at is null
+                                 or s.last_heartbeat_at <= now() - make_interval(secs => p_live_seconds)))
+    into wanting, waiting
+  from public.whatsapp_sessions s
+  join public.agents a on a.id = s.agent_id
+  where s.desired_state = 'connected' and a.disabled_at is null;
+
+  -- Water-filling over the capacities in ascending order: the first j at which the j-th
+  -- smallest capacity, given to it and every larger connector, covers what the smaller ones
+  -- leave, bounds the share.
+  share := v_caps[v_live];
+  for j in 1 .. v_live loop
+    if v_below + (v_live - j + 1)::bigint * v_caps[j] >= wanting then
+      share := ceil((wanting - v_below)::numeric / (v_live - j + 1))::integer;
+      exit;
+    end if;
+    v_below := v_below + v_caps[j];
+  end loop;
+
+  live_connectors := v_live;
+  target := least(v_capacity, share);
+  claim_limit := greatest(0, least(v_capacity - p_held, greatest(target - p_held, ceil(waiting::numeric / v_live)::integer)));
+  return next;
+end;
+$$;
+
+--
+-- Name: FUNCTION session_share(p_connector uuid, p_held integer, p_live_seconds integer); Type: COMMENT; Schema: gateway; Owner: -
+--
+
+COMMENT ON FUNCTION gateway.session_share(p_connector uuid, p_held integer, p_live_seconds integer) IS 'The fleet''s even share for one connector holding p_held sessions: live connectors (heartbeat within p_live_seconds, not stopped), sessions wanting a socket, the water-filled share over the live connectors'' capacities, this connector''s target (its capacity at most), sessions waiting with nobody serving them, and how many it may claim now (up to its target; waiting sessions up to its capacity, split across the live connectors).';
+
+--
 -- Name: signal_key_counts(uuid); Type: FUNCTION; Schema: gateway; Owner: -
 --
 
@@ -8626,6 +8687,13 @@ GRANT ALL ON FUNCTION gateway.save_creds(p_agent uuid, p_connector uuid, p_epoch
 REVOKE ALL ON FUNCTION gateway.session_sending_status(p_owner uuid, p_agent uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION gateway.session_sending_status(p_owner uuid, p_agent uuid) TO service_role;
 GRANT ALL ON FUNCTION gateway.session_sending_status(p_owner uuid, p_agent uuid) TO gateway_api;
+
+--
+-- Name: FUNCTION session_share(p_connector uuid, p_held integer, p_live_seconds integer); Type: ACL; Schema: gateway; Owner: -
+--
+
+REVOKE ALL ON FUNCTION gateway.session_share(p_connector uuid, p_held integer, p_live_seconds integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION gateway.session_share(p_connector uuid, p_held integer, p_live_seconds integer) TO service_role;
 
 --
 -- Name: FUNCTION signal_key_counts(p_agent uuid); Type: ACL; Schema: gateway; Owner: -

@@ -403,6 +403,11 @@ export type Database = {
               "in_flight": number,"oldest_queued_at": string,"queued": number
             }[]
                            },
+"session_share":
+{ Args: { "p_connector": string,"p_held": number,"p_live_seconds": number }; Returns: {
+              "claim_limit": number,"live_connectors": number,"share": number,"target": number,"waiting": number,"wanting": number
+            }[]
+                           },
 "signal_key_counts":
 { Args: { "p_agent"?: string }; Returns: {
               "agent_id": string,"key_count": number,"key_type": string

@@ -1,0 +1,80 @@
+-- A fleet that stays even (issue 12, item 3): how many sessions one connector should hold while
+-- others are live, so that a connector that restarted gets its part back instead of the others
+-- keeping everything it released. The claim asks for at most `claim_limit`
+-- (connector/sql/leases.ts runs this and gateway.claim_sessions in one statement); a connector
+-- above its target hands the excess back, paced (connector/sessions/manager.ts).
+--
+-- The rule, in plain words:
+--   live       registered connectors not stopped whose heartbeat (renew_leases, register_connector)
+--              is younger than p_live_seconds (the caller passes its lease length: a connector
+--              whose heartbeat is older than a lease has lost every lease it renewed), and the
+--              caller itself.
+--   wanting    sessions that want a socket (desired state connected, agent enabled).
+--   share      the least s such that the live connectors, each holding min(its capacity, s),
+--              hold every wanting session (water-filling, so a small connector's part is taken
+--              by the larger ones); when their capacities together fall short, the largest one.
+--   target     min(the caller's capacity, share).
+--   waiting    sessions nobody serves that are not simply in transit between two live
+--              connectors: claimable (no owner, or an expired lease) and either owned by a
+--              connector whose lease ran out (it died or stalled), or free and not renewed by
+--              anyone for p_live_seconds (never held, or handed back and left).
+--   claim_limit  min(capacity - held, max(target - held, ceil(waiting / live))): up to the
+--              target; failover never waits on it (a dead connector's sessions are waiting
+--              sessions, taken up to capacity, split across the live connectors).
+
+create function gateway.session_share(p_connector uuid, p_held integer, p_live_seconds integer)
+returns table (live_connectors integer, wanting integer, share integer, target integer, waiting integer, claim_limit integer)
+language plpgsql
+stable
+set search_path = ''
+as $$
+declare
+  v_capacity integer;
+  v_caps integer[];
+  v_live integer;
+  v_below bigint := 0;
+begin
+  if p_connector is null or p_held is null or p_held < 0 or p_live_seconds is null or p_live_seconds < 1 then
+    perform gateway.fail('invalid_argument', 'a connector, held >= 0 and a positive liveness window are required');
+  end if;
+  select c.capacity into v_capacity from private.connectors c where c.id = p_connector;
+  if not found then
+    perform gateway.fail('invalid_argument', 'unknown connector (register it first)');
+  end if;
+  select array_agg(c.capacity order by c.capacity) into v_caps
+  from private.connectors c
+  where c.id = p_connector
+     or (c.stopped_at is null and c.last_heartbeat_at > now() - make_interval(secs => p_live_seconds));
+  v_live := cardinality(v_caps);
+
+  select count(*),
+         count(*) filter (where (s.owner_connector_id is null or s.lease_until <= now())
+                            and (s.owner_connector_id is not null or s.last_heartbeat_at is null
+                                 or s.last_heartbeat_at <= now() - make_interval(secs => p_live_seconds)))
+    into wanting, waiting
+  from public.whatsapp_sessions s
+  join public.agents a on a.id = s.agent_id
+  where s.desired_state = 'connected' and a.disabled_at is null;
+
+  -- Water-filling over the capacities in ascending order: the first j at which the j-th
+  -- smallest capacity, given to it and every larger connector, covers what the smaller ones
+  -- leave, bounds the share.
+  share := v_caps[v_live];
+  for j in 1 .. v_live loop
+    if v_below + (v_live - j + 1)::bigint * v_caps[j] >= wanting then
+      share := ceil((wanting - v_below)::numeric / (v_live - j + 1))::integer;
+      exit;
+    end if;
+    v_below := v_below + v_caps[j];
+  end loop;
+
+  live_connectors := v_live;
+  target := least(v_capacity, share);
+  claim_limit := greatest(0, least(v_capacity - p_held, greatest(target - p_held, ceil(waiting::numeric / v_live)::integer)));
+  return next;
+end;
+$$;
+comment on function gateway.session_share(uuid, integer, integer) is 'The fleet''s even share for one connector holding p_held sessions: live connectors (heartbeat within p_live_seconds, not stopped), sessions wanting a socket, the water-filled share over the live connectors'' capacities, this connector''s target (its capacity at most), sessions waiting with nobody serving them, and how many it may claim now (up to its target; waiting sessions up to its capacity, split across the live connectors).';
+
+revoke all on function gateway.session_share(uuid, integer, integer) from public, anon, authenticated;
+grant execute on function gateway.session_share(uuid, integer, integer) to service_role;
