@@ -339,7 +339,7 @@ export type Database = {
         isSetofReturn: false
       } },
 "register_connector":
-{ Args: { "p_capacity"?: number,"p_hostname": string,"p_id": string,"p_pid": number,"p_version": string }; Returns: unknown
+{ Args: { "p_capacity"?: number,"p_hostname": string,"p_id": string,"p_lease_seconds"?: number,"p_pid": number,"p_version": string }; Returns: unknown
                           SetofOptions: {
         from: "*"
         to: "connectors"

@@ -6,9 +6,9 @@
 --
 -- The rule, in plain words:
 --   live       registered connectors not stopped whose heartbeat (renew_leases, register_connector)
---              is younger than p_live_seconds (the caller passes its lease length: a connector
---              whose heartbeat is older than a lease has lost every lease it renewed), and the
---              caller itself.
+--              is younger than their lease (registered with them; p_live_seconds, the caller's,
+--              for one registered without): a connector whose heartbeat is older than its lease
+--              has lost every lease it renewed, so it is gone, or fenced off; and the caller.
 --   wanting    sessions that want a socket (desired state connected, agent enabled).
 --   share      the least s such that the live connectors, each holding min(its capacity, s),
 --              hold every wanting session (water-filling, so a small connector's part is taken
@@ -21,6 +21,36 @@
 --   claim_limit  min(capacity - held, max(target - held, ceil(waiting / live))): up to the
 --              target; failover never waits on it (a dead connector's sessions are waiting
 --              sessions, taken up to capacity, split across the live connectors).
+
+-- Each connector's lease length, so the fleet judges its heartbeat by its own lease, not by the
+-- caller's (connectors with different leases share one fleet during a configuration change).
+alter table private.connectors add column lease_seconds integer check (lease_seconds > 0);
+comment on column private.connectors.lease_seconds is 'The connector''s lease length (CONNECTOR_LEASE_SECONDS): its heartbeat older than this means it is not live (gateway.session_share). Null for a connector registered before it was recorded.';
+
+drop function gateway.register_connector(uuid, text, integer, text, integer);
+create function gateway.register_connector(p_id uuid, p_hostname text, p_pid integer, p_version text, p_capacity integer default 500, p_lease_seconds integer default null)
+returns private.connectors
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_row private.connectors;
+begin
+  if p_id is null or coalesce(p_hostname, '') = '' or p_pid is null or p_capacity < 0 or p_lease_seconds < 1 then
+    perform gateway.fail('invalid_argument', 'connector id, hostname, pid, a non-negative capacity and a positive lease (or none) are required');
+  end if;
+  insert into private.connectors (id, hostname, pid, version, capacity, lease_seconds)
+  values (p_id, p_hostname, p_pid, coalesce(p_version, 'unknown'), p_capacity, p_lease_seconds)
+  on conflict (id) do update
+    set hostname = excluded.hostname, pid = excluded.pid, version = excluded.version,
+        capacity = excluded.capacity, lease_seconds = excluded.lease_seconds, last_heartbeat_at = now(), stopped_at = null
+  returning * into v_row;
+  return v_row;
+end;
+$$;
+comment on function gateway.register_connector(uuid, text, integer, text, integer, integer) is 'Registers (or re-registers) a connector process with its capacity and lease length (which gateway.session_share uses to tell whether it is live).';
+revoke all on function gateway.register_connector(uuid, text, integer, text, integer, integer) from public, anon, authenticated;
+grant execute on function gateway.register_connector(uuid, text, integer, text, integer, integer) to service_role;
 
 create function gateway.session_share(p_connector uuid, p_held integer, p_live_seconds integer)
 returns table (live_connectors integer, wanting integer, share integer, target integer, waiting integer, claim_limit integer)
@@ -44,7 +74,7 @@ begin
   select array_agg(c.capacity order by c.capacity) into v_caps
   from private.connectors c
   where c.id = p_connector
-     or (c.stopped_at is null and c.last_heartbeat_at > now() - make_interval(secs => p_live_seconds));
+     or (c.stopped_at is null and c.last_heartbeat_at > now() - make_interval(secs => coalesce(c.lease_seconds, p_live_seconds)));
   v_live := cardinality(v_caps);
 
   select count(*),
@@ -74,7 +104,7 @@ begin
   return next;
 end;
 $$;
-comment on function gateway.session_share(uuid, integer, integer) is 'The fleet''s even share for one connector holding p_held sessions: live connectors (heartbeat within p_live_seconds, not stopped), sessions wanting a socket, the water-filled share over the live connectors'' capacities, this connector''s target (its capacity at most), sessions waiting with nobody serving them, and how many it may claim now (up to its target; waiting sessions up to its capacity, split across the live connectors).';
+comment on function gateway.session_share(uuid, integer, integer) is 'The fleet''s even share for one connector holding p_held sessions: live connectors (not stopped, heartbeat within their lease; p_live_seconds for one registered without), sessions wanting a socket, the water-filled share over the live connectors'' capacities, this connector''s target (its capacity at most), sessions waiting with nobody serving them, and how many it may claim now (up to its target; waiting sessions up to its capacity, split across the live connectors).';
 
 revoke all on function gateway.session_share(uuid, integer, integer) from public, anon, authenticated;
 grant execute on function gateway.session_share(uuid, integer, integer) to service_role;

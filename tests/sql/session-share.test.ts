@@ -76,6 +76,17 @@ describe('the share of the fleet', () => {
     expect(await share(stale)).toMatchObject({ live_connectors: 2, share: 5 });
   });
 
+  it('judges a connector\'s heartbeat by its own registered lease, not the caller\'s', async () => {
+    const a = await connector(100);
+    const shortLease = randomUUID();
+    await sql`select 1 from gateway.register_connector(${shortLease}, 'host', 1, 'test', 100, 4)`;
+    await sql`update private.connectors set last_heartbeat_at = now() - interval '5 seconds' where id = ${shortLease}`;
+    expect(await share(a, 0, 60)).toMatchObject({ live_connectors: 1 });
+    await sql`update private.connectors set last_heartbeat_at = now() - interval '3 seconds' where id = ${shortLease}`;
+    expect(await share(a, 0, 60)).toMatchObject({ live_connectors: 2 });
+    expect(await sqlState(sql`select gateway.register_connector(${shortLease}, 'host', 1, 'test', 100, 0)`)).toBe('WG005');
+  });
+
   it('sessions in transit (just released, by a stopping or rebalancing connector) are not waiting; a dead connector\'s are', async () => {
     const a = await connector(100);
     const b = await connector(100);
