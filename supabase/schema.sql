@@ -3371,10 +3371,7 @@ begin
      or (c.stopped_at is null and c.last_heartbeat_at > now() - make_interval(secs => coalesce(c.lease_seconds, p_live_seconds)));
   v_live := cardinality(v_caps);
 
-  select count(*),
-         count(*) filter (where (s.owner_connector_id is null or s.lease_until <= now())
-                            and (s.owner_connector_id is not null or s.last_heartbeat_at is null
-                                 or s.last_heartbeat_at <= now() - make_interval(secs => p_live_seconds)))
+  select count(*), count(*) filter (where s.owner_connector_id is not null and s.lease_until <= now())
     into wanting, waiting
   from public.whatsapp_sessions s
   join public.agents a on a.id = s.agent_id

@@ -11,11 +11,10 @@
 //           statement first asks gateway.session_share for this connector's share: the sessions
 //           wanting a socket spread over the live connectors (not stopped, heartbeat younger than
 //           a lease), each at most its capacity; it claims up to that share, except that sessions
-//           nobody serves (a dead connector's expired leases, or free ones nobody took within a
-//           lease) are taken up to capacity, split across the live connectors — failover never
-//           waits on balance.
+//           nobody serves (a dead connector's expired leases) are taken up to capacity, split
+//           across the live connectors — failover never waits on balance.
 //   hand back  with rebalancing on, after each claim round: once this connector holds more than
-//           its share plus CONNECTOR_REBALANCE_TOLERANCE_PERCENT (at least one session), it hands
+//           its share plus CONNECTOR_REBALANCE_TOLERANCE_PERCENT of it (rounded up), it hands
 //           sessions back until it holds its share, at most CONNECTOR_REBALANCE_BATCH at a time
 //           and one batch per CONNECTOR_REBALANCE_INTERVAL_MS. Linking sessions (QR or pairing
 //           code showing) stay. For each: a send in flight finishes, the socket ends and its
@@ -192,7 +191,7 @@ export class SessionManager implements SessionDirectory {
   private rebalance(share: SessionShare): void {
     const { batch, intervalMs, tolerancePercent } = this.deps.config.rebalance;
     const held = this.held.size;
-    const tolerance = Math.max(1, Math.ceil((share.target * tolerancePercent) / 100));
+    const tolerance = Math.ceil((share.target * tolerancePercent) / 100);
     if (held > share.target + tolerance) this.rebalancing = true;
     if (held <= share.target) this.rebalancing = false;
     const now = this.deps.clock.monotonic();

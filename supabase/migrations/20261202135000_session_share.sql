@@ -14,10 +14,12 @@
 --              hold every wanting session (water-filling, so a small connector's part is taken
 --              by the larger ones); when their capacities together fall short, the largest one.
 --   target     min(the caller's capacity, share).
---   waiting    sessions nobody serves that are not simply in transit between two live
---              connectors: claimable (no owner, or an expired lease) and either owned by a
---              connector whose lease ran out (it died or stalled), or free and not renewed by
---              anyone for p_live_seconds (never held, or handed back and left).
+--   waiting    sessions nobody serves because their owner's lease ran out (it died, or
+--              stalled past its lease). Free sessions (released by a connector that stopped or
+--              handed them back, or new) are not: they are in transit, and the connectors below
+--              their share take them. Counting them too made an overloaded fleet churn: a
+--              hand-back whose last renewal was late looked abandoned, and connectors already at
+--              their share took it, only to hand it back again.
 --   claim_limit  min(capacity - held, max(target - held, ceil(waiting / live))): up to the
 --              target; failover never waits on it (a dead connector's sessions are waiting
 --              sessions, taken up to capacity, split across the live connectors).
@@ -77,10 +79,7 @@ begin
      or (c.stopped_at is null and c.last_heartbeat_at > now() - make_interval(secs => coalesce(c.lease_seconds, p_live_seconds)));
   v_live := cardinality(v_caps);
 
-  select count(*),
-         count(*) filter (where (s.owner_connector_id is null or s.lease_until <= now())
-                            and (s.owner_connector_id is not null or s.last_heartbeat_at is null
-                                 or s.last_heartbeat_at <= now() - make_interval(secs => p_live_seconds)))
+  select count(*), count(*) filter (where s.owner_connector_id is not null and s.lease_until <= now())
     into wanting, waiting
   from public.whatsapp_sessions s
   join public.agents a on a.id = s.agent_id

@@ -14,11 +14,11 @@ afterEach(async () => {
   await stack.db.sql`update public.whatsapp_sessions set desired_state = 'disconnected', owner_connector_id = null, lease_until = null`;
 });
 
-const N = 12;
+const N = 6;
 const connector = (overrides: Record<string, string> = {}) =>
-  stack.connector({ LOG_LEVEL: 'info', CONNECTOR_REBALANCE_INTERVAL_MS: '200', CONNECTOR_REBALANCE_BATCH: '3', ...overrides });
+  stack.connector({ LOG_LEVEL: 'info', CONNECTOR_REBALANCE_INTERVAL_MS: '200', CONNECTOR_REBALANCE_BATCH: '2', CONNECTOR_REBALANCE_TOLERANCE_PERCENT: '0', ...overrides });
 
-/** N sessions linked once for the file (through a connector of their own, then stopped), scanned one at a time, again if a scan fails. */
+/** N sessions linked once for the file (through a connector of their own, then stopped), scanned again if a scan fails. */
 const ids: string[] = [];
 const phones: string[] = [];
 beforeAll(async () => {
@@ -28,14 +28,21 @@ beforeAll(async () => {
   }
   await stack.connector({ LOG_LEVEL: 'warn' }); // the linker, stopped below
   const linked = new Set<string>();
+  const scanning = new Set<string>();
   await waitFor(async () => {
     for (const [i, id] of ids.entries()) {
       const row = await sessionRow(stack.db.sql, id);
       if (row.status === 'connected') linked.add(id);
-      else if (row.status === 'qr' && row.qr_code) await stack.sim.scan(row.qr_code as string, { phone: phones[i]! }).catch(() => undefined);
+      else if (row.status === 'qr' && row.qr_code && !scanning.has(id)) {
+        scanning.add(id);
+        void stack.sim
+          .scan(row.qr_code as string, { phone: phones[i]! })
+          .catch(() => undefined)
+          .finally(() => scanning.delete(id));
+      }
     }
     return linked.size === N;
-  }, 50_000, `${N} sessions linked`);
+  }, 55_000, `${N} sessions linked`);
   await stack.stopConnectors();
   await stack.db.sql`update public.whatsapp_sessions set desired_state = 'disconnected' where agent_id = any(${ids}::uuid[])`;
 });
@@ -78,15 +85,15 @@ describe('keeping the fleet even', () => {
     let b: TestConnector;
     let c: TestConnector;
     try {
-      // Alone, a holds all 12. b joins: its share is 6, a hands 6 back.
+      // Alone, a holds all 6. b joins: its share is 3, a hands 3 back.
       b = await connector();
       all.push(b);
-      await waitFor(() => openCount(a) === 6 && openCount(b) === 6, 30_000, 'a and b holding 6 each');
-      // c joins: the share is 4; a and b each hand 2 back.
+      await waitFor(() => openCount(a) === 3 && openCount(b) === 3, 30_000, 'a and b holding 3 each');
+      // c joins: the share is 2; a and b each hand 1 back.
       c = await connector();
       all.push(c);
-      await waitFor(() => all.every((x) => openCount(x) === 4), 30_000, 'a, b and c holding 4 each');
-      expect(c.connector.manager.share()).toMatchObject({ liveConnectors: 3, wanting: N, share: 4, target: 4 });
+      await waitFor(() => all.every((x) => openCount(x) === 2), 30_000, 'a, b and c holding 2 each');
+      expect(c.connector.manager.share()).toMatchObject({ liveConnectors: 3, wanting: N, share: 2, target: 2 });
     } finally {
       watch.stop();
     }
@@ -94,15 +101,15 @@ describe('keeping the fleet even', () => {
     expect(watch.overlaps).toEqual([]);
     const owners = await stack.db.sql`select owner_connector_id as owner, count(*)::int as n from public.whatsapp_sessions
       where agent_id = any(${ids}::uuid[]) and status = 'connected' group by 1`;
-    expect(owners.map((r) => r.n)).toEqual([4, 4, 4]);
+    expect(owners.map((r) => r.n)).toEqual([2, 2, 2]);
     expect(new Set(owners.map((r) => r.owner))).toEqual(new Set(all.map((x) => x.config.connectorId)));
     // Logged in once at a time, ever: the linking login and each move came after the previous socket closed.
     for (const phone of phones) expect(stack.sim.observe(phone)).toMatchObject({ live: 1, maxLive: 1 });
-    // At least 6 + 2 handed back by a and 2 by b (more if one was left for a lease and taken
-    // back as waiting, under load); c only claimed.
+    // 3 + 1 handed back by a, 1 by b (at least: a lease that ran out under load is taken by any
+    // connector and handed back again); c only claimed.
     const handedBack = async (x: TestConnector) => (await x.connector.metrics.sessionsHandedBack.get()).values[0]?.value ?? 0;
-    expect(await handedBack(a)).toBeGreaterThanOrEqual(8);
-    expect(await handedBack(b)).toBeGreaterThanOrEqual(2);
+    expect(await handedBack(a)).toBeGreaterThanOrEqual(4);
+    expect(await handedBack(b)).toBeGreaterThanOrEqual(1);
     expect(await handedBack(c)).toBe(0);
   });
 
@@ -111,13 +118,13 @@ describe('keeping the fleet even', () => {
     await fleetOn(a);
     const b = await connector();
     const c = await connector();
-    await waitFor(() => [a, b, c].every((x) => openCount(x) === 4), 25_000, '4 each');
+    await waitFor(() => [a, b, c].every((x) => openCount(x) === 2), 25_000, '2 each');
     await c.crash();
-    await waitFor(() => openCount(a) + openCount(b) === N, 25_000, 'a and b holding all 12');
+    await waitFor(() => openCount(a) + openCount(b) === N, 25_000, 'a and b holding all 6');
     const rows = await stack.db.sql`select owner_connector_id as owner from public.whatsapp_sessions where agent_id = any(${ids}::uuid[])`;
     expect(rows.every((r) => r.owner === a.config.connectorId || r.owner === b.config.connectorId)).toBe(true);
-    expect(openCount(a)).toBe(6);
-    expect(openCount(b)).toBe(6);
+    expect(openCount(a)).toBe(3);
+    expect(openCount(b)).toBe(3);
     for (const phone of phones) expect(stack.sim.observe(phone).live).toBe(1);
   });
 });
