@@ -38,7 +38,11 @@ export const envSchema = z.object({
   MESSAGE_CONTENT_OLD_KEYS: z.string().optional().meta({ accepts: ACCEPTS_OLD_KEYS, description: 'Older content keys, for reading content sealed before a rotation (keep them until retention has removed that content).' }),
   CONNECTOR_ID: z.uuid().optional().describe('Stable identity of this process; a new random id per start when unset.'),
   CONNECTOR_HOSTNAME: z.string().min(1).optional().describe('Host name recorded with the leases it holds.'),
-  CONNECTOR_CAPACITY: int(0, 500).describe('Most sessions this connector holds at once.'),
+  CONNECTOR_CAPACITY: int(0, 500).describe('Most sessions this connector holds at once (also after a failover); registered, so the fleet\'s share accounts for it.'),
+  CONNECTOR_REBALANCE: bool(true).describe('Keep the fleet even: while other connectors are live, claim only up to this connector\'s share (the sessions wanting a socket over the live connectors, each at most its capacity; `gateway.session_share`) and hand back what is over it, so a connector that restarted gets its part back. A dead connector\'s sessions are still taken at once, up to capacity. `false`: claim up to `CONNECTOR_CAPACITY` and never hand back.'),
+  CONNECTOR_REBALANCE_TOLERANCE_PERCENT: int(0, 10).describe('Sessions are handed back only once this connector holds more than its share plus this percentage of it, rounded up (so at least one session unless 0); then down to the share. 0: any session over the share is handed back (the share is a ceiling, so the fleet still settles).'),
+  CONNECTOR_REBALANCE_BATCH: int(1, 10).describe('Most sessions handed back at once (each: sends in flight finish, the socket closes, received messages are stored, then the lease is released).'),
+  CONNECTOR_REBALANCE_INTERVAL_MS: int(100, 2_000).describe('Least time between two hand-back batches (with the batch, the pace at which a restarted connector gets its part back, so WhatsApp sees no burst of logins).'),
   CONNECTOR_LEASE_SECONDS: int(3, 20).describe('Lease length; a dead connector\'s sessions are taken over within it.'),
   CONNECTOR_RENEW_INTERVAL_MS: optionalInt(100).describe('How often all leases are renewed in one statement (default: a quarter of the lease).'),
   CONNECTOR_SWEEP_INTERVAL_MS: int(100, 2_000).describe('Polling sweep for new work; wake-ups only shorten it.'),
@@ -140,6 +144,8 @@ export interface ConnectorConfig {
   databaseUrl: string;
   dbPool: number;
   capacity: number;
+  /** Keeping the fleet even (CONNECTOR_REBALANCE*): connector/sessions/manager.ts. */
+  rebalance: { enabled: boolean; tolerancePercent: number; batch: number; intervalMs: number };
   leaseSeconds: number;
   renewIntervalMs: number;
   sweepIntervalMs: number;
@@ -232,6 +238,7 @@ export async function loadConfig(env: EnvMap = process.env): Promise<ConnectorCo
     databaseUrl: e.DATABASE_URL,
     dbPool: e.CONNECTOR_DB_POOL,
     capacity: e.CONNECTOR_CAPACITY,
+    rebalance: { enabled: e.CONNECTOR_REBALANCE, tolerancePercent: e.CONNECTOR_REBALANCE_TOLERANCE_PERCENT, batch: e.CONNECTOR_REBALANCE_BATCH, intervalMs: e.CONNECTOR_REBALANCE_INTERVAL_MS },
     leaseSeconds: e.CONNECTOR_LEASE_SECONDS,
     renewIntervalMs,
     sweepIntervalMs: e.CONNECTOR_SWEEP_INTERVAL_MS,

@@ -48,8 +48,8 @@ export interface ConnectorExtension {
   onWake?(wake: Wake): void;
   /** Graceful shutdown: finish in-flight sends; bounded by shutdownGraceMs. */
   drain?(): Promise<void>;
-  /** Sockets have ended, leases are still held: finish writes of what they received. */
-  beforeRelease?(): Promise<void>;
+  /** Sockets have ended, leases are still held: finish writes of what they received (of `agentIds` only, for a hand-over). */
+  beforeRelease?(agentIds?: readonly string[]): Promise<void>;
   /** Called last, after sockets ended and leases were released. */
   stop?(): Promise<void>;
 }
@@ -113,8 +113,8 @@ export function createConnector(deps: ConnectorDeps): Connector {
     metrics,
     clock,
     makeSocket: deps.makeSocket ?? createSocketFactory(config.whatsapp),
-    beforeRelease: async () => {
-      await Promise.all(extensions.map((ext) => ext.beforeRelease?.().catch((error) => logger.warn({ err: error }, 'draining before release failed'))));
+    beforeRelease: async (agentIds) => {
+      await Promise.all(extensions.map((ext) => ext.beforeRelease?.(agentIds).catch((error) => logger.warn({ err: error }, 'draining before release failed'))));
     },
     hooks: {
       onSocketCreated: (session, sock) => {
@@ -181,7 +181,7 @@ export function createConnector(deps: ConnectorDeps): Connector {
       if (!config.contentKeyring && (await contentEncryptionInUse(sql))) {
         throw new ConfigError(`${KEYRING_PREFIX.messageContent}_KEY`, 'is required: a tenant keeps message content encrypted (content policy `encrypted`)');
       }
-      await registerConnector(sql, { id: config.connectorId, hostname: config.hostname, pid: process.pid, version: config.version, capacity: config.capacity });
+      await registerConnector(sql, { id: config.connectorId, hostname: config.hostname, pid: process.pid, version: config.version, capacity: config.capacity, leaseSeconds: config.leaseSeconds });
       logger.info({ connectorId: config.connectorId, capacity: config.capacity, leaseSeconds: config.leaseSeconds }, 'connector registered');
       signalWarnings = createSignalWarningMonitor({ sql, logger, metrics, thresholds: config.signalWarningThresholds, holds: (id) => manager.get(id) !== undefined });
       manager.start();

@@ -113,6 +113,8 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     }),
     leaseClaims: new Counter({ name: n('lease_claims_total'), help: 'Sessions claimed', registers: r }),
     leaseTakeovers: new Counter({ name: n('lease_takeovers_total'), help: 'Claims that took an expired lease from another connector', registers: r }),
+    sessionsHandedBack: new Counter({ name: n('sessions_handed_back_total'), help: 'Sessions handed back to the fleet because this connector held more than its share', registers: r }),
+    sessionShare: new Gauge({ name: n('session_share'), help: 'Sessions this connector should hold: its share of the fleet, as of the last claim round (rebalancing on)', registers: r }),
     leaseLosses: new Counter({
       name: n('lease_losses_total'),
       help: 'Leases lost (renewal refused, stale write, or self-fenced by our own clock)',

@@ -3070,7 +3070,9 @@ CREATE TABLE private.connectors (
     capacity integer DEFAULT 500 NOT NULL,
     started_at timestamp with time zone DEFAULT now() NOT NULL,
     last_heartbeat_at timestamp with time zone DEFAULT now() NOT NULL,
-    stopped_at timestamp with time zone
+    stopped_at timestamp with time zone,
+    lease_seconds integer,
+    CONSTRAINT connectors_lease_seconds_check CHECK ((lease_seconds > 0))
 );
 
 --
@@ -3080,34 +3082,40 @@ CREATE TABLE private.connectors (
 COMMENT ON TABLE private.connectors IS 'Connector processes: identity, capacity and heartbeat. Operators read it from the SQL editor.';
 
 --
--- Name: register_connector(uuid, text, integer, text, integer); Type: FUNCTION; Schema: gateway; Owner: -
+-- Name: COLUMN connectors.lease_seconds; Type: COMMENT; Schema: private; Owner: -
 --
 
-CREATE FUNCTION gateway.register_connector(p_id uuid, p_hostname text, p_pid integer, p_version text, p_capacity integer DEFAULT 500) RETURNS private.connectors
+COMMENT ON COLUMN private.connectors.lease_seconds IS 'The connector''s lease length (CONNECTOR_LEASE_SECONDS): its heartbeat older than this means it is not live (gateway.session_share). Null for a connector registered before it was recorded.';
+
+--
+-- Name: register_connector(uuid, text, integer, text, integer, integer); Type: FUNCTION; Schema: gateway; Owner: -
+--
+
+CREATE FUNCTION gateway.register_connector(p_id uuid, p_hostname text, p_pid integer, p_version text, p_capacity integer DEFAULT 500, p_lease_seconds integer DEFAULT NULL::integer) RETURNS private.connectors
     LANGUAGE plpgsql
     SET search_path TO ''
     AS $$
 declare
   v_row private.connectors;
 begin
-  if p_id is null or coalesce(p_hostname, '') = '' or p_pid is null or p_capacity < 0 then
-    perform gateway.fail('invalid_argument', 'connector id, hostname, pid and a non-negative capacity are required');
+  if p_id is null or coalesce(p_hostname, '') = '' or p_pid is null or p_capacity < 0 or p_lease_seconds < 1 then
+    perform gateway.fail('invalid_argument', 'connector id, hostname, pid, a non-negative capacity and a positive lease (or none) are required');
   end if;
-  insert into private.connectors (id, hostname, pid, version, capacity)
-  values (p_id, p_hostname, p_pid, coalesce(p_version, 'unknown'), p_capacity)
+  insert into private.connectors (id, hostname, pid, version, capacity, lease_seconds)
+  values (p_id, p_hostname, p_pid, coalesce(p_version, 'unknown'), p_capacity, p_lease_seconds)
   on conflict (id) do update
     set hostname = excluded.hostname, pid = excluded.pid, version = excluded.version,
-        capacity = excluded.capacity, last_heartbeat_at = now(), stopped_at = null
+        capacity = excluded.capacity, lease_seconds = excluded.lease_seconds, last_heartbeat_at = now(), stopped_at = null
   returning * into v_row;
   return v_row;
 end;
 $$;
 
 --
--- Name: FUNCTION register_connector(p_id uuid, p_hostname text, p_pid integer, p_version text, p_capacity integer); Type: COMMENT; Schema: gateway; Owner: -
+-- Name: FUNCTION register_connector(p_id uuid, p_hostname text, p_pid integer, p_version text, p_capacity integer, p_lease_seconds integer); Type: COMMENT; Schema: gateway; Owner: -
 --
 
-COMMENT ON FUNCTION gateway.register_connector(p_id uuid, p_hostname text, p_pid integer, p_version text, p_capacity integer) IS 'Registers (or re-registers) a connector process.';
+COMMENT ON FUNCTION gateway.register_connector(p_id uuid, p_hostname text, p_pid integer, p_version text, p_capacity integer, p_lease_seconds integer) IS 'Registers (or re-registers) a connector process with its capacity and lease length (which gateway.session_share uses to tell whether it is live).';
 
 --
 -- Name: register_media(uuid, text, text, bigint); Type: FUNCTION; Schema: gateway; Owner: -
@@ -3475,6 +3483,64 @@ $$;
 --
 
 COMMENT ON FUNCTION gateway.session_sending_status(p_owner uuid, p_agent uuid) IS 'The seeds'' sending-status: sends in flight, queued, and the oldest queued.';
+
+--
+-- Name: session_share(uuid, integer, integer); Type: FUNCTION; Schema: gateway; Owner: -
+--
+
+CREATE FUNCTION gateway.session_share(p_connector uuid, p_held integer, p_live_seconds integer) RETURNS TABLE(live_connectors integer, wanting integer, share integer, target integer, waiting integer, claim_limit integer)
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $$
+declare
+  v_capacity integer;
+  v_caps integer[];
+  v_live integer;
+  v_below bigint := 0;
+begin
+  if p_connector is null or p_held is null or p_held < 0 or p_live_seconds is null or p_live_seconds < 1 then
+    perform gateway.fail('invalid_argument', 'a connector, held >= 0 and a positive liveness window are required');
+  end if;
+  select c.capacity into v_capacity from private.connectors c where c.id = p_connector;
+  if not found then
+    perform gateway.fail('invalid_argument', 'unknown connector (register it first)');
+  end if;
+  select array_agg(c.capacity order by c.capacity) into v_caps
+  from private.connectors c
+  where c.id = p_connector
+     or (c.stopped_at is null and c.last_heartbeat_at > now() - make_interval(secs => coalesce(c.lease_seconds, p_live_seconds)));
+  v_live := cardinality(v_caps);
+
+  select count(*), count(*) filter (where s.owner_connector_id is not null and s.lease_until <= now())
+    into wanting, waiting
+  from public.whatsapp_sessions s
+  join public.agents a on a.id = s.agent_id
+  where s.desired_state = 'connected' and a.disabled_at is null;
+
+  -- Water-filling over the capacities in ascending order: the first j at which the j-th
+  -- smallest capacity, given to it and every larger connector, covers what the smaller ones
+  -- leave, bounds the share.
+  share := v_caps[v_live];
+  for j in 1 .. v_live loop
+    if v_below + (v_live - j + 1)::bigint * v_caps[j] >= wanting then
+      share := ceil((wanting - v_below)::numeric / (v_live - j + 1))::integer;
+      exit;
+    end if;
+    v_below := v_below + v_caps[j];
+  end loop;
+
+  live_connectors := v_live;
+  target := least(v_capacity, share);
+  claim_limit := greatest(0, least(v_capacity - p_held, greatest(target - p_held, ceil(waiting::numeric / v_live)::integer)));
+  return next;
+end;
+$$;
+
+--
+-- Name: FUNCTION session_share(p_connector uuid, p_held integer, p_live_seconds integer); Type: COMMENT; Schema: gateway; Owner: -
+--
+
+COMMENT ON FUNCTION gateway.session_share(p_connector uuid, p_held integer, p_live_seconds integer) IS 'The fleet''s even share for one connector holding p_held sessions: live connectors (not stopped, heartbeat within their lease; p_live_seconds for one registered without), sessions wanting a socket, the water-filled share over the live connectors'' capacities, this connector''s target (its capacity at most), sessions waiting with nobody serving them, and how many it may claim now (up to its target; waiting sessions up to its capacity, split across the live connectors).';
 
 --
 -- Name: signal_key_counts(uuid); Type: FUNCTION; Schema: gateway; Owner: -
@@ -8687,11 +8753,11 @@ GRANT ALL ON FUNCTION gateway.redeliver(p_owner uuid, p_delivery uuid) TO servic
 GRANT ALL ON TABLE private.connectors TO service_role;
 
 --
--- Name: FUNCTION register_connector(p_id uuid, p_hostname text, p_pid integer, p_version text, p_capacity integer); Type: ACL; Schema: gateway; Owner: -
+-- Name: FUNCTION register_connector(p_id uuid, p_hostname text, p_pid integer, p_version text, p_capacity integer, p_lease_seconds integer); Type: ACL; Schema: gateway; Owner: -
 --
 
-REVOKE ALL ON FUNCTION gateway.register_connector(p_id uuid, p_hostname text, p_pid integer, p_version text, p_capacity integer) FROM PUBLIC;
-GRANT ALL ON FUNCTION gateway.register_connector(p_id uuid, p_hostname text, p_pid integer, p_version text, p_capacity integer) TO service_role;
+REVOKE ALL ON FUNCTION gateway.register_connector(p_id uuid, p_hostname text, p_pid integer, p_version text, p_capacity integer, p_lease_seconds integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION gateway.register_connector(p_id uuid, p_hostname text, p_pid integer, p_version text, p_capacity integer, p_lease_seconds integer) TO service_role;
 
 --
 -- Name: FUNCTION register_media(p_owner uuid, p_key text, p_sha256 text, p_size bigint); Type: ACL; Schema: gateway; Owner: -
@@ -8782,6 +8848,13 @@ GRANT ALL ON FUNCTION gateway.save_creds(p_agent uuid, p_connector uuid, p_epoch
 REVOKE ALL ON FUNCTION gateway.session_sending_status(p_owner uuid, p_agent uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION gateway.session_sending_status(p_owner uuid, p_agent uuid) TO service_role;
 GRANT ALL ON FUNCTION gateway.session_sending_status(p_owner uuid, p_agent uuid) TO gateway_api;
+
+--
+-- Name: FUNCTION session_share(p_connector uuid, p_held integer, p_live_seconds integer); Type: ACL; Schema: gateway; Owner: -
+--
+
+REVOKE ALL ON FUNCTION gateway.session_share(p_connector uuid, p_held integer, p_live_seconds integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION gateway.session_share(p_connector uuid, p_held integer, p_live_seconds integer) TO service_role;
 
 --
 -- Name: FUNCTION signal_key_counts(p_agent uuid); Type: ACL; Schema: gateway; Owner: -

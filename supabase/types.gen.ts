@@ -349,7 +349,7 @@ export type Database = {
         isSetofReturn: false
       } },
 "register_connector":
-{ Args: { "p_capacity"?: number,"p_hostname": string,"p_id": string,"p_pid": number,"p_version": string }; Returns: unknown
+{ Args: { "p_capacity"?: number,"p_hostname": string,"p_id": string,"p_lease_seconds"?: number,"p_pid": number,"p_version": string }; Returns: unknown
                           SetofOptions: {
         from: "*"
         to: "connectors"
@@ -411,6 +411,11 @@ export type Database = {
 "session_sending_status":
 { Args: { "p_agent": string,"p_owner": string }; Returns: {
               "in_flight": number,"oldest_queued_at": string,"queued": number
+            }[]
+                           },
+"session_share":
+{ Args: { "p_connector": string,"p_held": number,"p_live_seconds": number }; Returns: {
+              "claim_limit": number,"live_connectors": number,"share": number,"target": number,"waiting": number,"wanting": number
             }[]
                            },
 "signal_key_counts":

@@ -7,7 +7,8 @@
 // one message at a time, so one bad message never takes its neighbours down; a message that still
 // cannot be stored raises a critical `alert.inbound_unstorable` event and its receipt is then
 // released, or WhatsApp would offer it forever (README, known gaps).
-// Writes in flight are tracked so a graceful stop waits for them before leases are released.
+// Writes in flight are tracked so a graceful stop (or a hand-over, for its sessions) waits for
+// them before leases are released.
 // One socket's writes go one at a time (its held Signal key writes must reach the database in
 // order, held-key-writes.ts); messages that arrive while one is being written wait for it and are
 // then written together, in one transaction (group commit: no timer, a batch is whatever queued
@@ -44,8 +45,8 @@ interface Lane {
 export interface InboundStore {
   /** Resolves true once stored (false: lease lost, or not storable). Never rejects. */
   store(session: LiveSession, records: InboundRecord[], gate?: InboundAckGate): Promise<boolean>;
-  /** Waits for writes in flight, at most `timeoutMs`; true if none is left. */
-  drain(timeoutMs: number): Promise<boolean>;
+  /** Waits for writes in flight (of `agentIds` only, when given), at most `timeoutMs`; true if none is left. */
+  drain(timeoutMs: number, agentIds?: readonly string[]): Promise<boolean>;
   inFlight(): number;
 }
 
@@ -56,7 +57,8 @@ export function isDataError(error: unknown): boolean {
 
 export function createInboundStore(deps: { logger: Logger; onStored?(records: InboundRecord[]): void; sleep?: (ms: number) => Promise<void>; contentKeyring?: Keyring }): InboundStore {
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-  const pending = new Set<Promise<boolean>>();
+  /** Writes in flight, with their session. */
+  const pending = new Map<Promise<boolean>, string>();
   const lanes = new WeakMap<object, Lane>();
 
   async function write(session: LiveSession, records: InboundRecord[], gate: InboundAckGate | undefined): Promise<void> {
@@ -154,17 +156,18 @@ export function createInboundStore(deps: { logger: Logger; onStored?(records: In
         lane.writing = true;
         void work(lane, session, gate);
       }
-      pending.add(done);
+      pending.set(done, session.agentId);
       void done.finally(() => pending.delete(done));
       return done;
     },
-    async drain(timeoutMs) {
+    async drain(timeoutMs, agentIds) {
       const deadline = Date.now() + timeoutMs;
-      while (pending.size > 0) {
+      const waitedFor = () => [...pending].filter(([, agentId]) => !agentIds || agentIds.includes(agentId)).map(([write]) => write);
+      for (let writes = waitedFor(); writes.length > 0; writes = waitedFor()) {
         const left = deadline - Date.now();
         if (left <= 0) return false;
         let timer: NodeJS.Timeout | undefined;
-        await Promise.race([Promise.allSettled([...pending]), new Promise((r) => (timer = setTimeout(r, left)))]);
+        await Promise.race([Promise.allSettled(writes), new Promise((r) => (timer = setTimeout(r, left)))]);
         clearTimeout(timer);
       }
       return true;

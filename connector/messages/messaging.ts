@@ -180,12 +180,12 @@ export function createMessaging(deps: MessagingDeps): Messaging {
       await Promise.all([worker.drain(), numberChecks.stop(), mediaRun]);
       await dispatcher?.stop();
     },
-    async beforeRelease() {
+    async beforeRelease(agentIds) {
       // Sockets have ended (their buffered upserts were handed on): let those writes commit
       // under the lease still held. What does not commit in time was never acknowledged to
-      // WhatsApp, which offers it again to the next owner.
-      if (inbound.inFlight() > 0) log.info({ inFlight: inbound.inFlight() }, 'waiting for inbound writes before releasing leases');
-      const drained = await inbound.drain(deps.inboundDrainMs ?? 10_000);
+      // WhatsApp, which offers it again to the next owner. A hand-over waits for its own only.
+      if (!agentIds && inbound.inFlight() > 0) log.info({ inFlight: inbound.inFlight() }, 'waiting for inbound writes before releasing leases');
+      const drained = await inbound.drain(deps.inboundDrainMs ?? 10_000, agentIds);
       if (!drained) log.warn({ inFlight: inbound.inFlight() }, 'inbound writes still in flight at stop; WhatsApp will deliver those messages again');
     },
     async stop() {

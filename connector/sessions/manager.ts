@@ -3,11 +3,25 @@
 //
 // Loops, in plain words:
 //   claim   every sweepIntervalMs (at once on a wake-up; later after a failed claim; the timing is
-//           connector/poll-loop.ts's): if below capacity, one statement
-//           (gateway.claim_sessions) takes sessions that want a socket and whose lease is free
-//           or expired, and whose creds are sealed under a key version this connector holds
-//           (minus sessions it recently failed to decrypt), and starts a ManagedSession for each
-//           at the returned epoch.
+//           connector/poll-loop.ts's): one statement (gateway.claim_sessions) takes sessions that
+//           want a socket and whose lease is free or expired, and whose creds are sealed under a
+//           key version this connector holds (minus sessions it recently failed to decrypt or
+//           just handed back), and starts a ManagedSession for each at the returned epoch. How
+//           many: with rebalancing off, up to capacity. With it on (CONNECTOR_REBALANCE), the same
+//           statement first asks gateway.session_share for this connector's share: the sessions
+//           wanting a socket spread over the live connectors (not stopped, heartbeat younger than
+//           a lease), each at most its capacity; it claims up to that share, except that sessions
+//           nobody serves (a dead connector's expired leases) are taken up to capacity, split
+//           across the live connectors — failover never waits on balance.
+//   hand back  with rebalancing on, after each claim round: once this connector holds more than
+//           its share plus CONNECTOR_REBALANCE_TOLERANCE_PERCENT of it (rounded up), it hands
+//           sessions back until it holds its share, at most CONNECTOR_REBALANCE_BATCH at a time
+//           and one batch per CONNECTOR_REBALANCE_INTERVAL_MS. Linking sessions (QR or pairing
+//           code showing) stay. For each: a send in flight finishes, the socket ends and its
+//           close is awaited, received messages are stored, and only then is the lease released
+//           (so the next owner never logs in beside it); this connector skips the session for a
+//           lease period, so it does not claim it back. The connector below its share (one that
+//           restarted) claims them on its next sweep.
 //   renew   every renewIntervalMs: one statement (gateway.renew_leases) renews every lease at
 //           its epoch. A row not renewed is lost: its socket ends at once. A renewed row brings
 //           the desired state and any pending command, which the session applies.
@@ -16,15 +30,15 @@
 //           socket, without asking the database, which may be the thing we cannot reach. A
 //           process woken from SIGSTOP therefore ends its sockets before anything else is done
 //           for them; socket events also check the same clock before acting.
-// Stopping: stop claiming, end every socket, let writes of what they received finish, then
-// release every lease in one statement.
+// Stopping: stop claiming, end every socket (their closes awaited, briefly), let writes of what
+// they received finish, then release every lease in one statement.
 import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
 import type { Clock } from '../clock.ts';
 import type { ConnectorConfig } from '../config.ts';
 import type { Metrics } from '../metrics.ts';
 import { createPollLoop, type PollLoop } from '../poll-loop.ts';
-import { claimSessions, type RenewedLease, releaseSessions, renewLeases } from '../sql/leases.ts';
+import { type ClaimedSession, claimSessions, claimSessionsWithinShare, type RenewedLease, releaseSessions, renewLeases, type SessionShare } from '../sql/leases.ts';
 import type { MakeSocket } from '../whatsapp/make-socket.ts';
 import type { LiveSession, SessionDirectory } from './context.ts';
 import { Semaphore } from './semaphore.ts';
@@ -44,8 +58,8 @@ export interface SessionManagerDeps {
   clock: Clock;
   makeSocket: MakeSocket;
   hooks?: SessionHooks;
-  /** Graceful stop, after every socket ended and before the leases are released (inbound writes). */
-  beforeRelease?: () => Promise<void>;
+  /** After sockets ended and before their leases are released (inbound writes): all, or a hand-over's. */
+  beforeRelease?: (agentIds?: readonly string[]) => Promise<void>;
 }
 
 interface Held {
@@ -66,6 +80,14 @@ export class SessionManager implements SessionDirectory {
   private heartbeatFailingSince: number | undefined;
   /** Sessions handed back as undecryptable, with the monotonic time until which they are skipped. */
   private unreadable = new Map<string, number>();
+  /** Sessions handed back to the fleet, with the monotonic time until which they are skipped. */
+  private handedBack = new Map<string, number>();
+  /** The share the last claim round saw (rebalancing on). */
+  private lastShare: SessionShare | undefined;
+  /** Handing back until this connector holds its share (started above share + tolerance). */
+  private rebalancing = false;
+  private handBackInFlight: Promise<void> | undefined;
+  private nextHandBackAt = 0;
   /** True once the first renewal or claim round trip has succeeded (readiness). */
   healthy = false;
 
@@ -114,16 +136,34 @@ export class SessionManager implements SessionDirectory {
     this.claims.nudge();
   }
 
+  /** The share the last claim round saw (rebalancing on; tests and metrics). */
+  share(): SessionShare | undefined {
+    return this.lastShare;
+  }
+
   /** One claim round; true when it took as many sessions as there was room for. */
   private async claim(): Promise<boolean> {
-    const free = this.deps.config.capacity - this.held.size;
-    if (free <= 0) return false;
     const { sql, config, clock } = this.deps;
+    const free = config.capacity - this.held.size;
+    // Rebalancing asks for the share even when full: it may have to hand sessions back.
+    if (free <= 0 && !config.rebalance.enabled) return false;
     const sentAt = clock.monotonic();
-    // Only sessions sealed under a key version we hold, and not those we just failed to open.
+    // Only sessions sealed under a key version we hold, and not those we just failed to open or handed back.
     const versions = [...config.keyring.keys.keys()];
     for (const [agentId, until] of this.unreadable) if (until <= sentAt) this.unreadable.delete(agentId);
-    const rows = await claimSessions(sql, { connector: config.connectorId, limit: free, leaseSeconds: config.leaseSeconds, keyVersions: versions, skip: [...this.unreadable.keys()] });
+    for (const [agentId, until] of this.handedBack) if (until <= sentAt) this.handedBack.delete(agentId);
+    const p = { connector: config.connectorId, leaseSeconds: config.leaseSeconds, keyVersions: versions, skip: [...this.unreadable.keys(), ...this.handedBack.keys()] };
+    let rows: ClaimedSession[];
+    let limit = free;
+    if (config.rebalance.enabled) {
+      const round = await claimSessionsWithinShare(sql, { ...p, held: this.held.size });
+      rows = round.claimed;
+      limit = round.share.claimLimit;
+      this.lastShare = round.share;
+      this.deps.metrics.sessionShare.set(round.share.target);
+    } else {
+      rows = await claimSessions(sql, { ...p, limit: free });
+    }
     this.healthy = true;
     const handBack: string[] = [];
     for (const row of rows) {
@@ -145,7 +185,51 @@ export class SessionManager implements SessionDirectory {
       this.startSession(agentId, epoch, sentAt);
     }
     if (handBack.length > 0) await releaseSessions(sql, { connector: config.connectorId, agents: handBack });
-    return rows.length >= free;
+    if (this.lastShare && !this.stopped) this.rebalance(this.lastShare);
+    return limit > 0 && rows.length >= limit;
+  }
+
+  // --- hand back --------------------------------------------------------------------------
+
+  /** Starts a hand-back batch when this connector holds more than its share (see the top of this file). */
+  private rebalance(share: SessionShare): void {
+    const { batch, intervalMs, tolerancePercent } = this.deps.config.rebalance;
+    const held = this.held.size;
+    const tolerance = Math.ceil((share.target * tolerancePercent) / 100);
+    if (held > share.target + tolerance) this.rebalancing = true;
+    if (held <= share.target) this.rebalancing = false;
+    const now = this.deps.clock.monotonic();
+    if (!this.rebalancing || this.handBackInFlight || now < this.nextHandBackAt) return;
+    // Cheapest to move first: sessions not connected right now; never one that is being linked.
+    const movable = [...this.held.values()]
+      .map((h) => h.session)
+      .filter((s) => !s.ended && s.status !== 'qr' && s.status !== 'pairing_code')
+      .sort((x, y) => Number(x.state === 'open') - Number(y.state === 'open'));
+    const chosen = movable.slice(0, Math.min(batch, held - share.target));
+    if (chosen.length === 0) return;
+    this.nextHandBackAt = now + intervalMs;
+    this.deps.logger.info({ held, share: share.share, target: share.target, liveConnectors: share.liveConnectors, handingBack: chosen.length }, 'above the fleet share; handing sessions back');
+    this.handBackInFlight = this.handBack(chosen).finally(() => {
+      this.handBackInFlight = undefined;
+    });
+  }
+
+  /** Hands sessions over: sockets end and close, their inbound writes finish, then their leases are released. */
+  private async handBack(sessions: ManagedSession[]): Promise<void> {
+    const { sql, config, clock, logger, metrics } = this.deps;
+    // Skipped from now on: a claim round in flight must not take one back.
+    const until = clock.monotonic() + this.leaseMs;
+    for (const s of sessions) this.handedBack.set(s.agentId, until);
+    const over = await Promise.all(sessions.map(async (s) => ((await s.handOver()) ? s.agentId : undefined)));
+    const agents = over.filter((id): id is string => id !== undefined);
+    if (agents.length === 0) return;
+    await this.deps.beforeRelease?.(agents);
+    try {
+      await releaseSessions(sql, { connector: config.connectorId, agents });
+      metrics.sessionsHandedBack.inc(agents.length);
+    } catch (error) {
+      logger.warn({ err: error, sessions: agents.length }, 'releasing handed-back sessions failed; their leases will expire');
+    }
   }
 
   private startSession(agentId: string, epoch: bigint, renewedAt: number): void {
@@ -189,7 +273,7 @@ export class SessionManager implements SessionDirectory {
         (error) => this.deps.logger.warn({ err: error, agentId: session.agentId }, 'release failed; the lease will expire'),
       );
     }
-    if (reason !== 'shutdown') this.sweep();
+    if (reason !== 'shutdown' && reason !== 'handed_over') this.sweep();
   }
 
   // --- renew ------------------------------------------------------------------------------
@@ -262,8 +346,10 @@ export class SessionManager implements SessionDirectory {
     // A claim in flight is awaited: its sessions are then released with the rest, not left leased.
     await this.claims.stop();
     await this.renewing?.catch(() => {});
-    for (const { session } of [...this.held.values()]) session.shutdown();
+    // Sockets closed before the leases go: the next owner never logs in beside one of them.
+    const closed = [...this.held.values()].map(({ session }) => session.shutdown());
     this.held.clear();
+    await Promise.all([Promise.all(closed), this.handBackInFlight]);
     await this.deps.beforeRelease?.();
     return releaseSessions(this.deps.sql, { connector: this.deps.config.connectorId, agents: null });
   }

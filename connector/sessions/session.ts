@@ -16,7 +16,9 @@
 //               disconnect request → status `disconnected`, release; losing the lease (renewal
 //               refused, a stale_lease write, or our own clock saying the lease ran out) → end the
 //               socket at once and write nothing; shutdown → end the socket (the manager
-//               releases every lease afterwards).
+//               releases every lease afterwards); hand-over (the fleet is uneven) → a send in
+//               flight finishes, the socket ends and closes (the manager releases the lease
+//               afterwards, so the next owner never logs in beside it).
 // Every database write carries the lease epoch; a stale_lease answer means "lost".
 import { type AuthenticationCreds, type AuthenticationState, type ConnectionState, jidNormalizedUser, type WASocket } from '@whiskeysockets/baileys';
 import type { Logger } from 'pino';
@@ -43,7 +45,7 @@ import type { Semaphore } from './semaphore.ts';
 import type { StartPacer } from './start-pacer.ts';
 
 export type SessionState = 'starting' | 'connecting' | 'open' | 'waiting' | 'ended';
-export type EndReason = 'terminal' | 'disconnected' | 'lost' | 'shutdown' | 'unreadable';
+export type EndReason = 'terminal' | 'disconnected' | 'lost' | 'shutdown' | 'unreadable' | 'handed_over';
 
 export interface SessionHooks {
   /** Called synchronously as each socket is made, before any of its events can fire. */
@@ -81,6 +83,9 @@ export interface SessionDeps {
 }
 
 type Patch = Record<string, unknown> & { status?: SessionStatus };
+
+/** Longest wait for a socket's close handshake before a lease is released after it. */
+const SOCKET_CLOSE_WAIT_MS = 2_000;
 
 export class ManagedSession implements LiveSession {
   readonly agentId: string;
@@ -194,12 +199,31 @@ export class ManagedSession implements LiveSession {
     if (this.ended) return;
     this.logger.warn({ reason }, 'lease lost; ending socket');
     this.deps.metrics.leaseLosses.inc({ reason });
-    this.finish('lost');
+    void this.finish('lost');
   }
 
-  /** Graceful shutdown: end the socket; the manager releases the lease afterwards. */
-  shutdown(): void {
-    if (!this.ended) this.finish('shutdown');
+  /** Graceful shutdown: end the socket; the manager releases the lease afterwards. Resolves once it closed. */
+  shutdown(): Promise<void> {
+    return this.ended ? Promise.resolve() : this.finish('shutdown');
+  }
+
+  /**
+   * Rebalancing: the session moves to another connector. A send in flight finishes (bounded by
+   * the send timeout, as for a restart), then the socket ends; resolves true once it has closed,
+   * and the manager releases the lease. False when the session ended otherwise meanwhile.
+   */
+  async handOver(): Promise<boolean> {
+    if (this.ended || this.applying) return false;
+    this.applying = true; // no command starts meanwhile
+    try {
+      if (this.state === 'open') await this.deps.hooks.beforeSocketEnd?.(this, false).catch((error) => this.logger.warn({ err: error }, 'waiting for sends failed'));
+      if (this.ended) return false;
+      this.logger.info('handing the session over to the fleet');
+      await this.finish('handed_over');
+      return true;
+    } finally {
+      this.applying = false;
+    }
   }
 
   // --- connecting -------------------------------------------------------------------------
@@ -464,10 +488,11 @@ export class ManagedSession implements LiveSession {
     }
   }
 
-  private finish(reason: EndReason): void {
+  private finish(reason: EndReason): Promise<void> {
     this.state = 'ended';
-    this.endSocket();
+    const closed = this.endSocket();
     this.deps.onEnded(this, reason);
+    return closed;
   }
 
   // --- plumbing -------------------------------------------------------------------------------
@@ -484,17 +509,21 @@ export class ManagedSession implements LiveSession {
     return false;
   }
 
-  private endSocket(): void {
+  /** Ends the socket now; resolves once its WebSocket has closed (at most SOCKET_CLOSE_WAIT_MS). */
+  private endSocket(): Promise<void> {
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
     this.qrDeadline = undefined;
     this.freeSlot();
     const sock = this.sock;
     this.sock = undefined;
-    if (sock) {
-      if (this.openedAt !== undefined && this.status === 'connected') this.deps.hooks.onSocketClose?.(this);
-      sock.end(undefined);
-    }
+    if (!sock) return Promise.resolve();
+    if (this.openedAt !== undefined && this.status === 'connected') this.deps.hooks.onSocketClose?.(this);
+    // Baileys' end() waits for the WebSocket's close handshake; a peer that never answers it is
+    // not waited for longer than a moment (the ws library then destroys the socket itself).
+    let timer: NodeJS.Timeout | undefined;
+    const bounded = new Promise<void>((resolve) => (timer = setTimeout(resolve, SOCKET_CLOSE_WAIT_MS)));
+    return Promise.race([Promise.resolve(sock.end(undefined)).catch(() => {}), bounded]).finally(() => clearTimeout(timer));
   }
 
   private freeSlot(): void {

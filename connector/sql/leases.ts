@@ -7,7 +7,7 @@ export type ClaimedSession = Pg<Row<'claim_sessions'>, { lease_epoch: bigint; ta
 export type RenewedLease = Pg<Row<'renew_leases'>, { lease_epoch: bigint; pending_command: string | null }>;
 
 export async function registerConnector(sql: Db, p: Params<'register_connector'>): Promise<void> {
-  await sql`select 1 from gateway.register_connector(${p.id}, ${p.hostname}, ${p.pid}, ${p.version}, ${p.capacity})`;
+  await sql`select 1 from gateway.register_connector(${p.id}, ${p.hostname}, ${p.pid}, ${p.version}, ${p.capacity}, ${p.leaseSeconds})`;
 }
 
 /** Takes up to `limit` sessions that want a socket and whose lease is free or expired. */
@@ -17,6 +17,38 @@ export async function claimSessions(sql: Db, p: Params<'claim_sessions'>): Promi
     from gateway.claim_sessions(${p.connector}, ${p.limit}, ${p.leaseSeconds},
       ${p.keyVersions}::integer[], ${p.skip}::uuid[])`;
   return rows.map((r) => ({ ...r, lease_epoch: BigInt(r.lease_epoch) }));
+}
+
+/** The fleet's share as gateway.session_share computed it for this connector. */
+export interface SessionShare {
+  liveConnectors: number;
+  wanting: number;
+  share: number;
+  target: number;
+  waiting: number;
+  claimLimit: number;
+}
+
+/**
+ * One claim round of a connector keeping the fleet even: gateway.session_share computes how many
+ * it may take now, and gateway.claim_sessions takes up to that many, in one statement.
+ */
+export async function claimSessionsWithinShare(
+  sql: Db,
+  p: Pg<Omit<Params<'claim_sessions'>, 'limit'>, { held: number }>,
+): Promise<{ share: SessionShare; claimed: ClaimedSession[] }> {
+  type Out = Row<'session_share'> & { agent_id: string | null; lease_epoch: string | null; taken_over_from: string | null };
+  const rows = await sql<Out[]>`
+    select sh.live_connectors, sh.wanting, sh.share, sh.target, sh.waiting, sh.claim_limit,
+      c.agent_id, c.lease_epoch, c.taken_over_from
+    from gateway.session_share(${p.connector}, ${p.held}, ${p.leaseSeconds}) sh
+    left join lateral gateway.claim_sessions(${p.connector}, sh.claim_limit, ${p.leaseSeconds},
+      ${p.keyVersions}::integer[], ${p.skip}::uuid[]) c on true`;
+  const first = rows[0]!;
+  return {
+    share: { liveConnectors: first.live_connectors, wanting: first.wanting, share: first.share, target: first.target, waiting: first.waiting, claimLimit: first.claim_limit },
+    claimed: rows.flatMap((r) => (r.agent_id && r.lease_epoch ? [{ agent_id: r.agent_id, lease_epoch: BigInt(r.lease_epoch), taken_over_from: r.taken_over_from }] : [])),
+  };
 }
 
 /** Renews every lease held at its epoch; a row with renewed = false is lost. */

@@ -81,8 +81,10 @@ describe('connector processes', () => {
     const fencedBefore = metricValue(await a.proc.metrics(), 'wa_gateway_lease_losses_total', 'reason="self_fenced"');
     a.proc.signal('SIGSTOP');
     // b's own lease is longer than a's, so that b, starved by a loaded machine, cannot lose the
-    // sessions back to the woken a: this test is about a, whose 4 s lease has long run out.
-    const b = spawnChild({ CONNECTOR_CAPACITY: '20', CONNECTOR_LEASE_SECONDS: '15' });
+    // sessions back to the woken a: this test is about a, whose 4 s lease has long run out. Nor
+    // does b hand half of them back to a once a is live again (CONNECTOR_REBALANCE, tested in
+    // connector-rebalance.test.ts): the ownership checked below is b's.
+    const b = spawnChild({ CONNECTOR_CAPACITY: '20', CONNECTOR_LEASE_SECONDS: '15', CONNECTOR_REBALANCE: 'false' });
     await waitFor(async () => (await rows()).every((r) => r.owner_connector_id === b.id && r.status === 'connected'), 40_000, 'b took over');
     // The simulator does not kick a second login, so a's stopped sockets still count as live here.
     await waitFor(() => sessions.every((s) => stack.sim.observe(s.phone).live === 2), 20_000, 'b logged in beside the frozen a');
