@@ -99,8 +99,11 @@ describe('keeping the fleet even', () => {
     }
     expect(watch.samples()).toBeGreaterThan(0);
     expect(watch.overlaps).toEqual([]);
-    const owners = await stack.db.sql`select owner_connector_id as owner, count(*)::int as n from public.whatsapp_sessions
+    // The rows follow the sockets: a socket is open before its status write commits.
+    const connectedByOwner = () => stack.db.sql`select owner_connector_id as owner, count(*)::int as n from public.whatsapp_sessions
       where agent_id = any(${ids}::uuid[]) and status = 'connected' group by 1`;
+    await waitFor(async () => (await connectedByOwner()).reduce((sum, r) => sum + r.n, 0) === N, 10_000, `${N} rows connected`);
+    const owners = await connectedByOwner();
     expect(owners.map((r) => r.n)).toEqual([2, 2, 2]);
     expect(new Set(owners.map((r) => r.owner))).toEqual(new Set(all.map((x) => x.config.connectorId)));
     // Logged in once at a time, ever: the linking login and each move came after the previous socket closed.
