@@ -105,6 +105,7 @@ try {
   let tick = 0;
   let nextSample = start;
   let snapshotAtWarmup = false;
+  let snapshotMinute: number | undefined;
   while (Date.now() < end) {
     const second = Date.now();
     for (let i = 0; i < SEND_PER_S; i++) {
@@ -127,6 +128,7 @@ try {
       nextSample += SAMPLE_S * 1000;
       if (HEAP_SNAPSHOT_DIR && !snapshotAtWarmup && sample.minute >= WARMUP_MINUTES) {
         snapshotAtWarmup = true;
+        snapshotMinute = sample.minute;
         proc.signal('SIGUSR2');
       }
     }
@@ -140,7 +142,9 @@ try {
   const [inbound] = await sql`select count(*)::int as stored from public.inbound_messages`;
   const metricsText = await proc.metrics();
   const hygieneRuns = metricsText.split('\n').filter((l) => l.includes('job="key-hygiene"') && l.includes('outcome="ran"')).map((l) => Number(l.split(' ').at(-1))).reduce((a, b) => a + b, 0);
-  const measured = samples.filter((s) => s.minute >= WARMUP_MINUTES);
+  // Writing a heap snapshot leaves the process's RSS a step higher (V8's serialisation buffers):
+  // with one taken at warm-up, the slopes are fitted from the sample after it on.
+  const measured = samples.filter((s) => s.minute >= WARMUP_MINUTES && (snapshotMinute === undefined || s.minute > snapshotMinute));
   const window = (measured.at(-1)?.minute ?? 0) - (measured[0]?.minute ?? 0);
   const trend = (pick: (s: (typeof samples)[number]) => number) => {
     if (measured.length < 3) return { mbPerHour: Number.NaN, driftMb: Number.NaN, scatterMb: Number.NaN, flat: false };
@@ -149,7 +153,7 @@ try {
     return { mbPerHour: Number((slope * 60).toFixed(2)), driftMb: Number(drift.toFixed(2)), scatterMb: Number(scatter.toFixed(2)), flat: Math.abs(drift) <= 2 * scatter || Math.abs(slope * 60) < 1 };
   };
   const summary = {
-    bench: 'soak', ...machine, minutes: MINUTES, warmupMinutes: WARMUP_MINUTES, sessions: agents.length, samples: samples.length,
+    bench: 'soak', ...machine, minutes: MINUTES, warmupMinutes: WARMUP_MINUTES, sessions: agents.length, samples: samples.length, measuredFromMinute: Number(measured[0]?.minute.toFixed(1)),
     rssMb: { first: Number(samples[0]?.rssMb.toFixed(1)), atWarmup: Number(measured[0]?.rssMb.toFixed(1)), last: Number(samples.at(-1)?.rssMb.toFixed(1)), ...trend((s) => s.rssMb) },
     heapMb: { first: Number(samples[0]?.heapMb.toFixed(1)), atWarmup: Number(measured[0]?.heapMb.toFixed(1)), last: Number(samples.at(-1)?.heapMb.toFixed(1)), ...trend((s) => s.heapMb) },
     heapAfterMajorGcMb: { first: Number(samples[0]?.heapAfterGcMb.toFixed(1)), atWarmup: Number(measured[0]?.heapAfterGcMb.toFixed(1)), last: Number(samples.at(-1)?.heapAfterGcMb.toFixed(1)), ...trend((s) => s.heapAfterGcMb) },
