@@ -6,7 +6,7 @@ import { defineConfig } from 'vitest/config';
 // scripts/test/run.ts runs last, one file at a time.
 export default defineConfig({
   test: {
-    include: ['tests/{sql,gateway,connector,kernel,simulator,stack,harness}/**/*.test.ts'],
+    include: ['tests/{sql,gateway,connector,kernel,simulator,stack}/**/*.test.ts'],
     pool: 'forks',
     maxWorkers: 2,
     testTimeout: 60_000,

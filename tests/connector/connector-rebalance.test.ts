@@ -16,7 +16,7 @@ afterEach(async () => {
 
 const N = 6;
 const connector = (overrides: Record<string, string> = {}) =>
-  stack.connector({ LOG_LEVEL: 'info', CONNECTOR_REBALANCE_INTERVAL_MS: '200', CONNECTOR_REBALANCE_BATCH: '2', CONNECTOR_REBALANCE_TOLERANCE_PERCENT: '0', ...overrides });
+  stack.connector({ LOG_LEVEL: 'info', CONNECTOR_REBALANCE: 'true', CONNECTOR_REBALANCE_INTERVAL_MS: '200', CONNECTOR_REBALANCE_BATCH: '2', CONNECTOR_REBALANCE_TOLERANCE_PERCENT: '0', ...overrides });
 
 /** N sessions linked once for the file (through a connector of their own, then stopped), scanned again if a scan fails. */
 const ids: string[] = [];
