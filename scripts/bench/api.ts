@@ -26,7 +26,7 @@ import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import postgres from 'postgres';
 import { migrate, repoRoot } from '../db/migrate.ts';
 import { withDatabase } from '../db/server.ts';
-import { EXIT_WITH_PARENT } from '../harness/connector-process.ts';
+import { cpuProfileArgs, EXIT_WITH_PARENT } from '../harness/connector-process.ts';
 
 // autocannon ships no types: the part used here, typed by hand.
 type Cannon = (options: Record<string, unknown>) => Promise<{ requests: { average: number; total: number }; latency: { p50: number; p99: number }; non2xx: number; errors: number }>;
@@ -101,7 +101,7 @@ try {
   const { privateKey, publicKey } = await generateKeyPair('ES256');
   const jwk = { ...(await exportJWK(publicKey)), kid: 'bench', alg: 'ES256' };
   const supabaseUrl = 'https://bench.supabase.test';
-  const profile = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(PROFILE_DIR)}`] : [];
+  const profile = cpuProfileArgs(PROFILE_DIR && path.resolve(PROFILE_DIR));
   child = spawn(process.execPath, [...profile, ...EXIT_WITH_PARENT, '--import', 'tsx', path.join(repoRoot, 'scripts/dev/serve-api.ts')], {
     cwd: repoRoot,
     env: {

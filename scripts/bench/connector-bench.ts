@@ -14,7 +14,7 @@ import { trustSimulatorRoot } from '../../simulator/trust.ts';
 import { migrate } from '../db/migrate.ts';
 import { resolveTestServer, withDatabase } from '../db/server.ts';
 import { startTestConnector, testEnv } from '../harness/connector.ts';
-import { spawnConnector } from '../harness/connector-process.ts';
+import { cpuProfileArgs, spawnConnector } from '../harness/connector-process.ts';
 
 export interface BenchSetup {
   dbUrl: string;
@@ -74,7 +74,7 @@ export async function setupBench(n: number, log: (msg: string) => void): Promise
     ? await startTestConnector(linkerEnv)
     : await (async () => {
         const profileDir = process.env.BENCH_CPU_PROF;
-        const proc = spawnConnector(linkerEnv, sim.rootPublicKey, { keepLines: 200, execArgv: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}/linker`] : [] });
+        const proc = spawnConnector(linkerEnv, sim.rootPublicKey, { keepLines: 200, execArgv: cpuProfileArgs(profileDir && `${profileDir}/linker`) });
         await Promise.race([proc.httpUrl, proc.exited.then((code) => Promise.reject(new Error(`linker exited (${code}):\n${proc.lines.join('\n')}`)))]);
         return {
           cpuSeconds: () => cpuSeconds(proc.pid),

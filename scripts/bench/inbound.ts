@@ -22,7 +22,7 @@ import { pino } from 'pino';
 import { installConsoleScrub } from '../../connector/logging/console-scrub.ts';
 import { createKeyring } from '../../kernel/secret-box.ts';
 import { TEST_WEBHOOK_KEY_HEX, testEnv } from '../harness/connector.ts';
-import { type ConnectorProcess, spawnConnector } from '../harness/connector-process.ts';
+import { type ConnectorProcess, cpuProfileArgs, spawnConnector } from '../harness/connector-process.ts';
 import { createEndpoint } from '../harness/webhook-endpoints.ts';
 import { setupBench } from './connector-bench.ts';
 
@@ -93,7 +93,7 @@ function connector(): ConnectorProcess & { id: string; startedAt: Date } {
       WEBHOOK_ALLOW_HTTP: 'true',
     }),
     sim.rootPublicKey,
-    { keepLines: 2_000, execArgv: CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF_DIR}`] : [] },
+    { keepLines: 2_000, execArgv: cpuProfileArgs(CPU_PROF_DIR) },
   );
   return Object.assign(proc, { id, startedAt });
 }

@@ -14,7 +14,7 @@
 // set <VAR> for the measured connector and for the linking one.
 import os from 'node:os';
 import { testEnv } from '../harness/connector.ts';
-import { spawnConnector } from '../harness/connector-process.ts';
+import { cpuProfileArgs, spawnConnector } from '../harness/connector-process.ts';
 import { cpuSeconds, rssBytes, setupBench } from './connector-bench.ts';
 
 const sizes = (process.env.SESSIONS ?? '100,500').split(',').map(Number);
@@ -56,7 +56,7 @@ for (const requested of sizes) {
       WA_CONNECT_TIMEOUT_MS: '60000',
       ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('BENCH_CONNECTOR_')).map(([k, v]) => [k.slice('BENCH_CONNECTOR_'.length), v ?? ''])),
     });
-    const proc = spawnConnector(env, sim.rootPublicKey, { keepLines: 2000, execArgv: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [] });
+    const proc = spawnConnector(env, sim.rootPublicKey, { keepLines: 2000, execArgv: cpuProfileArgs(profileDir) });
     await Promise.race([
       proc.httpUrl,
       proc.exited.then((code) => {

@@ -104,7 +104,6 @@ try {
   const end = start + MINUTES * 60_000;
   let tick = 0;
   let nextSample = start;
-  let snapshotAtWarmup = false;
   let snapshotMinute: number | undefined;
   while (Date.now() < end) {
     const second = Date.now();
@@ -126,8 +125,7 @@ try {
       samples.push(sample);
       if (samples.length % 6 === 1) log(`t=${sample.minute.toFixed(1)} min rss ${sample.rssMb.toFixed(1)} MB heap ${sample.heapMb.toFixed(1)} MB (after major GC ${sample.heapAfterGcMb.toFixed(1)} MB) outbound backlog ${sample.backlog}`);
       nextSample += SAMPLE_S * 1000;
-      if (HEAP_SNAPSHOT_DIR && !snapshotAtWarmup && sample.minute >= WARMUP_MINUTES) {
-        snapshotAtWarmup = true;
+      if (HEAP_SNAPSHOT_DIR && snapshotMinute === undefined && sample.minute >= WARMUP_MINUTES) {
         snapshotMinute = sample.minute;
         proc.signal('SIGUSR2');
       }

@@ -11,6 +11,9 @@ const repo = fileURLToPath(new URL('../../', import.meta.url));
 /** Node flags that make a harness child exit once its parent is gone (see exit-with-parent.mjs). */
 export const EXIT_WITH_PARENT = ['--import', fileURLToPath(new URL('./exit-with-parent.mjs', import.meta.url))];
 
+/** Node flags that write a CPU profile of the child into `dir` on exit; none without a dir. */
+export const cpuProfileArgs = (dir: string | undefined): string[] => (dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : []);
+
 export interface ConnectorProcess {
   child: ChildProcess;
   pid: number;
