@@ -181,7 +181,7 @@ export function createConnector(deps: ConnectorDeps): Connector {
       if (!config.contentKeyring && (await contentEncryptionInUse(sql))) {
         throw new ConfigError(`${KEYRING_PREFIX.messageContent}_KEY`, 'is required: a tenant keeps message content encrypted (content policy `encrypted`)');
       }
-      await registerConnector(sql, { id: config.connectorId, hostname: config.hostname, pid: process.pid, version: config.version, capacity: config.capacity, leaseSeconds: config.leaseSeconds });
+      await registerConnector(sql, { id: config.connectorId, hostname: config.hostname, pid: process.pid, version: config.version, capacity: config.capacity, leaseSeconds: config.leaseSeconds, keyVersions: [...config.keyring.keys.keys()] });
       logger.info({ connectorId: config.connectorId, capacity: config.capacity, leaseSeconds: config.leaseSeconds }, 'connector registered');
       signalWarnings = createSignalWarningMonitor({ sql, logger, metrics, thresholds: config.signalWarningThresholds, holds: (id) => manager.get(id) !== undefined });
       manager.start();

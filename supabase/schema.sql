@@ -1416,6 +1416,26 @@ $$;
 COMMENT ON FUNCTION gateway.configure_alert_emails(p_connector uuid, p_event_types text[], p_recipients text[], p_owners boolean) IS 'Connector (ALERT_SMTP_URL set): which alert types are mailed from now on, to which operators, and whether to the agent''s owner too.';
 
 --
+-- Name: connector_cannot_open(uuid, uuid); Type: FUNCTION; Schema: gateway; Owner: -
+--
+
+CREATE FUNCTION gateway.connector_cannot_open(p_connector uuid, p_agent uuid) RETURNS void
+    LANGUAGE sql
+    SET search_path TO ''
+    AS $$
+  update private.connectors c
+  set key_versions = array_remove(c.key_versions, k.key_version)
+  from private.session_credentials k
+  where c.id = p_connector and k.agent_id = p_agent;
+$$;
+
+--
+-- Name: FUNCTION connector_cannot_open(p_connector uuid, p_agent uuid); Type: COMMENT; Schema: gateway; Owner: -
+--
+
+COMMENT ON FUNCTION gateway.connector_cannot_open(p_connector uuid, p_agent uuid) IS 'Records that this connector''s key of the version p_agent''s creds are sealed under did not open them: gateway.session_share no longer counts it as a peer for sessions of that version (its claims are unchanged).';
+
+--
 -- Name: content_encryption_in_use(); Type: FUNCTION; Schema: gateway; Owner: -
 --
 
@@ -3072,6 +3092,7 @@ CREATE TABLE private.connectors (
     last_heartbeat_at timestamp with time zone DEFAULT now() NOT NULL,
     stopped_at timestamp with time zone,
     lease_seconds integer,
+    key_versions integer[],
     CONSTRAINT connectors_lease_seconds_check CHECK ((lease_seconds > 0))
 );
 
@@ -3088,34 +3109,41 @@ COMMENT ON TABLE private.connectors IS 'Connector processes: identity, capacity 
 COMMENT ON COLUMN private.connectors.lease_seconds IS 'The connector''s lease length (CONNECTOR_LEASE_SECONDS): its heartbeat older than this means it is not live (gateway.session_share). Null for a connector registered before it was recorded.';
 
 --
--- Name: register_connector(uuid, text, integer, text, integer, integer); Type: FUNCTION; Schema: gateway; Owner: -
+-- Name: COLUMN connectors.key_versions; Type: COMMENT; Schema: private; Owner: -
 --
 
-CREATE FUNCTION gateway.register_connector(p_id uuid, p_hostname text, p_pid integer, p_version text, p_capacity integer DEFAULT 500, p_lease_seconds integer DEFAULT NULL::integer) RETURNS private.connectors
+COMMENT ON COLUMN private.connectors.key_versions IS 'The key versions of the connector''s keyring (CONNECTOR_ENCRYPTION_KEYS): the creds it can open. gateway.session_share counts a peer only for sessions whose versions it holds. Null: not recorded (counted for every session).';
+
+--
+-- Name: register_connector(uuid, text, integer, text, integer, integer, integer[]); Type: FUNCTION; Schema: gateway; Owner: -
+--
+
+CREATE FUNCTION gateway.register_connector(p_id uuid, p_hostname text, p_pid integer, p_version text, p_capacity integer DEFAULT 500, p_lease_seconds integer DEFAULT NULL::integer, p_key_versions integer[] DEFAULT NULL::integer[]) RETURNS private.connectors
     LANGUAGE plpgsql
     SET search_path TO ''
     AS $$
 declare
   v_row private.connectors;
 begin
-  if p_id is null or coalesce(p_hostname, '') = '' or p_pid is null or p_capacity < 0 or p_lease_seconds < 1 then
-    perform gateway.fail('invalid_argument', 'connector id, hostname, pid, a non-negative capacity and a positive lease (or none) are required');
+  if p_id is null or coalesce(p_hostname, '') = '' or p_pid is null or p_capacity < 0 or p_lease_seconds < 1
+     or array_position(p_key_versions, null) is not null then
+    perform gateway.fail('invalid_argument', 'connector id, hostname, pid, a non-negative capacity, a positive lease (or none) and key versions without nulls (or none) are required');
   end if;
-  insert into private.connectors (id, hostname, pid, version, capacity, lease_seconds)
-  values (p_id, p_hostname, p_pid, coalesce(p_version, 'unknown'), p_capacity, p_lease_seconds)
+  insert into private.connectors (id, hostname, pid, version, capacity, lease_seconds, key_versions)
+  values (p_id, p_hostname, p_pid, coalesce(p_version, 'unknown'), p_capacity, p_lease_seconds, p_key_versions)
   on conflict (id) do update
-    set hostname = excluded.hostname, pid = excluded.pid, version = excluded.version,
-        capacity = excluded.capacity, lease_seconds = excluded.lease_seconds, last_heartbeat_at = now(), stopped_at = null
+    set hostname = excluded.hostname, pid = excluded.pid, version = excluded.version, capacity = excluded.capacity,
+        lease_seconds = excluded.lease_seconds, key_versions = excluded.key_versions, last_heartbeat_at = now(), stopped_at = null
   returning * into v_row;
   return v_row;
 end;
 $$;
 
 --
--- Name: FUNCTION register_connector(p_id uuid, p_hostname text, p_pid integer, p_version text, p_capacity integer, p_lease_seconds integer); Type: COMMENT; Schema: gateway; Owner: -
+-- Name: FUNCTION register_connector(p_id uuid, p_hostname text, p_pid integer, p_version text, p_capacity integer, p_lease_seconds integer, p_key_versions integer[]); Type: COMMENT; Schema: gateway; Owner: -
 --
 
-COMMENT ON FUNCTION gateway.register_connector(p_id uuid, p_hostname text, p_pid integer, p_version text, p_capacity integer, p_lease_seconds integer) IS 'Registers (or re-registers) a connector process with its capacity and lease length (which gateway.session_share uses to tell whether it is live).';
+COMMENT ON FUNCTION gateway.register_connector(p_id uuid, p_hostname text, p_pid integer, p_version text, p_capacity integer, p_lease_seconds integer, p_key_versions integer[]) IS 'Registers (or re-registers) a connector process with its capacity, lease length and the key versions it can open (which gateway.session_share uses to tell whether it is live, and for which sessions it counts).';
 
 --
 -- Name: register_media(uuid, text, text, bigint); Type: FUNCTION; Schema: gateway; Owner: -
@@ -3485,10 +3513,10 @@ $$;
 COMMENT ON FUNCTION gateway.session_sending_status(p_owner uuid, p_agent uuid) IS 'The seeds'' sending-status: sends in flight, queued, and the oldest queued.';
 
 --
--- Name: session_share(uuid, integer, integer); Type: FUNCTION; Schema: gateway; Owner: -
+-- Name: session_share(uuid, integer, integer, integer[]); Type: FUNCTION; Schema: gateway; Owner: -
 --
 
-CREATE FUNCTION gateway.session_share(p_connector uuid, p_held integer, p_live_seconds integer) RETURNS TABLE(live_connectors integer, wanting integer, share integer, target integer, waiting integer, claim_limit integer)
+CREATE FUNCTION gateway.session_share(p_connector uuid, p_held integer, p_live_seconds integer, p_key_versions integer[] DEFAULT NULL::integer[]) RETURNS TABLE(live_connectors integer, wanting integer, share integer, target integer, waiting integer, claim_limit integer)
     LANGUAGE plpgsql STABLE
     SET search_path TO ''
     AS $$
@@ -3496,6 +3524,7 @@ declare
   v_capacity integer;
   v_caps integer[];
   v_live integer;
+  v_versions integer[];
   v_below bigint := 0;
 begin
   if p_connector is null or p_held is null or p_held < 0 or p_live_seconds is null or p_live_seconds < 1 then
@@ -3505,17 +3534,22 @@ begin
   if not found then
     perform gateway.fail('invalid_argument', 'unknown connector (register it first)');
   end if;
+
+  select count(*), count(*) filter (where s.owner_connector_id is not null and s.lease_until <= now()),
+         coalesce(array_agg(distinct k.key_version) filter (where k.key_version is not null), '{}')
+    into wanting, waiting, v_versions
+  from public.whatsapp_sessions s
+  join public.agents a on a.id = s.agent_id
+  left join private.session_credentials k on k.agent_id = s.agent_id
+  where s.desired_state = 'connected' and a.disabled_at is null
+    and (p_key_versions is null or k.agent_id is null or k.key_version = any (p_key_versions));
+
   select array_agg(c.capacity order by c.capacity) into v_caps
   from private.connectors c
   where c.id = p_connector
-     or (c.stopped_at is null and c.last_heartbeat_at > now() - make_interval(secs => coalesce(c.lease_seconds, p_live_seconds)));
+     or (c.stopped_at is null and c.last_heartbeat_at > now() - make_interval(secs => coalesce(c.lease_seconds, p_live_seconds))
+         and (c.key_versions is null or c.key_versions @> v_versions));
   v_live := cardinality(v_caps);
-
-  select count(*), count(*) filter (where s.owner_connector_id is not null and s.lease_until <= now())
-    into wanting, waiting
-  from public.whatsapp_sessions s
-  join public.agents a on a.id = s.agent_id
-  where s.desired_state = 'connected' and a.disabled_at is null;
 
   -- Water-filling over the capacities in ascending order: the first j at which the j-th
   -- smallest capacity, given to it and every larger connector, covers what the smaller ones
@@ -3537,10 +3571,10 @@ end;
 $$;
 
 --
--- Name: FUNCTION session_share(p_connector uuid, p_held integer, p_live_seconds integer); Type: COMMENT; Schema: gateway; Owner: -
+-- Name: FUNCTION session_share(p_connector uuid, p_held integer, p_live_seconds integer, p_key_versions integer[]); Type: COMMENT; Schema: gateway; Owner: -
 --
 
-COMMENT ON FUNCTION gateway.session_share(p_connector uuid, p_held integer, p_live_seconds integer) IS 'The fleet''s even share for one connector holding p_held sessions: live connectors (not stopped, heartbeat within their lease; p_live_seconds for one registered without), sessions wanting a socket, the water-filled share over the live connectors'' capacities, this connector''s target (its capacity at most), sessions waiting with nobody serving them, and how many it may claim now (up to its target; waiting sessions up to its capacity, split across the live connectors).';
+COMMENT ON FUNCTION gateway.session_share(p_connector uuid, p_held integer, p_live_seconds integer, p_key_versions integer[]) IS 'The fleet''s even share for one connector holding p_held sessions, over the sessions it can open (creds sealed under one of p_key_versions, or none yet; null: all): live connectors that can open them too (not stopped, heartbeat within their lease, p_live_seconds for one registered without; key versions containing theirs), sessions wanting a socket, the water-filled share over the live connectors'' capacities, this connector''s target (its capacity at most), sessions waiting with nobody serving them, and how many it may claim now (up to its target; waiting sessions up to its capacity, split across the live connectors).';
 
 --
 -- Name: signal_key_counts(uuid); Type: FUNCTION; Schema: gateway; Owner: -
@@ -8409,6 +8443,13 @@ REVOKE ALL ON FUNCTION gateway.configure_alert_emails(p_connector uuid, p_event_
 GRANT ALL ON FUNCTION gateway.configure_alert_emails(p_connector uuid, p_event_types text[], p_recipients text[], p_owners boolean) TO service_role;
 
 --
+-- Name: FUNCTION connector_cannot_open(p_connector uuid, p_agent uuid); Type: ACL; Schema: gateway; Owner: -
+--
+
+REVOKE ALL ON FUNCTION gateway.connector_cannot_open(p_connector uuid, p_agent uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION gateway.connector_cannot_open(p_connector uuid, p_agent uuid) TO service_role;
+
+--
 -- Name: FUNCTION content_encryption_in_use(); Type: ACL; Schema: gateway; Owner: -
 --
 
@@ -8753,11 +8794,11 @@ GRANT ALL ON FUNCTION gateway.redeliver(p_owner uuid, p_delivery uuid) TO servic
 GRANT ALL ON TABLE private.connectors TO service_role;
 
 --
--- Name: FUNCTION register_connector(p_id uuid, p_hostname text, p_pid integer, p_version text, p_capacity integer, p_lease_seconds integer); Type: ACL; Schema: gateway; Owner: -
+-- Name: FUNCTION register_connector(p_id uuid, p_hostname text, p_pid integer, p_version text, p_capacity integer, p_lease_seconds integer, p_key_versions integer[]); Type: ACL; Schema: gateway; Owner: -
 --
 
-REVOKE ALL ON FUNCTION gateway.register_connector(p_id uuid, p_hostname text, p_pid integer, p_version text, p_capacity integer, p_lease_seconds integer) FROM PUBLIC;
-GRANT ALL ON FUNCTION gateway.register_connector(p_id uuid, p_hostname text, p_pid integer, p_version text, p_capacity integer, p_lease_seconds integer) TO service_role;
+REVOKE ALL ON FUNCTION gateway.register_connector(p_id uuid, p_hostname text, p_pid integer, p_version text, p_capacity integer, p_lease_seconds integer, p_key_versions integer[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION gateway.register_connector(p_id uuid, p_hostname text, p_pid integer, p_version text, p_capacity integer, p_lease_seconds integer, p_key_versions integer[]) TO service_role;
 
 --
 -- Name: FUNCTION register_media(p_owner uuid, p_key text, p_sha256 text, p_size bigint); Type: ACL; Schema: gateway; Owner: -
@@ -8850,11 +8891,11 @@ GRANT ALL ON FUNCTION gateway.session_sending_status(p_owner uuid, p_agent uuid)
 GRANT ALL ON FUNCTION gateway.session_sending_status(p_owner uuid, p_agent uuid) TO gateway_api;
 
 --
--- Name: FUNCTION session_share(p_connector uuid, p_held integer, p_live_seconds integer); Type: ACL; Schema: gateway; Owner: -
+-- Name: FUNCTION session_share(p_connector uuid, p_held integer, p_live_seconds integer, p_key_versions integer[]); Type: ACL; Schema: gateway; Owner: -
 --
 
-REVOKE ALL ON FUNCTION gateway.session_share(p_connector uuid, p_held integer, p_live_seconds integer) FROM PUBLIC;
-GRANT ALL ON FUNCTION gateway.session_share(p_connector uuid, p_held integer, p_live_seconds integer) TO service_role;
+REVOKE ALL ON FUNCTION gateway.session_share(p_connector uuid, p_held integer, p_live_seconds integer, p_key_versions integer[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION gateway.session_share(p_connector uuid, p_held integer, p_live_seconds integer, p_key_versions integer[]) TO service_role;
 
 --
 -- Name: FUNCTION signal_key_counts(p_agent uuid); Type: ACL; Schema: gateway; Owner: -

@@ -171,6 +171,9 @@ export type Database = {
 "configure_alert_emails":
 { Args: { "p_connector": string,"p_event_types": (string)[],"p_owners": boolean,"p_recipients": (string)[] }; Returns: undefined
                            },
+"connector_cannot_open":
+{ Args: { "p_agent": string,"p_connector": string }; Returns: undefined
+                           },
 "content_encryption_in_use":
 { Args: Record<PropertyKey, never>; Returns: boolean
                            },
@@ -349,7 +352,7 @@ export type Database = {
         isSetofReturn: false
       } },
 "register_connector":
-{ Args: { "p_capacity"?: number,"p_hostname": string,"p_id": string,"p_lease_seconds"?: number,"p_pid": number,"p_version": string }; Returns: unknown
+{ Args: { "p_capacity"?: number,"p_hostname": string,"p_id": string,"p_key_versions"?: (number)[],"p_lease_seconds"?: number,"p_pid": number,"p_version": string }; Returns: unknown
                           SetofOptions: {
         from: "*"
         to: "connectors"
@@ -414,7 +417,7 @@ export type Database = {
             }[]
                            },
 "session_share":
-{ Args: { "p_connector": string,"p_held": number,"p_live_seconds": number }; Returns: {
+{ Args: { "p_connector": string,"p_held": number,"p_key_versions"?: (number)[],"p_live_seconds": number }; Returns: {
               "claim_limit": number,"live_connectors": number,"share": number,"target": number,"waiting": number,"wanting": number
             }[]
                            },

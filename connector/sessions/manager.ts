@@ -38,7 +38,7 @@ import type { Clock } from '../clock.ts';
 import type { ConnectorConfig } from '../config.ts';
 import type { Metrics } from '../metrics.ts';
 import { createPollLoop, type PollLoop } from '../poll-loop.ts';
-import { type ClaimedSession, claimSessions, claimSessionsWithinShare, type RenewedLease, releaseSessions, renewLeases, type SessionShare } from '../sql/leases.ts';
+import { type ClaimedSession, claimSessions, claimSessionsWithinShare, connectorCannotOpen, type RenewedLease, releaseSessions, renewLeases, type SessionShare } from '../sql/leases.ts';
 import type { MakeSocket } from '../whatsapp/make-socket.ts';
 import type { LiveSession, SessionDirectory } from './context.ts';
 import { Semaphore } from './semaphore.ts';
@@ -268,9 +268,17 @@ export class SessionManager implements SessionDirectory {
     this.held.delete(session.agentId);
     if (reason === 'unreadable') this.unreadable.set(session.agentId, this.deps.clock.monotonic() + UNREADABLE_SKIP_MS);
     if (reason === 'terminal' || reason === 'disconnected' || reason === 'unreadable') {
-      // Hand the session back at once (a new link request may be waiting for any connector).
-      void releaseSessions(this.deps.sql, { connector: this.deps.config.connectorId, agents: [session.agentId] }).catch(
-        (error) => this.deps.logger.warn({ err: error, agentId: session.agentId }, 'release failed; the lease will expire'),
+      const { sql, config, logger } = this.deps;
+      // An unreadable session first takes this connector out of the share for its key version
+      // (the connector that can open it then takes all of them, not half), then it is handed
+      // back at once (a new link request may be waiting for any connector).
+      const marked = reason === 'unreadable'
+        ? connectorCannotOpen(sql, { connector: config.connectorId, agent: session.agentId }).catch(
+            (error) => logger.warn({ err: error, agentId: session.agentId }, 'recording the unreadable key version failed'),
+          )
+        : Promise.resolve();
+      void marked.then(() => releaseSessions(sql, { connector: config.connectorId, agents: [session.agentId] })).catch(
+        (error) => logger.warn({ err: error, agentId: session.agentId }, 'release failed; the lease will expire'),
       );
     }
     if (reason !== 'shutdown' && reason !== 'handed_over') this.sweep();

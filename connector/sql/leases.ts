@@ -7,7 +7,7 @@ export type ClaimedSession = Pg<Row<'claim_sessions'>, { lease_epoch: bigint; ta
 export type RenewedLease = Pg<Row<'renew_leases'>, { lease_epoch: bigint; pending_command: string | null }>;
 
 export async function registerConnector(sql: Db, p: Params<'register_connector'>): Promise<void> {
-  await sql`select 1 from gateway.register_connector(${p.id}, ${p.hostname}, ${p.pid}, ${p.version}, ${p.capacity}, ${p.leaseSeconds})`;
+  await sql`select 1 from gateway.register_connector(${p.id}, ${p.hostname}, ${p.pid}, ${p.version}, ${p.capacity}, ${p.leaseSeconds}, ${p.keyVersions}::integer[])`;
 }
 
 /** Takes up to `limit` sessions that want a socket and whose lease is free or expired. */
@@ -41,7 +41,7 @@ export async function claimSessionsWithinShare(
   const rows = await sql<Out[]>`
     select sh.live_connectors, sh.wanting, sh.share, sh.target, sh.waiting, sh.claim_limit,
       c.agent_id, c.lease_epoch, c.taken_over_from
-    from gateway.session_share(${p.connector}, ${p.held}, ${p.leaseSeconds}) sh
+    from gateway.session_share(${p.connector}, ${p.held}, ${p.leaseSeconds}, ${p.keyVersions}::integer[]) sh
     left join lateral gateway.claim_sessions(${p.connector}, sh.claim_limit, ${p.leaseSeconds},
       ${p.keyVersions}::integer[], ${p.skip}::uuid[]) c on true`;
   const first = rows[0]!;
@@ -49,6 +49,11 @@ export async function claimSessionsWithinShare(
     share: { liveConnectors: first.live_connectors, wanting: first.wanting, share: first.share, target: first.target, waiting: first.waiting, claimLimit: first.claim_limit },
     claimed: rows.flatMap((r) => (r.agent_id && r.lease_epoch ? [{ agent_id: r.agent_id, lease_epoch: BigInt(r.lease_epoch), taken_over_from: r.taken_over_from }] : [])),
   };
+}
+
+/** This connector's key did not open the session's creds: no peer for their key version in the share any more. */
+export async function connectorCannotOpen(sql: Db, p: Params<'connector_cannot_open'>): Promise<void> {
+  await sql`select gateway.connector_cannot_open(${p.connector}, ${p.agent})`;
 }
 
 /** Renews every lease held at its epoch; a row with renewed = false is lost. */

@@ -21,19 +21,27 @@ beforeAll(async () => {
 });
 afterAll(async () => db?.drop());
 beforeEach(async () => {
+  await sql`delete from private.session_credentials`;
   await sql`update public.whatsapp_sessions set owner_connector_id = null, lease_until = null, last_heartbeat_at = now(), desired_state = 'connected'`;
   await sql`update private.connectors set stopped_at = now()`;
 });
 
-async function connector(capacity: number): Promise<string> {
+async function connector(capacity: number, keyVersions: number[] | null = null): Promise<string> {
   const id = randomUUID();
-  await sql`select 1 from gateway.register_connector(${id}, 'host', 1, 'test', ${capacity})`;
+  await sql`select 1 from gateway.register_connector(${id}, 'host', 1, 'test', ${capacity}, null, ${keyVersions}::integer[])`;
   return id;
 }
 
-async function share(id: string, held = 0, liveSeconds = 30) {
-  const [row] = await sql`select * from gateway.session_share(${id}, ${held}, ${liveSeconds})`;
+async function share(id: string, held = 0, liveSeconds = 30, keyVersions: number[] | null = null) {
+  const [row] = await sql`select * from gateway.session_share(${id}, ${held}, ${liveSeconds}, ${keyVersions}::integer[])`;
   return row!;
+}
+
+/** Creds sealed under `version` for the first `count` agents (the rest have none yet). */
+async function sealCreds(count: number, version: number): Promise<void> {
+  await sql`insert into private.session_credentials (agent_id, ciphertext, key_version)
+    select unnest(${agents.slice(0, count)}::uuid[]), '\\x00'::bytea, ${version}
+    on conflict (agent_id) do update set key_version = excluded.key_version`;
 }
 
 async function hold(id: string, ids: string[], leaseSeconds = 30): Promise<void> {
@@ -119,10 +127,46 @@ describe('the share of the fleet', () => {
     }
   });
 
+  it('counts, for a connector, only the sessions it can open and the peers that can open them too (a key rollout)', async () => {
+    // 6 sessions sealed under version 2, 4 without creds yet. `old` holds only version 1.
+    await sealCreds(6, 2);
+    const rolled = await connector(100, [1, 2]);
+    const old = await connector(100, [1]);
+    // Before, `old` counted as a peer and `rolled` took half (5) of what only it can open.
+    expect(await share(rolled, 0, 30, [1, 2])).toMatchObject({ live_connectors: 1, wanting: 10, share: 10, claim_limit: 10 });
+    // `old` can open the 4 without creds; `rolled` can open those too, so both count for them.
+    expect(await share(old, 0, 30, [1])).toMatchObject({ live_connectors: 2, wanting: 4, share: 2 });
+    // Once `old` has the new version too, the fleet is even again.
+    await sql`select 1 from gateway.register_connector(${old}, 'host', 1, 'test', 100, null, '{1,2}'::integer[])`;
+    expect(await share(rolled, 0, 30, [1, 2])).toMatchObject({ live_connectors: 2, share: 5 });
+  });
+
+  it('counts a peer registered without key versions for every session (as before they were recorded)', async () => {
+    await sealCreds(10, 3);
+    const a = await connector(100, [3]);
+    await connector(100);
+    expect(await share(a, 0, 30, [3])).toMatchObject({ live_connectors: 2, share: 5 });
+    // A caller that passes no versions counts every session.
+    expect(await share(a)).toMatchObject({ wanting: 10 });
+  });
+
+  it('stops counting a connector for the key version it failed to open (a wrong key under the right number)', async () => {
+    await sealCreds(10, 4);
+    const wrongKey = await connector(100, [4]);
+    const rightKey = await connector(100, [4]);
+    expect(await share(rightKey, 0, 30, [4])).toMatchObject({ live_connectors: 2, share: 5 });
+    await sql`select gateway.connector_cannot_open(${wrongKey}, ${agents[0]})`;
+    const [row] = await sql`select key_versions from private.connectors where id = ${wrongKey}`;
+    expect(row!.key_versions).toEqual([]);
+    // The one that can open them now takes all of them, not half.
+    expect(await share(rightKey, 0, 30, [4])).toMatchObject({ live_connectors: 1, share: 10, claim_limit: 10 });
+  });
+
   it('refuses an unknown connector and bad arguments', async () => {
     expect(await sqlState(sql`select * from gateway.session_share(${randomUUID()}, 0, 30)`)).toBe('WG005');
     const a = await connector(10);
     expect(await sqlState(sql`select * from gateway.session_share(${a}, -1, 30)`)).toBe('WG005');
     expect(await sqlState(sql`select * from gateway.session_share(${a}, 0, 0)`)).toBe('WG005');
+    expect(await sqlState(sql`select gateway.register_connector(${a}, 'host', 1, 'test', 10, null, '{1,null}'::integer[])`)).toBe('WG005');
   });
 });
