@@ -1,12 +1,12 @@
 // The simulator's public API: a loopback WebSocket server speaking enough of WhatsApp Web for an
 // unmodified Baileys socket, plus the handles a test uses to play the phone and the contacts.
 import type { AddressInfo } from 'node:net';
-import type { BinaryNode } from '@whiskeysockets/baileys';
+import { type AuthenticationCreds, type BinaryNode, configureSuccessfulPairing, generateOrGetPreKeys, type KeyPair } from '@whiskeysockets/baileys';
 import { WebSocketServer } from 'ws';
 import { createCertificates } from './cert-chain.ts';
 import { Connection, type ConnectionHost, type FaultKind } from './connection.ts';
-import { type Contact, type ContactOptions, Directory, lidJid, type ReceivedMessage, type StanzaLogEntry } from './directory.ts';
-import { parseQr } from './pairing.ts';
+import { type Contact, type ContactOptions, Directory, lidJid, pnJid, type ReceivedMessage, type StanzaLogEntry } from './directory.ts';
+import { pairSuccessStanza, parseQr } from './pairing.ts';
 import { type InboundContent, type InboundState, Relay, sendInitialHistory } from './relay.ts';
 
 export type { FaultKind } from './connection.ts';
@@ -42,6 +42,17 @@ export interface Simulator {
   stop(): Promise<void>;
   addContact(phoneE164Digits: string, opts?: ContactOptions): Contact;
   scan(qrText: string, opts?: { phone?: string }): Promise<LinkedAccount>;
+  /**
+   * A link as a scan makes it, without a client socket: the account, its companion device (past
+   * its initial history sync) with `preKeys` (default 30) one-time pre-keys on the server, and
+   * what the client would hold afterwards — `creds` (the fresh `creds` given, paired) and the
+   * pre-keys' private halves, to store as its `pre-key` keys. Benchmarks seed N stored sessions
+   * with it instead of N QR links; the next login with these creds is accepted as a reconnect.
+   */
+  linkWithoutSocket(
+    creds: AuthenticationCreds,
+    opts?: { phone?: string; preKeys?: number },
+  ): { account: LinkedAccount; creds: AuthenticationCreds; preKeys: Record<number, KeyPair> };
   completePairingCode(phone: string, code: string): Promise<LinkedAccount>;
   inject(account: string, message: InboundContent): Promise<{ id: string }>;
   /** As inject, but encrypted now and sent by deliver() (benchmarks: time the client, not the phone). */
@@ -173,6 +184,39 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       const phone = opts.phone?.replace(/\D/g, '') ?? directory.newPhone();
       const companion = await connection.completePairing(directory.getOrCreateAccount(phone), qr.identityKey, qr.advSecret);
       return linked(phone, companion.id);
+    },
+
+    linkWithoutSocket(creds, opts = {}) {
+      const phone = opts.phone?.replace(/\D/g, '') ?? directory.newPhone();
+      const account = directory.getOrCreateAccount(phone);
+      const companion = account.addCompanion(creds.signedIdentityKey.public);
+      companion.awaitingInitialSync = false;
+      // The client's own code reads the pair-success, so the creds are the ones a scan leaves.
+      const paired = configureSuccessfulPairing(
+        pairSuccessStanza({
+          id: 'sim-seed',
+          phoneIdentity: account.phoneDevice.identityKeyPair,
+          companionIdentityKey: creds.signedIdentityKey.public,
+          advSecret: Buffer.from(creds.advSecretKey, 'base64'),
+          deviceJid: pnJid(phone, companion.id),
+          deviceLid: lidJid(account.lid, companion.id),
+          deviceId: companion.id,
+        }),
+        creds,
+      ).creds;
+      const { newPreKeys, lastPreKeyId } = generateOrGetPreKeys(creds, opts.preKeys ?? 30);
+      companion.bundle = {
+        registrationId: creds.registrationId,
+        identityKey: creds.signedIdentityKey.public,
+        signedPreKey: { keyId: creds.signedPreKey.keyId, publicKey: creds.signedPreKey.keyPair.public, signature: creds.signedPreKey.signature },
+        preKeys: new Map(Object.entries(newPreKeys).map(([id, pair]) => [Number(id), pair.public])),
+      };
+      companion.uploadedPreKeys = companion.bundle.preKeys.size;
+      return {
+        account: linked(phone, companion.id),
+        creds: { ...creds, ...paired, nextPreKeyId: lastPreKeyId + 1, firstUnuploadedPreKeyId: lastPreKeyId + 1 } as AuthenticationCreds,
+        preKeys: newPreKeys,
+      };
     },
 
     async completePairingCode(phone, code) {

@@ -4,10 +4,15 @@
 //
 // The linking connector runs in a process of its own (LINKER=process, the default), as a real
 // connector runs apart from WhatsApp; LINKER=inprocess runs it in this process, beside the
-// simulator, where the two share one event loop (how 500 links were first measured).
+// simulator, where the two share one event loop (how 500 links were first measured);
+// LINKER=seed links in the simulator without sockets and stores the creds directly (no link phase
+// to measure, the reconnect from stored creds alone).
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { initAuthCreds } from '@whiskeysockets/baileys';
 import postgres from 'postgres';
+import { credsAd, encodeValue, keyAd } from '../../connector/auth-state/codec.ts';
+import { KEYRING_PREFIX, keyringFromEnv } from '../../kernel/secret-box.ts';
 import { installCertificateVerification } from '../../connector/whatsapp/verified-certificates.ts';
 import { type Simulator, startSimulator } from '../../simulator/server.ts';
 import { trustSimulatorRoot } from '../../simulator/trust.ts';
@@ -56,8 +61,62 @@ export async function setupBench(n: number, log: (msg: string) => void): Promise
     agents.push(a!.id as string);
     phones.push(`1557${String(i).padStart(7, '0')}`);
   }
-  const phoneOf = new Map(agents.map((a, i) => [a, phones[i]!]));
 
+  const linked =
+    process.env.LINKER === 'seed'
+      ? await seedStoredCreds(sql, sim, dbUrl, agents, phones, log)
+      : await linkThroughConnector(sql, sim, dbUrl, agents, phones, log);
+  log(`linked ${agents.length} of ${n} in ${linked.linkSeconds.toFixed(1)} s (${linked.linkedWithoutPreKeys} without pre-keys on the server)`);
+  return {
+    dbUrl,
+    sql,
+    sim,
+    agents,
+    phones,
+    ...linked,
+    async cleanup() {
+      await sql.end({ timeout: 2 });
+      untrust();
+      await sim.stop();
+      await admin.unsafe(`drop database if exists "${name}" with (force)`);
+      await admin.end();
+      await server.cluster?.stop();
+    },
+  };
+}
+
+type LinkOutcome = Pick<BenchSetup, 'linkSeconds' | 'linkFailures' | 'linkedWithoutPreKeys' | 'linkerCpuSeconds'>;
+
+/**
+ * LINKER=seed: every account linked in the simulator without a socket (simulator.linkWithoutSocket)
+ * and its creds and pre-keys written to the database as the connector would have stored them, so a
+ * reconnect of 1,000 sessions can be measured without 1,000 QR links (about a CPU second each)
+ * before it. linkSeconds is the seeding time.
+ */
+async function seedStoredCreds(sql: postgres.Sql, sim: Simulator, dbUrl: string, agents: string[], phones: string[], log: (msg: string) => void): Promise<LinkOutcome> {
+  log(`seeding ${agents.length} sessions with stored creds...`);
+  const t0 = performance.now();
+  const keyring = await keyringFromEnv(testEnv(dbUrl, sim.url), KEYRING_PREFIX.credentials);
+  for (let i = 0; i < agents.length; i++) {
+    const agent = agents[i]!;
+    const seeded = sim.linkWithoutSocket(initAuthCreds(), { phone: phones[i]! });
+    const creds = await encodeValue(keyring, seeded.creds, credsAd(agent));
+    const ids = Object.keys(seeded.preKeys);
+    const keys = await Promise.all(ids.map((id) => encodeValue(keyring, seeded.preKeys[Number(id)], keyAd(agent, 'pre-key', id))));
+    await sql.begin(async (tx) => {
+      await tx`insert into private.session_credentials (agent_id, ciphertext, key_version) values (${agent}, ${creds.ciphertext}, ${creds.keyVersion})`;
+      await tx`insert into private.signal_keys (agent_id, key_type, key_id, ciphertext, key_version)
+        select ${agent}, 'pre-key', unnest(${ids}::text[]), unnest(${tx.array(keys.map((k) => k.ciphertext), 1001)}::bytea[]), ${keyring.currentVersion}`;
+      await tx`update public.whatsapp_sessions set phone_number = ${phones[i]!}, linked_jid = ${seeded.creds.me!.id} where agent_id = ${agent}`;
+    });
+  }
+  return { linkSeconds: (performance.now() - t0) / 1000, linkFailures: {}, linkedWithoutPreKeys: 0, linkerCpuSeconds: undefined };
+}
+
+/** Links every account through a connector (in this process or its own) by scanning the QR codes it publishes. */
+async function linkThroughConnector(sql: postgres.Sql, sim: Simulator, dbUrl: string, agents: string[], phones: string[], log: (msg: string) => void): Promise<LinkOutcome> {
+  const n = agents.length;
+  const phoneOf = new Map(agents.map((a, i) => [a, phones[i]!]));
   const inProcess = process.env.LINKER === 'inprocess';
   log(`linking ${n} sessions through ${inProcess ? 'an in-process connector' : 'a connector process'}...`);
   const t0 = performance.now();
@@ -124,33 +183,16 @@ export async function setupBench(n: number, log: (msg: string) => void): Promise
   const linkSeconds = (performance.now() - t0) / 1000;
   // `connected` comes before Baileys' upload of the first 812 pre-keys has surely reached the
   // server (it gives up waiting after 30 s, and the upload goes on): a linker stopped before then
-  // leaves the server without pre-keys, and the measured reconnect would upload them again.
+  // leaves the server without pre-keys, and the measured reconnect would upload them again. Each
+  // upload seals 812 keys (about 0.9 CPU s a link), so after 500 links at once the uploads all
+  // finish together 110-130 s after the last link: PREKEY_WAIT_S (default 300) bounds the wait.
   const withoutPreKeys = () => phones.filter((p) => sim.observe(p).uploadedPreKeys === 0).length;
-  const uploadDeadline = performance.now() + 120_000;
+  const uploadDeadline = performance.now() + Number(process.env.PREKEY_WAIT_S ?? 300) * 1000;
   while (withoutPreKeys() > 0 && performance.now() < uploadDeadline) await new Promise((r) => setTimeout(r, 500));
   const linkedWithoutPreKeys = withoutPreKeys();
   const linkerCpuSeconds = 'cpuSeconds' in linker ? linker.cpuSeconds() : undefined;
   await linker.stop();
-  log(`linked ${agents.length} of ${n} in ${linkSeconds.toFixed(1)} s (${linkedWithoutPreKeys} without pre-keys on the server)`);
-  return {
-    dbUrl,
-    sql,
-    sim,
-    agents,
-    phones,
-    linkSeconds,
-    linkedWithoutPreKeys,
-    linkFailures,
-    linkerCpuSeconds,
-    async cleanup() {
-      await sql.end({ timeout: 2 });
-      untrust();
-      await sim.stop();
-      await admin.unsafe(`drop database if exists "${name}" with (force)`);
-      await admin.end();
-      await server.cluster?.stop();
-    },
-  };
+  return { linkSeconds, linkFailures, linkedWithoutPreKeys, linkerCpuSeconds };
 }
 
 /** Resident set size of a process in bytes (Linux /proc). */

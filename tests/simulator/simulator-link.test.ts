@@ -52,6 +52,22 @@ describe('simulator: linking by QR', () => {
     expect(stack.sim.observe('15550002222')).toMatchObject({ live: 2, maxLive: 2 });
   });
 
+  it('links without a socket: the creds it returns log in as a reconnect, with no pre-key upload', async () => {
+    const auth = makeTestAuthState();
+    const seeded = stack.sim.linkWithoutSocket(auth.creds, { phone: '15550003333', preKeys: 10 });
+    expect(seeded.account.jid).toBe('15550003333@s.whatsapp.net');
+    expect(seeded.creds.me?.id).toBe(`15550003333:${seeded.account.deviceId}@s.whatsapp.net`);
+    expect(Object.keys(seeded.preKeys)).toHaveLength(10);
+    expect(stack.sim.observe('15550003333')).toMatchObject({ live: 0, preKeys: 10, uploadedPreKeys: 10 });
+
+    auth.creds = seeded.creds;
+    await auth.keys.set({ 'pre-key': seeded.preKeys });
+    const sock = connectClient(stack.sim, auth);
+    await waitForOpen(sock);
+    expect(stack.sim.observe('15550003333')).toMatchObject({ live: 1, maxLive: 1, preKeys: 10, uploadedPreKeys: 10 });
+    expect(auth.creds.me?.lid).toMatch(/@lid$/);
+  });
+
   it('refuses to scan a QR that no client is showing', async () => {
     await expect(stack.sim.scan('https://wa.me/settings/linked_devices#nope,AAAA,AAAA,AAAA,WEB')).rejects.toThrow(/no client/);
   });
