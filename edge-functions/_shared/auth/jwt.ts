@@ -6,11 +6,15 @@
  * Anonymous sign-ins (`is_anonymous: true`) are refused with AnonymousUserRefused unless
  * allowAnonymous: Supabase gives them a real user id and role `authenticated`, and every user
  * gets a plan, so enabling anonymous sign-ins must not silently open the gateway to anyone.
+ * A token that verified is remembered (verified-tokens.ts) by its hash for at most a minute and
+ * never past its `exp`: a client's next requests with it skip the signature check, and a key
+ * withdrawn from the JWKS stops accepting the tokens it signed within that minute.
  *
  *   const verify = createJwtVerifier({ supabaseUrl, jwks: JSON.parse(env.SUPABASE_JWKS) });
  *   const { sub } = await verify(token, new Date());
  */
 import { createLocalJWKSet, createRemoteJWKSet, decodeProtectedHeader, type JSONWebKeySet, jwtVerify } from 'jose';
+import { VerifiedTokens } from './verified-tokens.ts';
 
 export interface JwtConfig {
   supabaseUrl: string;
@@ -21,7 +25,15 @@ export interface JwtConfig {
   audience?: string;
   /** Accept anonymous sign-ins (is_anonymous: true). Off by default. */
   allowAnonymous?: boolean;
+  /**
+   * Verified tokens remembered (verified-tokens.ts): at most maxEntries, each for at most maxAgeMs
+   * (the bound on how long a withdrawn signing key goes on being accepted). Default 10,000 and
+   * 60 s; `false` verifies every request.
+   */
+  cache?: { maxEntries: number; maxAgeMs: number } | false;
 }
+
+export const DEFAULT_VERIFIED_TOKEN_CACHE = { maxEntries: 10_000, maxAgeMs: 60_000 };
 
 /** A valid token of an anonymous user: a 403, not a 401 (the credential itself is fine). */
 export class AnonymousUserRefused extends Error {
@@ -54,8 +66,11 @@ export function createJwtVerifier(config: JwtConfig): JwtVerifier {
     ? createLocalJWKSet(config.jwks)
     : createRemoteJWKSet(new URL(config.jwksUrl ?? `${issuer}/.well-known/jwks.json`), { cooldownDuration: 30_000, cacheMaxAge: 600_000 });
   const secret = config.legacySecret ? new TextEncoder().encode(config.legacySecret) : undefined;
+  const cache = config.cache === false ? undefined : new VerifiedTokens<VerifiedUser>(config.cache ?? DEFAULT_VERIFIED_TOKEN_CACHE);
 
   return async (token, now) => {
+    const remembered = cache?.get(token, now);
+    if (remembered) return remembered;
     const { alg } = decodeProtectedHeader(token);
     const options = { issuer, audience, currentDate: now, requiredClaims: ['exp', 'sub'] };
     let payload: Record<string, unknown>;
@@ -70,6 +85,9 @@ export function createJwtVerifier(config: JwtConfig): JwtVerifier {
     if (payload.role !== 'authenticated') throw new Error('role is not authenticated');
     if (payload.is_anonymous === true && !config.allowAnonymous) throw new AnonymousUserRefused();
     const email = typeof payload.email === 'string' && payload.email.trim() !== '' ? payload.email.trim().toLowerCase() : undefined;
-    return { sub: payload.sub.toLowerCase(), role: typeof payload.role === 'string' ? payload.role : undefined, email };
+    const user: VerifiedUser = Object.freeze({ sub: payload.sub.toLowerCase(), role: typeof payload.role === 'string' ? payload.role : undefined, email });
+    // requiredClaims made jose check that exp is a number; nbf, when present, was checked too.
+    cache?.put(token, user, { exp: payload.exp as number, nbf: typeof payload.nbf === 'number' ? payload.nbf : undefined }, now);
+    return user;
   };
 }
